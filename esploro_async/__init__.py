@@ -1,0 +1,58 @@
+"""esploro-async: an asyncio client for the Ex Libris Esploro REST API.
+
+It never breaks the gateway's governance thresholds: at most 25 request starts in
+any second per institution, and a daily quota tracked from ``X-Exl-Api-Remaining``.
+"""
+
+from esploro_async._version import __version__
+from esploro_async.client import EsploroClient
+from esploro_async.errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConnectError,
+    DailyQuotaExhausted,
+    ErrorDetail,
+    EsploroError,
+    NetworkError,
+    NotFoundError,
+    RateLimitError,
+    RequestTimeout,
+    ResponseFormatError,
+    ServerError,
+    ServiceUnavailableError,
+    TransportError,
+    WrongHostError,
+)
+from esploro_async.governance import Governance, GovernanceSnapshot, RatePolicy
+from esploro_async.retry import RetryPolicy
+from esploro_async.session import REGIONS, EsploroResponse
+
+__all__ = [
+    "REGIONS",
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConnectError",
+    "DailyQuotaExhausted",
+    "ErrorDetail",
+    "EsploroClient",
+    "EsploroError",
+    "EsploroResponse",
+    "Governance",
+    "GovernanceSnapshot",
+    "NetworkError",
+    "NotFoundError",
+    "RateLimitError",
+    "RatePolicy",
+    "RequestTimeout",
+    "ResponseFormatError",
+    "RetryPolicy",
+    "ServerError",
+    "ServiceUnavailableError",
+    "TransportError",
+    "WrongHostError",
+    "__version__",
+]

@@ -1,0 +1,42 @@
+"""`EsploroClient`: the entry point."""
+
+from __future__ import annotations
+
+from esploro_async.session.base import BaseClient
+
+__all__ = ["EsploroClient"]
+
+
+class EsploroClient(BaseClient):
+    """Asyncio client for one Esploro institution, governed by the API's thresholds.
+
+    Use it as an async context manager (or call `aclose`)::
+
+        async with EsploroClient(region="eu") as client:      # key from $ESPLORO_API_KEY
+            response = await client.request("GET", "researchers", params={"limit": 10})
+
+    Args:
+        api_key: the Developer Network key; default ``$ESPLORO_API_KEY``. It is sent
+            only in the ``Authorization: apikey ...`` header and never logged or shown.
+        region: ``na`` (default), ``eu``, ``ap``, ``aps``, ``ca`` or ``cn``.
+        base_url: an explicit gateway URL instead of ``region`` (``https://``; plain
+            ``http://`` only for loopback hosts, e.g. the simulated gateway).
+        format: ``"json"`` (default) or ``"xml"``: the ``Accept`` of every request.
+        lang: sent as the ``lang`` query parameter when given.
+        governance: a governance object to use instead of the default in-process one
+            (e.g. ``other_client.governance``, or an institution-wide backend).
+        rate_limit: the gateway's per-second threshold (default 25).
+        safety_margin: spacing margin for network jitter (default 0.10: 22.7 req/s).
+        max_in_flight: requests on the wire at once (default 50).
+        daily_reserve: requests of the daily quota never to spend (default 0).
+        on_quota_exhausted: ``"raise"`` (default) `DailyQuotaExhausted`, or ``"wait"``
+            until the quota resets.
+        retry: the `RetryPolicy` (default: 5 attempts, full-jitter backoff, 300 s deadline).
+        timeout: httpx timeout for one attempt (default 60 s read, 10 s connect).
+        http_client: an ``httpx.AsyncClient`` to send with (not closed by this client);
+            give it a pool of at least ``max_in_flight`` connections.
+        transport: an httpx transport for a client this object creates (tests, proxies).
+
+    Clients opened in one process for the same gateway and key share one governance,
+    so a second client cannot double the rate.
+    """

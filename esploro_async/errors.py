@@ -1,0 +1,222 @@
+"""Exceptions raised by esploro-async.
+
+Every exception the library raises on purpose derives from `EsploroError`::
+
+    EsploroError
+    ├── ConfigurationError          bad settings: no API key, unknown region, http to a remote
+    ├── DailyQuotaExhausted         429 DAILY_THRESHOLD, or the daily reserve is reached
+    ├── ResponseFormatError         a success response whose body cannot be parsed
+    ├── TransportError              no HTTP response at all
+    │   ├── ConnectError            the connection failed: the request was not sent
+    │   ├── RequestTimeout          no response in time: the request may have been processed
+    │   └── NetworkError            the connection broke mid-exchange: it may have been processed
+    └── APIError                    the API answered with an error status or an error body
+        ├── BadRequestError         400 and any other 4xx not listed below
+        ├── AuthenticationError     400 UNAUTHORIZED, 401, 403 INVALID_REQUEST / FORBIDDEN
+        │   └── WrongHostError      an HTML 401 page: the base URL is not the API gateway
+        ├── NotFoundError           404
+        ├── RateLimitError          429 PER_SECOND_THRESHOLD, still there after every retry
+        └── ServerError             5xx
+            └── ServiceUnavailableError   503 or ROUTING_ERROR: maintenance or gateway trouble
+
+No exception message, repr or attribute ever holds the API key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import attrs
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConnectError",
+    "DailyQuotaExhausted",
+    "ErrorDetail",
+    "EsploroError",
+    "NetworkError",
+    "NotFoundError",
+    "RateLimitError",
+    "RequestTimeout",
+    "ResponseFormatError",
+    "ServerError",
+    "ServiceUnavailableError",
+    "TransportError",
+    "WrongHostError",
+]
+
+
+@attrs.frozen
+class ErrorDetail:
+    """One entry of an Ex Libris ``errorList``.
+
+    ``code`` is a string: a numeric business code (``"401861"``) or a gateway
+    word (``"UNAUTHORIZED"``). ``tracking_id`` is what Ex Libris support asks for.
+    """
+
+    code: str | None
+    message: str | None
+    tracking_id: str | None = None
+
+
+class EsploroError(Exception):
+    """Base class of every exception raised by esploro-async."""
+
+
+class ConfigurationError(EsploroError, ValueError):
+    """The client was configured in a way that cannot work (raised before any request)."""
+
+
+class DailyQuotaExhausted(EsploroError):
+    """No request may be sent until the daily quota resets.
+
+    Raised when the gateway answers 429 ``DAILY_THRESHOLD`` (``status_code`` is 429),
+    or before sending, when the quota estimate has reached the configured
+    ``daily_reserve`` (``status_code`` is ``None``: nothing was sent). Never retried.
+
+    Attributes:
+        remaining: the quota estimate when it was raised (``None`` if unknown).
+        reserve: the configured floor that was protected.
+        resets_at: when the quota resets (next midnight GMT by default), timezone-aware.
+        status_code: 429 when the gateway refused, ``None`` when the client refused.
+        tracking_id: the gateway's tracking id, when it refused.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        remaining: int | None,
+        reserve: int,
+        resets_at: datetime,
+        status_code: int | None = None,
+        tracking_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.remaining = remaining
+        self.reserve = reserve
+        self.resets_at = resets_at
+        self.status_code = status_code
+        self.tracking_id = tracking_id
+
+
+class ResponseFormatError(EsploroError):
+    """A success response whose body could not be parsed as the expected JSON or XML."""
+
+    def __init__(self, message: str, *, method: str, path: str, status_code: int) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.status_code = status_code
+
+
+class TransportError(EsploroError):
+    """No HTTP response was received.
+
+    Attributes:
+        method, path: the request that failed (path without the query string).
+        sent: ``False`` when the request provably never reached the gateway.
+    """
+
+    sent: bool = True
+
+    def __init__(self, message: str, *, method: str, path: str) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+
+
+class ConnectError(TransportError):
+    """The connection could not be established; the request was not sent."""
+
+    sent = False
+
+
+class RequestTimeout(TransportError):
+    """No response arrived in time. The request may have been processed.
+
+    Time spent waiting for a rate permit never counts toward this timeout.
+    """
+
+
+class NetworkError(TransportError):
+    """The connection broke during the exchange. The request may have been processed."""
+
+
+class APIError(EsploroError):
+    """The API answered with an error.
+
+    Attributes:
+        status_code: the HTTP status (200 when a success status carried ``errorsExist``).
+        error_code: the first error's code, e.g. ``"PER_SECOND_THRESHOLD"`` or ``"401861"``.
+        message: the first error's message, or a description of the body.
+        tracking_id: the first error's tracking id (quote it to Ex Libris support).
+        errors: every error listed in the body.
+        quota_remaining: ``X-Exl-Api-Remaining`` on that response, if present.
+        method, path: the request (path without the query string).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        errors: Sequence[ErrorDetail] = (),
+        quota_remaining: int | None = None,
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.errors = tuple(errors)
+        first = self.errors[0] if self.errors else None
+        self.error_code = first.code if first else None
+        self.message = message
+        self.tracking_id = first.tracking_id if first else None
+        self.quota_remaining = quota_remaining
+        self.method = method
+        self.path = path
+
+
+class BadRequestError(APIError):
+    """HTTP 400 (other than ``UNAUTHORIZED``), or another 4xx without a class of its own."""
+
+
+class AuthenticationError(APIError):
+    """The key is unknown, lacks permission for this API area, or belongs to another environment.
+
+    The gateway says so with HTTP 400 ``UNAUTHORIZED``, 401, or 403
+    (``INVALID_REQUEST``/``FORBIDDEN``, e.g. a call from outside the key's allowed IP range).
+    """
+
+
+class WrongHostError(AuthenticationError):
+    """The server answered with an HTML 401 page instead of an API response.
+
+    This is what the institution's own domain (``*.alma.exlibrisgroup.com``, the Esploro
+    portal) returns: point ``base_url``/``region`` at the API gateway instead.
+    """
+
+
+class NotFoundError(APIError):
+    """HTTP 404: no such researcher, asset, set, job, … (or no such path)."""
+
+
+class RateLimitError(APIError):
+    """HTTP 429 ``PER_SECOND_THRESHOLD`` persisted through every retry.
+
+    Another integration of the institution is probably using the shared per-second budget.
+    """
+
+
+class ServerError(APIError):
+    """HTTP 5xx."""
+
+
+class ServiceUnavailableError(ServerError):
+    """HTTP 503 or ``ROUTING_ERROR``: the gateway or institution is unavailable (maintenance)."""

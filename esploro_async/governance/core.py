@@ -1,0 +1,327 @@
+"""`Governance`: concurrency slot, daily quota and per-second permit, in that order.
+
+For every HTTP attempt (retries included) the session enters
+``governance.attempt()``, which
+
+1. takes a concurrency slot (at most ``max_in_flight`` attempts at once, so the
+   connection pool never queues a granted request);
+2. reserves the attempt against the daily quota (or raises `DailyQuotaExhausted`,
+   or sleeps until the reset when ``on_quota_exhausted="wait"``);
+3. waits for a rate permit: the request starts right after.
+
+The attempt then records what came back, which feeds the quota ledger and, on
+429 ``PER_SECOND_THRESHOLD``, the adaptive rate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import time, timezone
+from types import TracebackType
+from typing import Literal
+
+import anyio
+
+from esploro_async._clock import current_time
+from esploro_async.errors import DailyQuotaExhausted
+from esploro_async.governance.adaptive import AdaptiveRate, RatePolicy
+from esploro_async.governance.events import (
+    GovernanceSnapshot,
+    Listeners,
+    QuotaLowEvent,
+    ThrottledEvent,
+)
+from esploro_async.governance.limiter import SpacingLimiter
+from esploro_async.governance.protocol import (
+    QuotaLedger,
+    QuotaRefusal,
+    QuotaStatus,
+    RateGate,
+    ResponseInfo,
+)
+from esploro_async.governance.quota import LocalQuotaLedger
+
+__all__ = ["PER_SECOND_THRESHOLD", "Governance", "LocalRateGate", "OnQuotaExhausted"]
+
+PER_SECOND_THRESHOLD = "PER_SECOND_THRESHOLD"
+
+OnQuotaExhausted = Literal["raise", "wait"]
+
+_log = logging.getLogger("esploro_async.governance")
+
+# After the reset, wait a little longer: the Date header has a 1 s resolution.
+_RESET_GRACE = 2.0
+
+
+class LocalRateGate:
+    """In-process `RateGate`: a `SpacingLimiter` driven by an `AdaptiveRate`."""
+
+    def __init__(self, policy: RatePolicy | None = None) -> None:
+        self.policy = policy or RatePolicy()
+        self._adaptive = AdaptiveRate(self.policy)
+        self._limiter = SpacingLimiter(self._adaptive.interval)
+
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for a permit."""
+        return self._limiter.waiting
+
+    async def acquire(self) -> None:
+        """Wait for a permit."""
+        await self._limiter.acquire()
+
+    async def throttled(self, retry_after: float | None) -> None:
+        """Pause every sender and cut the rate (see `AdaptiveRate`)."""
+        deadline = self._adaptive.throttled(current_time(), retry_after)
+        self._limiter.pause_until(deadline)
+
+    def current_rate(self) -> float:
+        """The adaptive rate now in force (before the safety margin)."""
+        return self._adaptive.rate
+
+    def paused_until(self) -> float | None:
+        """The pause deadline, if any pause was ever set."""
+        deadline = self._limiter.paused_until
+        return None if deadline == float("-inf") else deadline
+
+
+class _Attempt:
+    """One attempt inside `Governance.attempt`; `record` feeds governance."""
+
+    def __init__(self, governance: Governance) -> None:
+        self._governance = governance
+        self.info: ResponseInfo | None = None
+
+    async def record(self, info: ResponseInfo) -> None:
+        if self.info is not None:
+            raise RuntimeError("an attempt is recorded once")
+        self.info = info
+        if info.error_code == PER_SECOND_THRESHOLD:
+            await self._governance._on_throttled(info.retry_after)
+
+
+class _AttemptContext:
+    """``async with governance.attempt():`` enter waits for the right to send, exit settles."""
+
+    __slots__ = ("_attempt", "_governance", "_retry")
+
+    def __init__(self, governance: Governance, retry: bool) -> None:
+        self._governance = governance
+        self._retry = retry
+        self._attempt = _Attempt(governance)
+
+    async def __aenter__(self) -> _Attempt:
+        governance = self._governance
+        governance._waiting += 1
+        try:
+            await governance._enter()
+        finally:
+            governance._waiting -= 1
+        governance._in_flight += 1
+        governance._requests += 1
+        if self._retry:
+            governance._retries += 1
+        return self._attempt
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        governance = self._governance
+        governance._in_flight -= 1
+        governance._slots.release()
+        # If nothing was recorded the request may still have reached the gateway.
+        await governance.quota.settle(self._attempt.info or ResponseInfo(status_code=None))
+        governance._check_quota_alerts()
+
+
+class Governance:
+    """Governance for one institution, composed of a rate gate and a quota ledger.
+
+    Build the in-process one with `Governance.local` (what `EsploroClient` does by
+    default, shared by every client of the same institution in the process). An
+    institution-wide backend passes its own ``rate`` and ``quota``.
+
+    Args:
+        rate: the per-second gate.
+        quota: the daily-quota ledger.
+        max_in_flight: attempts allowed at once.
+        on_quota_exhausted: ``"raise"`` `DailyQuotaExhausted`, or ``"wait"`` until the reset.
+        rate_limit, safety_margin: reported in snapshots.
+    """
+
+    def __init__(
+        self,
+        *,
+        rate: RateGate,
+        quota: QuotaLedger,
+        max_in_flight: int = 50,
+        on_quota_exhausted: OnQuotaExhausted = "raise",
+        rate_limit: float = 25.0,
+        safety_margin: float = 0.10,
+    ) -> None:
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight!r}")
+        if on_quota_exhausted not in ("raise", "wait"):
+            raise ValueError(
+                f"on_quota_exhausted must be 'raise' or 'wait', not {on_quota_exhausted!r}"
+            )
+        self.rate = rate
+        self.quota = quota
+        self.max_in_flight = max_in_flight
+        self.on_quota_exhausted: OnQuotaExhausted = on_quota_exhausted
+        self.rate_limit = rate_limit
+        self.safety_margin = safety_margin
+        self._slots = anyio.Semaphore(max_in_flight, fast_acquire=True)
+        self._waiting = 0
+        self._in_flight = 0
+        self._requests = 0
+        self._retries = 0
+        self._throttled = 0
+        self._throttled_listeners: Listeners[ThrottledEvent] = Listeners()
+        self._quota_alerts: list[tuple[int, Listeners[QuotaLowEvent]]] = []
+        self._alerted: set[tuple[int, object]] = set()
+
+    @classmethod
+    def local(
+        cls,
+        *,
+        rate_limit: float = 25.0,
+        safety_margin: float = 0.10,
+        max_in_flight: int = 50,
+        daily_reserve: int = 0,
+        on_quota_exhausted: OnQuotaExhausted = "raise",
+        rate_policy: RatePolicy | None = None,
+        quota_reset_time: time = time(0, tzinfo=timezone.utc),
+    ) -> Governance:
+        """In-process governance with the defaults described in the README.
+
+        ``rate_policy`` overrides ``rate_limit``/``safety_margin`` and tunes the
+        adaptive behaviour.
+        """
+        policy = rate_policy or RatePolicy(rate_limit=rate_limit, safety_margin=safety_margin)
+        return cls(
+            rate=LocalRateGate(policy),
+            quota=LocalQuotaLedger(daily_reserve, reset_time=quota_reset_time),
+            max_in_flight=max_in_flight,
+            on_quota_exhausted=on_quota_exhausted,
+            rate_limit=policy.rate_limit,
+            safety_margin=policy.safety_margin,
+        )
+
+    def on_throttled(self, callback: Callable[[ThrottledEvent], object]) -> None:
+        """Call ``callback`` on every 429 ``PER_SECOND_THRESHOLD``."""
+        self._throttled_listeners.add(callback)
+
+    def on_quota_below(self, threshold: int, callback: Callable[[QuotaLowEvent], object]) -> None:
+        """Call ``callback`` once per quota day when the quota falls below ``threshold``."""
+        listeners: Listeners[QuotaLowEvent] = Listeners()
+        listeners.add(callback)
+        self._quota_alerts.append((threshold, listeners))
+
+    def attempt(self, *, retry: bool = False) -> _AttemptContext:
+        """Hold the right to send one request; see the module docstring."""
+        return _AttemptContext(self, retry)
+
+    def snapshot(self) -> GovernanceSnapshot:
+        """Counters and state now."""
+        quota = self.quota.status()
+        paused = self.rate.paused_until()
+        try:
+            paused_in = max(0.0, paused - current_time()) if paused is not None else 0.0
+        except Exception:  # called outside an event loop
+            paused_in = 0.0
+        current = self.rate.current_rate()
+        return GovernanceSnapshot(
+            rate_limit=self.rate_limit,
+            current_rate=current,
+            effective_rate=current / (1.0 + self.safety_margin),
+            paused_until_in=paused_in,
+            in_flight=self._in_flight,
+            waiting=self._waiting,
+            requests=self._requests,
+            retries=self._retries,
+            throttled=self._throttled,
+            quota_remaining=quota.remaining,
+            quota_estimate=quota.estimate,
+            daily_reserve=quota.reserve,
+            quota_resets_at=quota.resets_at,
+        )
+
+    async def aclose(self) -> None:
+        """Nothing to release in process."""
+
+    async def _enter(self) -> None:
+        while True:
+            await self._slots.acquire()
+            try:
+                await self.quota.reserve()
+            except QuotaRefusal as refusal:
+                self._slots.release()
+                if self.on_quota_exhausted == "raise":
+                    raise _exhausted(refusal.status, from_gateway=refusal.from_gateway) from None
+                delay = refusal.status.resets_in + _RESET_GRACE
+                _log.warning(
+                    "daily quota at its reserve (%s left, reserve %s): waiting %.0f s until %s",
+                    refusal.status.remaining,
+                    refusal.status.reserve,
+                    delay,
+                    refusal.status.resets_at.isoformat(),
+                )
+                await anyio.sleep(delay)
+                continue
+            except BaseException:
+                self._slots.release()
+                raise
+            break
+        try:
+            await self.rate.acquire()
+        except BaseException:
+            await self.quota.settle(ResponseInfo(status_code=None, sent=False))
+            self._slots.release()
+            raise
+
+    async def _on_throttled(self, retry_after: float | None) -> None:
+        self._throttled += 1
+        await self.rate.throttled(retry_after)
+        rate = self.rate.current_rate()
+        _log.warning(
+            "429 PER_SECOND_THRESHOLD: pausing all senders, rate now %.2f req/s "
+            "(another integration may be using the institution's budget)",
+            rate / (1.0 + self.safety_margin),
+        )
+        self._throttled_listeners.emit(
+            ThrottledEvent(retry_after=retry_after, current_rate=rate, count=self._throttled)
+        )
+
+    def _check_quota_alerts(self) -> None:
+        if not self._quota_alerts:
+            return
+        status = self.quota.status()
+        if status.remaining is None:
+            return
+        for threshold, listeners in self._quota_alerts:
+            key = (threshold, status.resets_at)
+            if status.remaining < threshold and key not in self._alerted:
+                self._alerted.add(key)
+                listeners.emit(QuotaLowEvent(threshold, status.remaining, status.resets_at))
+
+
+def _exhausted(status: QuotaStatus, *, from_gateway: bool) -> DailyQuotaExhausted:
+    if from_gateway:
+        message = (
+            "the gateway reported the daily quota exhausted (429 DAILY_THRESHOLD); "
+            f"it resets at {status.resets_at.isoformat()}"
+        )
+    else:
+        message = (
+            f"daily quota estimate {status.estimate} is at the reserve of {status.reserve}; "
+            f"nothing was sent. The quota resets at {status.resets_at.isoformat()}; "
+            "resume then, lower daily_reserve, or pass on_quota_exhausted='wait'"
+        )
+    return DailyQuotaExhausted(
+        message, remaining=status.estimate, reserve=status.reserve, resets_at=status.resets_at
+    )

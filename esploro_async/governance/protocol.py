@@ -1,0 +1,139 @@
+"""The contracts between the session and the governance layer.
+
+The session knows only `GovernanceProtocol`: it opens one *attempt* per HTTP
+attempt (retries included), sends inside it, and records what came back::
+
+    async with governance.attempt(retry=attempt_no > 1) as attempt:
+        response = await http.send(request)
+        await attempt.record(ResponseInfo.from_headers(...))
+
+`Governance` (in `esploro_async.governance.core`) implements it by composing a
+`RateGate` (the per-second threshold) and a `QuotaLedger` (the daily quota).
+In-process implementations live in this package; an institution-wide backend
+(e.g. on Redis) provides its own gate and ledger and reuses everything else.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from esploro_async.governance.events import GovernanceSnapshot
+
+__all__ = [
+    "Attempt",
+    "GovernanceProtocol",
+    "QuotaLedger",
+    "QuotaRefusal",
+    "QuotaStatus",
+    "RateGate",
+    "ResponseInfo",
+]
+
+
+@attrs.frozen
+class ResponseInfo:
+    """What governance learns from one attempt.
+
+    Attributes:
+        status_code: the HTTP status, or ``None`` when no response arrived.
+        error_code: the gateway/API error code of the body, if any.
+        remaining: ``X-Exl-Api-Remaining``, if present and numeric.
+        server_date: the response's ``Date`` header, timezone-aware, if present.
+        retry_after: ``Retry-After`` in seconds, if present.
+        sent: ``False`` when the request provably never reached the gateway.
+    """
+
+    status_code: int | None
+    error_code: str | None = None
+    remaining: int | None = None
+    server_date: datetime | None = None
+    retry_after: float | None = None
+    sent: bool = True
+
+
+@attrs.frozen
+class QuotaStatus:
+    """The daily-quota ledger's view.
+
+    Attributes:
+        remaining: the lowest ``X-Exl-Api-Remaining`` seen this quota day (None: unknown).
+        estimate: ``remaining`` minus the requests in flight (None: unknown).
+        in_flight: requests reserved and not yet settled.
+        reserve: the floor; nothing is sent once ``estimate`` is at or below it.
+        resets_at: when the quota day ends.
+        resets_in: seconds from now until ``resets_at`` (on the server's clock).
+    """
+
+    remaining: int | None
+    estimate: int | None
+    in_flight: int
+    reserve: int
+    resets_at: datetime
+    resets_in: float
+
+
+class QuotaRefusal(Exception):
+    """Raised by `QuotaLedger.reserve` when sending would take the estimate below the reserve."""
+
+    def __init__(self, status: QuotaStatus, *, from_gateway: bool = False) -> None:
+        super().__init__("daily quota reserve reached")
+        self.status = status
+        self.from_gateway = from_gateway
+
+
+class RateGate(Protocol):
+    """The per-second threshold: grants request starts at a safe spacing."""
+
+    async def acquire(self) -> None:
+        """Return when one request may start now. Cancellation consumes nothing."""
+
+    async def throttled(self, retry_after: float | None) -> None:
+        """The gateway answered 429 ``PER_SECOND_THRESHOLD``: pause every sender and slow down."""
+
+    def current_rate(self) -> float:
+        """The rate (requests per second, before the safety margin) now in force."""
+
+    def paused_until(self) -> float | None:
+        """The time (``anyio.current_time()`` clock) until which no request starts, if paused."""
+
+
+class QuotaLedger(Protocol):
+    """The daily quota: tracks ``X-Exl-Api-Remaining`` and refuses to send below the reserve."""
+
+    async def reserve(self) -> None:
+        """Count one request as in flight, or raise `QuotaRefusal` if it may not be sent."""
+
+    async def settle(self, info: ResponseInfo | None) -> None:
+        """The request reserved earlier finished; ``info`` is ``None`` if it was never sent.
+
+        Called from cleanup code, possibly in a cancelled task: an implementation
+        that awaits I/O must shield it (``anyio.CancelScope(shield=True)``).
+        """
+
+    def status(self) -> QuotaStatus:
+        """The current view of the quota."""
+
+
+class Attempt(Protocol):
+    """One HTTP attempt holding a concurrency slot, a quota reservation and a rate permit."""
+
+    async def record(self, info: ResponseInfo) -> None:
+        """Tell governance what the attempt produced (call at most once)."""
+
+
+@runtime_checkable
+class GovernanceProtocol(Protocol):
+    """What the session needs from governance; see the module docstring."""
+
+    def attempt(self, *, retry: bool = False) -> AbstractAsyncContextManager[Attempt]:
+        """Wait for the right to send one request (raises `DailyQuotaExhausted`)."""
+
+    def snapshot(self) -> GovernanceSnapshot:
+        """Counters and state for monitoring."""
+
+    async def aclose(self) -> None:
+        """Release resources (connections of a shared backend)."""

@@ -1,0 +1,158 @@
+"""The daily quota, tracked from ``X-Exl-Api-Remaining``.
+
+Every response, errors included, says how many requests the institution has
+left until the quota resets (midnight GMT, by Ex Libris's account; the reset
+time is configurable because the sources do not state the time zone). Responses
+arrive out of order, so the ledger keeps the *lowest* value seen for the current
+quota day, and counts requests in flight against it: the estimate of what is
+left is ``lowest seen - in flight``. A request is sent only while that estimate
+is above the reserve, so the reserve is never crossed by this process.
+
+Days are read from the gateway's ``Date`` header (the server's clock, not the
+host's), advanced between responses with ``anyio.current_time()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta, timezone
+
+from esploro_async._clock import current_time
+from esploro_async.governance.protocol import QuotaRefusal, QuotaStatus, ResponseInfo
+
+__all__ = ["DAILY_THRESHOLD", "LocalQuotaLedger", "QuotaDay", "ServerClock"]
+
+DAILY_THRESHOLD = "DAILY_THRESHOLD"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ServerClock:
+    """The gateway's wall clock, estimated from ``Date`` headers.
+
+    Between headers it advances with ``anyio.current_time()`` (so virtual clocks
+    in tests move it too). Before any header it starts from ``wall()``.
+    """
+
+    def __init__(self, wall: Callable[[], datetime] = _utcnow) -> None:
+        self._wall = wall
+        self._anchor: tuple[datetime, float] | None = None
+
+    def observe(self, server_date: datetime, at: float) -> None:
+        """A response dated ``server_date`` arrived at ``at`` (``anyio.current_time()``)."""
+        if self._anchor is None or server_date >= self.now(at) - timedelta(seconds=1):
+            self._anchor = (server_date, at)
+
+    def now(self, at: float) -> datetime:
+        """The gateway's time at ``at`` (``anyio.current_time()``)."""
+        if self._anchor is None:
+            self._anchor = (self._wall(), at)
+        anchor_date, anchor_at = self._anchor
+        return anchor_date + timedelta(seconds=at - anchor_at)
+
+
+class QuotaDay:
+    """Maps a moment to its quota day, given the time of day the quota resets."""
+
+    def __init__(self, reset_time: time = time(0, tzinfo=timezone.utc)) -> None:
+        if reset_time.tzinfo is None:
+            raise ValueError("reset_time must be timezone-aware, e.g. time(0, tzinfo=timezone.utc)")
+        offset = reset_time.utcoffset() or timedelta(0)
+        self._shift = (
+            timedelta(hours=reset_time.hour, minutes=reset_time.minute, seconds=reset_time.second)
+            - offset
+        )
+
+    def of(self, moment: datetime) -> date:
+        """The quota day that ``moment`` belongs to."""
+        return (moment.astimezone(timezone.utc) - self._shift).date()
+
+    def resets_at(self, day: date) -> datetime:
+        """When the quota day ``day`` ends (timezone-aware UTC)."""
+        start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        return start + timedelta(days=1) + self._shift
+
+
+class LocalQuotaLedger:
+    """In-process `QuotaLedger`: the lowest ``X-Exl-Api-Remaining`` of the day, minus in flight.
+
+    Args:
+        reserve: requests to leave unspent; nothing is sent once the estimate is at
+            or below it.
+        reset_time: time of day the quota resets (default midnight UTC).
+        clock: the server clock (tests inject one).
+    """
+
+    def __init__(
+        self,
+        reserve: int = 0,
+        *,
+        reset_time: time = time(0, tzinfo=timezone.utc),
+        clock: ServerClock | None = None,
+    ) -> None:
+        if reserve < 0:
+            raise ValueError(f"daily_reserve must be >= 0, got {reserve!r}")
+        self.reserve_floor = reserve
+        self._days = QuotaDay(reset_time)
+        self._clock = clock or ServerClock()
+        self._day: date | None = None
+        self._lowest: int | None = None
+        self._in_flight = 0
+
+    async def reserve(self) -> None:
+        """Count one request in flight, or raise `QuotaRefusal` at the reserve."""
+        self._roll_over()
+        estimate = self._estimate()
+        if estimate is not None and estimate <= self.reserve_floor:
+            raise QuotaRefusal(self.status(), from_gateway=self._lowest == 0)
+        self._in_flight += 1
+
+    async def settle(self, info: ResponseInfo | None) -> None:
+        """Release one in-flight request and learn from its response."""
+        self._in_flight -= 1
+        if info is None or not info.sent:
+            return
+        now = current_time()
+        if info.server_date is not None:
+            self._clock.observe(info.server_date, now)
+        day = self._days.of(info.server_date or self._clock.now(now))
+        if info.error_code == DAILY_THRESHOLD:
+            self._observe(day, 0)
+        elif info.remaining is not None:
+            self._observe(day, info.remaining)
+        elif self._lowest is not None and day == self._day:
+            # No header: the request may still have been charged.
+            self._lowest = max(0, self._lowest - 1)
+
+    def status(self) -> QuotaStatus:
+        """The current view (the reset time follows the server clock)."""
+        try:
+            now = self._clock.now(current_time())
+        except Exception:  # no event loop: report from the host's clock
+            now = _utcnow()
+        day = self._day or self._days.of(now)
+        resets_at = self._days.resets_at(day)
+        return QuotaStatus(
+            remaining=self._lowest,
+            estimate=self._estimate(),
+            in_flight=self._in_flight,
+            reserve=self.reserve_floor,
+            resets_at=resets_at,
+            resets_in=max(0.0, (resets_at - now).total_seconds()),
+        )
+
+    def _estimate(self) -> int | None:
+        return None if self._lowest is None else self._lowest - self._in_flight
+
+    def _observe(self, day: date, remaining: int) -> None:
+        if self._day is None or day > self._day:
+            self._day, self._lowest = day, remaining
+        elif day == self._day:
+            self._lowest = remaining if self._lowest is None else min(self._lowest, remaining)
+        # A response dated the previous quota day says nothing about today.
+
+    def _roll_over(self) -> None:
+        if self._day is not None and self._days.of(self._clock.now(current_time())) > self._day:
+            self._day, self._lowest = None, None

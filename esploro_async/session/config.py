@@ -1,0 +1,100 @@
+"""Where requests go: regional gateways, base URL checks, the API key source."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+from typing import Literal
+
+import httpx
+
+from esploro_async.errors import ConfigurationError
+
+__all__ = [
+    "API_KEY_ENV",
+    "REGIONS",
+    "Format",
+    "Region",
+    "key_fingerprint",
+    "resolve_api_key",
+    "resolve_base_url",
+]
+
+Region = Literal["na", "eu", "ap", "aps", "ca", "cn"]
+Format = Literal["json", "xml"]
+
+REGIONS: dict[str, str] = {
+    "na": "https://api-na.hosted.exlibrisgroup.com",
+    "eu": "https://api-eu.hosted.exlibrisgroup.com",
+    "ap": "https://api-ap.hosted.exlibrisgroup.com",
+    "aps": "https://api-aps.hosted.exlibrisgroup.com",
+    "ca": "https://api-ca.hosted.exlibrisgroup.com",
+    "cn": "https://api-cn.hosted.exlibrisgroup.com.cn",
+}
+"""The Ex Libris API gateways. China is ``.com.cn``; ``aps`` is Australia."""
+
+API_KEY_ENV = "ESPLORO_API_KEY"
+
+
+def resolve_api_key(api_key: str | None) -> str:
+    """The key given, else ``$ESPLORO_API_KEY``; `ConfigurationError` if neither."""
+    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+    if not key or not key.strip():
+        raise ConfigurationError(
+            f"no API key: pass api_key=... or set {API_KEY_ENV}. Keys are created in the Ex Libris "
+            "Developer Network with read or read/write permission for each API area."
+        )
+    key = key.strip()
+    if any(c in key for c in "\r\n"):
+        raise ConfigurationError("the API key contains a line break; check how it was read")
+    return key
+
+
+def key_fingerprint(api_key: str) -> str:
+    """A short, irreversible tag for logs and registries (never the key itself)."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:12]
+
+
+def _is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_base_url(region: str | None, base_url: str | None) -> str:
+    """The gateway URL for ``region``, or ``base_url`` checked for safety.
+
+    Plain ``http://`` is refused except for loopback hosts (``localhost``,
+    ``*.localhost``, 127.0.0.0/8, ``::1``): the API key travels in a header.
+    """
+    if base_url is not None:
+        try:
+            url = httpx.URL(base_url)
+        except httpx.InvalidURL as exc:
+            raise ConfigurationError(f"base_url is not a valid URL: {exc}") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ConfigurationError(
+                f"base_url must be an absolute http(s) URL such as {REGIONS['na']}, "
+                f"got {base_url!r}"
+            )
+        if url.scheme == "http" and not _is_loopback(url.host):
+            raise ConfigurationError(
+                "refusing plain http:// to a non-loopback host: the API key would cross the "
+                "network unencrypted. Use https:// (plain http is allowed for localhost only)."
+            )
+        if url.query or url.fragment or "apikey" in base_url.lower():
+            raise ConfigurationError(
+                "base_url must not carry a query string: the API key is sent in a header"
+            )
+        return str(url).rstrip("/")
+    name = (region or "na").lower()
+    if name not in REGIONS:
+        raise ConfigurationError(
+            f"unknown region {region!r}: choose one of {', '.join(REGIONS)} or pass base_url"
+        )
+    return REGIONS[name]

@@ -1,0 +1,189 @@
+"""`EsploroResponse` and the mapping of failed responses to exceptions."""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+from datetime import datetime, timezone
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import attrs
+import httpx
+
+from esploro_async.errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    ServiceUnavailableError,
+    WrongHostError,
+)
+from esploro_async.session.bodies import ParsedBody
+
+__all__ = [
+    "EsploroResponse",
+    "api_error",
+    "parse_date",
+    "parse_remaining",
+    "parse_retry_after",
+]
+
+_AUTH_CODES = frozenset({"UNAUTHORIZED", "INVALID_REQUEST", "FORBIDDEN"})
+
+
+@attrs.frozen
+class EsploroResponse:
+    """A successful response, read and checked once.
+
+    Attributes:
+        status_code: the HTTP status (2xx).
+        headers: the response headers.
+        content: the raw body.
+        data: the decoded JSON value, the XML root `Element`, or ``None`` (empty body).
+        quota_remaining: ``X-Exl-Api-Remaining``, if present.
+        attempts: how many attempts it took (1 = no retry).
+        method, path: the request (path without the query string).
+    """
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes = attrs.field(repr=False)
+    data: Any = attrs.field(repr=False)
+    quota_remaining: int | None
+    attempts: int
+    method: str
+    path: str
+
+    def json(self) -> Any:
+        """The decoded JSON body (``None`` for an empty body)."""
+        if isinstance(self.data, Element):
+            raise TypeError("this response is XML; use .xml()")
+        return self.data
+
+    def xml(self) -> Element:
+        """The XML root element (parsed with defusedxml)."""
+        if not isinstance(self.data, Element):
+            raise TypeError("this response is not XML; use .json()")
+        return self.data
+
+    @property
+    def text(self) -> str:
+        """The body as text."""
+        return self.content.decode("utf-8", errors="replace")
+
+
+def parse_remaining(headers: httpx.Headers) -> int | None:
+    """``X-Exl-Api-Remaining`` as an int; ``None`` if missing or not a number."""
+    value = headers.get("x-exl-api-remaining")
+    if value is None:
+        return None
+    try:
+        return max(0, int(float(value.strip())))
+    except ValueError:
+        return None
+
+
+def parse_date(headers: httpx.Headers) -> datetime | None:
+    """The ``Date`` header, timezone-aware; ``None`` if missing or malformed."""
+    value = headers.get("date")
+    return _parse_http_date(value) if value else None
+
+
+@functools.lru_cache(maxsize=16)  # the header changes once a second
+def _parse_http_date(value: str) -> datetime | None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def parse_retry_after(headers: httpx.Headers, now: datetime | None = None) -> float | None:
+    """``Retry-After`` in seconds (delta-seconds or an HTTP date); ``None`` if absent."""
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def api_error(
+    status_code: int,
+    body: ParsedBody,
+    *,
+    method: str,
+    path: str,
+    quota_remaining: int | None,
+) -> APIError:
+    """The exception for an error response (``DAILY_THRESHOLD`` is handled by the caller)."""
+    first = body.errors[0] if body.errors else None
+    code = first.code if first else None
+    where = f"{method} {path}"
+    kwargs: dict[str, Any] = {
+        "status_code": status_code,
+        "errors": body.errors,
+        "quota_remaining": quota_remaining,
+        "method": method,
+        "path": path,
+    }
+    if body.kind == "html" and status_code == 401:
+        return WrongHostError(
+            f"{where}: HTTP 401 with an HTML page. The base URL points at a web server, not the "
+            "Ex Libris API gateway (the institution's own domain answers like this): use "
+            "region=... or base_url='https://api-XX.hosted.exlibrisgroup.com'",
+            **kwargs,
+        )
+    detail = _describe(body, code)
+    message = f"{where}: HTTP {status_code}{detail}"
+    cls: type[APIError]
+    if status_code == 429:
+        cls = RateLimitError
+        message += " (the per-second threshold persisted through every retry)"
+    elif code in _AUTH_CODES or status_code in (401, 403):
+        cls = AuthenticationError
+        message += (
+            ". Check that the key exists, belongs to this environment (sandbox vs production) "
+            "and has permission for this API area (read or read/write)"
+        )
+    elif status_code == 404:
+        cls = NotFoundError
+    elif status_code == 503 or code == "ROUTING_ERROR":
+        cls = ServiceUnavailableError
+        message += ". The gateway or institution is unavailable (maintenance?); try again later"
+    elif status_code >= 500:
+        cls = ServerError
+    elif 400 <= status_code < 500:
+        cls = BadRequestError
+    else:
+        cls = APIError
+    return cls(message, **kwargs)
+
+
+def _describe(body: ParsedBody, code: str | None) -> str:
+    if body.errors:
+        first = body.errors[0]
+        text = f" {code}: {first.message or '(no message)'}"
+        if first.tracking_id:
+            text += f" [tracking id {first.tracking_id}]"
+        if len(body.errors) > 1:
+            text += f" (+{len(body.errors) - 1} more)"
+        return text
+    if body.kind == "empty":
+        return " with an empty body"
+    if body.kind == "html":
+        return " with an HTML page"
+    if not body.valid:
+        return f" with an unreadable body ({body.problem})"
+    return ""

@@ -1,0 +1,89 @@
+"""Command line: ``python -m esploro_async.testing serve [options]``.
+
+Serves a simulated Esploro gateway on loopback until Ctrl-C, printing the URL and the
+API keys to use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as _dt
+import sys
+import time
+from collections.abc import Sequence
+
+from esploro_async.testing.faults import Latency
+from esploro_async.testing.gateway import SIM_API_KEY, SIM_READ_ONLY_KEY, SimulatedGateway
+from esploro_async.testing.institution import SyntheticInstitution
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the CLI."""
+    p = argparse.ArgumentParser(prog="python -m esploro_async.testing")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="serve a simulated Esploro API gateway on loopback")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument(
+        "--allow-non-loopback",
+        action="store_true",
+        help="allow binding a non-loopback address (exposes the simulator)",
+    )
+    s.add_argument("--researchers", type=int, default=1000)
+    s.add_argument("--assets", type=int, default=2000)
+    s.add_argument(
+        "--latency",
+        type=Latency.parse,
+        default=Latency.fixed(0.0),
+        help='seconds: "0.3", "0.2:0.8" (uniform) or "ln:MEDIAN:SIGMA"',
+    )
+    s.add_argument("--rate-limit", type=int, default=25)
+    s.add_argument("--window", type=float, default=1.0)
+    s.add_argument("--count-rejected", action="store_true")
+    s.add_argument("--daily-quota", type=int, default=1_000_000)
+    s.add_argument("--foreign-rate", type=float, default=0.0)
+    s.add_argument("--seed", type=int, default=0)
+    return p
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    t = time.perf_counter()
+    gw = SimulatedGateway(
+        SyntheticInstitution(seed=args.seed, researchers=args.researchers, assets=args.assets),
+        rate_limit=args.rate_limit,
+        window=args.window,
+        count_rejected=args.count_rejected,
+        daily_quota=args.daily_quota,
+        latency=args.latency,
+        foreign_rate=args.foreign_rate,
+        start=_dt.datetime.now(_dt.timezone.utc),
+        seed=args.seed,
+    )
+    async with gw.serve(args.host, args.port, allow_non_loopback=args.allow_non_loopback) as srv:
+        print(f"Simulated Esploro gateway at {srv.url}  (ready in {time.perf_counter() - t:.2f}s)")
+        print(f"  base path:     {srv.url}/esploro/v1/")
+        print(f"  API key (rw):  {SIM_API_KEY}")
+        print(f"  API key (ro):  {SIM_READ_ONLY_KEY}")
+        print(f"  header:        Authorization: apikey {SIM_API_KEY}")
+        print("Press Ctrl-C to stop.", flush=True)
+        await srv.serve_forever()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        asyncio.run(_serve(args))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        with contextlib.suppress(Exception):
+            print("\nstopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""Latency models and fault injection rules for the simulated gateway.
+
+Everything here is plain, immutable configuration.  The mutable bookkeeping (how many
+requests a fault has seen, how many times it fired) lives in the gateway, so one
+:class:`Fault` object can be reused by several gateways.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import random
+from collections.abc import Collection
+
+import attrs
+
+__all__ = ["Fault", "FaultKind", "Latency"]
+
+
+@attrs.frozen
+class Latency:
+    """A seeded distribution of the total service time of one request, in seconds.
+
+    The gateway splits each sample into a request leg (before the request *arrives* and
+    governance decides) and a response leg; see ``SimulatedGateway(up_fraction=...)``.
+    Build instances with :meth:`fixed`, :meth:`uniform` or :meth:`lognormal`.
+    """
+
+    kind: str
+    a: float
+    b: float = 0.0
+
+    @classmethod
+    def fixed(cls, seconds: float) -> Latency:
+        """Always exactly ``seconds``."""
+        if seconds < 0:
+            raise ValueError("latency must be >= 0")
+        return cls("fixed", float(seconds))
+
+    @classmethod
+    def uniform(cls, low: float, high: float) -> Latency:
+        """Uniformly distributed in ``[low, high]``."""
+        if not 0 <= low <= high:
+            raise ValueError("need 0 <= low <= high")
+        return cls("uniform", float(low), float(high))
+
+    @classmethod
+    def lognormal(cls, median: float, sigma: float) -> Latency:
+        """Log-normal with the given ``median`` (seconds) and shape ``sigma``."""
+        if median <= 0 or sigma < 0:
+            raise ValueError("need median > 0 and sigma >= 0")
+        return cls("lognormal", float(median), float(sigma))
+
+    @classmethod
+    def parse(cls, text: str) -> Latency:
+        """Parse a CLI spec: ``"0.3"`` (fixed), ``"0.2:0.8"`` (uniform) or ``"ln:0.3:0.5"``."""
+        parts = text.split(":")
+        if parts[0] == "ln" and len(parts) == 3:
+            return cls.lognormal(float(parts[1]), float(parts[2]))
+        if len(parts) == 2:
+            return cls.uniform(float(parts[0]), float(parts[1]))
+        if len(parts) == 1:
+            return cls.fixed(float(parts[0]))
+        raise ValueError(f"bad latency spec {text!r}")
+
+    def sample(self, rng: random.Random) -> float:
+        """Draw one latency value from ``rng``."""
+        if self.kind == "fixed":
+            return self.a
+        if self.kind == "uniform":
+            return rng.uniform(self.a, self.b)
+        return self.a * math.exp(rng.gauss(0.0, self.b))
+
+
+class FaultKind(str, enum.Enum):
+    """What an injected fault does to the request it selects."""
+
+    #: HTTP 503 with a gateway XML body, errorCode ``ROUTING_ERROR``.
+    ROUTING_ERROR = "routing_error"
+    #: HTTP 500 with an application error body (JSON or XML per ``Accept``).
+    HTTP_500 = "http_500"
+    #: HTTP 502 with a short HTML body, as a load balancer would send.
+    HTTP_502 = "http_502"
+    #: The connection is reset.  ``processed=False`` (default): before the request
+    #: arrives, so nothing happened (``httpx.ConnectError``).  ``processed=True``: after
+    #: arrival and processing, before the response (``httpx.ReadError``).
+    RESET = "reset"
+    #: The gateway never answers (``httpx.ReadTimeout`` after the client's read timeout).
+    #: ``processed`` (default True) says whether the request was applied.
+    HANG = "hang"
+    #: HTTP 200 (or the real status) with the body cut at ``truncate_at`` of its length.
+    TRUNCATED = "truncated"
+    #: HTTP 200 (or the real status) with a complete but syntactically invalid body.
+    MALFORMED = "malformed"
+    #: The "wrong host" answer: HTTP 401 with an HTML "HTTP Status 401 – Unauthorized"
+    #: page, no gateway headers, no governance accounting, nothing processed.
+    HTML_401 = "html_401"
+
+
+_PROCESSED_DEFAULT = {
+    FaultKind.ROUTING_ERROR: False,
+    FaultKind.HTTP_500: False,
+    FaultKind.HTTP_502: False,
+    FaultKind.RESET: False,
+    FaultKind.HANG: True,
+    FaultKind.TRUNCATED: True,
+    FaultKind.MALFORMED: True,
+    FaultKind.HTML_401: False,
+}
+
+
+def _to_frozenset(value: Collection[int] | None) -> frozenset[int] | None:
+    return None if value is None else frozenset(value)
+
+
+def _upper_or_none(value: str | None) -> str | None:
+    return None if value is None else str(value).upper()
+
+
+@attrs.frozen
+class Fault:
+    """A rule that injects one kind of failure into selected requests.
+
+    Selection, evaluated when a request is *sent* (before latency), in gateway order:
+
+    1. the request must match ``endpoint`` (a simple name such as ``"assets"`` or
+       ``"researchanalytics"``, or a path prefix starting with ``/``) and ``method``
+       (both ``None`` = any);
+    2. each matching request gets a 1-based ordinal per fault; if ``requests`` is given
+       the fault only considers those ordinals ("the 3rd request to this endpoint" is
+       ``requests={3}``);
+    3. it fires with ``probability`` (seeded RNG; 1.0 = always);
+    4. at most ``max_count`` times (``None`` = unlimited).
+
+    The first fault (in list order) that fires claims the request.  Faults other than
+    ``RESET``-not-processed and ``HTML_401`` still go through governance at arrival: a
+    request refused with 429/400 gets that refusal, and the fault counts as fired.
+
+    ``processed`` (``None`` = the kind's default, see :class:`FaultKind`) says whether the
+    API really applied the request (e.g. a POST) before the failure.  ``truncate_at`` is
+    the fraction of the body kept by ``TRUNCATED``.
+    """
+
+    kind: FaultKind = attrs.field(converter=FaultKind)
+    endpoint: str | None = None
+    method: str | None = attrs.field(default=None, converter=_upper_or_none)
+    probability: float = 1.0
+    requests: frozenset[int] | None = attrs.field(default=None, converter=_to_frozenset)
+    max_count: int | None = None
+    processed: bool | None = None
+    truncate_at: float = 0.5
+
+    @property
+    def is_processed(self) -> bool:
+        """Whether the selected request is applied by the API (explicit or kind default)."""
+        if self.kind is FaultKind.HTML_401:
+            return False
+        if self.kind in (FaultKind.TRUNCATED, FaultKind.MALFORMED):
+            return True
+        return _PROCESSED_DEFAULT[self.kind] if self.processed is None else self.processed
+
+
+def endpoint_name(path: str) -> str:
+    """The simple endpoint name of a request path.
+
+    ``/esploro/v1/assets/123`` -> ``"assets"``; ``/esploro/v1/researchanalytics/reports``
+    -> ``"researchanalytics"``; ``/almaws/v1/conf/jobs`` -> ``"conf"``; anything else ->
+    ``""``.
+    """
+    parts = [p for p in path.split("/") if p]
+    if len(parts) >= 3 and parts[0] in ("esploro", "almaws") and parts[1] == "v1":
+        return parts[2]
+    return ""
+
+
+def endpoint_matches(key: str | None, path: str) -> bool:
+    """Whether ``key`` (``None``, a simple endpoint name or a ``/`` path prefix) selects ``path``.
+
+    Aliases: ``"analytics"`` = ``"researchanalytics"``, ``"conf"`` covers ``researchconf``.
+    """
+    if key is None:
+        return True
+    if key.startswith("/"):
+        return path.startswith(key)
+    name = endpoint_name(path)
+    aliases = {"analytics": "researchanalytics", "configuration": "researchconf"}
+    return name == aliases.get(key, key)

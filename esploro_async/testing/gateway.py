@@ -1,0 +1,615 @@
+"""The simulated Ex Libris API gateway: governance, faults, latency and dispatch.
+
+Time
+    The monotonic clock is :func:`anyio.current_time` (virtualised by ``looptime``) and
+    every delay is an :func:`anyio.sleep`.  The simulated wall clock is
+    ``start + (now - t0)``, where ``t0`` is the monotonic time of the first request.
+
+Life of a request (:meth:`SimulatedGateway.exchange`)
+    1. *sent* at ``s``: faults are matched (see :class:`~.faults.Fault`) and a latency
+       ``L`` is drawn; ``up = L * up_fraction``, ``down = L - up``;
+    2. *arrives* at ``s + up``: the gateway decides, synchronously and atomically: API
+       key, per-second threshold, daily quota, then the API handler (or the fault);
+    3. the response is delivered at ``s + L``.  With a read timeout ``T`` (transport
+       only) a response later than ``s + T`` becomes a timeout at ``s + T``; if
+       ``up >= T`` the request is lost before arrival (never processed, not counted).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import email.utils
+import hashlib
+import random
+import string
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, unquote, urlencode
+
+import anyio
+import attrs
+
+from esploro_async.testing import _xml
+from esploro_async.testing.api import XML_CT, ApiRequest, ApiResponse, EsploroApi
+from esploro_async.testing.faults import Fault, FaultKind, Latency, endpoint_matches
+from esploro_async.testing.institution import SyntheticInstitution
+
+if TYPE_CHECKING:
+    from esploro_async.testing.server import SimServer
+    from esploro_async.testing.transport import SimTransport
+
+__all__ = [
+    "SIM_API_KEY",
+    "SIM_READ_ONLY_KEY",
+    "ConnectionReset",
+    "RequestRecord",
+    "ResponseTimeout",
+    "SimRequest",
+    "SimResponse",
+    "SimulatedGateway",
+]
+
+#: The read/write API key every default gateway accepts.
+SIM_API_KEY = "l8xx5e1f0c2a9b7d4e6f8a0b1c3d5e7f9a2b"
+#: A read-only key: GET works, POST/PUT/DELETE get HTTP 400 ``UNAUTHORIZED``.
+SIM_READ_ONLY_KEY = "l8xx0ead0b1ee2c3d4e5f6a7b8c9d0e1f2a3"
+
+WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+SERVER_HEADER = "Layer7-API-Gateway"
+PER_SECOND_MESSAGE = "HTTP requests are more than allowed per second"
+DAILY_MESSAGE = "Daily API threshold has been reached. Please try again tomorrow."
+UNAUTHORIZED_MESSAGE = "API-key not defined or not configured to allow this API."
+ROUTING_MESSAGE = "Routing error: the request could not be routed to the target service."
+HTML_401 = (
+    '<!doctype html><html lang="en"><head><title>HTTP Status 401 – Unauthorized</title>'
+    '<style type="text/css">body {font-family:Tahoma,Arial,sans-serif;}</style></head>'
+    '<body><h1>HTTP Status 401 – Unauthorized</h1><hr class="line" /><p><b>Type</b> '
+    "Status Report</p><p><b>Description</b> The request has not been applied to the target "
+    "resource because it lacks valid authentication credentials for that resource.</p>"
+    '<hr class="line" /><h3>Apache Tomcat</h3></body></html>'
+)
+HTML_502 = (
+    "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
+    "</h1></center></body></html>"
+)
+_NS = 1_000_000_000
+
+
+@attrs.frozen
+class RequestRecord:
+    """One observed request (or, with ``lane="foreign"``, a phantom foreign arrival).
+
+    ``arrival`` is the monotonic arrival time (the send time if the request never
+    arrived); ``wall_time`` the simulated wall clock then.  ``status`` is ``None`` when
+    the client got no HTTP response (reset, hang, lost).  ``accepted`` means governance
+    let the request through (it counted in the per-second window and the quota).
+    ``key_fingerprint`` is a SHA-256 prefix of the API key, never the key.
+    ``query`` is the query string without any ``apikey`` parameter.
+    """
+
+    number: int
+    arrival: float
+    wall_time: _dt.datetime
+    method: str
+    path: str
+    query: str
+    status: int | None
+    error_code: str | None
+    accepted: bool
+    lane: str = "client"
+    key_fingerprint: str | None = None
+    fault: str | None = None
+    arrived: bool = True
+    processed: bool = False
+
+
+@attrs.frozen
+class SimRequest:
+    """A transport-neutral HTTP request (``raw_path`` still percent-encoded)."""
+
+    method: str
+    raw_path: str
+    query_string: str
+    headers: Mapping[str, str]
+    body: bytes = b""
+    base_url: str = "http://esploro.localhost"
+
+
+@attrs.frozen
+class SimResponse:
+    """A transport-neutral HTTP response."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class ConnectionReset(Exception):
+    """The simulated connection was reset; ``processed`` says if the request was applied."""
+
+    def __init__(self, processed: bool) -> None:
+        super().__init__("connection reset by peer")
+        self.processed = processed
+
+
+class ResponseTimeout(Exception):
+    """No response before the client's read timeout."""
+
+
+@attrs.define
+class _FaultState:
+    fault: Fault
+    seen: int = 0
+    fired: int = 0
+
+
+class SimulatedGateway:
+    """A stateful simulation of the Ex Libris API gateway in front of one institution.
+
+    **Per-second threshold (exact rule).**  Arrival times are quantised to integer
+    nanoseconds.  A request arriving at ``t`` is refused with HTTP 429
+    ``PER_SECOND_THRESHOLD`` iff at least ``rate_limit`` *counted* arrivals ``a``
+    satisfy ``t - window < a <= t`` (i.e. ``a + window > t``).  Counted arrivals are
+    the accepted ones, plus the refused ones when ``count_rejected=True``.  So with 25
+    accepted arrivals in ``[t0, t0 + 1)`` a 26th at ``t0 + 0.999…`` is refused, and one
+    at exactly ``t0 + 1.0`` is accepted (``t0`` has left the window).
+
+    **Daily quota.**  ``quota_remaining`` starts at ``quota_remaining`` (default
+    ``daily_quota``) and is reset to ``daily_quota`` at each simulated midnight GMT.  An
+    accepted request decrements it (refused ones too if ``quota_counts_rejected``); at 0
+    requests get HTTP 429 ``DAILY_THRESHOLD``.  Every gateway response carries
+    ``X-Exl-Api-Remaining`` (the value after this request).
+
+    **Keys.**  ``Authorization: apikey <KEY>`` or ``?apikey=``.  Unknown or missing keys,
+    and ``"ro"`` keys on POST/PUT/DELETE, get HTTP 400 ``UNAUTHORIZED`` (gateway XML).
+    Such requests are not counted in the window or the quota (the gateway cannot or does
+    not attribute them).
+
+    **Foreign load.**  ``foreign_rate`` req/s of Poisson arrivals from another
+    integration (seeded), materialised lazily up to each real arrival; they take window
+    slots and quota like accepted requests when they fit, and are logged with
+    ``lane="foreign"``.
+
+    Gateway errors (429, 400 ``UNAUTHORIZED``, 503 ``ROUTING_ERROR``) are XML even when
+    JSON was asked for.  Pass ``institution`` to share data between gateways.
+    """
+
+    def __init__(
+        self,
+        institution: SyntheticInstitution | None = None,
+        *,
+        rate_limit: int = 25,
+        window: float = 1.0,
+        count_rejected: bool = False,
+        daily_quota: int = 1_000_000,
+        quota_remaining: int | None = None,
+        quota_counts_rejected: bool = False,
+        start: _dt.datetime | None = None,
+        latency: Latency | None = None,
+        latency_by_endpoint: Mapping[str, Latency] | None = None,
+        up_fraction: float = 0.5,
+        faults: Iterable[Fault] = (),
+        foreign_rate: float = 0.0,
+        api_keys: Mapping[str, str] | None = None,
+        seed: int = 0,
+    ) -> None:
+        if not 0.0 <= up_fraction <= 1.0:
+            raise ValueError("up_fraction must be in [0, 1]")
+        for role in (api_keys or {}).values():
+            if role not in ("rw", "ro"):
+                raise ValueError(f"key role must be 'rw' or 'ro', not {role!r}")
+        self.institution = institution if institution is not None else SyntheticInstitution(seed)
+        self.rate_limit = rate_limit
+        self.window = window
+        self.count_rejected = count_rejected
+        self.daily_quota = daily_quota
+        self.quota_remaining = daily_quota if quota_remaining is None else quota_remaining
+        self.quota_counts_rejected = quota_counts_rejected
+        self.start = start or _dt.datetime(2026, 11, 28, 12, 0, tzinfo=_dt.timezone.utc)
+        if self.start.tzinfo is None:
+            self.start = self.start.replace(tzinfo=_dt.timezone.utc)
+        self.latency = latency or Latency.fixed(0.0)
+        self.latency_by_endpoint = dict(latency_by_endpoint or {})
+        self.up_fraction = up_fraction
+        self.faults = list(faults)
+        self.foreign_rate = foreign_rate
+        self.api_keys = dict(
+            api_keys if api_keys is not None else {SIM_API_KEY: "rw", SIM_READ_ONLY_KEY: "ro"}
+        )
+        self.seed = seed
+        #: Every request seen, in arrival order (plus foreign arrivals).
+        self.log: list[RequestRecord] = []
+        self._fault_states = [_FaultState(f) for f in self.faults]
+        self._lat_rng = random.Random(f"{seed}:latency")
+        self._fault_rng = random.Random(f"{seed}:faults")
+        self._foreign_rng = random.Random(f"{seed}:foreign")
+        self._id_rng = random.Random(f"{seed}:ids")
+        self._window_ns = round(window * _NS)
+        self._counted: deque[int] = deque()
+        self._t0: float | None = None
+        self._next_reset: float = float("inf")
+        self._foreign_next: float | None = None
+        self._number = 0
+        self.api = EsploroApi(
+            self.institution, tracking_id=self._tracking_id, today=self._today, seed=seed
+        )
+
+    # -- clocks -----------------------------------------------------------------------
+    @staticmethod
+    def now() -> float:
+        """The monotonic clock (:func:`anyio.current_time`)."""
+        return anyio.current_time()
+
+    def wall_clock(self, t: float | None = None) -> _dt.datetime:
+        """The simulated wall clock at monotonic time ``t`` (default: now)."""
+        if self._t0 is None:
+            return self.start
+        if t is None:
+            t = self.now()
+        return self.start + _dt.timedelta(seconds=t - self._t0)
+
+    def _today(self) -> _dt.date:
+        try:
+            return self.wall_clock().date()
+        except RuntimeError:  # no event loop running
+            return self.start.date()
+
+    def _start_clock(self, t: float) -> None:
+        self._t0 = t
+        midnight = (self.start + _dt.timedelta(days=1)).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        self._next_reset = t + (midnight - self.start).total_seconds()
+        if self.foreign_rate > 0:
+            self._foreign_next = t + self._foreign_rng.expovariate(self.foreign_rate)
+
+    # -- identifiers --------------------------------------------------------------------
+    def _tracking_id(self) -> str:
+        r = self._id_rng
+        alnum = string.ascii_uppercase + string.digits
+        return (
+            f"E01-{r.randrange(10**10):010d}-{''.join(r.choices(alnum, k=5))}"
+            f"-AWAE{r.randrange(10**10):010d}"
+        )
+
+    def _request_id(self) -> str:
+        return "".join(self._id_rng.choices(string.ascii_letters + string.digits, k=10))
+
+    # -- governance ---------------------------------------------------------------------
+    def _roll_day(self, t: float) -> None:
+        while t >= self._next_reset:
+            self.quota_remaining = self.daily_quota
+            self._next_reset += 86_400.0
+
+    def _window_full(self, t_ns: int) -> bool:
+        counted = self._counted
+        limit = t_ns - self._window_ns
+        while counted and counted[0] <= limit:
+            counted.popleft()
+        return len(counted) >= self.rate_limit
+
+    def _admit(self, t: float) -> str | None:
+        """Apply the thresholds at arrival ``t``; ``None`` = accepted, else the error code."""
+        self._roll_day(t)
+        t_ns = round(t * _NS)
+        if self._window_full(t_ns):
+            if self.count_rejected:
+                self._counted.append(t_ns)
+            if self.quota_counts_rejected and self.quota_remaining > 0:
+                self.quota_remaining -= 1
+            return "PER_SECOND_THRESHOLD"
+        if self.quota_remaining <= 0:
+            if self.count_rejected:
+                self._counted.append(t_ns)
+            return "DAILY_THRESHOLD"
+        self._counted.append(t_ns)
+        self.quota_remaining -= 1
+        return None
+
+    def _materialise_foreign(self, t: float) -> None:
+        while self._foreign_next is not None and self._foreign_next <= t:
+            f = self._foreign_next
+            code = self._admit(f)
+            self._number += 1
+            self.log.append(
+                RequestRecord(
+                    number=self._number,
+                    arrival=f,
+                    wall_time=self.wall_clock(f),
+                    method="GET",
+                    path="(foreign)",
+                    query="",
+                    status=200 if code is None else 429,
+                    error_code=code,
+                    accepted=code is None,
+                    lane="foreign",
+                    processed=code is None,
+                )
+            )
+            self._foreign_next = f + self._foreign_rng.expovariate(self.foreign_rate)
+
+    # -- faults / latency -----------------------------------------------------------------
+    def _pick_fault(self, method: str, path: str) -> Fault | None:
+        chosen: Fault | None = None
+        for st in self._fault_states:
+            f = st.fault
+            if f.method is not None and f.method != method:
+                continue
+            if not endpoint_matches(f.endpoint, path):
+                continue
+            st.seen += 1
+            if chosen is not None:
+                continue
+            if f.requests is not None and st.seen not in f.requests:
+                continue
+            if f.max_count is not None and st.fired >= f.max_count:
+                continue
+            if f.probability < 1.0 and self._fault_rng.random() >= f.probability:
+                continue
+            st.fired += 1
+            chosen = f
+        return chosen
+
+    def _latency_for(self, path: str) -> Latency:
+        best: tuple[int, Latency] | None = None
+        for key, lat in self.latency_by_endpoint.items():
+            if endpoint_matches(key, path):
+                score = len(key) + 1000 if key.startswith("/") else 1
+                if best is None or score > best[0]:
+                    best = (score, lat)
+        return self.latency if best is None else best[1]
+
+    # -- request handling -------------------------------------------------------------
+    @staticmethod
+    def _split_path(raw_path: str) -> tuple[str, tuple[str, ...]]:
+        parts = tuple(unquote(p) for p in raw_path.split("/") if p)
+        return unquote(raw_path), parts
+
+    @staticmethod
+    def _api_key(req: SimRequest, query: list[tuple[str, str]]) -> str | None:
+        auth = req.headers.get("authorization", "")
+        scheme, _, value = auth.strip().partition(" ")
+        if scheme.lower() == "apikey" and value.strip():
+            return value.strip()
+        for k, v in query:
+            if k == "apikey":
+                return v
+        return None
+
+    def _headers(
+        self, content_type: str | None, *, gateway: bool = True, t: float | None = None
+    ) -> list[tuple[str, str]]:
+        wall = self.wall_clock(t)
+        headers = [
+            ("Date", email.utils.format_datetime(wall.astimezone(_dt.timezone.utc), usegmt=True))
+        ]
+        if gateway:
+            headers += [
+                ("Server", SERVER_HEADER),
+                ("X-Request-ID", self._request_id()),
+                ("X-Exl-Api-Remaining", str(max(self.quota_remaining, 0))),
+            ]
+        if content_type:
+            headers.append(("Content-Type", content_type))
+        return headers
+
+    def _gateway_error(self, status: int, code: str, message: str, t: float) -> SimResponse:
+        body = _xml.error_xml(code, message, self._tracking_id())
+        return SimResponse(status, self._headers(XML_CT, t=t), body)
+
+    def _arrive(
+        self, req: SimRequest, fault: Fault | None, t: float, number: int
+    ) -> tuple[SimResponse | None, RequestRecord]:
+        """Decide at arrival time ``t`` (synchronous: atomic w.r.t. other requests)."""
+        if self._t0 is None:
+            self._start_clock(t)
+        self._materialise_foreign(t)
+        self._roll_day(t)
+        query = parse_qsl(req.query_string, keep_blank_values=True)
+        key = self._api_key(req, query)
+        logged_query = urlencode([(k, v) for k, v in query if k != "apikey"])
+        path, segments = self._split_path(req.raw_path)
+        method = req.method.upper()
+        fp = hashlib.sha256(key.encode()).hexdigest()[:12] if key else None
+
+        def record(
+            status: int | None, code: str | None, accepted: bool, processed: bool = False
+        ) -> RequestRecord:
+            return RequestRecord(
+                number=number,
+                arrival=t,
+                wall_time=self.wall_clock(t),
+                method=method,
+                path=path,
+                query=logged_query,
+                status=status,
+                error_code=code,
+                accepted=accepted,
+                key_fingerprint=fp,
+                fault=None if fault is None else fault.kind.value,
+                processed=processed,
+            )
+
+        if fault is not None and fault.kind is FaultKind.HTML_401:
+            headers = self._headers("text/html;charset=utf-8", gateway=False, t=t)
+            return SimResponse(401, headers, HTML_401.encode()), record(401, None, False)
+        role = self.api_keys.get(key) if key else None
+        if role is None or (role == "ro" and method in WRITE_METHODS):
+            resp = self._gateway_error(400, "UNAUTHORIZED", UNAUTHORIZED_MESSAGE, t)
+            return resp, record(400, "UNAUTHORIZED", False)
+        code = self._admit(t)
+        if code is not None:
+            msg = PER_SECOND_MESSAGE if code == "PER_SECOND_THRESHOLD" else DAILY_MESSAGE
+            return self._gateway_error(429, code, msg, t), record(429, code, False)
+
+        api_req = ApiRequest(
+            method=method,
+            path=path,
+            segments=segments,
+            query=dict(query),
+            headers=req.headers,
+            body=req.body,
+            base_url=req.base_url,
+        )
+        processed = fault is None or fault.is_processed
+        api_resp: ApiResponse | None = self.api.handle(api_req) if processed else None
+        if fault is None or fault.kind in (FaultKind.TRUNCATED, FaultKind.MALFORMED):
+            assert api_resp is not None
+            body = api_resp.body
+            if fault is not None:
+                body = _damage(body, fault, api_resp.content_type)
+            resp = SimResponse(
+                api_resp.status,
+                self._headers(
+                    api_resp.content_type if api_resp.body or api_resp.status != 204 else None, t=t
+                ),
+                body,
+            )
+            return resp, record(api_resp.status, api_resp.error_code, True, True)
+        kind = fault.kind
+        if kind is FaultKind.ROUTING_ERROR:
+            resp = self._gateway_error(503, "ROUTING_ERROR", ROUTING_MESSAGE, t)
+            return resp, record(503, "ROUTING_ERROR", True, processed)
+        if kind is FaultKind.HTTP_500:
+            err = self.api.error(api_req, 500, "INTERNAL_SERVER_ERROR", "Internal server error.")
+            resp = SimResponse(500, self._headers(err.content_type, t=t), err.body)
+            return resp, record(500, "INTERNAL_SERVER_ERROR", True, processed)
+        if kind is FaultKind.HTTP_502:
+            resp = SimResponse(502, self._headers("text/html", t=t), HTML_502.encode())
+            return resp, record(502, None, True, processed)
+        # RESET (processed) and HANG: no response reaches the client.
+        return None, record(None, kind.value.upper(), True, processed)
+
+    async def exchange(self, req: SimRequest, *, read_timeout: float | None = None) -> SimResponse:
+        """Carry one request through latency, governance, faults and the API.
+
+        Raises :class:`ConnectionReset` or :class:`ResponseTimeout` for the network-level
+        faults; transports translate them (``httpx.ConnectError``/``ReadError``/
+        ``ReadTimeout``; the loopback server aborts the connection or stays silent).
+        """
+        sent = self.now()
+        self._number += 1
+        number = self._number
+        method = req.method.upper()
+        path = unquote(req.raw_path)
+        fault = self._pick_fault(method, path)
+        total = self._latency_for(path).sample(self._lat_rng)
+        up = total * self.up_fraction
+        down = total - up
+
+        def lost(code: str) -> RequestRecord:
+            return RequestRecord(
+                number=number,
+                arrival=sent,
+                wall_time=self.wall_clock(sent),
+                method=method,
+                path=path,
+                query=urlencode([(k, v) for k, v in parse_qsl(req.query_string) if k != "apikey"]),
+                status=None,
+                error_code=code,
+                accepted=False,
+                fault=None if fault is None else fault.kind.value,
+                arrived=False,
+            )
+
+        if fault is not None and fault.kind is FaultKind.RESET and not fault.is_processed:
+            await anyio.sleep(up)
+            self.log.append(lost("RESET"))
+            raise ConnectionReset(processed=False)
+        if read_timeout is not None and up >= read_timeout:
+            await anyio.sleep(read_timeout)
+            self.log.append(lost("TIMEOUT"))
+            raise ResponseTimeout()
+        await anyio.sleep(up)
+        response, rec = self._arrive(req, fault, self.now(), number)
+        self.log.append(rec)
+        if response is None:
+            assert fault is not None
+            if fault.kind is FaultKind.RESET:
+                await anyio.sleep(down)
+                raise ConnectionReset(processed=True)
+            if read_timeout is None:
+                await anyio.sleep_forever()
+            else:
+                await anyio.sleep(max(0.0, sent + read_timeout - self.now()))
+            raise ResponseTimeout()
+        if read_timeout is not None and up + down > read_timeout:
+            await anyio.sleep(max(0.0, sent + read_timeout - self.now()))
+            raise ResponseTimeout()
+        await anyio.sleep(down)
+        return response
+
+    # -- running ------------------------------------------------------------------------
+    def transport(self) -> SimTransport:
+        """An in-process ``httpx.AsyncBaseTransport`` (no sockets) talking to this gateway."""
+        from esploro_async.testing.transport import SimTransport
+
+        return SimTransport(self)
+
+    @contextlib.asynccontextmanager
+    async def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, allow_non_loopback: bool = False
+    ) -> AsyncIterator[SimServer]:
+        """Serve this gateway over real HTTP/1.1 on ``host:port`` (loopback only by default)."""
+        from esploro_async.testing.server import SimServer
+
+        server = SimServer(self, host, port, allow_non_loopback=allow_non_loopback)
+        await server.start()
+        try:
+            yield server
+        finally:
+            await server.close()
+
+    # -- observation ------------------------------------------------------------------------
+    def max_in_window(
+        self, window: float | None = None, *, accepted_only: bool = True, lane: str | None = None
+    ) -> int:
+        """Most arrivals in any half-open window ``[t, t + window)`` (default: ``self.window``).
+
+        ``lane=None`` counts client and foreign arrivals alike (what the server sees);
+        ``lane="client"`` only ours.  Requests that never arrived are ignored.
+        """
+        w = round((self.window if window is None else window) * _NS)
+        times = [
+            round(r.arrival * _NS)
+            for r in self.log
+            if r.arrived and (r.accepted or not accepted_only) and (lane is None or r.lane == lane)
+        ]
+        times.sort()
+        best = 0
+        lo = 0
+        for hi, t in enumerate(times):
+            while times[lo] + w <= t:
+                lo += 1
+            best = max(best, hi - lo + 1)
+        return best
+
+    def counts_by_status(self, lane: str | None = "client") -> Counter[int | None]:
+        """``Counter`` of HTTP statuses (``None`` = no response) in the log."""
+        return Counter(r.status for r in self.log if lane is None or r.lane == lane)
+
+    def counts_by_error_code(self, lane: str | None = "client") -> Counter[str]:
+        """``Counter`` of error codes (gateway, application and fault codes) in the log."""
+        return Counter(
+            r.error_code for r in self.log if r.error_code and (lane is None or r.lane == lane)
+        )
+
+    def client_log(self) -> list[RequestRecord]:
+        """The log without foreign arrivals."""
+        return [r for r in self.log if r.lane == "client"]
+
+    def reset_log(self) -> None:
+        """Forget the log (governance state is kept)."""
+        self.log.clear()
+
+
+def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:
+    if fault.kind is FaultKind.TRUNCATED:
+        return body[: int(len(body) * fault.truncate_at)]
+    if b":" in body and "json" in content_type:
+        return body.replace(b":", b"=", 1)
+    if b"</" in body:
+        return body.replace(b"</", b"</!", 1)
+    return b"\x00" + body + b"{"

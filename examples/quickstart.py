@@ -1,0 +1,55 @@
+"""Harvest researchers from Esploro: the real API when ESPLORO_API_KEY is set, else the simulator.
+
+    python examples/quickstart.py            # simulated institution, no key needed
+    ESPLORO_API_KEY=... ESPLORO_REGION=eu python examples/quickstart.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+from esploro_async import EsploroClient
+from esploro_async.testing import SIM_API_KEY, SimulatedGateway, SyntheticInstitution
+
+
+async def harvest(client: EsploroClient) -> int:
+    first = (await client.request("GET", "researchers", params={"limit": 100})).json()
+    total = int(first.get("total_record_count", 0))
+    count = len(first.get("user", []))
+
+    async def page(offset: int) -> int:
+        response = await client.request(
+            "GET", "researchers", params={"limit": 100, "offset": offset}
+        )
+        return len(response.json().get("user", []))
+
+    pages = await asyncio.gather(*(page(offset) for offset in range(100, total, 100)))
+    return count + sum(pages)
+
+
+async def main() -> None:
+    if os.environ.get("ESPLORO_API_KEY"):
+        client = EsploroClient(region=os.environ.get("ESPLORO_REGION", "na"))
+        where = client.base_url
+    else:
+        gateway = SimulatedGateway(SyntheticInstitution(researchers=2_000))
+        client = EsploroClient(
+            SIM_API_KEY, base_url="http://esploro.localhost", transport=gateway.transport()
+        )
+        where = "the simulated gateway (set ESPLORO_API_KEY to use the real API)"
+    started = time.perf_counter()
+    async with client:
+        records = await harvest(client)
+        snapshot = client.governance.snapshot()
+    elapsed = time.perf_counter() - started
+    print(f"harvested {records} researchers from {where}")
+    print(
+        f"{snapshot.requests} requests in {elapsed:.1f} s (limit {snapshot.effective_rate:.1f} "
+        f"req/s), {snapshot.throttled} throttled, quota remaining {snapshot.quota_remaining}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

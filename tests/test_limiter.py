@@ -1,0 +1,166 @@
+"""The spacing limiter and the adaptive rate, in virtual time."""
+
+from __future__ import annotations
+
+import itertools
+
+import anyio
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from esploro_async.governance import AdaptiveRate, RatePolicy, SpacingLimiter
+
+pytestmark = pytest.mark.looptime
+
+
+def min_span(times: list[float], n: int) -> float:
+    """The shortest time covered by ``n + 1`` consecutive grants."""
+    return min(times[i + n] - times[i] for i in range(len(times) - n))
+
+
+async def test_grants_are_spaced_by_the_interval_across_many_tasks() -> None:
+    limiter = SpacingLimiter(0.04)
+    grants: list[float] = []
+
+    async def worker() -> None:
+        for _ in range(20):
+            grants.append(await limiter.acquire())
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(50):
+            tg.start_soon(worker)
+
+    assert len(grants) == 1000
+    assert grants == sorted(grants)
+    assert min(b - a for a, b in itertools.pairwise(grants)) >= 0.04
+    assert min_span(grants, 25) >= 1.0
+
+
+async def test_first_come_first_served() -> None:
+    limiter = SpacingLimiter(0.1)
+    order: list[int] = []
+
+    async def worker(i: int) -> None:
+        await limiter.acquire()
+        order.append(i)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(30):
+            tg.start_soon(worker, i)
+            await anyio.sleep(0.001)
+    assert order == list(range(30))
+
+
+async def test_cancelled_waiters_consume_nothing() -> None:
+    limiter = SpacingLimiter(1.0)
+    await limiter.acquire()  # t=0
+    start = anyio.current_time()
+    with anyio.move_on_after(0.5):  # the waiter gives up before its turn at t=1
+        await limiter.acquire()
+    assert limiter.waiting == 0
+    granted = await limiter.acquire()
+    assert granted - start == pytest.approx(1.0, abs=1e-3)
+
+
+async def test_pause_holds_every_grant() -> None:
+    limiter = SpacingLimiter(0.01)
+    t0 = await limiter.acquire()
+    limiter.pause_until(t0 + 2.0)
+    limiter.pause_until(t0 + 1.0)  # a shorter pause never shortens a longer one
+    assert await limiter.acquire() >= t0 + 2.0 - 1e-6
+
+
+async def test_an_idle_limiter_does_not_burst() -> None:
+    limiter = SpacingLimiter(0.04)
+    await limiter.acquire()
+    await anyio.sleep(10)
+    grants = [await limiter.acquire() for _ in range(5)]
+    assert min(b - a for a, b in itertools.pairwise(grants)) >= 0.04
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 0.3), st.booleans()),
+        min_size=30,
+        max_size=80,
+    )
+)
+def test_no_pattern_of_arrivals_and_cancellations_breaks_the_spacing(
+    pattern: list[tuple[float, bool]],
+) -> None:
+    """Bursts, idle gaps and cancelled waiters: grants stay an interval apart."""
+    import looptime
+
+    interval = 0.04
+    grants: list[float] = []
+
+    async def run() -> None:
+        limiter = SpacingLimiter(interval)
+
+        async def waiter(cancel: bool) -> None:
+            if cancel:
+                with anyio.move_on_after(0.05):
+                    await limiter.acquire()
+                    grants.append(anyio.current_time())
+            else:
+                grants.append(await limiter.acquire())
+
+        async with anyio.create_task_group() as tg:
+            for gap, cancel in pattern:
+                await anyio.sleep(gap)
+                tg.start_soon(waiter, cancel)
+
+    loop = looptime.new_event_loop(start=0)
+    try:
+        loop.run_until_complete(run())
+    finally:
+        loop.close()
+    grants.sort()
+    assert all(b - a >= interval for a, b in itertools.pairwise(grants))
+    assert sum(not c for _, c in pattern) <= len(grants)
+
+
+def test_policy_defaults_match_the_gateway() -> None:
+    policy = RatePolicy()
+    assert policy.rate_limit == 25
+    assert policy.interval == pytest.approx(0.044)
+    assert policy.effective_rate == pytest.approx(22.727, abs=1e-3)
+    with pytest.raises(ValueError, match="rate_limit"):
+        RatePolicy(rate_limit=0)
+    with pytest.raises(ValueError, match="safety_margin"):
+        RatePolicy(safety_margin=-0.1)
+
+
+def test_throttle_pauses_and_decreases_once_per_cooldown() -> None:
+    aimd = AdaptiveRate(RatePolicy())
+    assert aimd.throttled(10.0, None) == pytest.approx(11.1)
+    assert aimd.rate == pytest.approx(20.0)
+    aimd.throttled(11.0, 3.0)  # within the cooldown: no second decrease
+    assert aimd.rate == pytest.approx(20.0)
+    assert aimd.throttled(12.5, 3.0) == pytest.approx(15.5)  # Retry-After longer than the pause
+    assert aimd.rate == pytest.approx(16.0)
+    assert aimd.throttled_count == 3
+
+
+def test_rate_recovers_additively_up_to_the_ceiling() -> None:
+    aimd = AdaptiveRate(RatePolicy())
+    aimd.throttled(0.0, None)  # 25 -> 20
+    assert aimd.interval(1.9) == pytest.approx(1.1 / 20)
+    assert aimd.interval(2.0) == pytest.approx(1.1 / 20.5)
+    assert aimd.interval(7.0) == pytest.approx(1.1 / 21.5)  # three clean steps of 2 s
+    assert aimd.interval(1000.0) == pytest.approx(1.1 / 25)  # never above the ceiling
+
+
+def test_rate_never_falls_below_the_floor() -> None:
+    aimd = AdaptiveRate(RatePolicy(min_rate=2.0, decrease_cooldown=0))
+    for i in range(50):
+        aimd.throttled(float(i), None)
+    assert aimd.rate == 2.0
+
+
+def test_non_adaptive_policy_pauses_without_slowing() -> None:
+    aimd = AdaptiveRate(RatePolicy(adaptive=False))
+    assert aimd.throttled(0.0, None) == pytest.approx(1.1)
+    assert aimd.rate == 25.0
