@@ -1,7 +1,7 @@
 """Harvest researchers from Esploro: the real API when ESPLORO_API_KEY is set, else the simulator.
 
-    python examples/quickstart.py            # simulated institution, no key needed
-    ESPLORO_API_KEY=... ESPLORO_REGION=eu python examples/quickstart.py
+Run ``python examples/quickstart.py`` to harvest a simulated institution (no key needed), or
+set ``ESPLORO_API_KEY`` (and ``ESPLORO_REGION``) to harvest your own.
 """
 
 from __future__ import annotations
