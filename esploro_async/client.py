@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from typing_extensions import Unpack
+
+from esploro_async.models import Record
+from esploro_async.pagination import OffsetStream
+from esploro_async.resources import Analytics, Assets, Researchers, StreamOptions
 from esploro_async.session.base import BaseClient
 
 __all__ = ["EsploroClient"]
@@ -40,3 +49,49 @@ class EsploroClient(BaseClient):
     Clients opened in one process for the same gateway and key share one governance,
     so a second client cannot double the rate.
     """
+
+    @functools.cached_property
+    def researchers(self) -> Researchers:
+        """Researchers: list, get, create, update, delete, ORCID tokens."""
+        return Researchers(self)
+
+    @functools.cached_property
+    def assets(self) -> Assets:
+        """Research assets: get by ids, list by date or DOI, create, patch."""
+        return Assets(self)
+
+    @functools.cached_property
+    def analytics(self) -> Analytics:
+        """Esploro Analytics reports."""
+        return Analytics(self)
+
+    def paginate(
+        self,
+        path: str,
+        *,
+        list_key: str,
+        params: Mapping[str, Any] | None = None,
+        wrap: Callable[[dict[str, Any]], Record] = Record.adopt,
+        max_page_size: int = 100,
+        **options: Unpack[StreamOptions],
+    ) -> OffsetStream[Record]:
+        """Stream any offset/limit endpoint: records come out as `Record` objects.
+
+        ``list_key`` is the envelope key of the records; the total may be reported as
+        ``total_record_count`` or ``totalRecordCount``. Records are de-duplicated by
+        ``record.record_id`` (the ``id`` key by default: pass ``wrap`` to use another)::
+
+            async for member in client.paginate(
+                "researchconf/sets/123/members", list_key="member"
+            ):
+                print(member.to_dict())
+        """
+        return OffsetStream(
+            self,
+            path,
+            list_key=list_key,
+            params=params,
+            wrap=wrap,
+            max_page_size=max_page_size,
+            **options,
+        )

@@ -5,6 +5,7 @@ Every exception the library raises on purpose derives from `EsploroError`::
     EsploroError
     ├── ConfigurationError          bad settings: no API key, unknown region, http to a remote
     ├── DailyQuotaExhausted         429 DAILY_THRESHOLD, or the daily reserve is reached
+    │   └── InsufficientQuotaError  a harvest would not finish above the reserve (refused up front)
     ├── ResponseFormatError         a success response whose body cannot be parsed
     ├── TransportError              no HTTP response at all
     │   ├── ConnectError            the connection failed: the request was not sent
@@ -38,6 +39,7 @@ __all__ = [
     "DailyQuotaExhausted",
     "ErrorDetail",
     "EsploroError",
+    "InsufficientQuotaError",
     "NetworkError",
     "NotFoundError",
     "RateLimitError",
@@ -103,6 +105,26 @@ class DailyQuotaExhausted(EsploroError):
         self.resets_at = resets_at
         self.status_code = status_code
         self.tracking_id = tracking_id
+
+
+class InsufficientQuotaError(DailyQuotaExhausted):
+    """A harvest would need more requests than the daily quota has above the reserve.
+
+    Raised by a stream before it fetches anything beyond its first page, unless it was told
+    to run until the reserve and stop. ``needed`` is the number of requests still required.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        needed: int,
+        remaining: int | None,
+        reserve: int,
+        resets_at: datetime,
+    ) -> None:
+        super().__init__(message, remaining=remaining, reserve=reserve, resets_at=resets_at)
+        self.needed = needed
 
 
 class ResponseFormatError(EsploroError):

@@ -15,18 +15,18 @@ from esploro_async.testing import SIM_API_KEY, SimulatedGateway, SyntheticInstit
 
 
 async def harvest(client: EsploroClient) -> int:
-    first = (await client.request("GET", "researchers", params={"limit": 100})).json()
-    total = int(first.get("total_record_count", 0))
-    count = len(first.get("user", []))
-
-    async def page(offset: int) -> int:
-        response = await client.request(
-            "GET", "researchers", params={"limit": 100, "offset": offset}
-        )
-        return len(response.json().get("user", []))
-
-    pages = await asyncio.gather(*(page(offset) for offset in range(100, total, 100)))
-    return count + sum(pages)
+    stream = client.researchers.list()
+    estimate = await stream.estimate()
+    print(
+        f"{estimate.total_records} researchers: {estimate.requests_needed} more requests, "
+        f"quota remaining {estimate.quota_remaining}"
+    )
+    count = 0
+    async for researcher in stream:
+        count += 1
+        if count % 500 == 0:
+            print(f"  {count} harvested, last: {researcher.primary_id} {researcher.last_name}")
+    return count
 
 
 async def main() -> None:

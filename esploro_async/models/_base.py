@@ -70,6 +70,21 @@ class Record:
         """Build from a JSON object; the input is deep-copied (later edits never touch it)."""
         return cls(data=data, view=view)
 
+    @classmethod
+    def adopt(cls: type[_R], data: dict[str, Any], *, view: View | None = None) -> _R:
+        """Wrap a freshly decoded JSON object without copying it.
+
+        For data nobody else holds (a response body just parsed): the record takes
+        ownership, so the caller must not use ``data`` afterwards. Use `from_dict` otherwise.
+        """
+        if not isinstance(data, dict):
+            raise TypeError(f"a record must be a JSON object (dict), not {type(data).__name__}")
+        record = cls.__new__(cls)
+        object.__setattr__(record, "_data", data)
+        object.__setattr__(record, "view", view)
+        _check_view(record, None, view)
+        return record
+
     def to_dict(self) -> dict[str, Any]:
         """Return the record's JSON object: a fresh deep copy, key order preserved."""
         return {k: json_copy(v) for k, v in self._data.items()}

@@ -400,6 +400,7 @@ class BaseClient:
                     attempts=attempt_no,
                     method=method,
                     path=path,
+                    elapsed=current_time() - sent_at,
                 )
         if code == DAILY_THRESHOLD:
             return self._daily_threshold(

@@ -46,6 +46,7 @@ class EsploroResponse:
         quota_remaining: ``X-Exl-Api-Remaining``, if present.
         attempts: how many attempts it took (1 = no retry).
         method, path: the request (path without the query string).
+        elapsed: seconds from sending the last attempt to its response.
     """
 
     status_code: int
@@ -56,6 +57,7 @@ class EsploroResponse:
     attempts: int
     method: str
     path: str
+    elapsed: float = 0.0
 
     def json(self) -> Any:
         """The decoded JSON body (``None`` for an empty body)."""

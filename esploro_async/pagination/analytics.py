@@ -1,0 +1,180 @@
+"""`AnalyticsStream`: rows of an Esploro Analytics report, paged by resumption token.
+
+The reports API answers XML::
+
+    <report><QueryResult>
+      <ResumptionToken>…</ResumptionToken>   only on the first page
+      <IsFinished>false</IsFinished>
+      <ResultXml><rowset xmlns="urn:schemas-microsoft-com:xml-analysis:rowset">
+        <xsd:schema>…<xsd:element name="Column1" saw-sql:columnHeading="ORCID"/>…</xsd:schema>
+        <Row><Column0>0</Column0><Column1>…</Column1></Row>…
+
+The column map (``ColumnN`` → heading) and the rowset namespace also come only on the first
+page, so both are kept from it; later pages send the token (with the same ``path`` and
+``limit``) until ``IsFinished`` is true. Columns whose heading is ``"0"`` are spurious and
+dropped. Pages are sequential by nature: the server holds the position behind the token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+from xml.etree.ElementTree import Element
+
+from esploro_async.errors import ResponseFormatError
+from esploro_async.session.bodies import local_name
+
+if TYPE_CHECKING:
+    from esploro_async.session.base import BaseClient
+
+__all__ = ["AnalyticsStream", "parse_report_page"]
+
+_SAW_SQL = "urn:saw-sql"
+_MAX_LIMIT = 1000
+
+
+class _ReportPage:
+    def __init__(
+        self,
+        token: str | None,
+        finished: bool,
+        columns: dict[str, str] | None,
+        rows: list[dict[str, str | None]],
+    ) -> None:
+        self.token = token
+        self.finished = finished
+        self.columns = columns
+        self.rows = rows
+
+
+def _child(element: Element, name: str) -> Element | None:
+    for child in element:
+        if local_name(child.tag) == name:
+            return child
+    return None
+
+
+def _columns(rowset: Element) -> dict[str, str] | None:
+    for element in rowset.iter():
+        if local_name(element.tag) != "sequence":
+            continue
+        columns: dict[str, str] = {}
+        for column in element:
+            name = column.get("name")
+            heading = column.get(f"{{{_SAW_SQL}}}columnHeading")
+            if name:
+                columns[name] = heading if heading is not None else name
+        return columns
+    return None
+
+
+def parse_report_page(root: Element) -> _ReportPage:
+    """Read one page of a report: token, finished flag, column map (page 1) and raw rows."""
+    result = _child(root, "QueryResult") if local_name(root.tag) == "report" else root
+    if result is None or local_name(result.tag) != "QueryResult":
+        raise ValueError(f"not an analytics report page (root <{local_name(root.tag)}>)")
+    token_element = _child(result, "ResumptionToken")
+    token = (token_element.text or "").strip() or None if token_element is not None else None
+    finished_element = _child(result, "IsFinished")
+    finished = (
+        (finished_element.text or "").strip().lower() == "true"
+        if finished_element is not None
+        else True
+    )
+    rows: list[dict[str, str | None]] = []
+    columns = None
+    result_xml = _child(result, "ResultXml")
+    rowset = _child(result_xml, "rowset") if result_xml is not None else None
+    if rowset is not None:
+        columns = _columns(rowset)
+        for row in rowset:
+            if local_name(row.tag) == "Row":
+                rows.append({local_name(cell.tag): cell.text for cell in row})
+    return _ReportPage(token, finished, columns, rows)
+
+
+class AnalyticsStream:
+    """Rows of a report as dicts keyed by column heading; iterate once.
+
+    Args:
+        client: the client to send with.
+        path: the report's catalog path, e.g. ``/shared/<Inst>/Reports/<folder>/<report>``.
+        limit: rows per page (25 to 1000; default 1000).
+        filter: a ``sawx:expr`` filter (XML text), passed as ``filter``.
+        params: other query parameters (e.g. ``col_names``).
+
+    ``columns`` (heading by ``ColumnN``) is known after the first page.
+    """
+
+    def __init__(
+        self,
+        client: BaseClient,
+        path: str,
+        *,
+        limit: int = _MAX_LIMIT,
+        filter: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not 25 <= limit <= _MAX_LIMIT:
+            raise ValueError(f"limit must be between 25 and {_MAX_LIMIT}, got {limit}")
+        self._client = client
+        self.path = path
+        self.limit = limit
+        self._params = {**(params or {}), "path": path, "limit": limit, "filter": filter}
+        self.columns: dict[str, str] | None = None
+        self.pages_read = 0
+        self._started = False
+
+    def __aiter__(self) -> AsyncIterator[dict[str, str | None]]:
+        return self._rows()
+
+    async def _rows(self) -> AsyncIterator[dict[str, str | None]]:
+        if self._started:
+            raise RuntimeError("a stream is iterated once; make a new one")
+        self._started = True
+        token: str | None = None
+        while True:
+            params = dict(self._params)
+            if token is not None:
+                params["token"] = token
+            page = await self._page(params)
+            if self.pages_read == 1:
+                token = page.token
+                self.columns = page.columns or {}
+            for row in page.rows:
+                yield self._named(row)
+            if page.finished or not page.rows:
+                return
+            if token is None:
+                raise ResponseFormatError(
+                    "analytics report is not finished but its first page carried no "
+                    "ResumptionToken",
+                    method="GET",
+                    path="/esploro/v1/researchanalytics/reports",
+                    status_code=200,
+                )
+
+    async def _page(self, params: Mapping[str, Any]) -> _ReportPage:
+        response = await self._client.request(
+            "GET", "researchanalytics/reports", params=params, format="xml"
+        )
+        self.pages_read += 1
+        try:
+            return parse_report_page(response.xml())
+        except (TypeError, ValueError) as exc:
+            raise ResponseFormatError(
+                f"GET {response.path}: {exc}",
+                method="GET",
+                path=response.path,
+                status_code=response.status_code,
+            ) from None
+
+    def _named(self, row: Mapping[str, str | None]) -> dict[str, str | None]:
+        columns = self.columns or {}
+        named: dict[str, str | None] = {}
+        for name, value in row.items():
+            heading = columns.get(name, name)
+            if heading == "0":
+                continue
+            named[heading] = value
+        return named

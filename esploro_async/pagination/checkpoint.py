@@ -1,0 +1,98 @@
+"""Where a harvest stopped, in a form that survives the process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+__all__ = ["Checkpoint", "canonical_params"]
+
+_VERSION = 1
+
+
+def canonical_params(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The query of a harvest, without paging, as sorted string pairs."""
+    return tuple(
+        sorted(
+            (str(k), str(v))
+            for k, v in params.items()
+            if v is not None and k not in ("limit", "offset")
+        )
+    )
+
+
+@attrs.frozen
+class Checkpoint:
+    """The position after the last contiguous record handed to the caller, and the query.
+
+    Save it (``to_json()``) after you have stored the records you were given; start a stream
+    from it (``resume_from=checkpoint``) to continue with the next record, after a crash,
+    Ctrl-C, or the daily quota.
+
+    Attributes:
+        path: the API path harvested.
+        params: the query (filters), without ``limit``/``offset``.
+        list_key: the envelope key of the records.
+        page_size: records per request.
+        offset: the source position of the next record to fetch.
+        last_id: the id of the record just before ``offset``, to detect drift on resume.
+        delivered: records handed to the caller so far, across resumptions.
+        total: the total the API reported last.
+    """
+
+    path: str
+    params: tuple[tuple[str, str], ...]
+    list_key: str
+    page_size: int
+    offset: int = 0
+    last_id: str | None = None
+    delivered: int = 0
+    total: int | None = None
+
+    def matches(self, path: str, params: Mapping[str, Any]) -> bool:
+        """Whether this checkpoint belongs to a harvest of ``path`` with ``params``."""
+        return self.path == path and self.params == canonical_params(params)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        data = attrs.asdict(self)
+        data["params"] = [list(pair) for pair in self.params]
+        data["version"] = _VERSION
+        return data
+
+    def to_json(self) -> str:
+        """Serialise for a file."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Checkpoint:
+        """Read what `to_dict` wrote; `ValueError` on anything else."""
+        if data.get("version") != _VERSION:
+            raise ValueError(f"unsupported checkpoint version {data.get('version')!r}")
+        try:
+            return cls(
+                path=str(data["path"]),
+                params=tuple((str(k), str(v)) for k, v in data["params"]),
+                list_key=str(data["list_key"]),
+                page_size=int(data["page_size"]),
+                offset=int(data["offset"]),
+                last_id=None if data.get("last_id") is None else str(data["last_id"]),
+                delivered=int(data.get("delivered", 0)),
+                total=None if data.get("total") is None else int(data["total"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a checkpoint: {exc}") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> Checkpoint:
+        """Read what `to_json` wrote."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"not a checkpoint: {exc}") from None
+        if not isinstance(data, dict):
+            raise ValueError("not a checkpoint: expected a JSON object")
+        return cls.from_dict(data)
