@@ -117,7 +117,7 @@ async def test_an_injected_http_client_is_used_and_not_closed() -> None:
 
 async def test_clients_share_governance_until_closed(make_client: ClientFactory) -> None:
     first = make_client()
-    second = make_client()
+    second = make_client(rate_limit=25, safety_margin=0.1)  # the defaults, spelled out
     assert first.governance is second.governance
     other_key = make_client(api_key="a-different-institution")
     assert other_key.governance is not first.governance
@@ -174,3 +174,14 @@ async def test_quota_callbacks_and_snapshot(make_client: ClientFactory) -> None:
     assert snapshot.in_flight == 0
     assert snapshot.rate_limit == 25
     assert snapshot.effective_rate == pytest.approx(22.727, abs=1e-3)
+
+
+async def test_an_unclosed_client_releases_its_governance_when_collected(
+    make_client: ClientFactory,
+) -> None:
+    import gc
+
+    lost = EsploroClient(API_KEY, base_url=BASE_URL, rate_limit=5)
+    del lost
+    gc.collect()
+    assert make_client(rate_limit=10).governance.snapshot().rate_limit == 10

@@ -365,7 +365,7 @@ class OffsetStream(Generic[RecordT]):
 
     async def _fetch(self, offset: int) -> _Raw:
         params = {**self.params, "limit": self.page_size, "offset": offset}
-        response = await self._client.request("GET", self.path, params=params)
+        response = await self._client.request("GET", self.path, params=params, format="json")
         data = response.json()
         if not isinstance(data, dict):
             raise ResponseFormatError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
+import weakref
 from collections.abc import Hashable, Mapping
 from types import TracebackType
 from typing import Any, Literal, TypeVar
@@ -122,6 +123,7 @@ class BaseClient:
         self.retry = retry or RetryPolicy()
         self._fingerprint = key_fingerprint(self._api_key)
         self._shared_key: Hashable | None = None
+        self._release: weakref.finalize[Any, Any] | None = None
         local_settings = {
             "rate_limit": rate_limit,
             "safety_margin": safety_margin,
@@ -129,8 +131,8 @@ class BaseClient:
             "daily_reserve": daily_reserve,
             "on_quota_exhausted": on_quota_exhausted,
         }
-        given = {name: value for name, value in local_settings.items() if value is not None}
         if governance is not None:
+            given = [name for name, value in local_settings.items() if value is not None]
             if given:
                 raise ConfigurationError(
                     f"{', '.join(given)} configure the default governance; with governance=... "
@@ -139,18 +141,20 @@ class BaseClient:
             self.governance = governance
         else:
             self._shared_key = (self.base_url, self._fingerprint)
-            settings = tuple(sorted(given.items()))
+            effective = {
+                "rate_limit": 25.0 if rate_limit is None else float(rate_limit),
+                "safety_margin": 0.10 if safety_margin is None else float(safety_margin),
+                "max_in_flight": 50 if max_in_flight is None else max_in_flight,
+                "daily_reserve": daily_reserve or 0,
+                "on_quota_exhausted": on_quota_exhausted or "raise",
+            }
             self.governance = acquire_shared(
                 self._shared_key,
-                settings,
-                lambda: Governance.local(
-                    rate_limit=25.0 if rate_limit is None else rate_limit,
-                    safety_margin=0.10 if safety_margin is None else safety_margin,
-                    max_in_flight=50 if max_in_flight is None else max_in_flight,
-                    daily_reserve=daily_reserve or 0,
-                    on_quota_exhausted=on_quota_exhausted or "raise",
-                ),
+                tuple(effective.items()),
+                lambda: Governance.local(**effective),  # type: ignore[arg-type]
             )
+            # Released by aclose(), or when an unclosed client is garbage-collected.
+            self._release = weakref.finalize(self, release_shared, self._shared_key)
         self._owns_http = http_client is None
         if http_client is None:
             pool = getattr(self.governance, "max_in_flight", 50)
@@ -185,8 +189,8 @@ class BaseClient:
         if self._closed:
             return
         self._closed = True
-        if self._shared_key is not None:
-            release_shared(self._shared_key)
+        if self._release is not None:
+            self._release()  # once: an unclosed client releases when garbage-collected
         if self._owns_http:
             await self._http.aclose()
 
