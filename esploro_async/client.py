@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from typing_extensions import Unpack
 
+from esploro_async.bulk import BulkResult, bulk
 from esploro_async.models import Record
 from esploro_async.pagination import OffsetStream
-from esploro_async.resources import Analytics, Assets, Researchers, StreamOptions
+from esploro_async.resources import (
+    Activities,
+    Analytics,
+    Assets,
+    Configuration,
+    Organizations,
+    Researchers,
+    StreamOptions,
+)
 from esploro_async.session.base import BaseClient
 
 __all__ = ["EsploroClient"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class EsploroClient(BaseClient):
@@ -52,17 +64,33 @@ class EsploroClient(BaseClient):
 
     @functools.cached_property
     def researchers(self) -> Researchers:
-        """Researchers: list, get, create, update, delete, ORCID tokens."""
+        """Researchers: list, get, create, update, edit, delete, ORCID tokens, test."""
         return Researchers(self)
 
     @functools.cached_property
     def assets(self) -> Assets:
-        """Research assets: get by ids, list by date or DOI, create, patch."""
+        """Research assets: get, get_many by ids, list by date or DOI, create, patch, test."""
         return Assets(self)
 
     @functools.cached_property
+    def organizations(self) -> Organizations:
+        """Internal research organizations: list, get, test."""
+        return Organizations(self)
+
+    @functools.cached_property
+    def activities(self) -> Activities:
+        """Research activities: create (the API has no read)."""
+        return Activities(self)
+
+    @functools.cached_property
+    def config(self) -> Configuration:
+        """Configuration (``researchconf``): sets and members, code tables, import profiles,
+        jobs and job instances; plus the mapping tables of ``/esploro/v1/conf``."""
+        return Configuration(self)
+
+    @functools.cached_property
     def analytics(self) -> Analytics:
-        """Esploro Analytics reports."""
+        """Esploro Analytics: reports, the catalog of paths, test."""
         return Analytics(self)
 
     def paginate(
@@ -95,3 +123,25 @@ class EsploroClient(BaseClient):
             max_page_size=max_page_size,
             **options,
         )
+
+    def bulk(
+        self,
+        items: Iterable[T] | AsyncIterable[T],
+        operation: Callable[[T], Awaitable[R]],
+        *,
+        concurrency: int = 8,
+    ) -> AsyncIterator[BulkResult[T, R]]:
+        """Apply ``operation`` to every item concurrently; yield one `BulkResult` per item.
+
+        Governance paces every request the operations send; failures are results, so one
+        bad item never stops the others. At the daily quota it stops, yields the results of
+        the items in flight and raises `DailyQuotaExhausted` (see `esploro_async.bulk`)::
+
+            async def retitle(change: dict[str, str]) -> None:
+                async with client.researchers.edit(change["id"]) as researcher:
+                    researcher["display_title"] = change["title"]
+
+            async for result in client.bulk(changes, retitle, concurrency=8):
+                print(result.index, "ok" if result.ok else result.error)
+        """
+        return bulk(items, operation, concurrency=concurrency)

@@ -4,6 +4,8 @@ Every exception the library raises on purpose derives from `EsploroError`::
 
     EsploroError
     ├── ConfigurationError          bad settings: no API key, unknown region, http to a remote
+    ├── BriefRecordError            a brief list record would be written back whole (PUT)
+    ├── PatchFormatError            asset patch fields that cannot travel in one body format
     ├── DailyQuotaExhausted         429 DAILY_THRESHOLD, or the daily reserve is reached
     │   └── InsufficientQuotaError  a harvest would not finish above the reserve (refused up front)
     ├── ResponseFormatError         a success response whose body cannot be parsed
@@ -34,6 +36,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "BriefRecordError",
     "ConfigurationError",
     "ConnectError",
     "DailyQuotaExhausted",
@@ -42,6 +45,7 @@ __all__ = [
     "InsufficientQuotaError",
     "NetworkError",
     "NotFoundError",
+    "PatchFormatError",
     "RateLimitError",
     "RequestTimeout",
     "ResponseFormatError",
@@ -125,6 +129,22 @@ class InsufficientQuotaError(DailyQuotaExhausted):
     ) -> None:
         super().__init__(message, remaining=remaining, reserve=reserve, resets_at=resets_at)
         self.needed = needed
+
+
+class BriefRecordError(EsploroError, ValueError):
+    """A whole-entity PUT was refused because the record is a brief list item.
+
+    The API's PUT is swap-all: a brief record (from a list) written back would reset every
+    field it lacks. Fetch the full record first (``get``), or pass ``force=True``.
+    """
+
+
+class PatchFormatError(EsploroError, ValueError):
+    """An asset patch asks for fields that cannot travel in one body format.
+
+    ``identifier.*`` fields can only be patched in XML and ``temporary.linksToExtract`` only
+    in JSON: send them in two ``patch`` calls.
+    """
 
 
 class ResponseFormatError(EsploroError):

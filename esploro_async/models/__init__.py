@@ -10,6 +10,7 @@ from esploro_async.models._codes import CodeValue, CodeValueLike
 from esploro_async.models._converter import converter, make_converter
 from esploro_async.models._dates import PartialDate
 from esploro_async.models.activity import Activity
+from esploro_async.models.analytics import AnalyticsPath
 from esploro_async.models.asset import (
     Asset,
     AssetFile,
@@ -26,6 +27,7 @@ from esploro_async.models.config import (
     MappingTable,
     MappingTableRow,
     Set,
+    SetMember,
 )
 from esploro_async.models.jobs import FINISHED_JOB_STATUSES, Job, JobCounter, JobInstance
 from esploro_async.models.organization import Organization
@@ -42,6 +44,8 @@ RECORD_CLASSES: tuple[type[Record], ...] = (
     Job,
     JobInstance,
     Activity,
+    SetMember,
+    AnalyticsPath,
 )
 """Every concrete record class."""
 
@@ -49,6 +53,7 @@ __all__ = [
     "FINISHED_JOB_STATUSES",
     "RECORD_CLASSES",
     "Activity",
+    "AnalyticsPath",
     "Asset",
     "AssetFile",
     "AssetLink",
@@ -69,6 +74,7 @@ __all__ = [
     "Researcher",
     "ResearcherAffiliation",
     "Set",
+    "SetMember",
     "View",
     "assets_from_xml",
     "assets_to_xml",

@@ -19,6 +19,7 @@ __all__ = [
     "MappingTable",
     "MappingTableRow",
     "Set",
+    "SetMember",
 ]
 
 _COLUMN = re.compile(r"column(\d+)")
@@ -276,4 +277,24 @@ class ImportProfile(Record):
     @property
     def link(self) -> str | None:
         """``link``."""
+        return self._str("link")
+
+
+@attrs.define(eq=False, repr=False)
+class SetMember(Record):
+    """One ``member`` of a set (``/researchconf/sets/{id}/members``): an id and a link."""
+
+    @property
+    def id(self) -> str | None:
+        """``id``: the member's record id (asset id, researcher primary id ...)."""
+        return self._str("id")
+
+    @property
+    def description(self) -> str | None:
+        """``description``."""
+        return self._str("description")
+
+    @property
+    def link(self) -> str | None:
+        """``link``: the member's API URL."""
         return self._str("link")

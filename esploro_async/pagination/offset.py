@@ -258,6 +258,15 @@ class OffsetStream(Generic[RecordT]):
             fits=fits,
         )
 
+    async def check_quota(self) -> HarvestEstimate:
+        """`estimate`, raising `InsufficientQuotaError` now where iterating would.
+
+        Lets a caller fail before it opens files or shows progress; iterating checks again.
+        """
+        first = await self._first_page()
+        self._check_quota(first)
+        return await self.estimate()
+
     def __aiter__(self) -> AsyncIterator[RecordT]:
         return self._records()
 
@@ -405,9 +414,9 @@ class OffsetStream(Generic[RecordT]):
             raise InsufficientQuotaError(
                 f"harvesting {self.path} needs {needed} more requests, but the daily quota has "
                 f"{snapshot.quota_estimate} left and {snapshot.daily_reserve} are reserved. "
-                "Run it after the reset (the checkpoint is at the start), lower daily_reserve, "
-                "or pass on_insufficient_quota='run' to harvest until the reserve and resume "
-                "from the checkpoint tomorrow.",
+                "Run it after the reset, lower daily_reserve, or pass "
+                "on_insufficient_quota='run' to harvest until the reserve and resume from the "
+                "checkpoint after the reset.",
                 needed=needed,
                 remaining=snapshot.quota_estimate,
                 reserve=snapshot.daily_reserve,

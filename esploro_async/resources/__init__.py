@@ -1,8 +1,35 @@
 """The API areas, one module each; thin layers over `BaseClient.request` and the streams."""
 
-from esploro_async.resources._base import Resource, StreamOptions
+from esploro_async.resources._base import (
+    ApiTestResult,
+    BriefRecordError,
+    PatchFormatError,
+    Resource,
+    StreamOptions,
+)
+from esploro_async.resources.activities import Activities
 from esploro_async.resources.analytics import Analytics
-from esploro_async.resources.assets import Assets
-from esploro_async.resources.researchers import Researchers
+from esploro_async.resources.assets import MAX_IDS_PER_CALL, AssetBatch, Assets
+from esploro_async.resources.conf import MappingTablesMixin
+from esploro_async.resources.organizations import Organizations
+from esploro_async.resources.researchconf import Configuration
+from esploro_async.resources.researchers import DEFAULT_ORCID_SCOPES, OrcidToken, Researchers
 
-__all__ = ["Analytics", "Assets", "Researchers", "Resource", "StreamOptions"]
+__all__ = [
+    "DEFAULT_ORCID_SCOPES",
+    "MAX_IDS_PER_CALL",
+    "Activities",
+    "Analytics",
+    "ApiTestResult",
+    "AssetBatch",
+    "Assets",
+    "BriefRecordError",
+    "Configuration",
+    "MappingTablesMixin",
+    "OrcidToken",
+    "Organizations",
+    "PatchFormatError",
+    "Researchers",
+    "Resource",
+    "StreamOptions",
+]

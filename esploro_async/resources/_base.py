@@ -1,19 +1,51 @@
-"""What every API area shares: the client, and the options every list method takes."""
+"""What every API area shares: the client, list options, the ``/test`` call.
+
+`BriefRecordError` and `PatchFormatError` live in `esploro_async.errors` and are re-exported
+here for convenience.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
+import attrs
+
+from esploro_async.errors import BriefRecordError, PatchFormatError, ResponseFormatError
 from esploro_async.models import Record
 from esploro_async.pagination import Checkpoint, Drift, OffsetStream
 
 if TYPE_CHECKING:
     from esploro_async.session.base import BaseClient
+    from esploro_async.session.response import EsploroResponse
 
-__all__ = ["Resource", "StreamOptions"]
+__all__ = [
+    "ApiTestResult",
+    "BriefRecordError",
+    "PatchFormatError",
+    "Resource",
+    "StreamOptions",
+]
 
 RecordT = TypeVar("RecordT", bound=Record)
+
+
+@attrs.frozen
+class ApiTestResult:
+    """The answer of an area's ``/test`` endpoint.
+
+    ``GET .../test`` checks that the key may read the area, ``POST .../test`` that it may
+    write; a key without the permission raises `AuthenticationError` instead.
+    """
+
+    path: str
+    """The path called, e.g. ``/esploro/v1/researchers/test``."""
+    write: bool
+    """Whether the write permission was checked (``POST``)."""
+    message: str | None
+    """The API's message (e.g. ``"GET request successful"``), when it sent one."""
+    quota_remaining: int | None
+    """``X-Exl-Api-Remaining`` on the answer: the institution's daily quota left."""
 
 
 class StreamOptions(TypedDict, total=False):
@@ -26,6 +58,35 @@ class StreamOptions(TypedDict, total=False):
     on_insufficient_quota: Literal["refuse", "run"]
     reread_on_drift: bool
     on_drift: Callable[[Drift], object]
+
+
+def json_object(response: EsploroResponse) -> dict[str, Any]:
+    """The response's JSON body, which must be an object."""
+    data = response.json()
+    if not isinstance(data, dict):
+        raise ResponseFormatError(
+            f"{response.method} {response.path}: expected a JSON object, got {type(data).__name__}",
+            method=response.method,
+            path=response.path,
+            status_code=response.status_code,
+        )
+    return data
+
+
+def as_json_object(value: Record | Mapping[str, Any], what: str) -> dict[str, Any]:
+    """A request body from a record or a mapping (a fresh copy)."""
+    if isinstance(value, Record):
+        return value.to_dict()
+    if isinstance(value, Mapping):
+        return Record.from_dict(value).to_dict()
+    raise TypeError(f"{what} must be a record or a mapping, not {type(value).__name__}")
+
+
+def flag(value: bool | None) -> str | None:
+    """A boolean query parameter as the API spells it (``"true"``/``"false"``)."""
+    if value is None:
+        return None
+    return "true" if value else "false"
 
 
 class Resource:
@@ -44,4 +105,23 @@ class Resource:
     ) -> OffsetStream[RecordT]:
         return OffsetStream(
             self._client, path, list_key=list_key, params=params, wrap=wrap, **options
+        )
+
+    async def _get_object(
+        self, path: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        response = await self._client.request("GET", path, params=params, format="json")
+        return json_object(response)
+
+    async def _area_test(self, path: str, *, write: bool) -> ApiTestResult:
+        method = "POST" if write else "GET"
+        # harmless to replay: the test endpoint changes nothing
+        response = await self._client.request(method, path, format="json", idempotent=True)
+        data = response.json()
+        message = data.get("test") if isinstance(data, dict) else None
+        return ApiTestResult(
+            path=response.path,
+            write=write,
+            message=message if isinstance(message, str) else None,
+            quota_remaining=response.quota_remaining,
         )

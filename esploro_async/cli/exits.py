@@ -1,0 +1,55 @@
+"""Exit codes of the command line, each with a one-line hint for stderr."""
+
+from __future__ import annotations
+
+from esploro_async.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    DailyQuotaExhausted,
+    InsufficientQuotaError,
+    WrongHostError,
+)
+
+__all__ = ["AUTH", "INTERRUPTED", "OK", "OTHER", "QUOTA", "USAGE", "exit_code_for"]
+
+OK = 0
+"""Done."""
+OTHER = 1
+"""Any other failure (network, server, a bug): the message says what."""
+USAGE = 2
+"""Bad arguments or settings (no API key, an output file in the way, …)."""
+QUOTA = 3
+"""Stopped at the daily quota or its reserve: run the same command with --resume after the reset."""
+AUTH = 4
+"""The API key was refused (unknown, wrong environment, no permission, wrong host)."""
+INTERRUPTED = 130
+"""Interrupted (Ctrl-C): run the same command with --resume."""
+
+
+def exit_code_for(error: BaseException) -> tuple[int, str]:
+    """The exit code for ``error`` and a one-line hint of what to do next."""
+    if isinstance(error, InsufficientQuotaError):
+        return QUOTA, (
+            "add --until-reserve to harvest until the reserve and --resume after the reset, "
+            "or lower --daily-reserve"
+        )
+    if isinstance(error, DailyQuotaExhausted):
+        when = error.resets_at.strftime("%Y-%m-%d %H:%M %Z")
+        return QUOTA, f"the daily quota resets at {when}: run the same command with --resume then"
+    if isinstance(error, WrongHostError):
+        return AUTH, "the base URL is not the API gateway: use --region or --base-url"
+    if isinstance(error, AuthenticationError):
+        return AUTH, (
+            "the API key was refused: check ESPLORO_API_KEY, its environment (sandbox or "
+            "production) and its permissions for this API area"
+        )
+    if isinstance(error, ConfigurationError):
+        if str(error).startswith("no API key"):
+            return USAGE, (
+                "export ESPLORO_API_KEY=<your Developer Network key>, or add --simulate to try "
+                "it on a simulated institution"
+            )
+        return USAGE, "fix the setting named above"
+    if isinstance(error, KeyboardInterrupt):
+        return INTERRUPTED, "interrupted: run the same command with --resume to continue"
+    return OTHER, "see the message above; with --resume a harvest continues where it stopped"

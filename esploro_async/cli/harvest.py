@@ -1,0 +1,354 @@
+"""``esploro-async harvest``: one resource to a JSON Lines or CSV file, resumable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+
+from esploro_async.cli.files import OutputFormat, RecordWriter, read_state, write_atomically
+from esploro_async.cli.progress import HarvestProgress
+from esploro_async.client import EsploroClient
+from esploro_async.errors import ConfigurationError
+from esploro_async.models import Asset, Organization, Record, Researcher, SetMember
+from esploro_async.pagination import AnalyticsStream, Checkpoint, OffsetStream
+
+__all__ = ["TARGETS", "HarvestRequest", "HarvestSummary", "run_harvest"]
+
+_STATE_VERSION = 1
+
+
+@attrs.frozen
+class HarvestRequest:
+    """What to harvest and where: the resource, its filters and the output."""
+
+    target: str
+    filters: Mapping[str, str]
+    out: Path
+    format: OutputFormat = "jsonl"
+    state: Path | None = None
+    resume: bool = False
+    overwrite: bool = False
+    until_reserve: bool = False
+    page_size: int | None = None
+
+    @property
+    def state_path(self) -> Path:
+        """The state file: ``--checkpoint``, or ``.<out>.checkpoint`` beside the output."""
+        return self.state or self.out.with_name(f".{self.out.name}.checkpoint")
+
+
+@attrs.frozen
+class HarvestSummary:
+    """How a harvest ended."""
+
+    records: int
+    total: int | None
+    finished: bool
+    resumed_from: int
+
+
+OpenStream = Callable[
+    [EsploroClient, Mapping[str, str], Checkpoint | None, dict[str, Any]],
+    "OffsetStream[Any] | AnalyticsStream",
+]
+
+
+@attrs.frozen
+class Target:
+    """A harvestable resource: how to open its stream and which CSV columns it has."""
+
+    name: str
+    open: OpenStream
+    columns: tuple[str, ...]
+    row: Callable[[Any], dict[str, Any]]
+    required: tuple[str, ...] = ()
+    resumable: bool = True
+
+
+def _with(checkpoint: Checkpoint | None, options: dict[str, Any]) -> Any:
+    """Stream options, with ``resume_from`` when there is a checkpoint."""
+    if checkpoint is None:
+        return options
+    return {**options, "resume_from": checkpoint}
+
+
+def _researchers(
+    client: EsploroClient, f: Mapping[str, str], cp: Checkpoint | None, opts: dict[str, Any]
+) -> OffsetStream[Researcher]:
+    return client.researchers.list(params=dict(f) or None, **_with(cp, opts))
+
+
+def _assets(
+    client: EsploroClient, f: Mapping[str, str], cp: Checkpoint | None, opts: dict[str, Any]
+) -> OffsetStream[Asset]:
+    rest = {k: v for k, v in f.items() if k not in ("update_date_from", "doi")}
+    return client.assets.list(
+        update_date_from=f.get("update_date_from"),
+        doi=f.get("doi"),
+        params=rest or None,
+        **_with(cp, opts),
+    )
+
+
+def _organizations(
+    client: EsploroClient, f: Mapping[str, str], cp: Checkpoint | None, opts: dict[str, Any]
+) -> OffsetStream[Organization]:
+    return client.organizations.list(params=dict(f) or None, **_with(cp, opts))
+
+
+def _set_members(
+    client: EsploroClient, f: Mapping[str, str], cp: Checkpoint | None, opts: dict[str, Any]
+) -> OffsetStream[SetMember]:
+    rest = {k: v for k, v in f.items() if k != "set_id"}
+    return client.config.set_members(f["set_id"], params=rest or None, **_with(cp, opts))
+
+
+def _analytics(
+    client: EsploroClient, f: Mapping[str, str], cp: Checkpoint | None, opts: dict[str, Any]
+) -> AnalyticsStream:
+    limit = int(f.get("limit", "1000"))
+    return client.analytics.report(f["path"], limit=limit, filter=f.get("filter"))
+
+
+def _researcher_row(r: Researcher) -> dict[str, Any]:
+    status = r.status
+    return {
+        "primary_id": r.primary_id,
+        "first_name": r.first_name,
+        "last_name": r.last_name,
+        "status": status.value if status else None,
+        "record": r.to_dict(),
+    }
+
+
+def _asset_row(a: Asset) -> dict[str, Any]:
+    kind = a.resource_type
+    return {
+        "asset_id": a.asset_id,
+        "title": a.title,
+        "doi": a.doi,
+        "resource_type": kind.value if kind else None,
+        "date_published": a.date_published,
+        "record": a.to_dict(),
+    }
+
+
+def _record_row(r: Record) -> dict[str, Any]:
+    return {"id": r.record_id, "record": r.to_dict()}
+
+
+_RESEARCHER_COLUMNS = ("primary_id", "first_name", "last_name", "status", "record")
+_ASSET_COLUMNS = ("asset_id", "title", "doi", "resource_type", "date_published", "record")
+_RECORD_COLUMNS = ("id", "record")
+
+TARGETS: dict[str, Target] = {
+    "researchers": Target("researchers", _researchers, _RESEARCHER_COLUMNS, _researcher_row),
+    "assets": Target("assets", _assets, _ASSET_COLUMNS, _asset_row),
+    "organizations": Target("organizations", _organizations, _RECORD_COLUMNS, _record_row),
+    "set-members": Target(
+        "set-members", _set_members, _RECORD_COLUMNS, _record_row, required=("set_id",)
+    ),
+    "analytics": Target("analytics", _analytics, (), dict, required=("path",), resumable=False),
+}
+"""What ``harvest`` can harvest."""
+
+
+def _state(
+    request: HarvestRequest,
+    *,
+    checkpoint: Checkpoint | None,
+    length: int,
+    records: int,
+    finished: bool,
+    columns: Sequence[str],
+) -> dict[str, Any]:
+    return {
+        "version": _STATE_VERSION,
+        "target": request.target,
+        "filters": dict(sorted(request.filters.items())),
+        "out": str(request.out),
+        "format": request.format,
+        "columns": list(columns),
+        "bytes": length,
+        "records": records,
+        "finished": finished,
+        "stream": checkpoint.to_dict() if checkpoint is not None else None,
+    }
+
+
+def _load_resume_state(request: HarvestRequest) -> dict[str, Any] | None:
+    path = request.state_path
+    if not request.resume or not path.exists():
+        if request.out.exists() and not request.overwrite and not request.resume:
+            raise ConfigurationError(
+                f"{request.out} already exists: pass --resume to continue the harvest that "
+                "wrote it, or --overwrite to start again"
+            )
+        return None
+    try:
+        state = read_state(path)
+    except ValueError as exc:
+        raise ConfigurationError(f"cannot resume: {exc}") from None
+    mine = {
+        "target": request.target,
+        "filters": dict(sorted(request.filters.items())),
+        "out": str(request.out),
+        "format": request.format,
+    }
+    theirs = {key: state.get(key) for key in mine}
+    if state.get("version") != _STATE_VERSION or theirs != mine:
+        raise ConfigurationError(
+            f"cannot resume: {path} belongs to another harvest ({theirs}); use the same "
+            "resource, filters, output and format, or --overwrite"
+        )
+    if not request.out.exists() or request.out.stat().st_size < int(state["bytes"]):
+        raise ConfigurationError(
+            f"cannot resume: {request.out} is shorter than the checkpoint says; start again "
+            "with --overwrite"
+        )
+    return state
+
+
+async def run_harvest(
+    client: EsploroClient, request: HarvestRequest, progress: HarvestProgress
+) -> HarvestSummary:
+    """Harvest ``request.target`` into ``request.out``; see `esploro_async.cli.files`."""
+    target = TARGETS[request.target]
+    missing = [name for name in target.required if not request.filters.get(name)]
+    if missing:
+        flags = ", ".join("--" + name.replace("_", "-") for name in missing)
+        raise ConfigurationError(f"harvest {target.name} needs {flags}")
+    state = _load_resume_state(request)
+    if state is not None and state.get("finished"):
+        progress.note(f"{request.out} is complete ({state['records']} records): nothing to do")
+        return HarvestSummary(int(state["records"]), None, True, int(state["records"]))
+    if state is not None and not target.resumable:
+        progress.note(f"{target.name} cannot resume mid-report: starting the report again")
+        state = None
+    checkpoint = (
+        Checkpoint.from_dict(state["stream"]) if state is not None and state["stream"] else None
+    )
+    options: dict[str, Any] = {}
+    if target.resumable:
+        options["on_insufficient_quota"] = "run" if request.until_reserve else "refuse"
+        if request.page_size is not None:
+            options["page_size"] = request.page_size
+    stream = target.open(client, request.filters, checkpoint, options)
+    records = int(state["records"]) if state is not None else 0
+    resumed_from = records
+    total: int | None = None
+    if isinstance(stream, OffsetStream):
+        estimate = await stream.check_quota()
+        total = estimate.total_records
+        progress.start(target.name, total=total, done=records)
+        left = "unknown" if estimate.quota_remaining is None else f"{estimate.quota_remaining:,}"
+        progress.note(
+            f"{estimate.total_records} {target.name}: {estimate.requests_needed} more requests; "
+            f"daily quota left {left}"
+        )
+        columns = list(state["columns"]) if state is not None else list(target.columns)
+        writer = RecordWriter(
+            request.out,
+            request.format,
+            columns=columns,
+            resume_at=int(state["bytes"]) if state is not None else None,
+        )
+        try:
+            async for page in stream.pages():
+                rows = [_row(target, record, request.format) for record in page.records]
+                records += writer.write_page(rows)
+                writer.sync()
+                write_atomically(
+                    request.state_path,
+                    _json(
+                        _state(
+                            request,
+                            checkpoint=stream.checkpoint,
+                            length=writer.length,
+                            records=records,
+                            finished=False,
+                            columns=columns,
+                        )
+                    ),
+                )
+                progress.advance(records, client.governance.snapshot())
+            write_atomically(
+                request.state_path,
+                _json(
+                    _state(
+                        request,
+                        checkpoint=stream.checkpoint,
+                        length=writer.length,
+                        records=records,
+                        finished=True,
+                        columns=columns,
+                    )
+                ),
+            )
+        finally:
+            writer.close()
+    else:
+        records = await _harvest_report(client, stream, request, progress)
+    return HarvestSummary(records, total, True, resumed_from)
+
+
+async def _harvest_report(
+    client: EsploroClient,
+    stream: AnalyticsStream,
+    request: HarvestRequest,
+    progress: HarvestProgress,
+) -> int:
+    """Analytics: rows in pages of the report, written as they come."""
+    progress.start("analytics rows", total=None, done=0)
+    writer: RecordWriter | None = None
+    batch: list[dict[str, Any]] = []
+    records = 0
+
+    def flush() -> None:
+        nonlocal writer, records
+        if writer is None:
+            columns = list((stream.columns or {}).values())
+            columns = [c for c in columns if c != "0"]
+            writer = RecordWriter(request.out, request.format, columns=columns)
+        records += writer.write_page(batch)
+        writer.sync()
+        batch.clear()
+        progress.advance(records, client.governance.snapshot())
+
+    try:
+        async for row in stream:
+            batch.append(row)
+            if len(batch) >= stream.limit:
+                flush()
+        flush()
+        assert writer is not None
+        write_atomically(
+            request.state_path,
+            _json(
+                _state(
+                    request,
+                    checkpoint=None,
+                    length=writer.length,
+                    records=records,
+                    finished=True,
+                    columns=writer.columns,
+                )
+            ),
+        )
+    finally:
+        if writer is not None:
+            writer.close()
+    return records
+
+
+def _row(target: Target, record: Record, fmt: Literal["jsonl", "csv"]) -> dict[str, Any]:
+    return record.to_dict() if fmt == "jsonl" else target.row(record)
+
+
+def _json(data: Mapping[str, Any]) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False, indent=1)
