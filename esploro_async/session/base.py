@@ -13,7 +13,7 @@ from __future__ import annotations
 import json as jsonlib
 import logging
 import weakref
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
@@ -122,7 +122,6 @@ class BaseClient:
         self.lang = lang
         self.retry = retry or RetryPolicy()
         self._fingerprint = key_fingerprint(self._api_key)
-        self._shared_key: Hashable | None = None
         self._release: weakref.finalize[Any, Any] | None = None
         local_settings = {
             "rate_limit": rate_limit,
@@ -140,7 +139,6 @@ class BaseClient:
                 )
             self.governance = governance
         else:
-            self._shared_key = (self.base_url, self._fingerprint)
             effective = {
                 "rate_limit": 25.0 if rate_limit is None else float(rate_limit),
                 "safety_margin": 0.10 if safety_margin is None else float(safety_margin),
@@ -148,13 +146,13 @@ class BaseClient:
                 "daily_reserve": daily_reserve or 0,
                 "on_quota_exhausted": on_quota_exhausted or "raise",
             }
-            self.governance = acquire_shared(
-                self._shared_key,
+            self.governance, shared_key = acquire_shared(
+                (self.base_url, self._fingerprint),
                 tuple(effective.items()),
                 lambda: Governance.local(**effective),  # type: ignore[arg-type]
             )
             # Released by aclose(), or when an unclosed client is garbage-collected.
-            self._release = weakref.finalize(self, release_shared, self._shared_key)
+            self._release = weakref.finalize(self, release_shared, shared_key)
         self._owns_http = http_client is None
         if http_client is None:
             pool = getattr(self.governance, "max_in_flight", 50)
