@@ -1,0 +1,328 @@
+"""Shared helpers of the benchmarks: a simulated gateway served from its own process.
+
+The simulator costs CPU (it generates records, encodes JSON, runs its own event loop), so
+benchmarks that measure the client against it over loopback HTTP run it in a child
+process, which keeps the client's event loop and the simulator from competing for one
+core. :class:`GatewayProcess` starts a fresh :class:`SimulatedGateway` (fresh log, fresh
+per-second window, fresh port) in a ``spawn``-ed process and talks to it over a
+``multiprocessing`` pipe; nothing is added to the simulator's HTTP surface.
+
+Shutdown is robust by construction:
+
+* the parent asks the child to stop on ``__exit__`` (normal end, exception or Ctrl-C),
+  then terminates, then kills it if it does not exit in time;
+* the child ignores SIGINT (a Ctrl-C in the terminal reaches the whole process group)
+  and stops when the pipe reports EOF, i.e. as soon as the parent is gone, even after a
+  ``SIGKILL`` of the parent; it is also a daemon process.
+
+Arrival times in the log are the child's ``time.monotonic()`` (asyncio's loop clock),
+which on Linux is the system-wide ``CLOCK_MONOTONIC``: comparable with the parent's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import resource
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import Any
+
+__all__ = [
+    "Arrival",
+    "GatewayLog",
+    "GatewayProcess",
+    "GatewaySpec",
+    "RssSampler",
+    "max_in_window",
+    "read_rss",
+]
+
+_NS = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class GatewaySpec:
+    """How to build the simulated gateway in the child process (picklable).
+
+    ``latency`` uses the CLI syntax of :meth:`Latency.parse`: ``"0.05"`` (fixed),
+    ``"0.2:0.8"`` (uniform) or ``"ln:MEDIAN:SIGMA"``. ``up_fraction`` is the part of
+    each request's latency spent before it reaches the gateway (the simulator's default
+    0.5: with 0.2-0.8 s latency, arrivals lag sends by 0.1-0.4 s); its spread is the
+    jitter that the client's ``safety_margin`` has to absorb.
+    """
+
+    researchers: int
+    latency: str = "0.2:0.8"
+    rate_limit: int = 25
+    seed: int = 0
+    up_fraction: float = 0.5
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One request as the gateway logged it (the fields the benchmarks need)."""
+
+    arrival: float
+    status: int | None
+    error_code: str | None
+    accepted: bool
+    arrived: bool
+    query: str
+
+
+@dataclass(frozen=True)
+class GatewayLog:
+    """The gateway's log of client requests, and the child process's CPU time."""
+
+    arrivals: list[Arrival]
+    cpu_seconds: float
+
+    @property
+    def accepted_times(self) -> list[float]:
+        """Arrival times of the accepted requests, sorted."""
+        return sorted(a.arrival for a in self.arrivals if a.arrived and a.accepted)
+
+    def count_status(self, status: int) -> int:
+        """How many logged requests got HTTP ``status``."""
+        return sum(1 for a in self.arrivals if a.status == status)
+
+
+def max_in_window(times: Sequence[float], window: float = 1.0) -> int:
+    """Most of ``times`` in any half-open window ``[t, t + window)`` (the gateway's rule).
+
+    Times are quantised to integer nanoseconds like :class:`SimulatedGateway` does.
+    """
+    ns = sorted(round(t * _NS) for t in times)
+    w = round(window * _NS)
+    best = lo = 0
+    for hi, t in enumerate(ns):
+        while ns[lo] + w <= t:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+# -- the child process ---------------------------------------------------------------------
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _child_main(spec: GatewaySpec, conn: Connection) -> None:
+    """Entry point of the gateway process: serve until told to stop or orphaned."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(EOFError, OSError, BrokenPipeError):
+        asyncio.run(_child_serve(spec, conn))
+
+
+async def _child_serve(spec: GatewaySpec, conn: Connection) -> None:
+    from esploro_async.testing import Latency, SimulatedGateway, SyntheticInstitution
+
+    gw = SimulatedGateway(
+        SyntheticInstitution(spec.seed, researchers=spec.researchers),
+        latency=Latency.parse(spec.latency),
+        rate_limit=spec.rate_limit,
+        up_fraction=spec.up_fraction,
+        seed=spec.seed,
+    )
+    loop = asyncio.get_running_loop()
+    commands: asyncio.Queue[str] = asyncio.Queue()
+
+    def reader() -> None:  # blocking pipe reads in a thread; EOF = the parent is gone
+        while True:
+            try:
+                command = conn.recv()
+            except (EOFError, OSError):
+                command = "orphaned"
+            loop.call_soon_threadsafe(commands.put_nowait, str(command))
+            if command in ("stop", "quit", "orphaned"):
+                return
+
+    async with gw.serve("127.0.0.1", 0) as server:
+        conn.send(("ready", server.url))
+        threading.Thread(target=reader, name="gateway-control", daemon=True).start()
+        while True:
+            command = await commands.get()
+            if command in ("quit", "orphaned"):
+                return
+            if command == "reset":
+                gw.reset_log()
+                conn.send(("ok", None))
+                continue
+            log = [
+                (r.arrival, r.status, r.error_code, r.accepted, r.arrived, r.query)
+                for r in gw.client_log()
+            ]
+            conn.send(("log", (log, _cpu_seconds())))
+            if command == "stop":
+                return
+
+
+# -- the parent side -----------------------------------------------------------------------
+
+
+class GatewayProcess:
+    """A :class:`SimulatedGateway` served on loopback by a child process.
+
+    Use it as a context manager; ``url`` is the base URL once entered::
+
+        with GatewayProcess(GatewaySpec(researchers=20_000)) as gw:
+            ...  # talk to gw.url
+            log = gw.fetch_log()
+    """
+
+    def __init__(self, spec: GatewaySpec, *, start_timeout: float = 30.0) -> None:
+        self.spec = spec
+        self.url = ""
+        self._start_timeout = start_timeout
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child_conn = ctx.Pipe()
+        self._child_conn: Connection | None = child_conn
+        self._process = ctx.Process(
+            target=_child_main, args=(spec, child_conn), name="sim-gateway", daemon=True
+        )
+        self._final: GatewayLog | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id (``None`` before it started)."""
+        return self._process.pid
+
+    def __enter__(self) -> GatewayProcess:
+        self._process.start()
+        assert self._child_conn is not None
+        self._child_conn.close()  # only the child holds its end: EOF reaches it if we die
+        self._child_conn = None
+        try:
+            if not self._conn.poll(self._start_timeout):
+                raise RuntimeError("the simulated gateway did not start in time")
+            try:
+                kind, url = self._conn.recv()
+            except EOFError:
+                self._process.join(5.0)
+                raise RuntimeError(
+                    f"the simulated gateway process exited (code {self._process.exitcode})"
+                ) from None
+            if kind != "ready":
+                raise RuntimeError(f"unexpected message from the gateway process: {kind!r}")
+            self.url = str(url)
+        except BaseException:
+            self._shutdown(ask=False)
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._shutdown(ask=True)
+
+    def _request(self, command: str, timeout: float = 60.0) -> Any:
+        self._conn.send(command)
+        if not self._conn.poll(timeout):
+            raise RuntimeError(f"the gateway process did not answer {command!r}")
+        _, payload = self._conn.recv()
+        return payload
+
+    @staticmethod
+    def _decode(payload: Any) -> GatewayLog:
+        rows, cpu = payload
+        return GatewayLog([Arrival(*row) for row in rows], float(cpu))
+
+    def fetch_log(self) -> GatewayLog:
+        """The log of client requests so far, and the child's CPU seconds so far."""
+        return self._decode(self._request("log"))
+
+    def reset_log(self) -> None:
+        """Forget the log (the per-second window state is kept)."""
+        self._request("reset")
+
+    def stop(self) -> GatewayLog:
+        """Stop the server and return its final log (idempotent)."""
+        if self._final is None:
+            self._final = self._decode(self._request("stop"))
+            self._shutdown(ask=False)
+        return self._final
+
+    def _shutdown(self, *, ask: bool) -> None:
+        process = self._process
+        if process.pid is None:
+            return
+        if ask and process.is_alive():
+            with contextlib.suppress(OSError, BrokenPipeError):
+                self._conn.send("quit")
+        process.join(5.0)
+        if process.is_alive():
+            process.terminate()
+            process.join(2.0)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        self._conn.close()
+
+
+# -- memory sampling -------------------------------------------------------------------------
+
+
+def read_rss() -> int:
+    """This process's resident set size in bytes (``/proc/self/status``; else the peak)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, B on macOS
+    return int(peak) if os.uname().sysname == "Darwin" else int(peak) * 1024
+
+
+class RssSampler:
+    """Samples :func:`read_rss` every ``interval`` seconds in a daemon thread.
+
+    A thread (not a task) so that samples keep their pace while the event loop is busy.
+    ``samples`` holds ``(monotonic time, rss bytes, probe())`` triples; ``probe`` is any
+    cheap progress counter (e.g. records consumed so far).
+    """
+
+    def __init__(self, interval: float = 0.5, probe: Callable[[], int] = lambda: 0) -> None:
+        self.interval = interval
+        self.probe = probe
+        self.samples: list[tuple[float, int, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def _sample(self) -> None:
+        self.samples.append((time.monotonic(), read_rss(), self.probe()))
+
+    def _run(self) -> None:
+        while True:
+            self._sample()
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()

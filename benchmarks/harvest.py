@@ -1,0 +1,413 @@
+"""Harvest every researcher from a simulated gateway over loopback HTTP, four ways.
+
+The simulated gateway (25 requests per sliding second, 0.2-0.8 s uniform latency) runs
+in its own process, a fresh one for each strategy (fresh log, window and port); the
+per-second figures come from the gateway's own arrival log. Strategies, run one after
+the other in the same invocation so that machine noise hits them alike:
+
+  a  esploro-async, default safety_margin=0.10 (22.7 req/s)
+  b  esploro-async, safety_margin=0.02 (24.5 req/s)
+  c  plain httpx, one page after the other (what most Esploro scripts do)
+  d  plain httpx, asyncio.gather over all pages behind aiolimiter.AsyncLimiter(25, 1);
+     a 429 fails the page, which is retried once after 1 s; pages failing twice are lost
+  e  (optional) esploro-async, safety_margin=0.30 (19.2 req/s): a margin that covers a
+     0.3 s spread of send-to-arrival delay (``--up-fraction 0.5``)
+
+The latency is mostly the gateway's own processing time: by default 2 % of it (4-16 ms)
+passes before a request reaches the gateway, as on a short network path. ``--up-fraction
+0.5`` puts half of it before arrival (a 0.3 s spread of send-to-arrival delay), which a
+client can only absorb with ``safety_margin`` >= 0.3: the margin must cover that spread.
+
+    python -m benchmarks.harvest [--quick] [--researchers 20000] [--strategies abcd]
+                                 [--up-fraction 0.02] [--markdown PATH]
+
+``--quick`` harvests 4,000 researchers (40 pages; about 40 s, most of it strategy c).
+
+Nothing is asserted: the targets for the library (0 429s, at most 25 accepted arrivals
+in any second, every record exactly once, steady rate >= 95 % of the configured
+effective rate) are printed as PASS/MISS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiolimiter import AsyncLimiter
+
+from benchmarks._gateway import GatewayLog, GatewayProcess, GatewaySpec, max_in_window
+from esploro_async import EsploroClient
+from esploro_async.testing import SIM_API_KEY
+
+PATH = "/esploro/v1/researchers"
+PAGE = 100
+RATE_LIMIT = 25
+HEADERS = {"Authorization": f"apikey {SIM_API_KEY}", "Accept": "application/json"}
+
+
+@dataclass
+class Outcome:
+    """What one strategy got, client-side."""
+
+    ids: list[str | None] = field(default_factory=list)
+    failed_pages: int = 0  # pages that got a 429 at least once (naive strategies)
+    lost_pages: int = 0  # pages given up on
+    ref_rate: float = float(RATE_LIMIT)  # the rate the strategy is configured for
+    in_flight: list[int] = field(default_factory=list)  # library: sampled every 0.1 s
+    waiting: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    """One strategy's row: client outcome, gateway log, timings."""
+
+    key: str
+    name: str
+    outcome: Outcome
+    log: GatewayLog
+    wall: float
+    client_cpu: float
+    expected: int
+
+    @property
+    def library(self) -> bool:
+        """Whether this row is esploro-async (the targets apply)."""
+        return self.key in ("a", "b", "e")
+
+    @property
+    def accepted(self) -> int:
+        """Requests the gateway accepted."""
+        return len(self.log.accepted_times)
+
+    @property
+    def rate(self) -> float:
+        """Accepted requests per second of wall time."""
+        return self.accepted / self.wall if self.wall > 0 else 0.0
+
+    @property
+    def steady(self) -> float:
+        """Accepted rate from the second accepted arrival to the last one."""
+        times = self.log.accepted_times[1:]
+        if len(times) < 2 or times[-1] <= times[0]:
+            return 0.0
+        return (len(times) - 1) / (times[-1] - times[0])
+
+    @property
+    def throttled(self) -> int:
+        """HTTP 429 responses in the gateway's log."""
+        return self.log.count_status(429)
+
+    @property
+    def max_1s(self) -> int:
+        """Most accepted arrivals in any sliding second."""
+        return max_in_window(self.log.accepted_times, 1.0)
+
+    @property
+    def records(self) -> int:
+        """Records handed to the caller."""
+        return len(self.outcome.ids)
+
+    @property
+    def unique(self) -> int:
+        """Distinct record ids handed to the caller."""
+        return len(set(self.outcome.ids))
+
+    @property
+    def lost(self) -> int:
+        """Records expected but never handed out."""
+        return max(0, self.expected - self.unique)
+
+    def targets(self) -> list[tuple[str, bool]]:
+        """The library's targets, with PASS (True) or MISS."""
+        ref = self.outcome.ref_rate
+        return [
+            ("0 x 429", self.throttled == 0),
+            (f"max/1s <= {RATE_LIMIT}", self.max_1s <= RATE_LIMIT),
+            (
+                f"records = unique = {self.expected}",
+                self.records == self.unique == self.expected,
+            ),
+            (
+                f"steady >= 95% of {ref:.1f} ({0.95 * ref:.1f})",
+                self.steady >= 0.95 * ref,
+            ),
+        ]
+
+
+# -- strategies ---------------------------------------------------------------------------
+
+
+async def library(url: str, margin: float) -> Outcome:
+    """esploro-async: ``client.researchers.list()`` with the given safety margin."""
+    out = Outcome()
+    async with EsploroClient(SIM_API_KEY, base_url=url, safety_margin=margin) as client:
+        out.ref_rate = client.governance.snapshot().effective_rate
+
+        async def watch() -> None:
+            while True:
+                snap = client.governance.snapshot()
+                out.in_flight.append(snap.in_flight)
+                out.waiting.append(snap.waiting)
+                await asyncio.sleep(0.1)
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            async for researcher in client.researchers.list():
+                out.ids.append(researcher.primary_id)
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+    return out
+
+
+def _page_ids(response: httpx.Response) -> tuple[list[str | None], int]:
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    users = data.get("user") or []
+    if isinstance(users, dict):
+        users = [users]
+    return [u.get("primary_id") for u in users], int(data.get("total_record_count") or 0)
+
+
+async def sequential(url: str) -> Outcome:
+    """Plain httpx: one request per round trip, offset after offset."""
+    out = Outcome()
+    async with httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=30.0) as http:
+        offset, total = 0, 1
+        while offset < total:
+            response = await http.get(PATH, params={"limit": PAGE, "offset": offset})
+            if response.status_code == 429:  # never expected at one request per round trip
+                out.failed_pages += 1
+                await asyncio.sleep(1.0)
+                continue
+            ids, total = _page_ids(response)
+            out.ids += ids
+            offset += PAGE
+    return out
+
+
+async def gathered(url: str) -> Outcome:
+    """Plain httpx: first page, then ``asyncio.gather`` over the rest behind aiolimiter."""
+    out = Outcome()
+    limiter = AsyncLimiter(RATE_LIMIT, 1)
+    async with httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=30.0) as http:
+
+        async def get(offset: int) -> httpx.Response:
+            async with limiter:
+                return await http.get(PATH, params={"limit": PAGE, "offset": offset})
+
+        async def page(offset: int) -> list[str | None]:
+            response = await get(offset)
+            if response.status_code == 429:
+                out.failed_pages += 1
+                await asyncio.sleep(1.0)
+                response = await get(offset)
+                if response.status_code == 429:
+                    out.lost_pages += 1
+                    return []
+            return _page_ids(response)[0]
+
+        first, total = _page_ids(await get(0))
+        out.ids += first
+        for ids in await asyncio.gather(*(page(o) for o in range(PAGE, total, PAGE))):
+            out.ids += ids
+    return out
+
+
+STRATEGIES: dict[str, tuple[str, Callable[[str], Coroutine[Any, Any, Outcome]]]] = {
+    "a": ("esploro-async margin 0.10", lambda url: library(url, 0.10)),
+    "b": ("esploro-async margin 0.02", lambda url: library(url, 0.02)),
+    "c": ("httpx sequential", sequential),
+    "d": ("httpx gather+aiolimiter", gathered),
+    "e": ("esploro-async margin 0.30", lambda url: library(url, 0.30)),
+}
+
+
+def run_strategy(key: str, spec: GatewaySpec) -> Result:
+    """Run one strategy against a fresh gateway process and collect its row."""
+    name, strategy = STRATEGIES[key]
+    with GatewayProcess(spec) as gateway:
+        cpu0 = time.process_time()
+        t0 = time.perf_counter()
+        outcome = asyncio.run(strategy(gateway.url))
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
+        log = gateway.stop()
+    return Result(key, name, outcome, log, wall, cpu, spec.researchers)
+
+
+# -- report -------------------------------------------------------------------------------
+
+COLUMNS = [
+    "strategy",
+    "wall s",
+    "accepted",
+    "acc req/s",
+    "ref req/s",
+    "acc/ref",
+    "steady req/s",
+    "steady/ref",
+    "429s",
+    "max/1s",
+    "records",
+    "unique",
+    "lost",
+    "client CPU",
+    "sim CPU",
+]
+
+
+def row(r: Result) -> list[str]:
+    """The table cells of one result."""
+    return [
+        f"({r.key}) {r.name}",
+        f"{r.wall:.1f}",
+        str(r.accepted),
+        f"{r.rate:.2f}",
+        f"{r.outcome.ref_rate:.2f}",
+        f"{r.rate / r.outcome.ref_rate:.1%}",
+        f"{r.steady:.2f}",
+        f"{r.steady / r.outcome.ref_rate:.1%}",
+        str(r.throttled),
+        str(r.max_1s),
+        str(r.records),
+        str(r.unique),
+        str(r.lost),
+        f"{r.client_cpu / r.wall:.0%}",
+        f"{r.log.cpu_seconds / r.wall:.0%}",
+    ]
+
+
+def text_table(results: list[Result]) -> str:
+    """A fixed-width table of the results."""
+    cells = [COLUMNS, *(row(r) for r in results)]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
+    lines = []
+    for n, line in enumerate(cells):
+        lines.append(
+            "  ".join(
+                c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(line)
+            )
+        )
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown_table(results: list[Result]) -> str:
+    """The results as a Markdown table."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] + ["--:"] * 14) + "|"]
+    lines += ["| " + " | ".join(row(r)) + " |" for r in results]
+    return "\n".join(lines)
+
+
+def report(results: list[Result], args: argparse.Namespace, spec: GatewaySpec) -> str:
+    """Everything printed (and written as Markdown when asked)."""
+    head = (
+        f"harvest of {spec.researchers} researchers ({-(-spec.researchers // PAGE)} pages), "
+        f"gateway {spec.rate_limit} req/s per sliding second, latency {spec.latency} s "
+        f"(up_fraction {spec.up_fraction}), simulator in its own process"
+    )
+    notes = [
+        "acc req/s = accepted requests / wall time; steady = accepted rate from the 2nd "
+        "accepted arrival to the last (gateway clock); ref = the configured effective rate "
+        f"(library) or the {RATE_LIMIT} req/s limit (plain httpx); max/1s = most accepted "
+        "arrivals in any sliding second; CPU = CPU seconds / wall seconds of the process.",
+    ]
+    for r in results:
+        if r.outcome.in_flight:
+            busy = sum(1 for w in r.outcome.waiting if w > 0) / len(r.outcome.waiting)
+            notes.append(
+                f"({r.key}) in flight: mean {statistics.fmean(r.outcome.in_flight):.1f}, "
+                f"max {max(r.outcome.in_flight)}; samples with requests waiting for a "
+                f"permit: {busy:.0%}"
+            )
+        if r.outcome.failed_pages or r.outcome.lost_pages:
+            notes.append(
+                f"({r.key}) pages that got a 429: {r.outcome.failed_pages}, "
+                f"lost after one retry: {r.outcome.lost_pages} ({r.lost} records)"
+            )
+    checks = []
+    for r in results:
+        if r.library:
+            for label, ok in r.targets():
+                checks.append(f"({r.key}) {'PASS' if ok else 'MISS'}  {label}")
+    by_key = {r.key: r for r in results}
+    ratios = []
+    if "a" in by_key:
+        for k in "bcde":
+            if k in by_key:
+                ratios.append(f"wall ({k})/(a): {by_key[k].wall / by_key['a'].wall:.2f}x")
+    mode = "quick" if args.quick else "full"
+    out = [head + f" [{mode}]", "", text_table(results), "", *notes]
+    if ratios:
+        out += ["", "  ".join(ratios)]
+    if checks:
+        out += ["", "targets:", *checks]
+    text = "\n".join(out)
+    if args.markdown:
+        md = [
+            f"### Harvest benchmark ({mode})",
+            "",
+            head + ".",
+            "",
+            markdown_table(results),
+            "",
+            *(f"- {n}" for n in notes),
+        ]
+        if ratios:
+            md += ["", "  ".join(ratios)]
+        if checks:
+            md += ["", "Targets:", "", *(f"- {c}" for c in checks)]
+        with open(args.markdown, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(md) + "\n")
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen strategies and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="4,000 researchers (40 pages)")
+    parser.add_argument("--researchers", type=int, default=None, help="default 20000")
+    parser.add_argument("--latency", default="0.2:0.8", help="gateway latency (CLI syntax)")
+    parser.add_argument(
+        "--up-fraction",
+        type=float,
+        default=0.02,
+        help="part of the latency before the request reaches the gateway (0.02: arrivals lag "
+        "sends by 4-16 ms; 0.5: by 0.1-0.4 s, a 0.3 s jitter spread)",
+    )
+    parser.add_argument("--strategies", default="abcd", help="any of a, b, c, d, e")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
+    args = parser.parse_args(argv)
+    n = args.researchers or (4_000 if args.quick else 20_000)
+    spec = GatewaySpec(
+        researchers=n,
+        latency=args.latency,
+        rate_limit=RATE_LIMIT,
+        seed=args.seed,
+        up_fraction=args.up_fraction,
+    )
+    keys = [k for k in args.strategies if k in STRATEGIES]
+    results = []
+    try:
+        for key in keys:
+            print(f"running ({key}) {STRATEGIES[key][0]} ...", file=sys.stderr, flush=True)
+            results.append(run_strategy(key, spec))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    print(report(results, args, spec))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Client memory while streaming many researchers through ``client.researchers.list()``.
+
+The simulated gateway runs in its own process over loopback HTTP with a small fixed
+latency (0.05 s) and a raised per-second threshold, ``rate_limit=200`` on both the
+gateway and the client (so 181.8 req/s at the default safety margin), only to keep the
+run short: the point is memory, not governance. The consumer keeps nothing but a count.
+A thread samples this process's RSS (``/proc/self/status``) every 0.5 s.
+
+    python -m benchmarks.memory [--quick] [--records 200000] [--markdown PATH]
+
+Target (printed as PASS/MISS, never asserted): RSS growth under 50 MB, where growth is
+the peak minus the RSS just before the stream starts (client open, nothing sent yet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks._gateway import GatewayLog, GatewayProcess, GatewaySpec, RssSampler, read_rss
+from esploro_async import EsploroClient
+from esploro_async.testing import SIM_API_KEY
+
+MB = 1024 * 1024
+TARGET_GROWTH = 50 * MB
+RATE_LIMIT = 200
+
+
+@dataclass
+class Run:
+    """What one streaming run measured."""
+
+    records: int
+    start_rss: int
+    samples: list[tuple[float, int, int]]
+    wall: float
+    client_cpu: float
+    seen_bytes: int  # the stream's de-duplication set (ids handed out), at the end
+    seen_len: int
+    log: GatewayLog | None = None
+
+    @property
+    def peak(self) -> int:
+        """Highest sampled RSS."""
+        return max(rss for _, rss, _ in self.samples)
+
+    @property
+    def growth(self) -> int:
+        """Peak minus the RSS before the stream started."""
+        return self.peak - self.start_rss
+
+
+def _set_bytes(items: set[Any]) -> int:
+    """Approximate memory of a set of strings: the table plus each string."""
+    return sys.getsizeof(items) + sum(sys.getsizeof(x) for x in items)
+
+
+async def stream(url: str, sampler_interval: float) -> Run:
+    """Open a client, stream every researcher and sample RSS meanwhile."""
+    count = 0
+    async with EsploroClient(SIM_API_KEY, base_url=url, rate_limit=RATE_LIMIT) as client:
+        researchers = client.researchers.list()
+        start_rss = read_rss()
+        cpu0 = time.process_time()
+        t0 = time.perf_counter()
+        with RssSampler(sampler_interval, probe=lambda: count) as sampler:
+            async for researcher in researchers:
+                if researcher.primary_id is not None:
+                    count += 1
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
+        seen: set[Any] = getattr(researchers, "_seen", set())  # diagnostics only
+        return Run(count, start_rss, sampler.samples, wall, cpu, _set_bytes(seen), len(seen))
+
+
+def timeline(run: Run, points: int = 10) -> list[str]:
+    """RSS at about every tenth of the run, to tell a plateau from linear growth."""
+    lines = []
+    step = max(1, len(run.samples) // points)
+    t0 = run.samples[0][0]
+    for t, rss, n in [*run.samples[::step], run.samples[-1]]:
+        lines.append(f"  t={t - t0:6.1f} s  records={n:>8}  RSS={rss / MB:7.1f} MB")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the stream and print the memory figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="20,000 records")
+    parser.add_argument("--records", type=int, default=None, help="default 200000")
+    parser.add_argument("--latency", default="0.05", help="gateway latency (CLI syntax)")
+    parser.add_argument("--interval", type=float, default=0.5, help="RSS sampling period, s")
+    parser.add_argument("--markdown", metavar="PATH", help="also write the results as Markdown")
+    args = parser.parse_args(argv)
+    n = args.records or (20_000 if args.quick else 200_000)
+    spec = GatewaySpec(researchers=n, latency=args.latency, rate_limit=RATE_LIMIT)
+    try:
+        with GatewayProcess(spec) as gateway:
+            run = asyncio.run(stream(gateway.url, args.interval))
+            run.log = gateway.stop()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    ok = run.growth < TARGET_GROWTH
+    sim_cpu = run.log.cpu_seconds / run.wall if run.log else float("nan")
+    rows = [
+        ("records", f"{run.records} (expected {n})"),
+        ("wall", f"{run.wall:.1f} s"),
+        ("records/s", f"{run.records / run.wall:,.0f}"),
+        ("requests", f"{len(run.log.arrivals) if run.log else 0}"),
+        ("RSS at start", f"{run.start_rss / MB:.1f} MB"),
+        ("RSS peak", f"{run.peak / MB:.1f} MB"),
+        ("RSS at end", f"{run.samples[-1][1] / MB:.1f} MB"),
+        ("RSS growth", f"{run.growth / MB:.1f} MB"),
+        ("de-dup id set at end", f"{run.seen_len} ids, ~{run.seen_bytes / MB:.1f} MB"),
+        ("client CPU / wall", f"{run.client_cpu / run.wall:.0%}"),
+        ("simulator CPU / wall", f"{sim_cpu:.0%}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    head = (
+        f"streaming {n} researchers, gateway and client rate_limit={RATE_LIMIT}, "
+        f"latency {args.latency} s, simulator in its own process, RSS every {args.interval} s"
+    )
+    verdict = f"{'PASS' if ok else 'MISS'}  RSS growth {run.growth / MB:.1f} MB < 50 MB"
+    print(head)
+    for k, v in rows:
+        print(f"  {k.ljust(width)}  {v}")
+    print("timeline:")
+    print("\n".join(timeline(run)))
+    print(verdict)
+    if args.markdown:
+        md = [f"### Memory benchmark ({'quick' if args.quick else 'full'})", "", head + ".", ""]
+        md += ["| measure | value |", "|---|--:|", *(f"| {k} | {v} |" for k, v in rows)]
+        md += ["", verdict]
+        with open(args.markdown, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(md) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
