@@ -29,6 +29,7 @@ from esploro_async.errors import (
     WrongHostError,
 )
 from esploro_async.governance import Governance, GovernanceSnapshot, RatePolicy
+from esploro_async.governance.lanes import Lane, use_lane
 from esploro_async.retry import RetryPolicy
 from esploro_async.session import REGIONS, EsploroResponse
 
@@ -48,6 +49,7 @@ __all__ = [
     "Governance",
     "GovernanceSnapshot",
     "InsufficientQuotaError",
+    "Lane",
     "NetworkError",
     "NotFoundError",
     "PatchFormatError",
@@ -61,4 +63,5 @@ __all__ = [
     "TransportError",
     "WrongHostError",
     "__version__",
+    "use_lane",
 ]

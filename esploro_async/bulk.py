@@ -26,6 +26,7 @@ import anyio
 import attrs
 
 from esploro_async.errors import DailyQuotaExhausted
+from esploro_async.governance.lanes import Lane, current_lane, use_lane
 
 __all__ = ["BulkResult", "bulk"]
 
@@ -65,13 +66,21 @@ async def bulk(
     operation: Callable[[T], Awaitable[R]],
     *,
     concurrency: int = 8,
+    lane: Lane | None = None,
 ) -> AsyncIterator[BulkResult[T, R]]:
     """Apply ``operation`` to every item, ``concurrency`` at a time; yield results as they end.
 
     The input is read lazily, so a large file is never held in memory. An exception of the
     operation becomes the item's ``error``; cancellation and `DailyQuotaExhausted` do not
-    (see the module docstring). Leaving the loop early cancels the items in flight.
+    (see the module docstring). Leaving the loop early cancels the items in flight. The
+    operations' requests go in ``lane`` (default: the surrounding `use_lane`, else batch).
     """
+    chosen: Lane = lane or current_lane() or "batch"
+
+    async def in_lane(item: T) -> R:
+        with use_lane(chosen):
+            return await operation(item)
+
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
     source = _aiter(items).__aiter__()
@@ -87,7 +96,7 @@ async def bulk(
                 except StopAsyncIteration:
                     exhausted = True
                     break
-                running[asyncio.ensure_future(operation(item))] = (index, item)
+                running[asyncio.ensure_future(in_lane(item))] = (index, item)
                 index += 1
             if not running:
                 break

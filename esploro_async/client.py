@@ -52,6 +52,10 @@ class EsploroClient(BaseClient):
         daily_reserve: requests of the daily quota never to spend (default 0).
         on_quota_exhausted: ``"raise"`` (default) `DailyQuotaExhausted`, or ``"wait"``
             until the quota resets.
+        batch_reserve: the daily-quota floor of batch work (streams, ``bulk``), at least
+            ``daily_reserve``: a harvest stops there while interactive calls go on.
+        lane: the default lane of single requests, ``"interactive"`` (default) or
+            ``"batch"``; streams and ``bulk`` run in ``"batch"`` (see `use_lane`).
         retry: the `RetryPolicy` (default: 5 attempts, full-jitter backoff, 300 s deadline).
         timeout: httpx timeout for one attempt (default 60 s read, 10 s connect).
         http_client: an ``httpx.AsyncClient`` to send with (not closed by this client);

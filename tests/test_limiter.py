@@ -164,3 +164,42 @@ def test_non_adaptive_policy_pauses_without_slowing() -> None:
     aimd = AdaptiveRate(RatePolicy(adaptive=False))
     assert aimd.throttled(0.0, None) == pytest.approx(1.1)
     assert aimd.rate == 25.0
+
+
+async def test_a_lower_priority_value_overtakes_the_queue_without_shortening_spacing() -> None:
+    limiter = SpacingLimiter(0.1)
+    order: list[str] = []
+    grants: list[float] = []
+
+    async def take(name: str, priority: int) -> None:
+        grants.append(await limiter.acquire(priority))
+        order.append(name)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(10):
+            tg.start_soon(take, f"batch{i}", 1)
+        await anyio.sleep(0.25)  # three batch grants have gone by now
+        tg.start_soon(take, "urgent", 0)
+        await anyio.sleep(0.001)
+        tg.start_soon(take, "urgent2", 0)
+    assert order[:3] == ["batch0", "batch1", "batch2"]
+    assert order[3:5] == ["urgent", "urgent2"]
+    assert order[5:] == [f"batch{i}" for i in range(3, 10)]
+    grants.sort()
+    assert min(b - a for a, b in itertools.pairwise(grants)) >= 0.1
+
+
+async def test_cancelling_the_head_hands_over_to_the_next() -> None:
+    limiter = SpacingLimiter(1.0)
+    t0 = await limiter.acquire()
+    results: list[float] = []
+
+    async def second() -> None:
+        results.append(await limiter.acquire(1))
+
+    async with anyio.create_task_group() as tg:
+        with anyio.move_on_after(0.3):
+            tg.start_soon(second)
+            await limiter.acquire(0)  # the head, cancelled before its turn
+    assert results[0] == pytest.approx(t0 + 1.0, abs=1e-3)
+    assert limiter.waiting == 0

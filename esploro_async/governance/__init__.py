@@ -11,6 +11,7 @@
 from esploro_async.governance.adaptive import AdaptiveRate, RatePolicy
 from esploro_async.governance.core import Governance, LocalRateGate, OnQuotaExhausted
 from esploro_async.governance.events import GovernanceSnapshot, QuotaLowEvent, ThrottledEvent
+from esploro_async.governance.lanes import LANES, Lane, current_lane, use_lane
 from esploro_async.governance.limiter import SpacingLimiter
 from esploro_async.governance.protocol import (
     Attempt,
@@ -24,11 +25,13 @@ from esploro_async.governance.protocol import (
 from esploro_async.governance.quota import LocalQuotaLedger, QuotaDay, ServerClock
 
 __all__ = [
+    "LANES",
     "AdaptiveRate",
     "Attempt",
     "Governance",
     "GovernanceProtocol",
     "GovernanceSnapshot",
+    "Lane",
     "LocalQuotaLedger",
     "LocalRateGate",
     "OnQuotaExhausted",
@@ -43,4 +46,6 @@ __all__ = [
     "ServerClock",
     "SpacingLimiter",
     "ThrottledEvent",
+    "current_lane",
+    "use_lane",
 ]

@@ -32,6 +32,7 @@ from esploro_async.governance.events import (
     QuotaLowEvent,
     ThrottledEvent,
 )
+from esploro_async.governance.lanes import LANES, Lane, priority
 from esploro_async.governance.limiter import SpacingLimiter
 from esploro_async.governance.protocol import (
     QuotaLedger,
@@ -67,9 +68,9 @@ class LocalRateGate:
         """Callers waiting for a permit."""
         return self._limiter.waiting
 
-    async def acquire(self) -> None:
-        """Wait for a permit."""
-        await self._limiter.acquire()
+    async def acquire(self, priority: int = 0) -> None:
+        """Wait for a permit (lower ``priority`` values first)."""
+        await self._limiter.acquire(priority)
 
     async def throttled(self, retry_after: float | None) -> None:
         """Pause every sender and cut the rate (see `AdaptiveRate`)."""
@@ -104,18 +105,21 @@ class _Attempt:
 class _AttemptContext:
     """``async with governance.attempt():`` enter waits for the right to send, exit settles."""
 
-    __slots__ = ("_attempt", "_governance", "_retry")
+    __slots__ = ("_attempt", "_governance", "_lane", "_retry")
 
-    def __init__(self, governance: Governance, retry: bool) -> None:
+    def __init__(self, governance: Governance, retry: bool, lane: Lane) -> None:
+        if lane not in LANES:
+            raise ValueError(f"lane must be 'interactive' or 'batch', not {lane!r}")
         self._governance = governance
         self._retry = retry
+        self._lane: Lane = lane
         self._attempt = _Attempt(governance)
 
     async def __aenter__(self) -> _Attempt:
         governance = self._governance
         governance._waiting += 1
         try:
-            await governance._enter()
+            await governance._enter(self._lane, self._retry)
         finally:
             governance._waiting -= 1
         governance._in_flight += 1
@@ -132,7 +136,7 @@ class _AttemptContext:
     ) -> None:
         governance = self._governance
         governance._in_flight -= 1
-        governance._slots.release()
+        governance._release_slots(self._lane)
         # If nothing was recorded the request may still have reached the gateway.
         await governance.quota.settle(self._attempt.info or ResponseInfo(status_code=None))
         governance._check_quota_alerts()
@@ -151,6 +155,10 @@ class Governance:
         max_in_flight: attempts allowed at once.
         on_quota_exhausted: ``"raise"`` `DailyQuotaExhausted`, or ``"wait"`` until the reset.
         rate_limit, safety_margin: reported in snapshots.
+        batch_reserve: the daily-quota floor of the ``batch`` lane (default: the ledger's
+            reserve); batch work stops there while ``interactive`` work goes on.
+        interactive_slots: concurrency slots batch work may never take (default a fifth of
+            ``max_in_flight``, at least 1), so a page view never waits behind a harvest.
     """
 
     def __init__(
@@ -162,9 +170,21 @@ class Governance:
         on_quota_exhausted: OnQuotaExhausted = "raise",
         rate_limit: float = 25.0,
         safety_margin: float = 0.10,
+        batch_reserve: int | None = None,
+        interactive_slots: int | None = None,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight!r}")
+        held_back = max(1, max_in_flight // 5) if interactive_slots is None else interactive_slots
+        if not 0 <= held_back < max_in_flight:
+            raise ValueError(
+                f"interactive_slots must be >= 0 and below max_in_flight, got {held_back!r}"
+            )
+        floor = quota.status().reserve
+        if batch_reserve is not None and batch_reserve < floor:
+            raise ValueError(
+                f"batch_reserve ({batch_reserve}) must be at least daily_reserve ({floor})"
+            )
         if on_quota_exhausted not in ("raise", "wait"):
             raise ValueError(
                 f"on_quota_exhausted must be 'raise' or 'wait', not {on_quota_exhausted!r}"
@@ -175,7 +195,10 @@ class Governance:
         self.on_quota_exhausted: OnQuotaExhausted = on_quota_exhausted
         self.rate_limit = rate_limit
         self.safety_margin = safety_margin
+        self.batch_reserve = floor if batch_reserve is None else batch_reserve
+        self.interactive_slots = held_back
         self._slots = anyio.Semaphore(max_in_flight, fast_acquire=True)
+        self._batch_slots = anyio.Semaphore(max_in_flight - held_back, fast_acquire=True)
         self._waiting = 0
         self._in_flight = 0
         self._requests = 0
@@ -196,6 +219,7 @@ class Governance:
         on_quota_exhausted: OnQuotaExhausted = "raise",
         rate_policy: RatePolicy | None = None,
         quota_reset_time: time = time(0, tzinfo=timezone.utc),
+        batch_reserve: int | None = None,
     ) -> Governance:
         """In-process governance with the defaults described in the README.
 
@@ -210,6 +234,7 @@ class Governance:
             on_quota_exhausted=on_quota_exhausted,
             rate_limit=policy.rate_limit,
             safety_margin=policy.safety_margin,
+            batch_reserve=batch_reserve,
         )
 
     def on_throttled(self, callback: Callable[[ThrottledEvent], object]) -> None:
@@ -222,9 +247,9 @@ class Governance:
         listeners.add(callback)
         self._quota_alerts.append((threshold, listeners))
 
-    def attempt(self, *, retry: bool = False) -> _AttemptContext:
-        """Hold the right to send one request; see the module docstring."""
-        return _AttemptContext(self, retry)
+    def attempt(self, *, retry: bool = False, lane: Lane = "batch") -> _AttemptContext:
+        """Hold the right to send one request in ``lane``; see the module docstring."""
+        return _AttemptContext(self, retry, lane)
 
     def snapshot(self) -> GovernanceSnapshot:
         """Counters and state now."""
@@ -248,24 +273,43 @@ class Governance:
             quota_remaining=quota.remaining,
             quota_estimate=quota.estimate,
             daily_reserve=quota.reserve,
+            batch_reserve=self.batch_reserve,
             quota_resets_at=quota.resets_at,
         )
 
     async def aclose(self) -> None:
         """Nothing to release in process."""
 
-    async def _enter(self) -> None:
-        while True:
-            await self._slots.acquire()
+    async def _take_slots(self, lane: Lane) -> None:
+        if lane == "batch":
+            await self._batch_slots.acquire()
             try:
-                await self.quota.reserve()
+                await self._slots.acquire()
+            except BaseException:
+                self._batch_slots.release()
+                raise
+        else:
+            await self._slots.acquire()
+
+    def _release_slots(self, lane: Lane) -> None:
+        self._slots.release()
+        if lane == "batch":
+            self._batch_slots.release()
+
+    async def _enter(self, lane: Lane, retry: bool) -> None:
+        floor = self.batch_reserve if lane == "batch" else None
+        while True:
+            await self._take_slots(lane)
+            try:
+                await self.quota.reserve(floor)
             except QuotaRefusal as refusal:
-                self._slots.release()
+                self._release_slots(lane)
                 if self.on_quota_exhausted == "raise":
                     raise _exhausted(refusal.status, from_gateway=refusal.from_gateway) from None
                 delay = refusal.status.resets_in + _RESET_GRACE
                 _log.warning(
-                    "daily quota at its reserve (%s left, reserve %s): waiting %.0f s until %s",
+                    "daily quota at the %s reserve (%s left, reserve %s): waiting %.0f s until %s",
+                    lane,
                     refusal.status.remaining,
                     refusal.status.reserve,
                     delay,
@@ -274,14 +318,14 @@ class Governance:
                 await anyio.sleep(delay)
                 continue
             except BaseException:
-                self._slots.release()
+                self._release_slots(lane)
                 raise
             break
         try:
-            await self.rate.acquire()
+            await self.rate.acquire(priority(lane, retry=retry))
         except BaseException:
             await self.quota.settle(ResponseInfo(status_code=None, sent=False))
-            self._slots.release()
+            self._release_slots(lane)
             raise
 
     async def _on_throttled(self, retry_after: float | None) -> None:

@@ -30,7 +30,8 @@ class GovernanceSnapshot:
         throttled: 429 ``PER_SECOND_THRESHOLD`` responses seen.
         quota_remaining: lowest ``X-Exl-Api-Remaining`` seen this quota day (None: unknown).
         quota_estimate: that minus the attempts in flight.
-        daily_reserve: the floor below which nothing is sent.
+        daily_reserve: the floor below which nothing is sent (interactive lane).
+        batch_reserve: the floor at which batch work stops.
         quota_resets_at: when the daily quota resets.
     """
 
@@ -47,6 +48,7 @@ class GovernanceSnapshot:
     quota_estimate: int | None
     daily_reserve: int
     quota_resets_at: datetime
+    batch_reserve: int = 0
 
 
 @attrs.frozen

@@ -1,9 +1,11 @@
-"""A FIFO spacing limiter: consecutive grants at least one interval apart.
+"""A spacing limiter: consecutive grants at least one interval apart, in priority order.
 
 This is the semantics of ``aiolimiter.AsyncLimiter(1, interval)`` (burst 1, the
 interval measured from the previous *actual* grant), built on anyio so that it
 runs on asyncio and trio, reads a virtual clock in tests, and lets the interval
-change at run time.
+change at run time. Waiters are served by priority (lower first), first come
+first served within a priority: interactive requests overtake queued batch work,
+and a retry overtakes fresh requests of its lane, without ever shortening the spacing.
 
 Why spacing and not a token bucket or a reservation scheduler:
 
@@ -18,6 +20,8 @@ Why spacing and not a token bucket or a reservation scheduler:
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 from collections.abc import Callable
 
@@ -34,8 +38,25 @@ __all__ = ["SpacingLimiter"]
 _TOLERANCE = 1e-6
 
 
+class _Waiter:
+    """A queued caller; ordered by (priority, arrival)."""
+
+    __slots__ = ("event", "key")
+
+    def __init__(self, priority: int, seq: int) -> None:
+        self.key = (priority, seq)
+        self.event = anyio.Event()
+
+    def __lt__(self, other: _Waiter) -> bool:
+        return self.key < other.key
+
+    def nudge(self) -> None:
+        """Make the waiter look at the queue again."""
+        self.event.set()
+
+
 class SpacingLimiter:
-    """Grant request starts one at a time, first come first served, ``interval`` apart.
+    """Grant request starts one at a time, ``interval`` apart, lowest priority value first.
 
     Args:
         interval: seconds between grants, or a callable ``interval(now)`` read
@@ -56,13 +77,13 @@ class SpacingLimiter:
             self._interval = lambda _now: fixed
         self._last_grant = -math.inf
         self._paused_until = -math.inf
-        self._waiting = 0
-        self._lock = anyio.Lock(fast_acquire=True)
+        self._queue: list[_Waiter] = []
+        self._seq = itertools.count()
 
     @property
     def waiting(self) -> int:
         """Number of callers waiting in `acquire`."""
-        return self._waiting
+        return len(self._queue)
 
     @property
     def paused_until(self) -> float:
@@ -73,28 +94,48 @@ class SpacingLimiter:
         """Grant nothing before ``deadline``; a shorter pause never shortens a longer one."""
         self._paused_until = max(self._paused_until, deadline)
 
-    async def acquire(self) -> float:
-        """Wait for a grant and return its time (``anyio.current_time()``)."""
-        if not self._waiting:
-            # Nobody queued: grant at once if the interval has passed.
+    def _earliest(self, now: float) -> float:
+        return max(self._last_grant + self._interval(now) + _TOLERANCE, self._paused_until)
+
+    def _grant(self, now: float) -> float:
+        # Record the later of the two so that an early wake-up is not carried into the
+        # next interval.
+        self._last_grant = max(now, self._earliest(now))
+        return now
+
+    async def acquire(self, priority: int = 0) -> float:
+        """Wait for a grant and return its time (``anyio.current_time()``).
+
+        Lower ``priority`` values are served first; equal ones in arrival order.
+        """
+        if not self._queue:
             now = current_time()
-            if now >= max(self._last_grant + self._interval(now) + _TOLERANCE, self._paused_until):
-                self._last_grant = now
-                return now
-        self._waiting += 1
+            if now + _TOLERANCE >= self._earliest(now):
+                return self._grant(now)
+        waiter = _Waiter(priority, next(self._seq))
+        # A waiter that overtakes the head needs no nudge for it: only the head grants, and a
+        # former head that wakes at its deadline finds it is no longer first and waits.
+        heapq.heappush(self._queue, waiter)
         try:
-            async with self._lock:
-                while True:
+            while True:
+                if self._queue[0] is waiter:
                     now = current_time()
-                    earliest = max(
-                        self._last_grant + self._interval(now) + _TOLERANCE,
-                        self._paused_until,
-                    )
+                    earliest = self._earliest(now)
                     if now + _TOLERANCE >= earliest:
-                        # Record the later of the two so that an early wake-up is
-                        # not carried into the next interval.
-                        self._last_grant = max(now, earliest)
-                        return now
-                    await anyio.sleep_until(earliest)
-        finally:
-            self._waiting -= 1
+                        heapq.heappop(self._queue)
+                        if self._queue:
+                            self._queue[0].nudge()
+                        return self._grant(now)
+                    with anyio.move_on_after(earliest - now):
+                        await waiter.event.wait()
+                else:
+                    await waiter.event.wait()
+                waiter.event = anyio.Event()
+        except BaseException:
+            if waiter in self._queue:
+                was_head = self._queue[0] is waiter
+                self._queue.remove(waiter)
+                heapq.heapify(self._queue)
+                if was_head and self._queue:
+                    self._queue[0].nudge()
+            raise

@@ -22,6 +22,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from esploro_async.governance.events import GovernanceSnapshot
+from esploro_async.governance.lanes import Lane
 
 __all__ = [
     "Attempt",
@@ -88,8 +89,11 @@ class QuotaRefusal(Exception):
 class RateGate(Protocol):
     """The per-second threshold: grants request starts at a safe spacing."""
 
-    async def acquire(self) -> None:
-        """Return when one request may start now. Cancellation consumes nothing."""
+    async def acquire(self, priority: int = 0) -> None:
+        """Return when one request may start now; lower ``priority`` values go first.
+
+        Cancellation consumes nothing.
+        """
 
     async def throttled(self, retry_after: float | None) -> None:
         """The gateway answered 429 ``PER_SECOND_THRESHOLD``: pause every sender and slow down."""
@@ -104,8 +108,11 @@ class RateGate(Protocol):
 class QuotaLedger(Protocol):
     """The daily quota: tracks ``X-Exl-Api-Remaining`` and refuses to send below the reserve."""
 
-    async def reserve(self) -> None:
-        """Count one request as in flight, or raise `QuotaRefusal` if it may not be sent."""
+    async def reserve(self, floor: int | None = None) -> None:
+        """Count one request as in flight, or raise `QuotaRefusal` if it may not be sent.
+
+        ``floor`` is the reserve of the request's lane (default: the ledger's own).
+        """
 
     async def settle(self, info: ResponseInfo | None) -> None:
         """The request reserved earlier finished; ``info`` is ``None`` if it was never sent.
@@ -129,7 +136,9 @@ class Attempt(Protocol):
 class GovernanceProtocol(Protocol):
     """What the session needs from governance; see the module docstring."""
 
-    def attempt(self, *, retry: bool = False) -> AbstractAsyncContextManager[Attempt]:
+    def attempt(
+        self, *, retry: bool = False, lane: Lane = "batch"
+    ) -> AbstractAsyncContextManager[Attempt]:
         """Wait for the right to send one request (raises `DailyQuotaExhausted`)."""
 
     def snapshot(self) -> GovernanceSnapshot:

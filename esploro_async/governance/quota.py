@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 
+import attrs
+
 from esploro_async._clock import current_time
 from esploro_async.governance.protocol import QuotaRefusal, QuotaStatus, ResponseInfo
 
@@ -101,12 +103,14 @@ class LocalQuotaLedger:
         self._lowest: int | None = None
         self._in_flight = 0
 
-    async def reserve(self) -> None:
-        """Count one request in flight, or raise `QuotaRefusal` at the reserve."""
+    async def reserve(self, floor: int | None = None) -> None:
+        """Count one request in flight, or raise `QuotaRefusal` at the reserve (or ``floor``)."""
         self._roll_over()
         estimate = self._estimate()
-        if estimate is not None and estimate <= self.reserve_floor:
-            raise QuotaRefusal(self.status(), from_gateway=self._lowest == 0)
+        limit = self.reserve_floor if floor is None else floor
+        if estimate is not None and estimate <= limit:
+            status = attrs.evolve(self.status(), reserve=limit)
+            raise QuotaRefusal(status, from_gateway=self._lowest == 0)
         self._in_flight += 1
 
     async def settle(self, info: ResponseInfo | None) -> None:

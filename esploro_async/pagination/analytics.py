@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element
 
 from esploro_async.errors import ResponseFormatError
+from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.session.bodies import local_name
 
 if TYPE_CHECKING:
@@ -118,6 +119,7 @@ class AnalyticsStream:
         if not 25 <= limit <= _MAX_LIMIT:
             raise ValueError(f"limit must be between 25 and {_MAX_LIMIT}, got {limit}")
         self._client = client
+        self.lane: Lane = current_lane() or "batch"
         self.path = path
         self.limit = limit
         self._params = {**(params or {}), "path": path, "limit": limit, "filter": filter}
@@ -156,7 +158,7 @@ class AnalyticsStream:
 
     async def _page(self, params: Mapping[str, Any]) -> _ReportPage:
         response = await self._client.request(
-            "GET", "researchanalytics/reports", params=params, format="xml"
+            "GET", "researchanalytics/reports", params=params, format="xml", lane=self.lane
         )
         self.pages_read += 1
         try:

@@ -33,6 +33,7 @@ import anyio
 import attrs
 
 from esploro_async.errors import DailyQuotaExhausted, InsufficientQuotaError, ResponseFormatError
+from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.models import Record
 from esploro_async.pagination.checkpoint import Checkpoint, canonical_params
 
@@ -150,6 +151,8 @@ class OffsetStream(Generic[RecordT]):
             `DailyQuotaExhausted` (resume from the checkpoint after the reset).
         reread_on_drift: re-read pages after the total changed (default), or only report it.
         on_drift: a callback for every `Drift` (they are also kept in ``stream.drifts``).
+        lane: the governance lane of its requests (default: the surrounding `use_lane`
+            block, else ``"batch"``).
     """
 
     def __init__(
@@ -169,6 +172,7 @@ class OffsetStream(Generic[RecordT]):
         reread_on_drift: bool = True,
         max_reread_rounds: int = 3,
         on_drift: Callable[[Drift], object] | None = None,
+        lane: Lane | None = None,
     ) -> None:
         size = max_page_size if page_size is None else page_size
         if not 1 <= size <= max_page_size:
@@ -178,6 +182,7 @@ class OffsetStream(Generic[RecordT]):
         if on_insufficient_quota not in ("refuse", "run"):
             raise ValueError("on_insufficient_quota must be 'refuse' or 'run'")
         self._client = client
+        self.lane: Lane = lane or current_lane() or "batch"
         self.path = path if path.startswith("/") else f"/esploro/v1/{path}"
         self.list_key = list_key
         self.params = {k: v for k, v in (params or {}).items() if v is not None}
@@ -374,7 +379,9 @@ class OffsetStream(Generic[RecordT]):
 
     async def _fetch(self, offset: int) -> _Raw:
         params = {**self.params, "limit": self.page_size, "offset": offset}
-        response = await self._client.request("GET", self.path, params=params, format="json")
+        response = await self._client.request(
+            "GET", self.path, params=params, format="json", lane=self.lane
+        )
         data = response.json()
         if not isinstance(data, dict):
             raise ResponseFormatError(

@@ -34,6 +34,7 @@ from esploro_async.errors import (
     ResponseFormatError,
 )
 from esploro_async.governance.core import PER_SECOND_THRESHOLD, Governance, OnQuotaExhausted
+from esploro_async.governance.lanes import LANES, Lane, current_lane
 from esploro_async.governance.protocol import Attempt, GovernanceProtocol, ResponseInfo
 from esploro_async.governance.quota import DAILY_THRESHOLD
 from esploro_async.governance.registry import acquire_shared, release_shared
@@ -105,6 +106,8 @@ class BaseClient:
         max_in_flight: int | None = None,
         daily_reserve: int | None = None,
         on_quota_exhausted: OnQuotaExhausted | None = None,
+        batch_reserve: int | None = None,
+        lane: Lane = "interactive",
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
         http_client: httpx.AsyncClient | None = None,
@@ -116,6 +119,9 @@ class BaseClient:
             raise ConfigurationError("pass region or base_url, not both")
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass http_client or transport, not both")
+        if lane not in LANES:
+            raise ConfigurationError(f"lane must be 'interactive' or 'batch', not {lane!r}")
+        self.lane: Lane = lane
         self._api_key = resolve_api_key(api_key)
         self.base_url = resolve_base_url(region, base_url)
         self.format: Format = format
@@ -129,6 +135,7 @@ class BaseClient:
             "max_in_flight": max_in_flight,
             "daily_reserve": daily_reserve,
             "on_quota_exhausted": on_quota_exhausted,
+            "batch_reserve": batch_reserve,
         }
         if governance is not None:
             given = [name for name, value in local_settings.items() if value is not None]
@@ -145,6 +152,7 @@ class BaseClient:
                 "max_in_flight": 50 if max_in_flight is None else max_in_flight,
                 "daily_reserve": daily_reserve or 0,
                 "on_quota_exhausted": on_quota_exhausted or "raise",
+                "batch_reserve": batch_reserve,
             }
             self.governance, shared_key = acquire_shared(
                 (self.base_url, self._fingerprint),
@@ -204,6 +212,7 @@ class BaseClient:
         headers: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
         idempotent: bool | None = None,
+        lane: Lane | None = None,
     ) -> EsploroResponse:
         """Send one API request under governance, with retries, and return its checked response.
 
@@ -219,6 +228,8 @@ class BaseClient:
             retry: a policy for this request instead of the client's.
             idempotent: whether replaying the request is harmless; default: true for
                 GET, HEAD, PUT, DELETE, OPTIONS. Decides retries after ambiguous failures.
+            lane: ``"interactive"`` or ``"batch"``; default: the surrounding `use_lane`
+                block, else the client's ``lane``.
 
         Raises:
             APIError: or a subclass, when the API answered with an error.
@@ -246,13 +257,14 @@ class BaseClient:
             query.setdefault("lang", self.lang)
         policy = retry or self.retry
         replayable = idempotent if idempotent is not None else method in IDEMPOTENT_METHODS
+        chosen: Lane = lane or current_lane() or self.lane
         started = current_time()
         attempt_no = 0
         counted = 0
         while True:
             attempt_no += 1
             result = await self._attempt(
-                method, full_path, query, body, request_headers, attempt_no
+                method, full_path, query, body, request_headers, attempt_no, chosen
             )
             if isinstance(result, EsploroResponse):
                 return result
@@ -314,8 +326,9 @@ class BaseClient:
         body: bytes | None,
         headers: Mapping[str, str],
         attempt_no: int,
+        lane: Lane,
     ) -> EsploroResponse | _Failure:
-        async with self.governance.attempt(retry=attempt_no > 1) as slot:
+        async with self.governance.attempt(retry=attempt_no > 1, lane=lane) as slot:
             request = self._http.build_request(
                 method, self.base_url + path, params=query, content=body, headers=headers
             )

@@ -17,6 +17,7 @@ from typing_extensions import Self, Unpack
 from esploro_async.bulk import BulkResult, bulk
 from esploro_async.client import EsploroClient as AsyncEsploroClient
 from esploro_async.governance.core import OnQuotaExhausted
+from esploro_async.governance.lanes import Lane, current_lane, use_lane
 from esploro_async.governance.protocol import GovernanceProtocol
 from esploro_async.models import Record
 from esploro_async.resources import StreamOptions
@@ -76,6 +77,8 @@ class EsploroClient:
         max_in_flight: int | None = None,
         daily_reserve: int | None = None,
         on_quota_exhausted: OnQuotaExhausted | None = None,
+        batch_reserve: int | None = None,
+        lane: Lane = "interactive",
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
         http_client: httpx.AsyncClient | None = None,
@@ -95,6 +98,8 @@ class EsploroClient:
                 max_in_flight=max_in_flight,
                 daily_reserve=daily_reserve,
                 on_quota_exhausted=on_quota_exhausted,
+                batch_reserve=batch_reserve,
+                lane=lane,
                 retry=retry,
                 timeout=timeout,
                 http_client=http_client,
@@ -249,7 +254,12 @@ class EsploroClient:
         return OffsetStream(self._handle, stream)
 
     def bulk(
-        self, items: Iterable[T], operation: Callable[[T], R], *, concurrency: int = 8
+        self,
+        items: Iterable[T],
+        operation: Callable[[T], R],
+        *,
+        concurrency: int = 8,
+        lane: Lane | None = None,
     ) -> Iterator[BulkResult[T, R]]:
         """Blocking version of `esploro_async.EsploroClient.bulk`.
 
@@ -281,8 +291,14 @@ class EsploroClient:
             max_workers=concurrency, thread_name_prefix="esploro-sync-bulk"
         )
 
+        chosen: Lane = lane or current_lane() or "batch"
+
+        def in_lane(item: T) -> R:
+            with use_lane(chosen):  # the client's calls from this thread carry the lane
+                return operation(item)
+
         def submit(item: T) -> asyncio.Future[R]:
-            return runner.loop.run_in_executor(pool, operation, item)
+            return runner.loop.run_in_executor(pool, in_lane, item)
 
         results = self._handle.iterate(bulk(source, submit, concurrency=concurrency))
         return _closing_pool(results, pool, runner)
