@@ -21,6 +21,7 @@ from esploro_async.errors import (
     NotFoundError,
     PatchFormatError,
     RateLimitError,
+    RedisUnavailableError,
     RequestTimeout,
     ResponseFormatError,
     ServerError,
@@ -30,6 +31,7 @@ from esploro_async.errors import (
 )
 from esploro_async.governance import Governance, GovernanceSnapshot, RatePolicy
 from esploro_async.governance.lanes import Lane, use_lane
+from esploro_async.governance.redis import RedisGovernance
 from esploro_async.retry import RetryPolicy
 from esploro_async.session import REGIONS, EsploroResponse
 
@@ -55,6 +57,8 @@ __all__ = [
     "PatchFormatError",
     "RateLimitError",
     "RatePolicy",
+    "RedisGovernance",
+    "RedisUnavailableError",
     "RequestTimeout",
     "ResponseFormatError",
     "RetryPolicy",

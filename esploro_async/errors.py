@@ -8,6 +8,7 @@ Every exception the library raises on purpose derives from `EsploroError`::
     ├── PatchFormatError            asset patch fields that cannot travel in one body format
     ├── DailyQuotaExhausted         429 DAILY_THRESHOLD, or the daily reserve is reached
     │   └── InsufficientQuotaError  a harvest would not finish above the reserve (refused up front)
+    ├── RedisUnavailableError       the shared governance store (Redis) cannot be reached
     ├── ResponseFormatError         a success response whose body cannot be parsed
     ├── TransportError              no HTTP response at all
     │   ├── ConnectError            the connection failed: the request was not sent
@@ -47,6 +48,7 @@ __all__ = [
     "NotFoundError",
     "PatchFormatError",
     "RateLimitError",
+    "RedisUnavailableError",
     "RequestTimeout",
     "ResponseFormatError",
     "ServerError",
@@ -144,6 +146,14 @@ class PatchFormatError(EsploroError, ValueError):
 
     ``identifier.*`` fields can only be patched in XML and ``temporary.linksToExtract`` only
     in JSON: send them in two ``patch`` calls.
+    """
+
+
+class RedisUnavailableError(EsploroError):
+    """The shared governance store (Redis) could not be reached; nothing was sent.
+
+    Raised by the institution-wide backend when ``fallback="error"`` (the default). Pass
+    ``fallback="local"`` to keep going at a conservative local rate instead.
     """
 
 

@@ -77,6 +77,11 @@ def _simulation(ctx: click.Context, simulate: bool) -> SimulationSettings | None
 @click.option(
     "--redis-url", envvar="ESPLORO_REDIS_URL", help="Shared governance [env ESPLORO_REDIS_URL]."
 )
+@click.option(
+    "--institution",
+    envvar="ESPLORO_INSTITUTION",
+    help="Institution code, with --redis-url [env ESPLORO_INSTITUTION].",
+)
 @click.option("--daily-reserve", type=int, help="Daily requests never to spend (default 0).")
 @click.option("--safety-margin", type=float, help="Rate margin for jitter (default 0.10).")
 @click.option(
@@ -102,7 +107,15 @@ def cli(ctx: click.Context, /, log_level: str, **settings: Any) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    keys = ("api_key", "region", "base_url", "redis_url", "daily_reserve", "safety_margin")
+    keys = (
+        "api_key",
+        "region",
+        "base_url",
+        "redis_url",
+        "institution",
+        "daily_reserve",
+        "safety_margin",
+    )
     ctx.obj = {key: settings[key] for key in keys}
 
 

@@ -10,6 +10,7 @@ import attrs
 
 from esploro_async.client import EsploroClient
 from esploro_async.errors import ConfigurationError
+from esploro_async.governance.redis import RedisGovernance
 from esploro_async.session.config import API_KEY_ENV
 from esploro_async.testing import (
     SIM_API_KEY,
@@ -42,6 +43,7 @@ class Settings:
     region: str | None = None
     base_url: str | None = None
     redis_url: str | None = None
+    institution: str | None = None
     daily_reserve: int | None = None
     safety_margin: float | None = None
     simulate: SimulationSettings | None = None
@@ -54,6 +56,7 @@ class Settings:
             "region": os.environ.get("ESPLORO_REGION"),
             "base_url": os.environ.get("ESPLORO_BASE_URL"),
             "redis_url": os.environ.get("ESPLORO_REDIS_URL"),
+            "institution": os.environ.get("ESPLORO_INSTITUTION"),
         }
         values: dict[str, object] = {k: v for k, v in env.items() if v}
         values.update({k: v for k, v in given.items() if v is not None})
@@ -105,13 +108,29 @@ async def connect(settings: Settings) -> AsyncIterator[Connection]:
             f"no API key: set {API_KEY_ENV} (or pass --api-key). To try this command without "
             "one, add --simulate: it runs against a built-in simulated institution."
         )
+    region = None if settings.base_url else settings.region
     if settings.redis_url:
-        raise ConfigurationError(
-            "ESPLORO_REDIS_URL is set but this installation has no Redis governance"
+        if not settings.institution:
+            raise ConfigurationError(
+                "with a Redis URL, also set ESPLORO_INSTITUTION (or --institution) to the "
+                "institution code: every process of the institution must use the same one"
+            )
+        governance = RedisGovernance(
+            settings.redis_url,
+            institution=settings.institution,
+            **governance_options,  # type: ignore[arg-type]
         )
+        try:
+            async with EsploroClient(
+                settings.api_key, region=region, base_url=settings.base_url, governance=governance
+            ) as client:
+                yield Connection(client)
+        finally:
+            await governance.aclose()
+        return
     client = EsploroClient(
         settings.api_key,
-        region=None if settings.base_url else settings.region,
+        region=region,
         base_url=settings.base_url,
         **governance_options,  # type: ignore[arg-type]
     )

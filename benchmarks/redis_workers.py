@@ -1,0 +1,525 @@
+"""Many OS processes, one institution: `RedisGovernance` against in-process limiters.
+
+Starts a ``redis-server`` on a free loopback port (or uses ``--redis-url``), serves the
+simulated gateway in a separate process on loopback, then runs 4 worker processes that
+each harvest a disjoint slice of ``/researchers`` (``offset``/``limit`` pages), all
+starting at the same instant. For every scenario it reports, from the *gateway's* log:
+429s, the most accepted arrivals in any sliding second, aggregate throughput against the
+configured effective rate, and Redis commands per request (``INFO commandstats`` after
+``CONFIG RESETSTAT``). Scenarios: 4 processes on one Redis; 4 processes with in-process
+limiters only; and both again with one process's clocks (``time.time``, ``time.monotonic``
+and so the event loop's clock) shifted by +250 ms and -250 ms.
+
+    .venv/bin/python -m benchmarks.redis_workers            # full (~3 min)
+    .venv/bin/python -m benchmarks.redis_workers --quick    # under 1 min
+
+The same module is the worker and gateway entry point used by ``tests/redis``::
+
+    python -m benchmarks.redis_workers gateway --latency 0.2:0.8 --researchers 2000
+    python -m benchmarks.redis_workers worker '{"base_url": ..., "offsets": [...], ...}'
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+EFFECTIVE_RATE = 25.0 / 1.10
+INSTITUTION = "01BENCH_INST"
+
+
+# -- clock shifting (worker side) ------------------------------------------------------------
+
+
+def shift_clocks(seconds: float) -> None:
+    """Shift this process's wall and monotonic clocks (and so asyncio's loop clock)."""
+    real_time, real_time_ns = time.time, time.time_ns
+    real_mono, real_mono_ns = time.monotonic, time.monotonic_ns
+    offset_ns = round(seconds * 1e9)
+    time.time = lambda: real_time() + seconds
+    time.time_ns = lambda: real_time_ns() + offset_ns
+    time.monotonic = lambda: real_mono() + seconds
+    time.monotonic_ns = lambda: real_mono_ns() + offset_ns
+
+
+# -- worker -----------------------------------------------------------------------------------
+
+
+async def _harvest(cfg: dict[str, Any], real_time: Any) -> dict[str, Any]:
+    from esploro_async import EsploroClient
+    from esploro_async.governance.redis import RedisGovernance
+    from esploro_async.testing import SIM_API_KEY
+
+    governance = None
+    if cfg.get("redis_url"):
+        governance = RedisGovernance(
+            cfg["redis_url"],
+            institution=cfg.get("institution", INSTITUTION),
+            fallback=cfg.get("fallback", "error"),
+            **cfg.get("governance", {}),
+        )
+    concurrency = cfg.get("concurrency", 16)
+    http = httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        timeout=60,
+    )
+    # Warm up outside the measurement: open the keep-alive connections (a wrong key is
+    # neither counted in the window nor the quota) and connect to Redis, so that the
+    # TCP set-up of a cold start does not delay the first granted requests.
+    await asyncio.gather(
+        *(
+            http.get(cfg["base_url"] + "/esploro/v1/conf/general", headers={"Authorization": "x"})
+            for _ in range(concurrency)
+        )
+    )
+    if governance is not None:
+        await governance.redis.ping()
+    client = EsploroClient(
+        api_key=SIM_API_KEY, base_url=cfg["base_url"], governance=governance, http_client=http
+    )
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for offset in cfg["offsets"]:
+        queue.put_nowait(offset)
+    done = 0
+    errors: dict[str, int] = {}
+    grants: list[float] = []
+
+    async def run() -> None:
+        nonlocal done
+        while True:
+            try:
+                offset = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            try:
+                await client.request(
+                    "GET", "researchers", params={"offset": offset, "limit": cfg["limit"]}
+                )
+                done += 1
+                grants.append(real_time())
+            except Exception as exc:
+                name = type(exc).__name__
+                errors[name] = errors.get(name, 0) + 1
+                if cfg.get("stop_on_error"):
+                    return
+
+    delay = cfg.get("start_at", 0.0) - real_time()
+    if delay > 0:
+        await asyncio.sleep(delay)
+    started = real_time()
+    try:
+        await asyncio.gather(*(run() for _ in range(concurrency)))
+    finally:
+        elapsed = real_time() - started
+        snapshot = client.governance.snapshot()
+        stats = governance.stats() if governance is not None else {}
+        await client.aclose()
+        await http.aclose()
+        if governance is not None:
+            await governance.aclose()
+    return {
+        "requests": done,
+        "errors": errors,
+        "elapsed": elapsed,
+        "throttled": snapshot.throttled,
+        "stats": stats,
+    }
+
+
+def worker_main(cfg: dict[str, Any]) -> None:
+    """Run one worker; prints its result as one JSON line."""
+    real_time = time.time
+    if cfg.get("shift"):
+        shift_clocks(float(cfg["shift"]))
+    result = asyncio.run(_harvest(cfg, real_time))
+    print(json.dumps(result), flush=True)
+
+
+# -- gateway process ----------------------------------------------------------------------------
+
+
+def gateway_stats(gw: Any) -> dict[str, Any]:
+    """What the gateway saw: 429s, max accepted per sliding second, throughput."""
+    log = [r for r in gw.client_log() if r.error_code != "UNAUTHORIZED"]  # not warm-ups
+    accepted = sorted(r.arrival for r in log if r.accepted)
+    span = accepted[-1] - accepted[0] if len(accepted) > 1 else 0.0
+    arrivals = sorted(r.arrival for r in log)
+    sent_span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0.0
+    return {
+        "requests": len(log),
+        "accepted": len(accepted),
+        "throttled": sum(1 for r in log if r.error_code == "PER_SECOND_THRESHOLD"),
+        "max_in_window": gw.max_in_window(1.0),
+        "throughput": (len(accepted) - 1) / span if span > 0 else 0.0,
+        "sent_rate": (len(arrivals) - 1) / sent_span if sent_span > 0 else 0.0,
+        "quota_remaining": gw.quota_remaining,
+    }
+
+
+async def _gateway(args: argparse.Namespace) -> None:
+    from esploro_async.testing import Latency, SimulatedGateway, SyntheticInstitution
+
+    low, _, high = args.latency.partition(":")
+    gw = SimulatedGateway(
+        SyntheticInstitution(seed=0, researchers=args.researchers, assets=10),
+        latency=Latency.uniform(float(low), float(high or low)),
+        up_fraction=args.up_fraction,
+        quota_remaining=args.quota_remaining,
+        start=dt.datetime.now(dt.timezone.utc),
+    )
+    loop = asyncio.get_running_loop()
+    async with gw.serve("127.0.0.1", 0) as server:
+        print(server.url, flush=True)
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if line.strip() == "stats":
+                print(json.dumps(gateway_stats(gw)), flush=True)
+            elif line.strip() == "log":
+                rows = [[r.arrival, r.status, r.error_code, r.query] for r in gw.client_log()]
+                print(json.dumps({"log": rows}), flush=True)
+            elif line.strip() == "reset":
+                gw.reset_log()
+                print("{}", flush=True)
+            else:
+                return
+
+
+class GatewayProcess:
+    """The simulated gateway served on loopback by a child process."""
+
+    def __init__(
+        self,
+        *,
+        latency: str = "0.2:0.8",
+        researchers: int = 2000,
+        up_fraction: float = 0.02,
+        quota_remaining: int | None = None,
+    ) -> None:
+        cmd = [sys.executable, "-m", "benchmarks.redis_workers", "gateway"]
+        cmd += ["--latency", latency, "--researchers", str(researchers)]
+        cmd += ["--up-fraction", str(up_fraction)]
+        if quota_remaining is not None:
+            cmd += ["--quota-remaining", str(quota_remaining)]
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("http"):
+            self.close()
+            raise RuntimeError("the simulated gateway did not start")
+
+    def _ask(self, command: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        reply: dict[str, Any] = json.loads(self.proc.stdout.readline())
+        return reply
+
+    def stats(self) -> dict[str, Any]:
+        """The gateway's statistics since the last reset."""
+        return self._ask("stats")
+
+    def reset(self) -> None:
+        """Forget the log (between scenarios)."""
+        self._ask("reset")
+
+    def close(self) -> None:
+        """Stop the gateway process."""
+        with contextlib.suppress(Exception):
+            assert self.proc.stdin is not None
+            self.proc.stdin.write("stop\n")
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# -- redis-server -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """A throw-away ``redis-server`` on loopback (no persistence); can stop and restart."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            raise RuntimeError(
+                "redis-server is not installed: apt-get install redis-server "
+                "(or pass --redis-url / set ESPLORO_TEST_REDIS_URL)"
+            )
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._dir = tempfile.mkdtemp(prefix="esploro-redis-")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        """Start (or restart) the server on the same port; waits until it accepts."""
+        assert self.binary is not None
+        self.proc = subprocess.Popen(
+            [
+                *(self.binary, "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--dir", self._dir, "--loglevel", "warning"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        """Stop the server (its data is lost)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    def command(self, *args: str) -> str:
+        """Run one command with a short-lived connection (RESP, minimal parser)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            payload = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
+            s.sendall(payload.encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                data += chunk
+                if data.startswith((b"+", b"-", b":")) and data.endswith(b"\r\n"):
+                    return data[1:-2].decode()
+                if data.startswith(b"$"):
+                    head, _, rest = data.partition(b"\r\n")
+                    size = int(head[1:])
+                    if size < 0:
+                        return ""
+                    if len(rest) >= size + 2:
+                        return rest[:size].decode()
+                if not chunk:
+                    return data.decode()
+
+    def commandstats(self) -> dict[str, int]:
+        """Calls per command since the last ``CONFIG RESETSTAT``."""
+        calls: dict[str, int] = {}
+        for line in self.command("INFO", "commandstats").splitlines():
+            if line.startswith("cmdstat_"):
+                name, _, fields = line.partition(":")
+                calls[name[8:]] = int(fields.split(",")[0].split("=")[1])
+        return calls
+
+
+# Commands the Lua scripts run: commandstats counts them too, but they are no round trips.
+_IN_SCRIPTS = {"time", "hmget", "hset", "pexpire", "publish", "zrangebyscore", "hdel"}
+_IN_SCRIPTS |= {"zremrangebyscore", "get", "set", "hgetall", "zadd", "zrem"}
+
+
+def commands_per_request(calls: dict[str, int], requests: int) -> tuple[float, float]:
+    """(script calls, all client commands but INFO/CONFIG/PING/FLUSHALL) per request."""
+    scripts = calls.get("evalsha", 0) + calls.get("eval", 0)
+    other = sum(
+        v
+        for k, v in calls.items()
+        if k not in _IN_SCRIPTS and not k.startswith(("info", "config", "ping", "flushall"))
+    )
+    return scripts / max(1, requests), other / max(1, requests)
+
+
+# -- scenarios --------------------------------------------------------------------------------
+
+
+def run_workers(configs: Sequence[dict[str, Any]], timeout: float = 600) -> list[dict[str, Any]]:
+    """Start one worker process per config at the same instant; return their results."""
+    start_at = time.time() + 1.5  # time to import and connect
+    procs = []
+    for cfg in configs:
+        payload = json.dumps({**cfg, "start_at": start_at})
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "benchmarks.redis_workers", "worker", payload],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=timeout)
+        if proc.returncode != 0:
+            raise RuntimeError(f"worker failed with exit code {proc.returncode}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+def slices(processes: int, per_process: int, limit: int) -> Iterator[list[int]]:
+    """Disjoint offset ranges, one per process."""
+    for p in range(processes):
+        yield [(p * per_process + i) * limit for i in range(per_process)]
+
+
+def scenario(
+    gateway: GatewayProcess,
+    redis: RedisServer | None,
+    *,
+    processes: int,
+    per_process: int,
+    shift: float,
+    limit: int = 10,
+    concurrency: int = 16,
+) -> dict[str, Any]:
+    """One run: ``processes`` workers, the first with its clocks shifted by ``shift``."""
+    gateway.reset()
+    if redis is not None:
+        redis.command("FLUSHALL")
+        redis.command("CONFIG", "RESETSTAT")
+    configs = []
+    for i, offsets in enumerate(slices(processes, per_process, limit)):
+        cfg: dict[str, Any] = {
+            "base_url": gateway.url,
+            "offsets": offsets,
+            "limit": limit,
+            "concurrency": concurrency,
+            "shift": shift if i == 0 else 0.0,
+        }
+        if redis is not None:
+            cfg["redis_url"] = redis.url
+        configs.append(cfg)
+    results = run_workers(configs)
+    stats = gateway.stats()
+    scripts = commands = float("nan")
+    if redis is not None:
+        scripts, commands = commands_per_request(redis.commandstats(), stats["requests"])
+    return {
+        "mode": "one Redis" if redis is not None else "in-process only",
+        "shift": shift,
+        "requests": stats["requests"],
+        "throttled": stats["throttled"],
+        "max_in_window": stats["max_in_window"],
+        "throughput": stats["throughput"],
+        "sent_rate": stats["sent_rate"],
+        "efficiency": stats["throughput"] / EFFECTIVE_RATE,
+        "scripts": scripts,
+        "commands": commands,
+        "per_process": [r["requests"] for r in results],
+        "errors": sum(sum(r["errors"].values()) for r in results),
+        "error_kinds": sorted({k for r in results for k in r["errors"]}),
+    }
+
+
+def print_table(rows: Sequence[dict[str, Any]]) -> None:
+    """The side-by-side table."""
+    head = (
+        f"{'4 processes':<16} {'skew':>6} {'reqs':>5} {'429s':>5} {'max/1s':>6} "
+        f"{'sent/s':>6} {'ok/s':>6} {'vs 22.7':>7} {'scripts/req':>11} {'cmds/req':>8} "
+        f"{'errors':>6}"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(
+            f"{r['mode']:<16} {r['shift'] * 1000:>+5.0f}ms {r['requests']:>5} "
+            f"{r['throttled']:>5} {r['max_in_window']:>6} {r['sent_rate']:>6.1f} "
+            f"{r['throughput']:>6.1f} "
+            f"{r['efficiency']:>7.0%} {r['scripts']:>11.2f} {r['commands']:>8.2f} "
+            f"{r['errors']:>6}"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: ``[--quick]``, or the ``worker``/``gateway`` sub-commands."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["worker"]:
+        worker_main(json.loads(argv[1]))
+        return 0
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.redis_workers")
+    parser.add_argument("command", nargs="?", default="bench", choices=["bench", "gateway"])
+    parser.add_argument("--quick", action="store_true", help="smaller runs, under 1 minute")
+    parser.add_argument("--redis-url", help="use this Redis instead of starting one (FLUSHALL!)")
+    parser.add_argument("--latency", default="0.2:0.8", help="uniform LOW:HIGH seconds")
+    parser.add_argument("--up-fraction", type=float, default=0.02)
+    parser.add_argument("--researchers", type=int, default=2000)
+    parser.add_argument("--quota-remaining", type=int)
+    args = parser.parse_args(argv)
+    if args.command == "gateway":
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_gateway(args))
+        return 0
+
+    per_process = 40 if args.quick else 150
+    print(
+        f"4 processes x {per_process} requests, latency U({args.latency}) s "
+        f"({args.up_fraction:.0%} of it before arrival), effective rate {EFFECTIVE_RATE:.1f}/s",
+        flush=True,
+    )
+    redis: RedisServer | None = None
+    if args.redis_url:
+        redis = RedisServer.__new__(RedisServer)
+        redis.url = args.redis_url
+        redis.port = int(args.redis_url.rsplit(":", 1)[1].split("/")[0])
+    else:
+        redis = RedisServer()
+    researchers = max(args.researchers, 4 * per_process * 10)
+    gateway = GatewayProcess(
+        latency=args.latency, researchers=researchers, up_fraction=args.up_fraction
+    )
+    rows = []
+    try:
+        plan: list[tuple[bool, float]] = [(True, 0.0), (False, 0.0), (True, 0.25), (True, -0.25)]
+        if not args.quick:
+            plan += [(False, 0.25), (False, -0.25)]
+        for use_redis, shift in plan:
+            row = scenario(
+                gateway,
+                redis if use_redis else None,
+                processes=4,
+                per_process=per_process,
+                shift=shift,
+            )
+            rows.append(row)
+            print(
+                f"  {row['mode']}, skew {shift * 1000:+.0f} ms: {row['throttled']} x 429, "
+                f"max {row['max_in_window']}/s, {row['throughput']:.1f} req/s",
+                flush=True,
+            )
+    finally:
+        gateway.close()
+        if not args.redis_url and redis is not None:
+            redis.stop()
+    print()
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The Lua scripts: reserve a slot, penalize after a 429, keep the quota (Redis ``TIME``)."""
+
+# Numbers written back are formatted with %.0f: Lua 5.1 turns a number into a string with
+# 14 significant digits, which would round a µs timestamp (16 digits).
+RESERVE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'anchor', 'paused')
+local ceiling = tonumber(ARGV[1])
+local rate = tonumber(s[2]) or ceiling
+if rate > ceiling then rate = ceiling end
+local anchor = tonumber(s[3]) or now
+if rate < ceiling then
+  local every = tonumber(ARGV[4])
+  local steps = math.floor((now - anchor) / every)
+  if steps > 0 then
+    rate = math.min(ceiling, rate + steps * tonumber(ARGV[3]))
+    anchor = anchor + steps * every
+  end
+end
+local interval = math.ceil((1 + tonumber(ARGV[2])) * 1000000 / rate)
+local paused = tonumber(s[4]) or 0
+local push = tonumber(ARGV[7])
+if push > 0 and now + push > paused then paused = now + push end
+local slot = math.max(tonumber(s[1]) or 0, paused, now)
+local wait = slot - now
+local granted = 0
+if wait <= tonumber(ARGV[5]) then
+  granted = 1
+  redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', slot + interval))
+end
+redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'anchor', string.format('%.0f', anchor),
+           'paused', string.format('%.0f', paused))
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return {granted, wait, interval, tostring(rate), paused - now}
+"""
+
+PENALIZE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'paused', 'dec')
+local ceiling = tonumber(ARGV[1])
+local rate = tonumber(s[2]) or ceiling
+if rate > ceiling then rate = ceiling end
+local dec = tonumber(s[4]) or 0
+if ARGV[6] == '1' and (dec == 0 or now - dec >= tonumber(ARGV[4])) then
+  rate = math.max(tonumber(ARGV[5]), rate * tonumber(ARGV[3]))
+  dec = now
+end
+local paused = math.max(tonumber(s[3]) or 0, now + tonumber(ARGV[2]))
+local tat = math.max(tonumber(s[1]) or 0, paused)
+redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat), 'rate', tostring(rate),
+           'anchor', string.format('%.0f', now), 'paused', string.format('%.0f', paused),
+           'dec', string.format('%.0f', dec))
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+redis.call('PUBLISH', ARGV[8], string.format('%.0f', paused - now))
+return {paused - now, tostring(rate)}
+"""
+
+QUOTA_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local dead = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+for i = 1, #dead do redis.call('HDEL', KEYS[2], dead[i]) end
+if #dead > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
+local stored = tonumber(redis.call('GET', KEYS[1]))
+local obs = tonumber(ARGV[3])
+if obs and (not stored or obs < stored) then
+  stored = obs
+  redis.call('SET', KEYS[1], string.format('%.0f', obs), 'PX', ARGV[4])
+end
+local others = 0
+local all = redis.call('HGETALL', KEYS[2])
+for i = 1, #all, 2 do
+  if all[i] ~= ARGV[1] then others = others + tonumber(all[i + 1]) end
+end
+local mine = tonumber(ARGV[2])
+local want = tonumber(ARGV[6])
+local granted = 1
+if want > 0 and stored and stored - others - mine - tonumber(ARGV[8]) <= tonumber(ARGV[7]) then
+  granted = 0
+else
+  mine = mine + want
+end
+local lease = tonumber(ARGV[5])
+if mine > 0 then
+  redis.call('HSET', KEYS[2], ARGV[1], mine)
+  redis.call('ZADD', KEYS[3], string.format('%.0f', now + lease), ARGV[1])
+else
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('ZREM', KEYS[3], ARGV[1])
+end
+local ttl = math.ceil(2 * lease / 1000)
+redis.call('PEXPIRE', KEYS[2], ttl)
+redis.call('PEXPIRE', KEYS[3], ttl)
+return {granted, stored or -1, others}
+"""

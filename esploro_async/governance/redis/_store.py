@@ -1,0 +1,106 @@
+"""The Redis connection, key names and small helpers shared by the gate and the ledger."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, Literal
+
+from esploro_async.errors import ConfigurationError
+
+try:
+    import redis.asyncio as aioredis
+    from redis import exceptions as redis_errors
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    _IMPORT_ERROR: ImportError | None = None
+except ImportError as _exc:  # pragma: no cover - exercised without the extra installed
+    _IMPORT_ERROR = _exc
+
+from esploro_async.governance.redis._scripts import PENALIZE_LUA, QUOTA_LUA, RESERVE_LUA
+
+Fallback = Literal["error", "local"]
+
+log = logging.getLogger("esploro_async.governance.redis")
+
+US = 1_000_000
+QUOTA_TTL_MS = 48 * 3600 * 1000
+INSTITUTION_CODE = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+
+def require_redis() -> None:
+    if _IMPORT_ERROR is not None:
+        raise ImportError(
+            "RedisGovernance needs the redis package: pip install 'esploro-async[redis]'"
+        ) from _IMPORT_ERROR
+
+
+def unreachable_errors() -> tuple[type[BaseException], ...]:
+    return (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+
+
+def as_int(value: Any) -> int:
+    return int(value.decode() if isinstance(value, bytes) else value)
+
+
+def as_float(value: Any) -> float:
+    return float(value.decode() if isinstance(value, bytes) else value)
+
+
+class Store:
+    """The Redis connection, key names and scripts shared by one gate and one ledger."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        institution: str,
+        key_prefix: str,
+        pool_size: int,
+        socket_timeout: float,
+    ) -> None:
+        require_redis()
+        if not INSTITUTION_CODE.match(institution):
+            raise ConfigurationError(
+                f"institution must match {INSTITUTION_CODE.pattern} (no braces), "
+                f"not {institution!r}"
+            )
+        if not key_prefix or "{" in key_prefix or "}" in key_prefix:
+            raise ConfigurationError(f"key_prefix must be non-empty without braces: {key_prefix!r}")
+        base = f"{key_prefix}:{{{institution}}}:"
+        self.base = base
+        self.rate_key = base + "rate"
+        self.inflight_key = base + "inflight"
+        self.leases_key = base + "leases"
+        self.channel = base + "events"
+        self.pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=pool_size,
+            timeout=socket_timeout,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout,
+            retry=Retry(NoBackoff(), 1),
+        )
+        self.client = aioredis.Redis(connection_pool=self.pool)
+        self.reserve_script = self.client.register_script(RESERVE_LUA)
+        self.penalize_script = self.client.register_script(PENALIZE_LUA)
+        self.quota_script = self.client.register_script(QUOTA_LUA)
+        self.script_calls = 0
+
+    def quota_key(self, day: date) -> str:
+        """The key of one quota day."""
+        return f"{self.base}quota:{day.isoformat()}"
+
+    async def run(self, script: Any, keys: Sequence[str], args: Sequence[Any]) -> list[Any]:
+        """Run a registered script; returns its reply as a list."""
+        self.script_calls += 1
+        reply = await script(keys=list(keys), args=list(args))
+        return list(reply)
+
+    async def aclose(self) -> None:
+        """Close the client and its pool."""
+        await self.client.aclose()
+        await self.pool.disconnect()

@@ -1,0 +1,153 @@
+"""`RedisGovernance`: the ordinary `Governance` with its gate and ledger in Redis."""
+
+from __future__ import annotations
+
+import os
+from datetime import time, timezone
+from typing import TYPE_CHECKING, Any
+
+from esploro_async.errors import ConfigurationError
+from esploro_async.governance.adaptive import RatePolicy
+from esploro_async.governance.core import Governance, OnQuotaExhausted
+from esploro_async.governance.redis._store import Fallback, Store
+from esploro_async.governance.redis.quota import RedisQuotaLedger
+from esploro_async.governance.redis.rate import RedisRateGate
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+
+class RedisGovernance(Governance):
+    """`Governance` whose rate gate and quota ledger live in Redis, for many processes.
+
+    Every process (and host) working for the institution creates one with the same
+    ``url``, ``institution`` and rate settings and passes it to its clients::
+
+        governance = RedisGovernance("redis://redis:6379/0", institution="01ABC_INST")
+        async with EsploroClient(governance=governance) as client: ...
+        await governance.aclose()
+
+    Args:
+        url: a redis-py URL (``redis://``, ``rediss://``, ``unix://``).
+        institution: the institution code: the budget is shared by everything using it, so
+            it is required (a key fingerprint would silently split one institution's
+            budget between its API keys).
+        rate_limit, safety_margin, max_in_flight, daily_reserve, on_quota_exhausted: as for
+            the in-process governance; all processes should use the same values.
+        fallback: ``"error"`` (default) raises `RedisUnavailableError` while Redis is
+            unreachable; ``"local"`` continues at ``fallback_rate`` per process.
+        fallback_rate: request starts per second per process in fallback (default 5.0:
+            keep ``processes × fallback_rate`` below the effective rate).
+        key_prefix: first part of every key (``{prefix}:{INSTITUTION}:...``).
+        rate_policy: overrides ``rate_limit``/``safety_margin`` and tunes the AIMD reaction.
+        horizon: reservation horizon in seconds (default 1.0).
+        late_tolerance: seconds after its slot that a task may still send (default 0.020).
+        quota_sync_interval: seconds between quota syncs far from the reserve (default 0.5).
+        inflight_lease: seconds after which a vanished process stops counting (default 120).
+        quota_reset_time: when the quota day ends (default midnight UTC).
+        pool_size: Redis connections per process (a `BlockingConnectionPool`, default 8).
+        socket_timeout: seconds before a Redis call counts as failed (default 1.0).
+        batch_reserve, interactive_slots: the lanes' quota floor and held-back slots, as
+            for `Governance`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        institution: str,
+        rate_limit: float = 25.0,
+        safety_margin: float = 0.10,
+        max_in_flight: int = 50,
+        daily_reserve: int = 0,
+        on_quota_exhausted: OnQuotaExhausted = "raise",
+        fallback: Fallback = "error",
+        fallback_rate: float = 5.0,
+        key_prefix: str = "esploro",
+        rate_policy: RatePolicy | None = None,
+        horizon: float = 1.0,
+        late_tolerance: float = 0.020,
+        quota_sync_interval: float = 0.5,
+        inflight_lease: float = 120.0,
+        quota_reset_time: time = time(0, tzinfo=timezone.utc),
+        pool_size: int = 8,
+        socket_timeout: float = 1.0,
+        batch_reserve: int | None = None,
+        interactive_slots: int | None = None,
+    ) -> None:
+        policy = rate_policy or RatePolicy(rate_limit=rate_limit, safety_margin=safety_margin)
+        if pool_size < 2:
+            raise ConfigurationError("pool_size must be >= 2 (one connection listens for pauses)")
+        self.institution = institution
+        self._store = Store(
+            url,
+            institution=institution,
+            key_prefix=key_prefix,
+            pool_size=pool_size,
+            socket_timeout=socket_timeout,
+        )
+        gate = RedisRateGate(
+            self._store,
+            policy,
+            horizon=horizon,
+            late_tolerance=late_tolerance,
+            fallback=fallback,
+            fallback_rate=fallback_rate,
+        )
+        ledger = RedisQuotaLedger(
+            self._store,
+            daily_reserve,
+            rate_limit=policy.rate_limit,
+            sync_interval=quota_sync_interval,
+            inflight_lease=inflight_lease,
+            fallback=fallback,
+            reset_time=quota_reset_time,
+        )
+        super().__init__(
+            rate=gate,
+            quota=ledger,
+            max_in_flight=max_in_flight,
+            on_quota_exhausted=on_quota_exhausted,
+            rate_limit=policy.rate_limit,
+            safety_margin=policy.safety_margin,
+            batch_reserve=batch_reserve,
+            interactive_slots=interactive_slots,
+        )
+        self.gate = gate
+        self.ledger = ledger
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> RedisGovernance:
+        """Build from ``$ESPLORO_REDIS_URL`` and ``$ESPLORO_INSTITUTION`` (both required).
+
+        Keyword arguments are passed on (e.g. ``daily_reserve=1000, fallback="local"``).
+        """
+        url = os.environ.get("ESPLORO_REDIS_URL")
+        institution = kwargs.pop("institution", None) or os.environ.get("ESPLORO_INSTITUTION")
+        if not url:
+            raise ConfigurationError("set ESPLORO_REDIS_URL, e.g. redis://localhost:6379/0")
+        if not institution:
+            raise ConfigurationError(
+                "set ESPLORO_INSTITUTION to the institution code (e.g. 01ABC_INST): every "
+                "process of the institution must use the same one"
+            )
+        return cls(url, institution=institution, **kwargs)
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        """The redis-py client (for inspection and tests)."""
+        return self._store.client
+
+    @property
+    def key_prefix(self) -> str:
+        """The prefix of every key of this institution, hash tag included."""
+        return self._store.base
+
+    def stats(self) -> dict[str, int]:
+        """Counters of this process: script calls, grants, refusals, stale/dropped slots."""
+        return {"script_calls": self._store.script_calls, **self.gate.stats}
+
+    async def aclose(self) -> None:
+        """Stop the pause listener and close the connection pool."""
+        await self.gate.aclose()
+        await self._store.aclose()
