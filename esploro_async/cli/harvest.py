@@ -256,38 +256,26 @@ async def run_harvest(
             columns=columns,
             resume_at=int(state["bytes"]) if state is not None else None,
         )
+
+        def save(*, finished: bool) -> None:
+            state = _state(
+                request,
+                checkpoint=stream.checkpoint,
+                length=writer.length,
+                records=records,
+                finished=finished,
+                columns=columns,
+            )
+            write_atomically(request.state_path, _json(state))
+
         try:
             async for page in stream.pages():
                 rows = [_row(target, record, request.format) for record in page.records]
                 records += writer.write_page(rows)
-                writer.sync()
-                write_atomically(
-                    request.state_path,
-                    _json(
-                        _state(
-                            request,
-                            checkpoint=stream.checkpoint,
-                            length=writer.length,
-                            records=records,
-                            finished=False,
-                            columns=columns,
-                        )
-                    ),
-                )
+                writer.sync()  # the records are durable before the state that counts them
+                save(finished=False)
                 progress.advance(records, client.governance.snapshot())
-            write_atomically(
-                request.state_path,
-                _json(
-                    _state(
-                        request,
-                        checkpoint=stream.checkpoint,
-                        length=writer.length,
-                        records=records,
-                        finished=True,
-                        columns=columns,
-                    )
-                ),
-            )
+            save(finished=True)
         finally:
             writer.close()
     else:

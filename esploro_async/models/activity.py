@@ -11,6 +11,7 @@ import attrs
 
 from esploro_async.models._base import Record
 from esploro_async.models._codes import CodeValue, CodeValueLike
+from esploro_async.models._fields import text
 
 __all__ = ["Activity"]
 
@@ -60,12 +61,8 @@ class Activity(Record):
     def researcher_user_id(self, value: str | None) -> None:
         self._set(("researcherUserID",), value)
 
-    @property
-    def start_date(self) -> str | None:
-        """``activityStartDate`` (raw string)."""
-        return self._str("activityStartDate")
+    start_date = text("activityStartDate")
+    """``activityStartDate`` (raw string)."""
 
-    @property
-    def end_date(self) -> str | None:
-        """``activityEndDate`` (raw string)."""
-        return self._str("activityEndDate")
+    end_date = text("activityEndDate")
+    """``activityEndDate`` (raw string)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from esploro_async.models._base import Record
-from esploro_async.models._codes import CodeValue
+from esploro_async.models._fields import coded, text
 
 __all__ = ["AnalyticsPath"]
 
@@ -21,15 +21,11 @@ class AnalyticsPath(Record):
         """The full catalog path (``value``, fallback ``path``), e.g. ``/shared/Inst/Reports``."""
         return self._str("value") or self._str("path")
 
-    @property
-    def name(self) -> str | None:
-        """``name``: the last path segment."""
-        return self._str("name")
+    name = text("name")
+    """``name``: the last path segment."""
 
-    @property
-    def type(self) -> CodeValue | None:
-        """``type`` (``Folder`` or ``Report``)."""
-        return self._code("type")
+    type = coded("type")
+    """``type`` (``Folder`` or ``Report``)."""
 
     @property
     def is_folder(self) -> bool:
@@ -43,7 +39,5 @@ class AnalyticsPath(Record):
         kind = self.type
         return kind is not None and (kind.value or "").lower() == "report"
 
-    @property
-    def link(self) -> str | None:
-        """``link``."""
-        return self._str("link")
+    link = text("link")
+    """``link``."""

@@ -12,6 +12,7 @@ import attrs
 from esploro_async.models._base import Record, View
 from esploro_async.models._codes import CodeValue, CodeValueLike
 from esploro_async.models._dates import PartialDate
+from esploro_async.models._fields import flag, text
 from esploro_async.models._json import (
     as_bool,
     as_int,
@@ -290,10 +291,8 @@ class Asset(Record):
 
     # -- typed properties ---------------------------------------------------------------------
 
-    @property
-    def asset_id(self) -> str | None:
-        """``originalRepository.assetId`` (assets have no top-level id); read-only."""
-        return self._str("originalRepository", "assetId")
+    asset_id = text("originalRepository", "assetId")
+    """``originalRepository.assetId`` (assets have no top-level id); read-only."""
 
     @property
     def title(self) -> str | None:
@@ -436,20 +435,14 @@ class Asset(Record):
         """``depositStatusWithDesc``, falling back to ``asset.deposit.status`` (XML)."""
         return _code_or(self._data, "depositStatusWithDesc", "asset.deposit.status")
 
-    @property
-    def open_access(self) -> bool | None:
-        """``openaccess`` (``"yes"``/``"no"``; ``"unknown"`` gives ``None``)."""
-        return self._bool("openaccess")
+    open_access = flag("openaccess")
+    """``openaccess`` (``"yes"``/``"no"``; ``"unknown"`` gives ``None``)."""
 
-    @property
-    def peer_reviewed(self) -> bool | None:
-        """``peerreview`` (``"yes"``/``"no"``)."""
-        return self._bool("peerreview")
+    peer_reviewed = flag("peerreview")
+    """``peerreview`` (``"yes"``/``"no"``)."""
 
-    @property
-    def portal_visibility(self) -> bool | None:
-        """``portal_visibility`` (``"true"``/``"false"``)."""
-        return self._bool("portal_visibility")
+    portal_visibility = flag("portal_visibility")
+    """``portal_visibility`` (``"true"``/``"false"``)."""
 
     @property
     def abstracts(self) -> list[str]:

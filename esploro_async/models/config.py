@@ -10,6 +10,7 @@ import attrs
 
 from esploro_async.models._base import Record
 from esploro_async.models._codes import CodeValue, CodeValueLike
+from esploro_async.models._fields import coded, flag, text
 from esploro_async.models._json import as_bool, as_int, as_list, as_str, json_copy
 
 __all__ = [
@@ -29,10 +30,8 @@ _COLUMN = re.compile(r"column(\d+)")
 class Set(Record):
     """A set (``/researchconf/sets`` or Alma ``/conf/sets``), e.g. an itemized ``IER`` set."""
 
-    @property
-    def id(self) -> str | None:
-        """``id``."""
-        return self._str("id")
+    id = text("id")
+    """``id``."""
 
     @property
     def name(self) -> str | None:
@@ -70,10 +69,8 @@ class Set(Record):
     def content(self, value: CodeValueLike) -> None:
         self._set_code(("content",), value)
 
-    @property
-    def status(self) -> CodeValue | None:
-        """``status`` (``ACTIVE`` ...)."""
-        return self._code("status")
+    status = coded("status")
+    """``status`` (``ACTIVE`` ...)."""
 
     @property
     def private(self) -> bool | None:
@@ -88,10 +85,8 @@ class Set(Record):
     def private(self, value: bool | None) -> None:
         self._set_bool_like_existing(("private",), value)
 
-    @property
-    def created_date(self) -> str | None:
-        """``created_date`` (raw ISO timestamp)."""
-        return self._str("created_date")
+    created_date = text("created_date")
+    """``created_date`` (raw ISO timestamp)."""
 
     @property
     def number_of_members(self) -> int | None:
@@ -99,15 +94,11 @@ class Set(Record):
         value = self._value("number_of_members")
         return as_int(value.get("value") if isinstance(value, Mapping) else value)
 
-    @property
-    def members_link(self) -> str | None:
-        """``number_of_members.link``."""
-        return self._str("number_of_members", "link")
+    members_link = text("number_of_members", "link")
+    """``number_of_members.link``."""
 
-    @property
-    def link(self) -> str | None:
-        """``link``."""
-        return self._str("link")
+    link = text("link")
+    """``link``."""
 
 
 @attrs.frozen
@@ -154,10 +145,8 @@ class CodeTable(Record):
         """``description``."""
         return self._str("description")
 
-    @property
-    def sub_system(self) -> CodeValue | None:
-        """``sub_system``."""
-        return self._code("sub_system")
+    sub_system = coded("sub_system")
+    """``sub_system``."""
 
     @property
     def rows(self) -> list[CodeTableRow]:
@@ -204,10 +193,8 @@ class MappingTable(Record):
 
     _ID_PATHS = (("code",), ("name",))
 
-    @property
-    def code(self) -> str | None:
-        """``code`` (e.g. ``AssetFileAndLinkTypes``)."""
-        return self._str("code")
+    code = text("code")
+    """``code`` (e.g. ``AssetFileAndLinkTypes``)."""
 
     @property
     def name(self) -> str | None:
@@ -219,15 +206,11 @@ class MappingTable(Record):
         """``description``."""
         return self._str("description")
 
-    @property
-    def sub_system(self) -> CodeValue | None:
-        """``sub_system``."""
-        return self._code("sub_system")
+    sub_system = coded("sub_system")
+    """``sub_system``."""
 
-    @property
-    def customized(self) -> bool | None:
-        """``customized``."""
-        return self._bool("customized")
+    customized = flag("customized")
+    """``customized``."""
 
     @property
     def header(self) -> list[dict[str, Any]]:
@@ -239,20 +222,16 @@ class MappingTable(Record):
         """``row`` items."""
         return [MappingTableRow.from_json(r) for r in as_list(self._value("row"))]
 
-    @property
-    def link(self) -> str | None:
-        """``link``."""
-        return self._str("link")
+    link = text("link")
+    """``link``."""
 
 
 @attrs.define(eq=False, repr=False)
 class ImportProfile(Record):
     """A metadata import profile (``/researchconf/md-import-profiles``); Alma-style fields."""
 
-    @property
-    def id(self) -> str | None:
-        """``id``."""
-        return self._str("id")
+    id = text("id")
+    """``id``."""
 
     @property
     def name(self) -> str | None:
@@ -269,32 +248,24 @@ class ImportProfile(Record):
         """``type``."""
         return self._code("type")
 
-    @property
-    def status(self) -> CodeValue | None:
-        """``status``."""
-        return self._code("status")
+    status = coded("status")
+    """``status``."""
 
-    @property
-    def link(self) -> str | None:
-        """``link``."""
-        return self._str("link")
+    link = text("link")
+    """``link``."""
 
 
 @attrs.define(eq=False, repr=False)
 class SetMember(Record):
     """One ``member`` of a set (``/researchconf/sets/{id}/members``): an id and a link."""
 
-    @property
-    def id(self) -> str | None:
-        """``id``: the member's record id (asset id, researcher primary id ...)."""
-        return self._str("id")
+    id = text("id")
+    """``id``: the member's record id (asset id, researcher primary id ...)."""
 
     @property
     def description(self) -> str | None:
         """``description``."""
         return self._str("description")
 
-    @property
-    def link(self) -> str | None:
-        """``link``: the member's API URL."""
-        return self._str("link")
+    link = text("link")
+    """``link``: the member's API URL."""

@@ -9,6 +9,7 @@ import attrs
 
 from esploro_async.models._base import Record, View
 from esploro_async.models._codes import CodeValue
+from esploro_async.models._fields import coded, number, text
 from esploro_async.models._json import as_int, as_list, as_str
 from esploro_async.models._xml import element_to_alma_json, parse_xml
 
@@ -33,40 +34,26 @@ FINISHED_JOB_STATUSES = frozenset(
 class Job(Record):
     """A job definition (list item or ``GET /conf/jobs/{id}``) or a ``?op=run`` response."""
 
-    @property
-    def id(self) -> str | None:
-        """``id`` (e.g. ``M50173``)."""
-        return self._str("id")
+    id = text("id")
+    """``id`` (e.g. ``M50173``)."""
 
-    @property
-    def name(self) -> str | None:
-        """``name``."""
-        return self._str("name")
+    name = text("name")
+    """``name``."""
 
-    @property
-    def description(self) -> str | None:
-        """``description``."""
-        return self._str("description")
+    description = text("description")
+    """``description``."""
 
-    @property
-    def type(self) -> CodeValue | None:
-        """``type`` (``MANUAL``, ``SCHEDULED`` ...)."""
-        return self._code("type")
+    type = coded("type")
+    """``type`` (``MANUAL``, ``SCHEDULED`` ...)."""
 
-    @property
-    def category(self) -> CodeValue | None:
-        """``category`` (e.g. ``RESEARCH_ASSETS``)."""
-        return self._code("category")
+    category = coded("category")
+    """``category`` (e.g. ``RESEARCH_ASSETS``)."""
 
-    @property
-    def content(self) -> CodeValue | None:
-        """``content``."""
-        return self._code("content")
+    content = coded("content")
+    """``content``."""
 
-    @property
-    def link(self) -> str | None:
-        """``link``."""
-        return self._str("link")
+    link = text("link")
+    """``link``."""
 
     @property
     def parameters(self) -> dict[str, str | None]:
@@ -86,10 +73,8 @@ class Job(Record):
         value = self._value("additional_info")
         return as_str(value.get("value")) if isinstance(value, Mapping) else as_str(value)
 
-    @property
-    def instance_link(self) -> str | None:
-        """``additional_info.link``: the job instance to poll after ``op=run``."""
-        return self._str("additional_info", "link")
+    instance_link = text("additional_info", "link")
+    """``additional_info.link``: the job instance to poll after ``op=run``."""
 
     @property
     def instance_id(self) -> str | None:
@@ -132,25 +117,17 @@ class JobInstance(Record):
         value = element_to_alma_json(parse_xml(text))
         return cls(data=value if isinstance(value, dict) else {}, view=view)
 
-    @property
-    def id(self) -> str | None:
-        """``id``."""
-        return self._str("id")
+    id = text("id")
+    """``id``."""
 
-    @property
-    def external_id(self) -> str | None:
-        """``external_id``."""
-        return self._str("external_id")
+    external_id = text("external_id")
+    """``external_id``."""
 
-    @property
-    def name(self) -> str | None:
-        """``name``."""
-        return self._str("name")
+    name = text("name")
+    """``name``."""
 
-    @property
-    def status(self) -> CodeValue | None:
-        """``status`` (e.g. ``COMPLETED_SUCCESS``)."""
-        return self._code("status")
+    status = coded("status")
+    """``status`` (e.g. ``COMPLETED_SUCCESS``)."""
 
     @property
     def is_finished(self) -> bool:
@@ -158,30 +135,20 @@ class JobInstance(Record):
         status = self.status
         return status is not None and (status.value or "").upper() in FINISHED_JOB_STATUSES
 
-    @property
-    def progress(self) -> int | None:
-        """``progress`` in percent."""
-        return self._int("progress")
+    progress = number("progress")
+    """``progress`` in percent."""
 
-    @property
-    def submitted_by(self) -> CodeValue | None:
-        """``submitted_by``."""
-        return self._code("submitted_by")
+    submitted_by = coded("submitted_by")
+    """``submitted_by``."""
 
-    @property
-    def submit_time(self) -> str | None:
-        """``submit_time`` (raw ISO timestamp)."""
-        return self._str("submit_time")
+    submit_time = text("submit_time")
+    """``submit_time`` (raw ISO timestamp)."""
 
-    @property
-    def start_time(self) -> str | None:
-        """``start_time`` (raw ISO timestamp)."""
-        return self._str("start_time")
+    start_time = text("start_time")
+    """``start_time`` (raw ISO timestamp)."""
 
-    @property
-    def end_time(self) -> str | None:
-        """``end_time`` (raw ISO timestamp)."""
-        return self._str("end_time")
+    end_time = text("end_time")
+    """``end_time`` (raw ISO timestamp)."""
 
     @property
     def alerts(self) -> list[CodeValue]:
@@ -210,7 +177,5 @@ class JobInstance(Record):
         value = self._value("job_info")
         return Job.from_dict(value) if isinstance(value, Mapping) else None
 
-    @property
-    def link(self) -> str | None:
-        """``link``."""
-        return self._str("link")
+    link = text("link")
+    """``link``."""

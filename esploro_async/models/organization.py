@@ -13,6 +13,7 @@ import attrs
 
 from esploro_async.models._base import Record
 from esploro_async.models._codes import CodeValue, CodeValueLike
+from esploro_async.models._fields import text
 
 __all__ = ["Organization"]
 
@@ -69,7 +70,5 @@ class Organization(Record):
         """``status`` (fallback ``organization_status``)."""
         return CodeValue.from_json(self._first("status", "organization_status"))
 
-    @property
-    def link(self) -> str | None:
-        """``link``."""
-        return self._str("link")
+    link = text("link")
+    """``link``."""

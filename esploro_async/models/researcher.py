@@ -9,6 +9,7 @@ import attrs
 
 from esploro_async.models._base import Record
 from esploro_async.models._codes import CodeValue, CodeValueLike
+from esploro_async.models._fields import text
 from esploro_async.models._json import as_bool, as_list, as_str, json_copy
 
 __all__ = ["Researcher", "ResearcherAffiliation"]
@@ -161,10 +162,8 @@ class Researcher(Record):
     def is_researcher(self, value: bool | None) -> None:
         self._set_bool_like_existing(("is_researcher",), value)
 
-    @property
-    def link(self) -> str | None:
-        """``link``: the record's API URL (brief items)."""
-        return self._str("link")
+    link = text("link")
+    """``link``: the record's API URL (brief items)."""
 
     def _identifier_lists(self) -> list[tuple[tuple[str, ...], Any]]:
         out: list[tuple[tuple[str, ...], Any]] = [
