@@ -23,26 +23,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import resource
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 __all__ = [
     "Arrival",
+    "ChildFailed",
     "GatewayLog",
     "GatewayProcess",
     "GatewaySpec",
     "RssSampler",
+    "die_with_parent",
     "max_in_window",
+    "read_peak_rss",
     "read_rss",
+    "run_in_child",
 ]
 
 _NS = 1_000_000_000
@@ -56,7 +64,8 @@ class GatewaySpec:
     ``"0.2:0.8"`` (uniform) or ``"ln:MEDIAN:SIGMA"``. ``up_fraction`` is the part of
     each request's latency spent before it reaches the gateway (the simulator's default
     0.5: with 0.2-0.8 s latency, arrivals lag sends by 0.1-0.4 s); its spread is the
-    jitter that the client's ``safety_margin`` has to absorb.
+    jitter that the client's ``safety_margin`` has to absorb. ``foreign_rate`` adds
+    that many req/s of Poisson arrivals from another integration sharing the window.
     """
 
     researchers: int
@@ -64,6 +73,7 @@ class GatewaySpec:
     rate_limit: int = 25
     seed: int = 0
     up_fraction: float = 0.5
+    foreign_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -80,10 +90,16 @@ class Arrival:
 
 @dataclass(frozen=True)
 class GatewayLog:
-    """The gateway's log of client requests, and the child process's CPU time."""
+    """The gateway's log of client requests, and the child process's CPU time.
+
+    ``foreign_accepted`` / ``foreign_refused`` count the other integration's arrivals
+    (``GatewaySpec.foreign_rate``) that the gateway let through or refused.
+    """
 
     arrivals: list[Arrival]
     cpu_seconds: float
+    foreign_accepted: int = 0
+    foreign_refused: int = 0
 
     @property
     def accepted_times(self) -> list[float]:
@@ -118,9 +134,28 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """Ask Linux to send ``sig`` to this process when its parent dies (no-op elsewhere).
+
+    Used by every child of the benchmarks (and as a ``preexec_fn`` for ``subprocess``)
+    so that even a ``SIGKILL`` of the parent leaves no orphan behind.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 def _child_main(spec: GatewaySpec, conn: Connection) -> None:
     """Entry point of the gateway process: serve until told to stop or orphaned."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
     with contextlib.suppress(EOFError, OSError, BrokenPipeError):
         asyncio.run(_child_serve(spec, conn))
 
@@ -133,6 +168,7 @@ async def _child_serve(spec: GatewaySpec, conn: Connection) -> None:
         latency=Latency.parse(spec.latency),
         rate_limit=spec.rate_limit,
         up_fraction=spec.up_fraction,
+        foreign_rate=spec.foreign_rate,
         seed=spec.seed,
     )
     loop = asyncio.get_running_loop()
@@ -163,7 +199,9 @@ async def _child_serve(spec: GatewaySpec, conn: Connection) -> None:
                 (r.arrival, r.status, r.error_code, r.accepted, r.arrived, r.query)
                 for r in gw.client_log()
             ]
-            conn.send(("log", (log, _cpu_seconds())))
+            foreign = [r.accepted for r in gw.log if r.lane == "foreign"]
+            accepted = sum(foreign)
+            conn.send(("log", (log, _cpu_seconds(), accepted, len(foreign) - accepted)))
             if command == "stop":
                 return
 
@@ -238,8 +276,10 @@ class GatewayProcess:
 
     @staticmethod
     def _decode(payload: Any) -> GatewayLog:
-        rows, cpu = payload
-        return GatewayLog([Arrival(*row) for row in rows], float(cpu))
+        rows, cpu, foreign_accepted, foreign_refused = payload
+        return GatewayLog(
+            [Arrival(*row) for row in rows], float(cpu), foreign_accepted, foreign_refused
+        )
 
     def fetch_log(self) -> GatewayLog:
         """The log of client requests so far, and the child's CPU seconds so far."""
@@ -276,17 +316,33 @@ class GatewayProcess:
 # -- memory sampling -------------------------------------------------------------------------
 
 
-def read_rss() -> int:
-    """This process's resident set size in bytes (``/proc/self/status``; else the peak)."""
+def _status_field(name: str) -> int | None:
+    """A ``kB`` field of ``/proc/self/status`` in bytes (``None`` without procfs)."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(name + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
+    return None
+
+
+def _ru_maxrss() -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, B on macOS
     return int(peak) if os.uname().sysname == "Darwin" else int(peak) * 1024
+
+
+def read_rss() -> int:
+    """This process's resident set size in bytes (``/proc/self/status``; else the peak)."""
+    rss = _status_field("VmRSS")
+    return rss if rss is not None else _ru_maxrss()
+
+
+def read_peak_rss() -> int:
+    """This process's peak resident set size in bytes (``VmHWM``; else ``ru_maxrss``)."""
+    peak = _status_field("VmHWM")
+    return peak if peak is not None else _ru_maxrss()
 
 
 class RssSampler:
@@ -326,3 +382,69 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self._sample()
+
+
+# -- running one measurement in a fresh process ----------------------------------------------
+
+
+class ChildFailed(RuntimeError):
+    """A measurement run by :func:`run_in_child` raised or died; the message says how."""
+
+
+def _run_child(conn: Connection, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; it terminates us
+    die_with_parent()
+    try:
+        result = func(*args)
+    except BaseException as exc:  # report any failure, then exit
+        import traceback
+
+        message: tuple[str, Any] = ("error", "".join(traceback.format_exception(exc)).rstrip())
+    else:
+        message = ("ok", result)
+    with contextlib.suppress(OSError):  # BrokenPipeError: the parent gave up on us
+        conn.send(message)
+    conn.close()
+
+
+def run_in_child(func: Callable[..., _T], *args: Any, timeout: float = 1800.0) -> _T:
+    """``func(*args)`` in a fresh ``spawn``-ed process; its (picklable) result.
+
+    A fresh process gives each measurement its own heap, so peak RSS (``VmHWM``) and RSS
+    growth belong to that measurement alone. ``func`` must be importable (module level).
+    On Ctrl-C, an error or a timeout the child is terminated, then killed. The child is
+    not a daemon (so that it may start a gateway process of its own); it is asked to die
+    with this process all the same (:func:`die_with_parent`).
+    """
+    ctx = multiprocessing.get_context("spawn")
+    parent_conn, child_conn = ctx.Pipe(duplex=False)
+    process = ctx.Process(
+        target=_run_child, args=(child_conn, func, args), name="bench-client", daemon=False
+    )
+    process.start()
+    child_conn.close()
+    finished = False
+    try:
+        if not parent_conn.poll(timeout):
+            raise ChildFailed(f"{getattr(func, '__name__', func)} did not finish in {timeout} s")
+        try:
+            kind, payload = parent_conn.recv()
+        except EOFError:
+            process.join(5.0)
+            raise ChildFailed(
+                f"{getattr(func, '__name__', func)}: process exited with code {process.exitcode}"
+            ) from None
+        if kind != "ok":
+            raise ChildFailed(str(payload))
+        result: _T = payload
+        finished = True
+        return result
+    finally:
+        parent_conn.close()
+        process.join(5.0 if finished else 0.0)
+        if process.is_alive():
+            process.terminate()
+            process.join(2.0)
+        if process.is_alive():
+            process.kill()
+            process.join()

@@ -1,9 +1,10 @@
-"""Harvest every researcher from a simulated gateway over loopback HTTP, four ways.
+"""Harvest every researcher from a simulated gateway over loopback HTTP, several ways.
 
 The simulated gateway (25 requests per sliding second, 0.2-0.8 s uniform latency) runs
 in its own process, a fresh one for each strategy (fresh log, window and port); the
-per-second figures come from the gateway's own arrival log. Strategies, run one after
-the other in the same invocation so that machine noise hits them alike:
+per-second figures come from the gateway's own arrival log. Each strategy's client runs
+in a fresh process too, so that its peak RSS (``VmHWM``) is its own. Strategies, run one
+after the other in the same invocation so that machine noise hits them alike:
 
   a  esploro-async, default safety_margin=0.10 (22.7 req/s)
   b  esploro-async, safety_margin=0.02 (24.5 req/s)
@@ -12,14 +13,19 @@ the other in the same invocation so that machine noise hits them alike:
      a 429 fails the page, which is retried once after 1 s; pages failing twice are lost
   e  (optional) esploro-async, safety_margin=0.30 (19.2 req/s): a margin that covers a
      0.3 s spread of send-to-arrival delay (``--up-fraction 0.5``)
+  f  plain httpx, asyncio.gather over all pages with no limiter (httpx's default pool of
+     100 connections is the only bound); the same retry-once rule as d
+
+``--foreign-rate 5`` adds another integration sending 5 req/s (Poisson) into the same
+per-second window: the library adapts (pause, then a lower rate), the others do not.
 
 The latency is mostly the gateway's own processing time: by default 2 % of it (4-16 ms)
 passes before a request reaches the gateway, as on a short network path. ``--up-fraction
 0.5`` puts half of it before arrival (a 0.3 s spread of send-to-arrival delay), which a
 client can only absorb with ``safety_margin`` >= 0.3: the margin must cover that spread.
 
-    python -m benchmarks.harvest [--quick] [--researchers 20000] [--strategies abcd]
-                                 [--up-fraction 0.02] [--markdown PATH]
+    python -m benchmarks.harvest [--quick] [--researchers 20000] [--strategies abcdf]
+                                 [--up-fraction 0.02] [--foreign-rate 0] [--markdown PATH]
 
 ``--quick`` harvests 4,000 researchers (40 pages; about 40 s, most of it strategy c).
 
@@ -42,7 +48,15 @@ from typing import Any
 import httpx
 from aiolimiter import AsyncLimiter
 
-from benchmarks._gateway import GatewayLog, GatewayProcess, GatewaySpec, max_in_window
+from benchmarks._gateway import (
+    GatewayLog,
+    GatewayProcess,
+    GatewaySpec,
+    max_in_window,
+    read_peak_rss,
+    read_rss,
+    run_in_child,
+)
 from esploro_async import EsploroClient
 from esploro_async.testing import SIM_API_KEY
 
@@ -75,6 +89,8 @@ class Result:
     wall: float
     client_cpu: float
     expected: int
+    start_rss: int = 0  # client process RSS before the strategy started, bytes
+    peak_rss: int = 0  # client process peak RSS (VmHWM) at the end, bytes
 
     @property
     def library(self) -> bool:
@@ -118,6 +134,11 @@ class Result:
     def unique(self) -> int:
         """Distinct record ids handed to the caller."""
         return len(set(self.outcome.ids))
+
+    @property
+    def goodput(self) -> float:
+        """Distinct records handed to the caller per second of wall time."""
+        return self.unique / self.wall if self.wall > 0 else 0.0
 
     @property
     def lost(self) -> int:
@@ -193,13 +214,19 @@ async def sequential(url: str) -> Outcome:
     return out
 
 
-async def gathered(url: str) -> Outcome:
-    """Plain httpx: first page, then ``asyncio.gather`` over the rest behind aiolimiter."""
+async def gathered(url: str, limited: bool = True) -> Outcome:
+    """Plain httpx: first page, then ``asyncio.gather`` over the rest.
+
+    With ``limited`` every request goes through ``aiolimiter.AsyncLimiter(25, 1)``;
+    without, nothing but httpx's connection pool (100 connections) bounds the burst.
+    """
     out = Outcome()
-    limiter = AsyncLimiter(RATE_LIMIT, 1)
-    async with httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=30.0) as http:
+    limiter = AsyncLimiter(RATE_LIMIT, 1) if limited else None
+    async with httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=60.0) as http:
 
         async def get(offset: int) -> httpx.Response:
+            if limiter is None:
+                return await http.get(PATH, params={"limit": PAGE, "offset": offset})
             async with limiter:
                 return await http.get(PATH, params={"limit": PAGE, "offset": offset})
 
@@ -227,20 +254,40 @@ STRATEGIES: dict[str, tuple[str, Callable[[str], Coroutine[Any, Any, Outcome]]]]
     "c": ("httpx sequential", sequential),
     "d": ("httpx gather+aiolimiter", gathered),
     "e": ("esploro-async margin 0.30", lambda url: library(url, 0.30)),
+    "f": ("httpx gather, no limiter", lambda url: gathered(url, limited=False)),
 }
 
 
-def run_strategy(key: str, spec: GatewaySpec) -> Result:
-    """Run one strategy against a fresh gateway process and collect its row."""
-    name, strategy = STRATEGIES[key]
+def client_run(key: str, url: str) -> tuple[Outcome, float, float, int, int]:
+    """Run strategy ``key`` against ``url`` in this process.
+
+    Returns the outcome, wall seconds, CPU seconds, RSS before and peak RSS after.
+    """
+    strategy = STRATEGIES[key][1]
+    start_rss = read_rss()
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    outcome = asyncio.run(strategy(url))
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    return outcome, wall, cpu, start_rss, read_peak_rss()
+
+
+def run_strategy(key: str, spec: GatewaySpec, *, isolate: bool = True) -> Result:
+    """Run one strategy against a fresh gateway process and collect its row.
+
+    With ``isolate`` (the default) the client runs in a fresh process of its own, so
+    that the peak RSS is this strategy's alone; otherwise in this process.
+    """
+    name = STRATEGIES[key][0]
     with GatewayProcess(spec) as gateway:
-        cpu0 = time.process_time()
-        t0 = time.perf_counter()
-        outcome = asyncio.run(strategy(gateway.url))
-        wall = time.perf_counter() - t0
-        cpu = time.process_time() - cpu0
+        if isolate:
+            run = run_in_child(client_run, key, gateway.url)
+        else:
+            run = client_run(key, gateway.url)
         log = gateway.stop()
-    return Result(key, name, outcome, log, wall, cpu, spec.researchers)
+    outcome, wall, cpu, start_rss, peak_rss = run
+    return Result(key, name, outcome, log, wall, cpu, spec.researchers, start_rss, peak_rss)
 
 
 # -- report -------------------------------------------------------------------------------
@@ -261,6 +308,7 @@ COLUMNS = [
     "lost",
     "client CPU",
     "sim CPU",
+    "peak RSS MB",
 ]
 
 
@@ -282,6 +330,7 @@ def row(r: Result) -> list[str]:
         str(r.lost),
         f"{r.client_cpu / r.wall:.0%}",
         f"{r.log.cpu_seconds / r.wall:.0%}",
+        f"{r.peak_rss / 2**20:.0f}",
     ]
 
 
@@ -303,7 +352,10 @@ def text_table(results: list[Result]) -> str:
 
 def markdown_table(results: list[Result]) -> str:
     """The results as a Markdown table."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] + ["--:"] * 14) + "|"]
+    lines = [
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "|".join(["---"] + ["--:"] * (len(COLUMNS) - 1)) + "|",
+    ]
     lines += ["| " + " | ".join(row(r)) + " |" for r in results]
     return "\n".join(lines)
 
@@ -314,12 +366,14 @@ def report(results: list[Result], args: argparse.Namespace, spec: GatewaySpec) -
         f"harvest of {spec.researchers} researchers ({-(-spec.researchers // PAGE)} pages), "
         f"gateway {spec.rate_limit} req/s per sliding second, latency {spec.latency} s "
         f"(up_fraction {spec.up_fraction}), simulator in its own process"
+        + (f", foreign load {spec.foreign_rate} req/s" if spec.foreign_rate else "")
     )
     notes = [
         "acc req/s = accepted requests / wall time; steady = accepted rate from the 2nd "
         "accepted arrival to the last (gateway clock); ref = the configured effective rate "
         f"(library) or the {RATE_LIMIT} req/s limit (plain httpx); max/1s = most accepted "
-        "arrivals in any sliding second; CPU = CPU seconds / wall seconds of the process.",
+        "arrivals in any sliding second; CPU = CPU seconds / wall seconds of the process; "
+        "peak RSS = VmHWM of the client's own process (interpreter and imports included).",
     ]
     for r in results:
         if r.outcome.in_flight:
@@ -339,10 +393,15 @@ def report(results: list[Result], args: argparse.Namespace, spec: GatewaySpec) -
         if r.library:
             for label, ok in r.targets():
                 checks.append(f"({r.key}) {'PASS' if ok else 'MISS'}  {label}")
+        if spec.foreign_rate:
+            notes.append(
+                f"({r.key}) goodput {r.goodput:.0f} records/s; foreign arrivals accepted "
+                f"{r.log.foreign_accepted}, refused {r.log.foreign_refused}"
+            )
     by_key = {r.key: r for r in results}
     ratios = []
     if "a" in by_key:
-        for k in "bcde":
+        for k in "bcdef":
             if k in by_key:
                 ratios.append(f"wall ({k})/(a): {by_key[k].wall / by_key['a'].wall:.2f}x")
     mode = "quick" if args.quick else "full"
@@ -384,7 +443,10 @@ def main(argv: list[str] | None = None) -> int:
         help="part of the latency before the request reaches the gateway (0.02: arrivals lag "
         "sends by 4-16 ms; 0.5: by 0.1-0.4 s, a 0.3 s jitter spread)",
     )
-    parser.add_argument("--strategies", default="abcd", help="any of a, b, c, d, e")
+    parser.add_argument(
+        "--foreign-rate", type=float, default=0.0, help="another integration's req/s"
+    )
+    parser.add_argument("--strategies", default="abcdf", help="any of a, b, c, d, e, f")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
     args = parser.parse_args(argv)
@@ -395,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit=RATE_LIMIT,
         seed=args.seed,
         up_fraction=args.up_fraction,
+        foreign_rate=args.foreign_rate,
     )
     keys = [k for k in args.strategies if k in STRATEGIES]
     results = []

@@ -77,6 +77,15 @@ async def stream(url: str, sampler_interval: float) -> Run:
         return Run(count, start_rss, sampler.samples, wall, cpu, _set_bytes(seen), len(seen))
 
 
+def measure(records: int, latency: str = "0.05", interval: float = 0.5) -> Run:
+    """Serve ``records`` researchers from a gateway process, stream them here, sample RSS."""
+    spec = GatewaySpec(researchers=records, latency=latency, rate_limit=RATE_LIMIT)
+    with GatewayProcess(spec) as gateway:
+        run = asyncio.run(stream(gateway.url, interval))
+        run.log = gateway.stop()
+    return run
+
+
 def timeline(run: Run, points: int = 10) -> list[str]:
     """RSS at about every tenth of the run, to tell a plateau from linear growth."""
     lines = []
@@ -97,29 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", metavar="PATH", help="also write the results as Markdown")
     args = parser.parse_args(argv)
     n = args.records or (20_000 if args.quick else 200_000)
-    spec = GatewaySpec(researchers=n, latency=args.latency, rate_limit=RATE_LIMIT)
     try:
-        with GatewayProcess(spec) as gateway:
-            run = asyncio.run(stream(gateway.url, args.interval))
-            run.log = gateway.stop()
+        run = measure(n, args.latency, args.interval)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     ok = run.growth < TARGET_GROWTH
-    sim_cpu = run.log.cpu_seconds / run.wall if run.log else float("nan")
-    rows = [
-        ("records", f"{run.records} (expected {n})"),
-        ("wall", f"{run.wall:.1f} s"),
-        ("records/s", f"{run.records / run.wall:,.0f}"),
-        ("requests", f"{len(run.log.arrivals) if run.log else 0}"),
-        ("RSS at start", f"{run.start_rss / MB:.1f} MB"),
-        ("RSS peak", f"{run.peak / MB:.1f} MB"),
-        ("RSS at end", f"{run.samples[-1][1] / MB:.1f} MB"),
-        ("RSS growth", f"{run.growth / MB:.1f} MB"),
-        ("de-dup id set at end", f"{run.seen_len} ids, ~{run.seen_bytes / MB:.1f} MB"),
-        ("client CPU / wall", f"{run.client_cpu / run.wall:.0%}"),
-        ("simulator CPU / wall", f"{sim_cpu:.0%}"),
-    ]
+    rows = summary(run, n)
     width = max(len(k) for k, _ in rows)
     head = (
         f"streaming {n} researchers, gateway and client rate_limit={RATE_LIMIT}, "
@@ -139,6 +132,24 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.markdown, "w", encoding="utf-8") as fh:
             fh.write("\n".join(md) + "\n")
     return 0
+
+
+def summary(run: Run, n: int) -> list[tuple[str, str]]:
+    """The measures of one run as (label, value) rows."""
+    sim_cpu = run.log.cpu_seconds / run.wall if run.log else float("nan")
+    return [
+        ("records", f"{run.records} (expected {n})"),
+        ("wall", f"{run.wall:.1f} s"),
+        ("records/s", f"{run.records / run.wall:,.0f}"),
+        ("requests", f"{len(run.log.arrivals) if run.log else 0}"),
+        ("RSS at start", f"{run.start_rss / MB:.1f} MB"),
+        ("RSS peak", f"{run.peak / MB:.1f} MB"),
+        ("RSS at end", f"{run.samples[-1][1] / MB:.1f} MB"),
+        ("RSS growth", f"{run.growth / MB:.1f} MB"),
+        ("de-dup id set at end", f"{run.seen_len} ids, ~{run.seen_bytes / MB:.1f} MB"),
+        ("client CPU / wall", f"{run.client_cpu / run.wall:.0%}"),
+        ("simulator CPU / wall", f"{sim_cpu:.0%}"),
+    ]
 
 
 if __name__ == "__main__":

@@ -13,6 +13,14 @@ and so the event loop's clock) shifted by +250 ms and -250 ms.
     .venv/bin/python -m benchmarks.redis_workers            # full (~3 min)
     .venv/bin/python -m benchmarks.redis_workers --quick    # under 1 min
 
+Targets (printed as PASS/MISS for the one-Redis rows, never asserted): 0 x 429, at most
+25 accepted arrivals in any sliding second, aggregate throughput >= 90 % of the effective
+rate, fewer than 3 Redis commands per request.
+
+``bench()`` is what ``python -m benchmarks`` calls. Every child (``redis-server``, the
+gateway, the workers) is stopped on the way out, Ctrl-C included, and asked by the
+kernel to exit should this process die without cleaning up.
+
 The same module is the worker and gateway entry point used by ``tests/redis``::
 
     python -m benchmarks.redis_workers gateway --latency 0.2:0.8 --researchers 2000
@@ -26,6 +34,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 import socket
@@ -38,6 +47,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from benchmarks._gateway import die_with_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 EFFECTIVE_RATE = 25.0 / 1.10
@@ -143,7 +154,12 @@ async def _harvest(cfg: dict[str, Any], real_time: Any) -> dict[str, Any]:
 
 
 def worker_main(cfg: dict[str, Any]) -> None:
-    """Run one worker; prints its result as one JSON line."""
+    """Run one worker; prints its result as one JSON line.
+
+    ``"quiet": true`` silences the library's warnings (one per 429, on stderr).
+    """
+    if cfg.get("quiet"):
+        logging.getLogger("esploro_async").setLevel(logging.ERROR)
     real_time = time.time
     if cfg.get("shift"):
         shift_clocks(float(cfg["shift"]))
@@ -190,6 +206,9 @@ async def _gateway(args: argparse.Namespace) -> None:
             line = await loop.run_in_executor(None, sys.stdin.readline)
             if line.strip() == "stats":
                 print(json.dumps(gateway_stats(gw)), flush=True)
+            elif line.strip() == "accepted":
+                times = [r.arrival for r in gw.client_log() if r.accepted and r.arrived]
+                print(json.dumps({"accepted": sorted(times)}), flush=True)
             elif line.strip() == "log":
                 rows = [[r.arrival, r.status, r.error_code, r.query] for r in gw.client_log()]
                 print(json.dumps({"log": rows}), flush=True)
@@ -217,7 +236,12 @@ class GatewayProcess:
         if quota_remaining is not None:
             cmd += ["--quota-remaining", str(quota_remaining)]
         self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            cmd,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            preexec_fn=die_with_parent,
         )
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip()
@@ -236,6 +260,11 @@ class GatewayProcess:
     def stats(self) -> dict[str, Any]:
         """The gateway's statistics since the last reset."""
         return self._ask("stats")
+
+    def accepted_times(self) -> list[float]:
+        """Arrival times of the accepted requests since the last reset (gateway clock)."""
+        times: list[float] = self._ask("accepted")["accepted"]
+        return times
 
     def reset(self) -> None:
         """Forget the log (between scenarios)."""
@@ -291,6 +320,7 @@ class RedisServer:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -305,7 +335,11 @@ class RedisServer:
         """Stop the server (its data is lost)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(10)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         self.proc = None
 
     def command(self, *args: str) -> str:
@@ -361,24 +395,31 @@ def commands_per_request(calls: dict[str, int], requests: int) -> tuple[float, f
 def run_workers(configs: Sequence[dict[str, Any]], timeout: float = 600) -> list[dict[str, Any]]:
     """Start one worker process per config at the same instant; return their results."""
     start_at = time.time() + 1.5  # time to import and connect
-    procs = []
-    for cfg in configs:
-        payload = json.dumps({**cfg, "start_at": start_at})
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "benchmarks.redis_workers", "worker", payload],
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                text=True,
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        for cfg in configs:
+            payload = json.dumps({**cfg, "start_at": start_at})
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "benchmarks.redis_workers", "worker", payload],
+                    cwd=ROOT,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    preexec_fn=die_with_parent,
+                )
             )
-        )
-    results = []
-    for proc in procs:
-        out, _ = proc.communicate(timeout=timeout)
-        if proc.returncode != 0:
-            raise RuntimeError(f"worker failed with exit code {proc.returncode}")
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return results
+        results = []
+        for proc in procs:
+            out, _ = proc.communicate(timeout=timeout)
+            if proc.returncode != 0:
+                raise RuntimeError(f"worker failed with exit code {proc.returncode}")
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        return results
+    finally:  # an error, a timeout or Ctrl-C: no worker outlives the run
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def slices(processes: int, per_process: int, limit: int) -> Iterator[list[int]]:
@@ -396,6 +437,7 @@ def scenario(
     shift: float,
     limit: int = 10,
     concurrency: int = 16,
+    quiet: bool = False,
 ) -> dict[str, Any]:
     """One run: ``processes`` workers, the first with its clocks shifted by ``shift``."""
     gateway.reset()
@@ -410,12 +452,14 @@ def scenario(
             "limit": limit,
             "concurrency": concurrency,
             "shift": shift if i == 0 else 0.0,
+            "quiet": quiet,
         }
         if redis is not None:
             cfg["redis_url"] = redis.url
         configs.append(cfg)
     results = run_workers(configs)
     stats = gateway.stats()
+    accepted = gateway.accepted_times()
     scripts = commands = float("nan")
     if redis is not None:
         scripts, commands = commands_per_request(redis.commandstats(), stats["requests"])
@@ -433,7 +477,79 @@ def scenario(
         "per_process": [r["requests"] for r in results],
         "errors": sum(sum(r["errors"].values()) for r in results),
         "error_kinds": sorted({k for r in results for k in r["errors"]}),
+        "accepted_times": accepted,
     }
+
+
+def targets(row: dict[str, Any]) -> list[tuple[str, bool, str]]:
+    """The one-Redis targets for ``row``: (label, PASS?, measured value)."""
+    return [
+        ("0 x 429", row["throttled"] == 0, f"{row['throttled']}"),
+        ("max/1s <= 25", row["max_in_window"] <= 25, f"{row['max_in_window']}"),
+        (
+            f">= 90% of {EFFECTIVE_RATE:.1f} req/s ({0.9 * EFFECTIVE_RATE:.1f})",
+            row["efficiency"] >= 0.9,
+            f"{row['throughput']:.1f} req/s ({row['efficiency']:.0%})",
+        ),
+        ("< 3 Redis commands per request", row["commands"] < 3, f"{row['commands']:.2f}"),
+    ]
+
+
+def bench(
+    *,
+    per_process: int,
+    plan: Sequence[tuple[bool, float]] = ((True, 0.0), (False, 0.0)),
+    redis_url: str | None = None,
+    latency: str = "0.2:0.8",
+    up_fraction: float = 0.02,
+    researchers: int = 2000,
+    progress: bool = True,
+    quiet: bool = True,
+) -> list[dict[str, Any]]:
+    """Run each ``(use_redis, skew)`` of ``plan`` with 4 processes; one row per run.
+
+    Starts (and always stops) a ``redis-server`` unless ``redis_url`` is given, and a
+    gateway process shared by the runs (its log is reset between them). ``quiet``
+    silences the workers' per-429 warnings.
+    """
+    redis: RedisServer
+    if redis_url:
+        redis = RedisServer.__new__(RedisServer)
+        redis.url = redis_url
+        redis.port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    else:
+        redis = RedisServer()
+    rows = []
+    try:
+        gateway = GatewayProcess(
+            latency=latency,
+            researchers=max(researchers, 4 * per_process * 10),
+            up_fraction=up_fraction,
+        )
+        try:
+            for use_redis, shift in plan:
+                row = scenario(
+                    gateway,
+                    redis if use_redis else None,
+                    processes=4,
+                    per_process=per_process,
+                    shift=shift,
+                    quiet=quiet,
+                )
+                rows.append(row)
+                if progress:
+                    print(
+                        f"  {row['mode']}, skew {shift * 1000:+.0f} ms: "
+                        f"{row['throttled']} x 429, max {row['max_in_window']}/s, "
+                        f"{row['throughput']:.1f} req/s",
+                        flush=True,
+                    )
+        finally:
+            gateway.close()
+    finally:
+        if not redis_url:
+            redis.stop()
+    return rows
 
 
 def print_table(rows: Sequence[dict[str, Any]]) -> None:
@@ -481,42 +597,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"({args.up_fraction:.0%} of it before arrival), effective rate {EFFECTIVE_RATE:.1f}/s",
         flush=True,
     )
-    redis: RedisServer | None = None
-    if args.redis_url:
-        redis = RedisServer.__new__(RedisServer)
-        redis.url = args.redis_url
-        redis.port = int(args.redis_url.rsplit(":", 1)[1].split("/")[0])
-    else:
-        redis = RedisServer()
-    researchers = max(args.researchers, 4 * per_process * 10)
-    gateway = GatewayProcess(
-        latency=args.latency, researchers=researchers, up_fraction=args.up_fraction
-    )
-    rows = []
+    plan: list[tuple[bool, float]] = [(True, 0.0), (False, 0.0), (True, 0.25), (True, -0.25)]
+    if not args.quick:
+        plan += [(False, 0.25), (False, -0.25)]
     try:
-        plan: list[tuple[bool, float]] = [(True, 0.0), (False, 0.0), (True, 0.25), (True, -0.25)]
-        if not args.quick:
-            plan += [(False, 0.25), (False, -0.25)]
-        for use_redis, shift in plan:
-            row = scenario(
-                gateway,
-                redis if use_redis else None,
-                processes=4,
-                per_process=per_process,
-                shift=shift,
-            )
-            rows.append(row)
-            print(
-                f"  {row['mode']}, skew {shift * 1000:+.0f} ms: {row['throttled']} x 429, "
-                f"max {row['max_in_window']}/s, {row['throughput']:.1f} req/s",
-                flush=True,
-            )
-    finally:
-        gateway.close()
-        if not args.redis_url and redis is not None:
-            redis.stop()
+        rows = bench(
+            per_process=per_process,
+            plan=plan,
+            redis_url=args.redis_url,
+            latency=args.latency,
+            up_fraction=args.up_fraction,
+            researchers=args.researchers,
+        )
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     print()
     print_table(rows)
+    for row in rows:
+        if row["mode"] == "one Redis":
+            for label, ok, value in targets(row):
+                verdict = "PASS" if ok else "MISS"
+                print(f"(one Redis, {row['shift'] * 1000:+.0f} ms) {verdict}  {label}: {value}")
     return 0
 
 

@@ -282,14 +282,14 @@ class Governance:
 
     async def _take_slots(self, lane: Lane) -> None:
         if lane == "batch":
-            await self._batch_slots.acquire()
+            await _take(self._batch_slots)
             try:
-                await self._slots.acquire()
+                await _take(self._slots)
             except BaseException:
                 self._batch_slots.release()
                 raise
         else:
-            await self._slots.acquire()
+            await _take(self._slots)
 
     def _release_slots(self, lane: Lane) -> None:
         self._slots.release()
@@ -352,6 +352,14 @@ class Governance:
             if status.remaining < threshold and key not in self._alerted:
                 self._alerted.add(key)
                 listeners.emit(QuotaLowEvent(threshold, status.remaining, status.resets_at))
+
+
+async def _take(slots: anyio.Semaphore) -> None:
+    """Take a slot: at once when one is free (no checkpoint), else wait in line."""
+    try:
+        slots.acquire_nowait()
+    except anyio.WouldBlock:
+        await slots.acquire()
 
 
 def _exhausted(status: QuotaStatus, *, from_gateway: bool) -> DailyQuotaExhausted:

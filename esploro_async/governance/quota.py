@@ -14,6 +14,7 @@ host's), advanced between responses with ``anyio.current_time()``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -102,6 +103,11 @@ class LocalQuotaLedger:
         self._day: date | None = None
         self._lowest: int | None = None
         self._in_flight = 0
+        # Caches for the hot path: the loop time before which the day cannot have ended,
+        # and the quota day of the last Date header seen (parsed dates are shared objects).
+        self._safe_until = -math.inf
+        self._last_date: datetime | None = None
+        self._last_date_day: date | None = None
 
     async def reserve(self, floor: int | None = None) -> None:
         """Count one request in flight, or raise `QuotaRefusal` at the reserve (or ``floor``)."""
@@ -119,9 +125,14 @@ class LocalQuotaLedger:
         if info is None or not info.sent:
             return
         now = current_time()
-        if info.server_date is not None:
+        if info.server_date is None:
+            day = self._days.of(self._clock.now(now))
+        elif info.server_date is self._last_date and self._last_date_day is not None:
+            day = self._last_date_day
+        else:
             self._clock.observe(info.server_date, now)
-        day = self._days.of(info.server_date or self._clock.now(now))
+            day = self._last_date_day = self._days.of(info.server_date)
+            self._last_date = info.server_date
         if info.error_code == DAILY_THRESHOLD:
             self._observe(day, 0)
         elif info.remaining is not None:
@@ -153,10 +164,22 @@ class LocalQuotaLedger:
     def _observe(self, day: date, remaining: int) -> None:
         if self._day is None or day > self._day:
             self._day, self._lowest = day, remaining
+            self._safe_until = -math.inf
         elif day == self._day:
             self._lowest = remaining if self._lowest is None else min(self._lowest, remaining)
         # A response dated the previous quota day says nothing about today.
 
     def _roll_over(self) -> None:
-        if self._day is not None and self._days.of(self._clock.now(current_time())) > self._day:
+        if self._day is None:
+            return
+        at = current_time()
+        if at < self._safe_until:
+            return
+        now = self._clock.now(at)
+        if self._days.of(now) > self._day:
             self._day, self._lowest = None, None
+            self._safe_until = -math.inf
+        else:
+            # Check precisely again only in the last minute before the reset.
+            left = (self._days.resets_at(self._day) - now).total_seconds()
+            self._safe_until = at + max(0.0, left - 60.0)

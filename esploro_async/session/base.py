@@ -46,13 +46,7 @@ from esploro_async.session.config import (
     resolve_api_key,
     resolve_base_url,
 )
-from esploro_async.session.response import (
-    EsploroResponse,
-    api_error,
-    parse_date,
-    parse_remaining,
-    parse_retry_after,
-)
+from esploro_async.session.response import EsploroResponse, GatewayHeaders, api_error
 
 __all__ = ["DEFAULT_TIMEOUT", "BaseClient", "quote_segment"]
 
@@ -123,6 +117,14 @@ class BaseClient:
             raise ConfigurationError(f"lane must be 'interactive' or 'batch', not {lane!r}")
         self.lane: Lane = lane
         self._api_key = resolve_api_key(api_key)
+        self._base_headers = {
+            fmt: {
+                "User-Agent": f"esploro-async/{__version__}",
+                "Accept": accept,
+                "Authorization": f"apikey {self._api_key}",
+            }
+            for fmt, accept in _ACCEPT.items()
+        }
         self.base_url = resolve_base_url(region, base_url)
         self.format: Format = format
         self.lang = lang
@@ -285,12 +287,16 @@ class BaseClient:
                 await anyio.sleep(delay)
 
     def _headers(self, fmt: Format, extra: Mapping[str, str] | None) -> dict[str, str]:
-        headers = {"User-Agent": f"esploro-async/{__version__}"}
-        if extra:
-            headers.update(extra)
-        headers["Accept"] = _ACCEPT[fmt]
-        headers["Authorization"] = f"apikey {self._api_key}"
-        return headers
+        base = self._base_headers[fmt]
+        if not extra:
+            return dict(base)
+        # A caller may set its own User-Agent, never Accept or Authorization.
+        return {
+            "User-Agent": base["User-Agent"],
+            **extra,
+            "Accept": base["Accept"],
+            "Authorization": base["Authorization"],
+        }
 
     def _retry_delay(
         self,
@@ -368,18 +374,19 @@ class BaseClient:
         sent_at: float,
     ) -> EsploroResponse | _Failure:
         status = response.status_code
-        body = parse_body(response.content, response.headers.get("content-type", ""))
-        remaining = parse_remaining(response.headers)
+        gateway = GatewayHeaders.read(response.headers)
+        body = parse_body(response.content, gateway.content_type)
+        remaining = gateway.remaining
         code = body.errors[0].code if body.errors else None
         if status == 429 and code != DAILY_THRESHOLD:
             code = PER_SECOND_THRESHOLD  # an unlabelled 429 is treated as the per-second one
-        retry_after = parse_retry_after(response.headers)
+        retry_after = gateway.retry_after
         await slot.record(
             ResponseInfo(
                 status_code=status,
                 error_code=code,
                 remaining=remaining,
-                server_date=parse_date(response.headers),
+                server_date=gateway.date,
                 retry_after=retry_after,
             )
         )

@@ -29,7 +29,7 @@ __all__ = ["BodyKind", "ParsedBody", "local_name", "parse_body"]
 BodyKind = Literal["json", "xml", "html", "empty", "text"]
 
 
-@attrs.frozen
+@attrs.define(slots=True)
 class ParsedBody:
     """A body read once: its kind, the parsed value, and any Ex Libris errors it lists.
 

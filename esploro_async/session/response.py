@@ -25,6 +25,7 @@ from esploro_async.session.bodies import ParsedBody
 
 __all__ = [
     "EsploroResponse",
+    "GatewayHeaders",
     "api_error",
     "parse_date",
     "parse_remaining",
@@ -77,15 +78,49 @@ class EsploroResponse:
         return self.content.decode("utf-8", errors="replace")
 
 
-def parse_remaining(headers: httpx.Headers) -> int | None:
-    """``X-Exl-Api-Remaining`` as an int; ``None`` if missing or not a number."""
-    value = headers.get("x-exl-api-remaining")
-    if value is None:
-        return None
+@attrs.define(slots=True)
+class GatewayHeaders:
+    """The response headers governance reads, found in one pass over the headers."""
+
+    content_type: str = ""
+    remaining: int | None = None
+    date: datetime | None = None
+    retry_after: float | None = None
+
+    @classmethod
+    def read(cls, headers: httpx.Headers) -> GatewayHeaders:
+        """Pick ``Content-Type``, ``X-Exl-Api-Remaining``, ``Date`` and ``Retry-After``."""
+        found: dict[bytes, bytes] = {}
+        for name, value in headers.raw:
+            key = name.lower()
+            if key in _WANTED:
+                found[key] = value
+        ctype = found.get(b"content-type", b"").decode("latin-1")
+        remaining = found.get(b"x-exl-api-remaining")
+        date = found.get(b"date")
+        retry_after = found.get(b"retry-after")
+        return cls(
+            content_type=ctype,
+            remaining=None if remaining is None else _remaining(remaining.decode("latin-1")),
+            date=None if not date else _parse_http_date(date.decode("latin-1")),
+            retry_after=None if not retry_after else _retry_after(retry_after.decode("latin-1")),
+        )
+
+
+_WANTED = frozenset({b"content-type", b"x-exl-api-remaining", b"date", b"retry-after"})
+
+
+def _remaining(value: str) -> int | None:
     try:
         return max(0, int(float(value.strip())))
     except ValueError:
         return None
+
+
+def parse_remaining(headers: httpx.Headers) -> int | None:
+    """``X-Exl-Api-Remaining`` as an int; ``None`` if missing or not a number."""
+    value = headers.get("x-exl-api-remaining")
+    return None if value is None else _remaining(value)
 
 
 def parse_date(headers: httpx.Headers) -> datetime | None:
@@ -106,8 +141,10 @@ def _parse_http_date(value: str) -> datetime | None:
 def parse_retry_after(headers: httpx.Headers, now: datetime | None = None) -> float | None:
     """``Retry-After`` in seconds (delta-seconds or an HTTP date); ``None`` if absent."""
     value = headers.get("retry-after")
-    if not value:
-        return None
+    return _retry_after(value, now) if value else None
+
+
+def _retry_after(value: str, now: datetime | None = None) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
