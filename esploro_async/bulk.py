@@ -22,9 +22,9 @@ import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from typing import Generic, TypeVar
 
-import anyio
 import attrs
 
+from esploro_async._tasks import cancel_and_wait
 from esploro_async.errors import DailyQuotaExhausted
 from esploro_async.governance.lanes import Lane, current_lane, use_lane
 
@@ -116,11 +116,4 @@ async def bulk(
         if stop is not None:
             raise stop
     finally:
-        for task in running:
-            task.cancel()
-        if running:
-            with anyio.CancelScope(shield=True):
-                await asyncio.wait(running)
-            for task in running:
-                if not task.cancelled():
-                    task.exception()
+        await cancel_and_wait(running)

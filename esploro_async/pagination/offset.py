@@ -29,9 +29,9 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-import anyio
 import attrs
 
+from esploro_async._tasks import cancel_and_wait
 from esploro_async.errors import DailyQuotaExhausted, InsufficientQuotaError, ResponseFormatError
 from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.models import Record
@@ -541,14 +541,7 @@ class OffsetStream(Generic[RecordT]):
     async def _cancel_tasks(self) -> None:
         tasks = list(self._tasks.values())
         self._tasks.clear()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            with anyio.CancelScope(shield=True):
-                await asyncio.wait(tasks)
-            for task in tasks:
-                if not task.cancelled():
-                    task.exception()  # retrieved: no "exception was never retrieved" warning
+        await cancel_and_wait(tasks)
 
     def _report(self, drift: Drift) -> None:
         self.drifts.append(drift)
