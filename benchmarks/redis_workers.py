@@ -36,11 +36,9 @@ import datetime as dt
 import json
 import logging
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -49,6 +47,7 @@ from typing import Any
 import httpx
 
 from benchmarks._gateway import die_with_parent
+from esploro_async.testing.redis_server import RedisServer as SharedRedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 EFFECTIVE_RATE = 25.0 / 1.10
@@ -286,91 +285,55 @@ class GatewayProcess:
 # -- redis-server -----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+class RedisServer(SharedRedisServer):
+    """A throw-away ``redis-server``, started at once, that dies with this process."""
 
-
-class RedisServer:
-    """A throw-away ``redis-server`` on loopback (no persistence); can stop and restart."""
-
-    def __init__(self, port: int | None = None) -> None:
-        self.binary = shutil.which("redis-server")
-        if self.binary is None:
-            raise RuntimeError(
-                "redis-server is not installed: apt-get install redis-server "
-                "(or pass --redis-url / set ESPLORO_TEST_REDIS_URL)"
-            )
-        self.port = port or free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._dir = tempfile.mkdtemp(prefix="esploro-redis-")
-        self.proc: subprocess.Popen[bytes] | None = None
+    def __init__(self) -> None:
+        super().__init__(preexec_fn=die_with_parent)
         self.start()
 
-    def start(self) -> None:
-        """Start (or restart) the server on the same port; waits until it accepts."""
-        assert self.binary is not None
-        self.proc = subprocess.Popen(
-            [
-                *(self.binary, "--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", self._dir, "--loglevel", "warning"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+class ExternalRedis:
+    """A Redis the caller runs (``--redis-url``): used as it is, never stopped."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.port = int(url.rsplit(":", 1)[1].split("/")[0])
 
     def stop(self) -> None:
-        """Stop the server (its data is lost)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        """Nothing to stop."""
 
-    def command(self, *args: str) -> str:
-        """Run one command with a short-lived connection (RESP, minimal parser)."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
-            payload = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
-            s.sendall(payload.encode())
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                data += chunk
-                if data.startswith((b"+", b"-", b":")) and data.endswith(b"\r\n"):
-                    return data[1:-2].decode()
-                if data.startswith(b"$"):
-                    head, _, rest = data.partition(b"\r\n")
-                    size = int(head[1:])
-                    if size < 0:
-                        return ""
-                    if len(rest) >= size + 2:
-                        return rest[:size].decode()
-                if not chunk:
-                    return data.decode()
 
-    def commandstats(self) -> dict[str, int]:
-        """Calls per command since the last ``CONFIG RESETSTAT``."""
-        calls: dict[str, int] = {}
-        for line in self.command("INFO", "commandstats").splitlines():
-            if line.startswith("cmdstat_"):
-                name, _, fields = line.partition(":")
-                calls[name[8:]] = int(fields.split(",")[0].split("=")[1])
-        return calls
+def redis_command(port: int, *args: str) -> str:
+    """Run one command with a short-lived connection (RESP, minimal parser)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        payload = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
+        s.sendall(payload.encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            data += chunk
+            if data.startswith((b"+", b"-", b":")) and data.endswith(b"\r\n"):
+                return data[1:-2].decode()
+            if data.startswith(b"$"):
+                head, _, rest = data.partition(b"\r\n")
+                size = int(head[1:])
+                if size < 0:
+                    return ""
+                if len(rest) >= size + 2:
+                    return rest[:size].decode()
+            if not chunk:
+                return data.decode()
+
+
+def commandstats(port: int) -> dict[str, int]:
+    """Calls per command since the last ``CONFIG RESETSTAT``."""
+    calls: dict[str, int] = {}
+    for line in redis_command(port, "INFO", "commandstats").splitlines():
+        if line.startswith("cmdstat_"):
+            name, _, fields = line.partition(":")
+            calls[name[8:]] = int(fields.split(",")[0].split("=")[1])
+    return calls
 
 
 # Commands the Lua scripts run: commandstats counts them too, but they are no round trips.
@@ -430,7 +393,7 @@ def slices(processes: int, per_process: int, limit: int) -> Iterator[list[int]]:
 
 def scenario(
     gateway: GatewayProcess,
-    redis: RedisServer | None,
+    redis: RedisServer | ExternalRedis | None,
     *,
     processes: int,
     per_process: int,
@@ -442,8 +405,8 @@ def scenario(
     """One run: ``processes`` workers, the first with its clocks shifted by ``shift``."""
     gateway.reset()
     if redis is not None:
-        redis.command("FLUSHALL")
-        redis.command("CONFIG", "RESETSTAT")
+        redis_command(redis.port, "FLUSHALL")
+        redis_command(redis.port, "CONFIG", "RESETSTAT")
     configs = []
     for i, offsets in enumerate(slices(processes, per_process, limit)):
         cfg: dict[str, Any] = {
@@ -462,7 +425,7 @@ def scenario(
     accepted = gateway.accepted_times()
     scripts = commands = float("nan")
     if redis is not None:
-        scripts, commands = commands_per_request(redis.commandstats(), stats["requests"])
+        scripts, commands = commands_per_request(commandstats(redis.port), stats["requests"])
     return {
         "mode": "one Redis" if redis is not None else "in-process only",
         "shift": shift,
@@ -512,13 +475,8 @@ def bench(
     gateway process shared by the runs (its log is reset between them). ``quiet``
     silences the workers' per-429 warnings.
     """
-    redis: RedisServer
-    if redis_url:
-        redis = RedisServer.__new__(RedisServer)
-        redis.url = redis_url
-        redis.port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
-    else:
-        redis = RedisServer()
+    redis: RedisServer | ExternalRedis
+    redis = ExternalRedis(redis_url) if redis_url else RedisServer()
     rows = []
     try:
         gateway = GatewayProcess(

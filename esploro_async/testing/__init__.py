@@ -28,6 +28,7 @@ from esploro_async.testing.gateway import (
     SimulatedGateway,
 )
 from esploro_async.testing.institution import RecordStore, SyntheticInstitution
+from esploro_async.testing.redis_server import RedisServer, RedisServerMissing
 from esploro_async.testing.server import SimServer
 from esploro_async.testing.transport import SimTransport
 
@@ -38,6 +39,8 @@ __all__ = [
     "FaultKind",
     "Latency",
     "RecordStore",
+    "RedisServer",
+    "RedisServerMissing",
     "Report",
     "RequestRecord",
     "SimRequest",

@@ -10,14 +10,10 @@ top-level modules, and a second ``conftest`` module would clash with ``tests/con
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime, timezone
@@ -32,80 +28,26 @@ from esploro_async.errors import DailyQuotaExhausted, EsploroError
 from esploro_async.governance.protocol import QuotaRefusal, ResponseInfo
 from esploro_async.governance.redis import RedisGovernance, RedisUnavailableError
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
+from esploro_async.testing.redis_server import RedisServer, RedisServerMissing
 
 ROOT = Path(__file__).resolve().parents[2]
 INST = "01TEST_INST"
 INTERVAL = 1.1 / 25
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class RedisProcess:
-    """A ``redis-server`` child process that tests may stop and restart on the same port."""
-
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail(
-                "redis-server is not installed: run `apt-get install -y redis-server` "
-                "(the Redis governance tests need a real server)",
-                pytrace=False,
-            )
-        self.binary = binary
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.dir = tempfile.mkdtemp(prefix="esploro-test-redis-")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start the server and wait until it accepts connections."""
-        self.proc = subprocess.Popen(
-            [
-                *(self.binary, "--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", self.dir, "--loglevel", "warning"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.01)
-        pytest.fail(f"redis-server did not start on 127.0.0.1:{self.port}", pytrace=False)
-
-    def stop(self) -> None:
-        """Stop the server; its data is gone."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        self.proc = None
-
-    @property
-    def running(self) -> bool:
-        """Whether the server process is alive."""
-        return self.proc is not None and self.proc.poll() is None
-
-
 @pytest.fixture(scope="session")
-def redis_process() -> Iterator[RedisProcess]:
-    """The session's redis-server."""
-    server = RedisProcess()
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(server.dir, ignore_errors=True)
+def redis_process() -> Iterator[RedisServer]:
+    """The session's redis-server (a real one: no fake Redis for the guarantees)."""
+    try:
+        server = RedisServer()
+    except RedisServerMissing as exc:
+        pytest.fail(f"{exc} (the Redis governance tests need a real server)", pytrace=False)
+    with server:
+        yield server
 
 
 @pytest.fixture
-async def redis_url(redis_process: RedisProcess) -> AsyncIterator[str]:
+async def redis_url(redis_process: RedisServer) -> AsyncIterator[str]:
     """The URL of a running, empty server with reset statistics."""
     if not redis_process.running:
         redis_process.start()
@@ -393,7 +335,7 @@ async def test_unreachable_redis_raises_a_clear_error() -> None:
 
 
 async def test_redis_stopped_then_restarted_error_mode(
-    redis_process: RedisProcess, redis_url: str
+    redis_process: RedisServer, redis_url: str
 ) -> None:
     gov = governance(redis_url)
     await gov.rate.acquire()
@@ -406,7 +348,7 @@ async def test_redis_stopped_then_restarted_error_mode(
 
 
 async def test_redis_stopped_mid_run_falls_back_then_returns(
-    redis_process: RedisProcess, redis_url: str, caplog: pytest.LogCaptureFixture
+    redis_process: RedisServer, redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, "esploro_async.governance.redis")
     gw = gateway()
