@@ -51,6 +51,15 @@ __all__ = [
     "SimulatedGateway",
 ]
 
+
+async def _sleep(seconds: float) -> None:
+    """Sleep a whole number of microseconds.
+
+    Virtual clocks (looptime) tick in microseconds; on Python 3.10 a deadline a fraction of
+    a tick past "now" is never due and never fast-forwarded, so the loop would stall.
+    """
+    await anyio.sleep(round(seconds, 6))
+
 #: The read/write API key every default gateway accepts.
 SIM_API_KEY = "l8xx5e1f0c2a9b7d4e6f8a0b1c3d5e7f9a2b"
 #: A read-only key: GET works, POST/PUT/DELETE get HTTP 400 ``UNAUTHORIZED``.
@@ -515,30 +524,30 @@ class SimulatedGateway:
             )
 
         if fault is not None and fault.kind is FaultKind.RESET and not fault.is_processed:
-            await anyio.sleep(up)
+            await _sleep(up)
             self.log.append(lost("RESET"))
             raise ConnectionReset(processed=False)
         if read_timeout is not None and up >= read_timeout:
-            await anyio.sleep(read_timeout)
+            await _sleep(read_timeout)
             self.log.append(lost("TIMEOUT"))
             raise ResponseTimeout()
-        await anyio.sleep(up)
+        await _sleep(up)
         response, rec = self._arrive(req, fault, self.now(), number)
         self.log.append(rec)
         if response is None:
             assert fault is not None
             if fault.kind is FaultKind.RESET:
-                await anyio.sleep(down)
+                await _sleep(down)
                 raise ConnectionReset(processed=True)
             if read_timeout is None:
                 await anyio.sleep_forever()
             else:
-                await anyio.sleep(max(0.0, sent + read_timeout - self.now()))
+                await _sleep(max(0.0, sent + read_timeout - self.now()))
             raise ResponseTimeout()
         if read_timeout is not None and up + down > read_timeout:
-            await anyio.sleep(max(0.0, sent + read_timeout - self.now()))
+            await _sleep(max(0.0, sent + read_timeout - self.now()))
             raise ResponseTimeout()
-        await anyio.sleep(down)
+        await _sleep(down)
         return response
 
     # -- running ------------------------------------------------------------------------
