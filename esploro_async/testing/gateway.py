@@ -60,6 +60,7 @@ async def _sleep(seconds: float) -> None:
     """
     await anyio.sleep(round(seconds, 6))
 
+
 #: The read/write API key every default gateway accepts.
 SIM_API_KEY = "l8xx5e1f0c2a9b7d4e6f8a0b1c3d5e7f9a2b"
 #: A read-only key: GET works, POST/PUT/DELETE get HTTP 400 ``UNAUTHORIZED``.
