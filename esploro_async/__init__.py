@@ -7,26 +7,26 @@ any second per institution, and a daily quota tracked from ``X-Exl-Api-Remaining
 from esploro_async._version import __version__
 from esploro_async.client import EsploroClient
 from esploro_async.errors import (
+    APIConnectionError,
     APIError,
     AuthenticationError,
     BadRequestError,
     BriefRecordError,
     ConfigurationError,
-    ConnectError,
-    DailyQuotaExhausted,
+    ConnectionFailedError,
+    ConnectionLostError,
+    DailyQuotaExhaustedError,
     ErrorDetail,
     EsploroError,
     InsufficientQuotaError,
-    NetworkError,
     NotFoundError,
     PatchFormatError,
     RateLimitError,
     RedisUnavailableError,
-    RequestTimeout,
+    RequestTimeoutError,
     ResponseFormatError,
     ServerError,
     ServiceUnavailableError,
-    TransportError,
     WrongHostError,
 )
 from esploro_async.governance import Governance, GovernanceSnapshot, RatePolicy
@@ -37,13 +37,15 @@ from esploro_async.session import REGIONS, EsploroResponse
 
 __all__ = [
     "REGIONS",
+    "APIConnectionError",
     "APIError",
     "AuthenticationError",
     "BadRequestError",
     "BriefRecordError",
     "ConfigurationError",
-    "ConnectError",
-    "DailyQuotaExhausted",
+    "ConnectionFailedError",
+    "ConnectionLostError",
+    "DailyQuotaExhaustedError",
     "ErrorDetail",
     "EsploroClient",
     "EsploroError",
@@ -52,20 +54,26 @@ __all__ = [
     "GovernanceSnapshot",
     "InsufficientQuotaError",
     "Lane",
-    "NetworkError",
     "NotFoundError",
     "PatchFormatError",
     "RateLimitError",
     "RatePolicy",
     "RedisGovernance",
     "RedisUnavailableError",
-    "RequestTimeout",
+    "RequestTimeoutError",
     "ResponseFormatError",
     "RetryPolicy",
     "ServerError",
     "ServiceUnavailableError",
-    "TransportError",
     "WrongHostError",
     "__version__",
     "use_lane",
 ]
+
+
+def __getattr__(name: str) -> object:
+    from esploro_async import errors
+
+    if name in errors.DEPRECATED_NAMES:
+        return errors.deprecated_alias(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,7 @@ stops the others::
 
 The daily quota is the exception: when it is exhausted nothing more can be done today,
 so `bulk` stops taking new items, hands out the results of the items in flight, and then
-raises `DailyQuotaExhausted`. Items without a result were not attempted (the one that hit
+raises `DailyQuotaExhaustedError`. Items without a result were not attempted (the one that hit
 the quota included: it was refused before processing), so a later run can do exactly them.
 """
 
@@ -25,7 +25,7 @@ from typing import Generic, TypeVar
 import attrs
 
 from esploro_async._tasks import cancel_and_wait
-from esploro_async.errors import DailyQuotaExhausted
+from esploro_async.errors import DailyQuotaExhaustedError
 from esploro_async.governance.lanes import Lane, current_lane, use_lane
 
 __all__ = ["BulkResult", "bulk"]
@@ -71,7 +71,7 @@ async def bulk(
     """Apply ``operation`` to every item, ``concurrency`` at a time; yield results as they end.
 
     The input is read lazily, so a large file is never held in memory. An exception of the
-    operation becomes the item's ``error``; cancellation and `DailyQuotaExhausted` do not
+    operation becomes the item's ``error``; cancellation and `DailyQuotaExhaustedError` do not
     (see the module docstring). Leaving the loop early cancels the items in flight. The
     operations' requests go in ``lane`` (default: the surrounding `use_lane`, else batch).
     """
@@ -87,7 +87,7 @@ async def bulk(
     running: dict[asyncio.Task[R], tuple[int, T]] = {}
     index = 0
     exhausted = False
-    stop: DailyQuotaExhausted | None = None
+    stop: DailyQuotaExhaustedError | None = None
     try:
         while True:
             while not exhausted and stop is None and len(running) < concurrency:
@@ -104,7 +104,7 @@ async def bulk(
             for task in sorted(done, key=lambda t: running[t][0]):
                 position, item = running.pop(task)
                 error = task.exception()
-                if isinstance(error, DailyQuotaExhausted):
+                if isinstance(error, DailyQuotaExhaustedError):
                     stop = stop or error
                     continue
                 if error is not None and not isinstance(error, Exception):

@@ -50,7 +50,7 @@ class EsploroClient(BaseClient):
         safety_margin: spacing margin for network jitter (default 0.10: 22.7 req/s).
         max_in_flight: requests on the wire at once (default 50).
         daily_reserve: requests of the daily quota never to spend (default 0).
-        on_quota_exhausted: ``"raise"`` (default) `DailyQuotaExhausted`, or ``"wait"``
+        on_quota_exhausted: ``"raise"`` (default) `DailyQuotaExhaustedError`, or ``"wait"``
             until the quota resets.
         batch_reserve: the daily-quota floor of batch work (streams, ``bulk``), at least
             ``daily_reserve``: a harvest stops there while interactive calls go on.
@@ -139,7 +139,7 @@ class EsploroClient(BaseClient):
 
         Governance paces every request the operations send; failures are results, so one
         bad item never stops the others. At the daily quota it stops, yields the results of
-        the items in flight and raises `DailyQuotaExhausted` (see `esploro_async.bulk`)::
+        the items in flight and raises `DailyQuotaExhaustedError` (see `esploro_async.bulk`)::
 
             async def retitle(change: dict[str, str]) -> None:
                 async with client.researchers.edit(change["id"]) as researcher:

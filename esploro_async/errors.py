@@ -6,14 +6,14 @@ Every exception the library raises on purpose derives from `EsploroError`::
     ├── ConfigurationError          bad settings: no API key, unknown region, http to a remote
     ├── BriefRecordError            a brief list record would be written back whole (PUT)
     ├── PatchFormatError            asset patch fields that cannot travel in one body format
-    ├── DailyQuotaExhausted         429 DAILY_THRESHOLD, or the daily reserve is reached
+    ├── DailyQuotaExhaustedError    429 DAILY_THRESHOLD, or the daily reserve is reached
     │   └── InsufficientQuotaError  a harvest would not finish above the reserve (refused up front)
     ├── RedisUnavailableError       the shared governance store (Redis) cannot be reached
     ├── ResponseFormatError         a success response whose body cannot be parsed
-    ├── TransportError              no HTTP response at all
-    │   ├── ConnectError            the connection failed: the request was not sent
-    │   ├── RequestTimeout          no response in time: the request may have been processed
-    │   └── NetworkError            the connection broke mid-exchange: it may have been processed
+    ├── APIConnectionError          no HTTP response at all
+    │   ├── ConnectionFailedError   the connection failed: the request was not sent
+    │   ├── RequestTimeoutError     no response in time: the request may have been processed
+    │   └── ConnectionLostError     the connection broke mid-exchange: it may have been processed
     └── APIError                    the API answered with an error status or an error body
         ├── BadRequestError         400 and any other 4xx not listed below
         ├── AuthenticationError     400 UNAUTHORIZED, 401, 403 INVALID_REQUEST / FORBIDDEN
@@ -24,36 +24,41 @@ Every exception the library raises on purpose derives from `EsploroError`::
             └── ServiceUnavailableError   503 or ROUTING_ERROR: maintenance or gateway trouble
 
 No exception message, repr or attribute ever holds the API key.
+
+Renamed in 0.2 (the old names clashed with httpx's or lacked the ``Error`` suffix); the old
+names still import, with a ``DeprecationWarning``, until 0.3: ``DailyQuotaExhausted``,
+``RequestTimeout``, ``TransportError``, ``ConnectError``, ``NetworkError``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from datetime import datetime
 
 import attrs
 
 __all__ = [
+    "APIConnectionError",
     "APIError",
     "AuthenticationError",
     "BadRequestError",
     "BriefRecordError",
     "ConfigurationError",
-    "ConnectError",
-    "DailyQuotaExhausted",
+    "ConnectionFailedError",
+    "ConnectionLostError",
+    "DailyQuotaExhaustedError",
     "ErrorDetail",
     "EsploroError",
     "InsufficientQuotaError",
-    "NetworkError",
     "NotFoundError",
     "PatchFormatError",
     "RateLimitError",
     "RedisUnavailableError",
-    "RequestTimeout",
+    "RequestTimeoutError",
     "ResponseFormatError",
     "ServerError",
     "ServiceUnavailableError",
-    "TransportError",
     "WrongHostError",
 ]
 
@@ -79,7 +84,7 @@ class ConfigurationError(EsploroError, ValueError):
     """The client was configured in a way that cannot work (raised before any request)."""
 
 
-class DailyQuotaExhausted(EsploroError):
+class DailyQuotaExhaustedError(EsploroError):
     """No request may be sent until the daily quota resets.
 
     Raised when the gateway answers 429 ``DAILY_THRESHOLD`` (``status_code`` is 429),
@@ -113,7 +118,7 @@ class DailyQuotaExhausted(EsploroError):
         self.tracking_id = tracking_id
 
 
-class InsufficientQuotaError(DailyQuotaExhausted):
+class InsufficientQuotaError(DailyQuotaExhaustedError):
     """A harvest would need more requests than the daily quota has above the reserve.
 
     Raised by a stream before it fetches anything beyond its first page, unless it was told
@@ -167,7 +172,7 @@ class ResponseFormatError(EsploroError):
         self.status_code = status_code
 
 
-class TransportError(EsploroError):
+class APIConnectionError(EsploroError):
     """No HTTP response was received.
 
     Attributes:
@@ -183,20 +188,20 @@ class TransportError(EsploroError):
         self.path = path
 
 
-class ConnectError(TransportError):
+class ConnectionFailedError(APIConnectionError):
     """The connection could not be established; the request was not sent."""
 
     sent = False
 
 
-class RequestTimeout(TransportError):
+class RequestTimeoutError(APIConnectionError):
     """No response arrived in time. The request may have been processed.
 
     Time spent waiting for a rate permit never counts toward this timeout.
     """
 
 
-class NetworkError(TransportError):
+class ConnectionLostError(APIConnectionError):
     """The connection broke during the exchange. The request may have been processed."""
 
 
@@ -272,3 +277,31 @@ class ServerError(APIError):
 
 class ServiceUnavailableError(ServerError):
     """HTTP 503 or ``ROUTING_ERROR``: the gateway or institution is unavailable (maintenance)."""
+
+
+#: Old name -> new name, for the deprecated aliases kept until 0.3.
+DEPRECATED_NAMES = {
+    "DailyQuotaExhausted": "DailyQuotaExhaustedError",
+    "RequestTimeout": "RequestTimeoutError",
+    "TransportError": "APIConnectionError",
+    "ConnectError": "ConnectionFailedError",
+    "NetworkError": "ConnectionLostError",
+}
+
+
+def deprecated_alias(name: str) -> type[EsploroError]:
+    """The class behind a deprecated exception name, with a ``DeprecationWarning``."""
+    new = DEPRECATED_NAMES[name]
+    warnings.warn(
+        f"esploro_async.{name} is deprecated; use {new} (the old name goes in 0.3)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    cls: type[EsploroError] = globals()[new]
+    return cls
+
+
+def __getattr__(name: str) -> type[EsploroError]:
+    if name in DEPRECATED_NAMES:
+        return deprecated_alias(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,7 +21,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException
 
-from esploro_async import DailyQuotaExhausted, EsploroClient, NotFoundError
+from esploro_async import DailyQuotaExhaustedError, EsploroClient, NotFoundError
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
 
 
@@ -55,7 +55,7 @@ class Harvest:
             async for _researcher in client.researchers.list(on_insufficient_quota="run"):
                 self.records += 1
             self.state = "done"
-        except DailyQuotaExhausted:
+        except DailyQuotaExhaustedError:
             self.state = "stopped at the batch reserve; resumes after the reset"
 
 
@@ -85,7 +85,7 @@ async def profile(primary_id: str) -> dict[str, Any]:
         researcher = await client.researchers.get(primary_id)
     except NotFoundError:
         raise HTTPException(status_code=404, detail="no such researcher") from None
-    except DailyQuotaExhausted:
+    except DailyQuotaExhaustedError:
         raise HTTPException(status_code=503, detail="daily API quota spent") from None
     return {
         "id": researcher.primary_id,

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from esploro_async import DailyQuotaExhausted, EsploroClient
+from esploro_async import DailyQuotaExhaustedError, EsploroClient
 from esploro_async.models import Researcher
 from esploro_async.testing import SIM_API_KEY, SimulatedGateway, SyntheticInstitution
 
@@ -64,7 +64,7 @@ async def sync(client: EsploroClient, rows: list[dict[str, str]], out: TextIO) -
                 line["error"] = f"{type(result.error).__name__}: {result.error}"
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
             counts[str(status)] = counts.get(str(status), 0) + 1
-    except DailyQuotaExhausted as exc:
+    except DailyQuotaExhaustedError as exc:
         counts["not run (daily quota)"] = len(rows) - sum(counts.values())
         print(f"stopped: {exc}", file=sys.stderr)
     return counts

@@ -182,3 +182,25 @@ async def test_xml_success_body_is_parsed_safely() -> None:
         async with EsploroClient(API_KEY, base_url=BASE_URL, retry=RetryPolicy.none()) as client:
             with pytest.raises(ResponseFormatError):
                 await client.request("GET", "assets/1", format="xml")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("DailyQuotaExhausted", "DailyQuotaExhaustedError"),
+        ("RequestTimeout", "RequestTimeoutError"),
+        ("TransportError", "APIConnectionError"),
+        ("ConnectError", "ConnectionFailedError"),
+        ("NetworkError", "ConnectionLostError"),
+    ],
+)
+def test_old_exception_names_still_import_with_a_deprecation_warning(old: str, new: str) -> None:
+    import esploro_async
+    from esploro_async import errors
+
+    for module in (esploro_async, errors):
+        with pytest.warns(DeprecationWarning, match=new):
+            cls = getattr(module, old)
+        assert cls is getattr(errors, new)
+    with pytest.raises(AttributeError):
+        _ = esploro_async.NoSuchError

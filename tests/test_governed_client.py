@@ -14,11 +14,11 @@ import pytest
 
 from conftest import ClientFactory
 from esploro_async import (
-    DailyQuotaExhausted,
+    ConnectionLostError,
+    DailyQuotaExhaustedError,
     EsploroClient,
-    NetworkError,
     RateLimitError,
-    RequestTimeout,
+    RequestTimeoutError,
     RetryPolicy,
     ServerError,
 )
@@ -102,13 +102,13 @@ async def test_reserve_floor_is_exact(make_client: ClientFactory) -> None:
     gateway = StrictGateway(quota=100)
     client = make_client(transport=gateway.transport(), daily_reserve=10)
     outcomes: list[str] = []
-    refusals: list[DailyQuotaExhausted] = []
+    refusals: list[DailyQuotaExhaustedError] = []
 
     async def worker() -> None:
         while True:
             try:
                 await client.request("GET", "researchers/test")
-            except DailyQuotaExhausted as exc:
+            except DailyQuotaExhaustedError as exc:
                 refusals.append(exc)
                 return
             outcomes.append("ok")
@@ -127,13 +127,13 @@ async def test_reserve_floor_is_exact(make_client: ClientFactory) -> None:
 async def test_daily_threshold_is_not_retried(make_client: ClientFactory) -> None:
     gateway = StrictGateway(quota=0)
     client = make_client(transport=gateway.transport())
-    with pytest.raises(DailyQuotaExhausted) as raised:
+    with pytest.raises(DailyQuotaExhaustedError) as raised:
         await client.request("GET", "researchers/test")
     assert raised.value.status_code == 429
     assert raised.value.tracking_id == "E01-TEST"
     assert raised.value.resets_at.isoformat() == "2026-11-29T00:00:00+00:00"
     assert len(gateway.arrivals) == 1
-    with pytest.raises(DailyQuotaExhausted):  # now refused without sending
+    with pytest.raises(DailyQuotaExhaustedError):  # now refused without sending
         await client.request("GET", "researchers/test")
     assert len(gateway.arrivals) == 1
 
@@ -162,9 +162,9 @@ def scripted(faults: list[str]) -> StrictGateway:
 async def test_post_is_not_retried_after_a_read_timeout(make_client: ClientFactory) -> None:
     gateway = scripted(["hang"])
     client = make_client(transport=gateway.transport(), timeout=5.0)
-    with pytest.raises(RequestTimeout) as raised:
+    with pytest.raises(RequestTimeoutError) as raised:
         await client.request("POST", "activities", json={"activityName": "x"})
-    assert "may have been processed" in (RequestTimeout.__doc__ or "")
+    assert "may have been processed" in (RequestTimeoutError.__doc__ or "")
     assert raised.value.method == "POST"
     assert len(gateway.arrivals) == 1
 
@@ -182,7 +182,7 @@ async def test_post_is_not_retried_after_a_reset_but_is_after_a_refused_connecti
 ) -> None:
     gateway = scripted(["reset"])
     client = make_client(transport=gateway.transport())
-    with pytest.raises(NetworkError):
+    with pytest.raises(ConnectionLostError):
         await client.request("POST", "activities", json={})
     assert len(gateway.arrivals) == 1
 

@@ -7,7 +7,7 @@ from typing import Any
 import anyio
 import pytest
 
-from esploro_async import DailyQuotaExhausted, EsploroClient, use_lane
+from esploro_async import DailyQuotaExhaustedError, EsploroClient, use_lane
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
 
 pytestmark = pytest.mark.looptime
@@ -61,21 +61,21 @@ async def test_batch_stops_at_its_reserve_while_interactive_goes_on() -> None:
     gw = sim(quota_remaining=40, daily_quota=1000)
     async with client_for(gw, daily_reserve=5, batch_reserve=25) as client:
         harvested = 0
-        with pytest.raises(DailyQuotaExhausted) as stopped:
+        with pytest.raises(DailyQuotaExhaustedError) as stopped:
             async for _ in client.researchers.list(on_insufficient_quota="run"):
                 harvested += 1
         assert stopped.value.reserve == 25
         assert 0 < harvested < 5000
         rid = gw.institution.researchers.ids()[0]
         answered = 0
-        with pytest.raises(DailyQuotaExhausted) as floor:
+        with pytest.raises(DailyQuotaExhaustedError) as floor:
             while True:
                 await client.researchers.get(rid)
                 answered += 1
         assert floor.value.reserve == 5
         assert answered == 20  # from 25 down to the interactive floor of 5
         assert gw.quota_remaining == 5
-        with use_lane("batch"), pytest.raises(DailyQuotaExhausted):
+        with use_lane("batch"), pytest.raises(DailyQuotaExhaustedError):
             await client.researchers.get(rid)
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from esploro_async import (
-    DailyQuotaExhausted,
+    DailyQuotaExhaustedError,
     EsploroClient,
     InsufficientQuotaError,
     RetryPolicy,
@@ -226,7 +226,7 @@ async def test_stopped_at_the_daily_quota_resumes_next_day_exactly(
     closing.append(client)
     stream = client.researchers.list(on_insufficient_quota="run")
     first_day: list[str] = []
-    with pytest.raises(DailyQuotaExhausted):
+    with pytest.raises(DailyQuotaExhaustedError):
         async for researcher in stream:
             first_day.append(researcher.primary_id or "")
     saved = stream.checkpoint.to_json()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from esploro_async.errors import (
     AuthenticationError,
     ConfigurationError,
-    DailyQuotaExhausted,
+    DailyQuotaExhaustedError,
     InsufficientQuotaError,
     WrongHostError,
 )
@@ -33,7 +33,7 @@ def exit_code_for(error: BaseException) -> tuple[int, str]:
             "add --until-reserve to harvest until the reserve and --resume after the reset, "
             "or lower --daily-reserve"
         )
-    if isinstance(error, DailyQuotaExhausted):
+    if isinstance(error, DailyQuotaExhaustedError):
         when = error.resets_at.strftime("%Y-%m-%d %H:%M %Z")
         return QUOTA, f"the daily quota resets at {when}: run the same command with --resume then"
     if isinstance(error, WrongHostError):

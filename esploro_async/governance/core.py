@@ -5,7 +5,7 @@ For every HTTP attempt (retries included) the session enters
 
 1. takes a concurrency slot (at most ``max_in_flight`` attempts at once, so the
    connection pool never queues a granted request);
-2. reserves the attempt against the daily quota (or raises `DailyQuotaExhausted`,
+2. reserves the attempt against the daily quota (or raises `DailyQuotaExhaustedError`,
    or sleeps until the reset when ``on_quota_exhausted="wait"``);
 3. waits for a rate permit: the request starts right after.
 
@@ -24,7 +24,7 @@ from typing import Literal
 import anyio
 
 from esploro_async._clock import current_time
-from esploro_async.errors import DailyQuotaExhausted
+from esploro_async.errors import DailyQuotaExhaustedError
 from esploro_async.governance.adaptive import AdaptiveRate, RatePolicy
 from esploro_async.governance.events import (
     GovernanceSnapshot,
@@ -153,7 +153,7 @@ class Governance:
         rate: the per-second gate.
         quota: the daily-quota ledger.
         max_in_flight: attempts allowed at once.
-        on_quota_exhausted: ``"raise"`` `DailyQuotaExhausted`, or ``"wait"`` until the reset.
+        on_quota_exhausted: ``"raise"`` `DailyQuotaExhaustedError`, or ``"wait"`` until the reset.
         rate_limit, safety_margin: reported in snapshots.
         batch_reserve: the daily-quota floor of the ``batch`` lane (default: the ledger's
             reserve); batch work stops there while ``interactive`` work goes on.
@@ -362,7 +362,7 @@ async def _take(slots: anyio.Semaphore) -> None:
         await slots.acquire()
 
 
-def _exhausted(status: QuotaStatus, *, from_gateway: bool) -> DailyQuotaExhausted:
+def _exhausted(status: QuotaStatus, *, from_gateway: bool) -> DailyQuotaExhaustedError:
     if from_gateway:
         message = (
             "the gateway reported the daily quota exhausted (429 DAILY_THRESHOLD); "
@@ -374,6 +374,6 @@ def _exhausted(status: QuotaStatus, *, from_gateway: bool) -> DailyQuotaExhauste
             f"nothing was sent. The quota resets at {status.resets_at.isoformat()}; "
             "resume then, lower daily_reserve, or pass on_quota_exhausted='wait'"
         )
-    return DailyQuotaExhausted(
+    return DailyQuotaExhaustedError(
         message, remaining=status.estimate, reserve=status.reserve, resets_at=status.resets_at
     )

@@ -139,7 +139,7 @@ class GovernanceProtocol(Protocol):
     def attempt(
         self, *, retry: bool = False, lane: Lane = "batch"
     ) -> AbstractAsyncContextManager[Attempt]:
-        """Wait for the right to send one request (raises `DailyQuotaExhausted`)."""
+        """Wait for the right to send one request (raises `DailyQuotaExhaustedError`)."""
 
     def snapshot(self) -> GovernanceSnapshot:
         """Counters and state for monitoring."""

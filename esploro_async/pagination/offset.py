@@ -32,7 +32,11 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 import attrs
 
 from esploro_async._tasks import cancel_and_wait
-from esploro_async.errors import DailyQuotaExhausted, InsufficientQuotaError, ResponseFormatError
+from esploro_async.errors import (
+    DailyQuotaExhaustedError,
+    InsufficientQuotaError,
+    ResponseFormatError,
+)
 from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.models import Record
 from esploro_async.pagination.checkpoint import Checkpoint, canonical_params
@@ -148,7 +152,7 @@ class OffsetStream(Generic[RecordT]):
         resume_from: a `Checkpoint` of an earlier harvest of the same query.
         on_insufficient_quota: ``"refuse"`` to start a harvest that cannot finish above the
             daily reserve (default), or ``"run"`` until the reserve and stop there with
-            `DailyQuotaExhausted` (resume from the checkpoint after the reset).
+            `DailyQuotaExhaustedError` (resume from the checkpoint after the reset).
         reread_on_drift: re-read pages after the total changed (default), or only report it.
         on_drift: a callback for every `Drift` (they are also kept in ``stream.drifts``).
         lane: the governance lane of its requests (default: the surrounding `use_lane`
@@ -459,7 +463,7 @@ class OffsetStream(Generic[RecordT]):
         """The main pass: pages after the first, concurrently, following the total."""
         pending = deque(range(base + self.page_size, total, self.page_size))
         planned_end = self._grid_end(base, total)
-        stop: DailyQuotaExhausted | None = None
+        stop: DailyQuotaExhaustedError | None = None
         stop_at: int | None = None
         expected: int | None = total
         while pending or self._tasks:
@@ -478,7 +482,7 @@ class OffsetStream(Generic[RecordT]):
                 error = task.exception()
                 if error is None:
                     continue
-                if isinstance(error, DailyQuotaExhausted) and self.ordered:
+                if isinstance(error, DailyQuotaExhaustedError) and self.ordered:
                     # Hand out what came before the failing page first.
                     del self._tasks[offset]
                     if stop_at is None or offset < stop_at:

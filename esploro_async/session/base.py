@@ -26,11 +26,11 @@ from esploro_async._clock import current_time
 from esploro_async._version import __version__
 from esploro_async.errors import (
     ConfigurationError,
-    ConnectError,
-    DailyQuotaExhausted,
+    ConnectionFailedError,
+    ConnectionLostError,
+    DailyQuotaExhaustedError,
     EsploroError,
-    NetworkError,
-    RequestTimeout,
+    RequestTimeoutError,
     ResponseFormatError,
 )
 from esploro_async.governance.core import PER_SECOND_THRESHOLD, Governance, OnQuotaExhausted
@@ -235,8 +235,8 @@ class BaseClient:
 
         Raises:
             APIError: or a subclass, when the API answered with an error.
-            DailyQuotaExhausted: at the daily threshold or the configured reserve.
-            TransportError: when no response arrived.
+            DailyQuotaExhaustedError: at the daily threshold or the configured reserve.
+            APIConnectionError: when no response arrived.
             ResponseFormatError: when a success body cannot be parsed.
         """
         if self._closed:
@@ -344,13 +344,17 @@ class BaseClient:
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 await slot.record(ResponseInfo(status_code=None, sent=False))
                 return _Failure(
-                    ConnectError(_transport_message(method, path, exc), method=method, path=path),
+                    ConnectionFailedError(
+                        _transport_message(method, path, exc), method=method, path=path
+                    ),
                     "unsent",
                 )
             except httpx.TimeoutException as exc:
                 await slot.record(ResponseInfo(status_code=None))
                 return _Failure(
-                    RequestTimeout(_transport_message(method, path, exc), method=method, path=path),
+                    RequestTimeoutError(
+                        _transport_message(method, path, exc), method=method, path=path
+                    ),
                     "ambiguous",
                 )
             except (httpx.UnsupportedProtocol, httpx.ProxyError) as exc:
@@ -359,7 +363,9 @@ class BaseClient:
             except httpx.TransportError as exc:
                 await slot.record(ResponseInfo(status_code=None))
                 return _Failure(
-                    NetworkError(_transport_message(method, path, exc), method=method, path=path),
+                    ConnectionLostError(
+                        _transport_message(method, path, exc), method=method, path=path
+                    ),
                     "ambiguous",
                 )
             return await self._check(slot, response, method, path, attempt_no, sent_at)
@@ -437,7 +443,7 @@ class BaseClient:
 
     def _daily_threshold(self, tracking_id: str | None, remaining: int | None) -> _Failure:
         snapshot = self.governance.snapshot()
-        error = DailyQuotaExhausted(
+        error = DailyQuotaExhaustedError(
             "the gateway refused the request: daily quota exhausted (429 DAILY_THRESHOLD); "
             f"it resets at {snapshot.quota_resets_at.isoformat()}",
             remaining=remaining if remaining is not None else 0,

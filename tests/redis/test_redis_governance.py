@@ -24,7 +24,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from esploro_async import EsploroClient
-from esploro_async.errors import DailyQuotaExhausted, EsploroError
+from esploro_async.errors import DailyQuotaExhaustedError, EsploroError
 from esploro_async.governance.protocol import QuotaRefusal, ResponseInfo
 from esploro_async.governance.redis import RedisGovernance, RedisUnavailableError
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
@@ -269,7 +269,7 @@ async def test_reserve_is_respected_across_clients(redis_url: str) -> None:
         nonlocal refused
         try:
             await harvest(client, range(base, base + 1000, 10), concurrency=6)
-        except DailyQuotaExhausted:
+        except DailyQuotaExhaustedError:
             refused += 1
 
     async with gw.serve() as server:
