@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,7 @@ def governance(url: str, **kwargs: Any) -> RedisGovernance:
 def gateway(**kwargs: Any) -> SimulatedGateway:
     kwargs.setdefault("latency", Latency.uniform(0.02, 0.1))
     kwargs.setdefault("up_fraction", 0.05)
+    kwargs.setdefault("start", datetime.now(timezone.utc))
     return SimulatedGateway(SyntheticInstitution(seed=1, researchers=1000, assets=10), **kwargs)
 
 
@@ -242,18 +243,19 @@ async def test_keys_carry_ttls_under_one_hash_tag(redis_url: str, admin: aioredi
     gov = governance(redis_url)
     await gov.rate.acquire()
     await gov.quota.reserve()
-    day = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
+    day = datetime.now(timezone.utc)
     await gov.quota.settle(ResponseInfo(status_code=200, remaining=5000, server_date=day))
     await gov.quota.reserve()  # leaves one request in flight: inflight/leases exist
     await gov.rate.throttled(None)
     keys = [k async for k in admin.scan_iter(match="*")]
     assert keys
     assert all(k.startswith(f"esploro:{{{INST}}}:") for k in keys)
-    assert f"esploro:{{{INST}}}:quota:2026-11-28" in keys
+    quota_key = f"esploro:{{{INST}}}:quota:{gov.quota.status().resets_at.date() - timedelta(1)}"
+    assert quota_key in keys
     for key in keys:
         ttl = await admin.pttl(key)
         assert 0 < ttl <= 48 * 3600 * 1000, key
-    assert await admin.pttl(f"esploro:{{{INST}}}:quota:2026-11-28") > 47 * 3600 * 1000
+    assert await admin.pttl(quota_key) > 47 * 3600 * 1000
     await gov.aclose()
 
 

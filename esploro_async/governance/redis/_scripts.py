@@ -57,41 +57,73 @@ redis.call('PUBLISH', ARGV[8], string.format('%.0f', paused - now))
 return {paused - now, tostring(rate)}
 """
 
+# KEYS: quota day, in flight (hash id -> count), leases (zset id -> expiry), the day's probe
+# holder, processes reserving from their local view (zset id -> expiry).
+# ARGV: 1 id, 2 mine, 3 observed remaining or '', 4 quota TTL ms, 5 lease µs, 6 want,
+# 7 floor, 8 slack, 9 strict ('1': every reservation of this process is counted here),
+# 10 probe lease ms, 11 release this process's probe ('1'), 12 local window µs.
+# Reply: granted, stored (-1 unknown), others in flight, why refused (0 granted, 1 at the
+# floor, 2 quota unknown and a probe in flight), processes reserving locally.
 QUOTA_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local id = ARGV[1]
 local dead = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
 for i = 1, #dead do redis.call('HDEL', KEYS[2], dead[i]) end
 if #dead > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
 local stored = tonumber(redis.call('GET', KEYS[1]))
 local obs = tonumber(ARGV[3])
-if obs and (not stored or obs < stored) then
-  stored = obs
-  redis.call('SET', KEYS[1], string.format('%.0f', obs), 'PX', ARGV[4])
+if obs then
+  if not stored or obs < stored then
+    stored = obs
+    redis.call('SET', KEYS[1], string.format('%.0f', obs), 'PX', ARGV[4])
+  end
+  redis.call('DEL', KEYS[4])
 end
+if ARGV[11] == '1' and redis.call('GET', KEYS[4]) == id then redis.call('DEL', KEYS[4]) end
 local others = 0
 local all = redis.call('HGETALL', KEYS[2])
 for i = 1, #all, 2 do
-  if all[i] ~= ARGV[1] then others = others + tonumber(all[i + 1]) end
+  if all[i] ~= id then others = others + tonumber(all[i + 1]) end
 end
+local strict = ARGV[9] == '1'
+if strict then
+  redis.call('ZREM', KEYS[5], id)
+else
+  redis.call('ZADD', KEYS[5], string.format('%.0f', now + tonumber(ARGV[12])), id)
+end
+local loose = redis.call('ZCARD', KEYS[5])
+if not strict then loose = loose - 1 end
 local mine = tonumber(ARGV[2])
 local want = tonumber(ARGV[6])
 local granted = 1
-if want > 0 and stored and stored - others - mine - tonumber(ARGV[8]) <= tonumber(ARGV[7]) then
-  granted = 0
-else
-  mine = mine + want
+local why = 0
+if want > 0 then
+  if not stored then
+    if redis.call('EXISTS', KEYS[4]) == 1 then
+      granted, why = 0, 2
+    else
+      redis.call('SET', KEYS[4], id, 'PX', ARGV[10])
+    end
+  else
+    local slack = 0
+    if loose > 0 then slack = tonumber(ARGV[8]) end
+    if stored - others - mine - slack <= tonumber(ARGV[7]) then granted, why = 0, 1 end
+  end
+  if granted == 1 then mine = mine + want end
 end
 local lease = tonumber(ARGV[5])
 if mine > 0 then
-  redis.call('HSET', KEYS[2], ARGV[1], mine)
-  redis.call('ZADD', KEYS[3], string.format('%.0f', now + lease), ARGV[1])
+  redis.call('HSET', KEYS[2], id, mine)
+  redis.call('ZADD', KEYS[3], string.format('%.0f', now + lease), id)
 else
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  redis.call('ZREM', KEYS[3], ARGV[1])
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('ZREM', KEYS[3], id)
 end
 local ttl = math.ceil(2 * lease / 1000)
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('PEXPIRE', KEYS[3], ttl)
-return {granted, stored or -1, others}
+redis.call('PEXPIRE', KEYS[5], ttl)
+return {granted, stored or -1, others, why, loose}
 """

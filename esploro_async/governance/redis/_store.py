@@ -75,6 +75,7 @@ class Store:
         self.rate_key = base + "rate"
         self.inflight_key = base + "inflight"
         self.leases_key = base + "leases"
+        self.loose_key = base + "loose"
         self.channel = base + "events"
         self.pool = aioredis.BlockingConnectionPool.from_url(
             url,
@@ -93,6 +94,10 @@ class Store:
     def quota_key(self, day: date) -> str:
         """The key of one quota day."""
         return f"{self.base}quota:{day.isoformat()}"
+
+    def probe_key(self, day: date) -> str:
+        """The key naming the process whose request probes an unknown quota day."""
+        return f"{self.base}probe:{day.isoformat()}"
 
     async def run(self, script: Any, keys: Sequence[str], args: Sequence[Any]) -> list[Any]:
         """Run a registered script; returns its reply as a list."""

@@ -7,6 +7,7 @@ import uuid
 from datetime import date, datetime, time, timezone
 
 import anyio
+import attrs
 
 from esploro_async._clock import current_time
 from esploro_async.errors import RedisUnavailableError
@@ -23,8 +24,33 @@ from esploro_async.governance.redis._store import (
 )
 
 
+@attrs.frozen
+class _Reply:
+    """What one quota script call said."""
+
+    granted: bool
+    stored: int | None
+    others: int
+    why: int
+    loose: int
+
+
+_AT_FLOOR = 1
+_PROBING = 2
+
+
 class RedisQuotaLedger:
     """`QuotaLedger` shared by every process of an institution through Redis.
+
+    Far above the reserve a process reserves from its cached view and syncs every
+    ``sync_interval``. Within ``strict_margin`` of the reserve (and for the rest of the
+    quota day) every reservation and every settlement is one atomic script call, so the
+    requests in flight everywhere are counted exactly. While the day's quota is unknown
+    (at start and after the daily reset) the first reservation institution-wide takes the
+    day's *probe*; every other waits until its response tells the quota. A reservation
+    refused at the reserve waits while requests are in flight anywhere (they may come
+    back charged or not) and is refused only when nothing is: the institution ends at the
+    reserve, neither below nor short of it.
 
     Args:
         store: the connection and key names (built by `RedisGovernance`).
@@ -36,6 +62,11 @@ class RedisQuotaLedger:
         fallback: ``"error"`` raises `RedisUnavailableError` from `reserve` when Redis is
             needed but unreachable; ``"local"`` continues on this process's own view.
         reset_time: when the quota day ends (default midnight UTC).
+        strict_margin: requests above the reserve from which every reservation is counted
+            in Redis (default: four seconds at ``rate_limit`` plus 200 requests in flight).
+        probe_lease: seconds after which the probe of a vanished process is given up.
+        poll_interval: seconds between looks at Redis while waiting for a probe's answer
+            or for requests in flight to settle at the reserve.
     """
 
     def __init__(
@@ -48,6 +79,9 @@ class RedisQuotaLedger:
         inflight_lease: float = 120.0,
         fallback: Fallback = "error",
         reset_time: time = time(0, tzinfo=timezone.utc),
+        strict_margin: int | None = None,
+        probe_lease: float = 60.0,
+        poll_interval: float = 0.05,
     ) -> None:
         if reserve < 0:
             raise ValueError(f"daily_reserve must be >= 0, got {reserve!r}")
@@ -55,8 +89,14 @@ class RedisQuotaLedger:
         self.sync_interval = sync_interval
         self.inflight_lease = inflight_lease
         self.fallback: Fallback = fallback
-        #: What other processes may start between two syncs: kept off the estimate.
+        self.probe_lease = probe_lease
+        self.poll_interval = poll_interval
+        #: What other processes may start between two syncs: kept off the estimate while
+        #: some process still reserves from its local view.
         self.slack = math.ceil(rate_limit * sync_interval)
+        self.strict_margin = (
+            math.ceil(4 * rate_limit) + 200 if strict_margin is None else strict_margin
+        )
         self._rate_limit = rate_limit
         self._store = store
         self._id = uuid.uuid4().hex[:16]
@@ -67,6 +107,10 @@ class RedisQuotaLedger:
         self._local: int | None = None  # lowest this process observed for self._day
         self._others = 0
         self._in_flight = 0
+        self._published = 0  # this process's in-flight count as Redis last saw it
+        self._strict = False  # every reservation counted in Redis (sticky for the day)
+        self._probing = False  # this process holds the day's probe
+        self._hold_until = -math.inf  # no look at Redis before (waiting for others)
         self._synced_at = -math.inf
         self._retry_at = -math.inf
         self._lock: anyio.Lock | None = None
@@ -75,32 +119,33 @@ class RedisQuotaLedger:
     async def reserve(self, floor: int | None = None) -> None:
         """Count one request in flight, or raise `QuotaRefusal` at the shared reserve.
 
-        ``floor`` is the reserve of the request's lane (default: the ledger's own).
+        ``floor`` is the reserve of the request's lane (default: the ledger's own). Waits
+        while the day's quota is being probed by another request, or while requests in
+        flight may still leave room above the reserve.
         """
         floor = self.reserve_floor if floor is None else floor
-        now = current_time()
-        self._roll_over(now)
-        if not self._needs_redis(now, floor):
-            self._in_flight += 1
-            return
-        try:
-            if self.fallback == "local" and now < self._retry_at:
-                raise OSError("Redis was unreachable moments ago")
-            granted = await self._sync(want=1, floor=floor, only_if_needed=True)
-        except unreachable_errors() as exc:
-            if self.fallback == "error":
-                raise RedisUnavailableError(
-                    f"Redis is unreachable ({exc}); the shared daily quota cannot be checked "
-                    "and nothing was sent. Pass fallback='local' to continue on this process's "
-                    "own view while it is down"
-                ) from exc
-            self._retry_at = max(self._retry_at, now + self.sync_interval)
-            granted = self._local_check(floor)
-            if granted:
+        while True:
+            now = current_time()
+            self._roll_over(now)
+            if not self._needs_redis(now, floor):
                 self._in_flight += 1
-        if not granted:
-            lowest = self._lowest()
-            raise QuotaRefusal(self.status(), from_gateway=lowest == 0)
+                return
+            if now < self._hold_until:
+                await anyio.sleep_until(self._hold_until)
+                continue
+            try:
+                if self.fallback == "local" and now < self._retry_at:
+                    raise OSError("Redis was unreachable moments ago")
+                reply = await self._sync(want=1, floor=floor, only_if_needed=True)
+            except unreachable_errors() as exc:
+                self._fallback_reserve(exc, now, floor)
+                return
+            if reply is None or reply.granted:
+                return
+            if self._worth_waiting(reply, floor):
+                self._hold_until = max(self._hold_until, current_time() + self.poll_interval)
+                continue
+            raise QuotaRefusal(self.status(), from_gateway=self._lowest() == 0)
 
     async def settle(self, info: ResponseInfo | None) -> None:
         """Release one in-flight request, learn from its response, sync when due."""
@@ -117,10 +162,15 @@ class RedisQuotaLedger:
                 self._observe(day, info.remaining)
             elif self._local is not None and day == self._day:
                 self._local = max(0, self._local - 1)
-        if (self._pending_sync or self._needs_redis(now)) and now >= self._retry_at:
+        # A probe that told nothing (no header, never sent) passes to another request.
+        release = self._probing and self._lowest() is None
+        due = release or self._pending_sync or self._strict or self._needs_redis(now)
+        if self._in_flight == 0 and self._published > 0:
+            due = True  # do not leave a count of requests in flight behind
+        if due and now >= self._retry_at:
             with anyio.CancelScope(shield=True):
                 try:
-                    await self._sync(want=0, only_if_needed=True)
+                    await self._sync(want=0, release=release)
                 except unreachable_errors() as exc:
                     log.debug("quota sync failed (%s); will retry", exc)
                     self._retry_at = now + self.sync_interval
@@ -151,25 +201,44 @@ class RedisQuotaLedger:
         return min(values) if values else None
 
     def _needs_redis(self, now: float, floor: int | None = None) -> bool:
-        """True unless the cached view is fresh and far enough above the reserve."""
-        if now - self._synced_at >= self.sync_interval:
-            return True
+        """True unless the cached view is known, fresh and far enough above the reserve."""
         lowest = self._lowest()
-        if lowest is None:
-            return False
+        if self._strict or lowest is None or now - self._synced_at >= self.sync_interval:
+            return True
         drift = math.ceil(self._rate_limit * (now - self._synced_at))
         optimistic = lowest - self._others - self._in_flight - drift - 2 * self.slack
         return optimistic <= (self.reserve_floor if floor is None else floor)
 
+    def _worth_waiting(self, reply: _Reply, floor: int) -> bool:
+        """A refusal that requests in flight (or a probe) may still turn into a grant."""
+        if reply.why == _PROBING:
+            return True
+        if reply.stored is None or reply.stored <= floor:
+            return False
+        return reply.others + self._in_flight > 0 or reply.loose > 0
+
+    def _fallback_reserve(self, exc: BaseException, now: float, floor: int) -> None:
+        if self.fallback == "error":
+            raise RedisUnavailableError(
+                f"Redis is unreachable ({exc}); the shared daily quota cannot be checked "
+                "and nothing was sent. Pass fallback='local' to continue on this process's "
+                "own view while it is down"
+            ) from exc
+        self._retry_at = max(self._retry_at, now + self.sync_interval)
+        if not self._local_check(floor):
+            raise QuotaRefusal(self.status(), from_gateway=self._lowest() == 0)
+        self._in_flight += 1
+
     def _local_check(self, floor: int) -> bool:
         lowest = self._lowest()
         if lowest is None:
-            return True
+            return self._in_flight == 0  # probe alone, as the in-process ledger does
         return lowest - self._others - self._in_flight - self.slack > floor
 
     def _observe(self, day: date, remaining: int, *, urgent: bool = False) -> None:
         if self._day is None or day > self._day:
-            self._day, self._local, self._shared, self._others = day, remaining, None, 0
+            self._new_day(day)
+            self._local = remaining
         elif day == self._day:
             self._local = remaining if self._local is None else min(self._local, remaining)
         else:
@@ -182,25 +251,52 @@ class RedisQuotaLedger:
         if self._day is None:
             self._day = today
         elif today > self._day:
-            self._day, self._local, self._shared, self._others = today, None, None, 0
+            self._new_day(today)
+
+    def _new_day(self, day: date) -> None:
+        self._day, self._local, self._shared, self._others = day, None, None, 0
+        self._strict = self._probing = False
+        self._hold_until = -math.inf
+
+    def _update_strict(self, floor: int) -> None:
+        lowest = self._lowest()
+        if lowest is not None and not self._strict:
+            ahead = lowest - self._others - self._in_flight - max(floor, self.reserve_floor)
+            self._strict = ahead <= self.strict_margin
 
     async def _sync(
-        self, *, want: int, floor: int | None = None, only_if_needed: bool = False
-    ) -> bool:
+        self,
+        *,
+        want: int,
+        floor: int | None = None,
+        only_if_needed: bool = False,
+        release: bool = False,
+    ) -> _Reply | None:
+        """One script call; ``None`` when another task's sync made it unnecessary."""
         if self._lock is None:
             self._lock = anyio.Lock()
+        floor = self.reserve_floor if floor is None else floor
         async with self._lock:
             now = current_time()
+            if want and now < self._hold_until:
+                return _Reply(False, self._shared, self._others, _PROBING, 0)
             if only_if_needed and not (self._pending_sync or self._needs_redis(now, floor)):
                 # Another task synced while this one waited for the lock.
                 if want:
                     self._in_flight += want
-                return True
+                return None
             day = self._day or self._days.of(self._clock.now(current_time()))
-            observed = self._local
-            granted, stored, others = await self._store.run(
+            observed = self._local if day == self._day else None
+            strict = self._strict or self._lowest() is None
+            raw = await self._store.run(
                 self._store.quota_script,
-                [self._store.quota_key(day), self._store.inflight_key, self._store.leases_key],
+                [
+                    self._store.quota_key(day),
+                    self._store.inflight_key,
+                    self._store.leases_key,
+                    self._store.probe_key(day),
+                    self._store.loose_key,
+                ],
                 [
                     self._id,
                     self._in_flight,
@@ -208,18 +304,36 @@ class RedisQuotaLedger:
                     QUOTA_TTL_MS,
                     round(self.inflight_lease * US),
                     want,
-                    self.reserve_floor if floor is None else floor,
-                    self.slack if want else 0,
+                    floor,
+                    self.slack,
+                    "1" if strict else "0",
+                    round(self.probe_lease * 1000),
+                    "1" if release else "0",
+                    round((2 * self.sync_interval + 1.0) * US),
                 ],
+            )
+            reply = _Reply(
+                granted=bool(as_int(raw[0])),
+                stored=None if as_int(raw[1]) < 0 else as_int(raw[1]),
+                others=as_int(raw[2]),
+                why=as_int(raw[3]),
+                loose=as_int(raw[4]),
             )
             self._pending_sync = False
             self._synced_at = current_time()
+            if release or reply.stored is not None:
+                self._probing = False
             if self._day is None or day == self._day:
                 self._day = day
-                value = as_int(stored)
-                self._shared = None if value < 0 else value
-                self._others = as_int(others)
-            ok = bool(as_int(granted))
-            if ok and want:
+                self._shared = reply.stored
+                self._others = reply.others
+                self._update_strict(floor)
+                if strict != (self._strict or self._lowest() is None):
+                    # Published the wrong mode: publish again before reserving locally.
+                    self._synced_at = -math.inf
+            if reply.granted and want:
+                if reply.stored is None:
+                    self._probing = True
                 self._in_flight += want
-            return ok
+            self._published = self._in_flight
+            return reply

@@ -1,0 +1,120 @@
+"""Fixtures and helpers shared by the Redis tests: a real redis-server, worker processes.
+
+Test modules import the fixtures they use (``from redis_support import redis_url``). The
+workers are real OS processes running ``python -m benchmarks.redis_workers worker``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from esploro_async.governance.redis import RedisGovernance
+from esploro_async.testing import Latency, SimulatedGateway, SyntheticInstitution
+from esploro_async.testing.redis_server import RedisServer, RedisServerMissing
+
+ROOT = Path(__file__).resolve().parents[2]
+INST = "01TEST_INST"
+
+
+@pytest.fixture(scope="module")
+def redis_process() -> Iterator[RedisServer]:
+    """The module's redis-server (a real one: no fake Redis for the guarantees)."""
+    try:
+        server = RedisServer()
+    except RedisServerMissing as exc:
+        pytest.fail(f"{exc} (the Redis governance tests need a real server)", pytrace=False)
+    with server:
+        yield server
+
+
+@pytest.fixture
+async def redis_url(redis_process: RedisServer) -> AsyncIterator[str]:
+    """The URL of a running, empty server with reset statistics."""
+    if not redis_process.running:
+        redis_process.start()
+    client = aioredis.Redis.from_url(redis_process.url)
+    await client.flushall()
+    await client.config_resetstat()
+    await client.aclose()
+    yield redis_process.url
+    if not redis_process.running:  # a test stopped it: leave a running server behind
+        redis_process.start()
+
+
+@pytest.fixture
+async def admin(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    """A plain client for inspecting the server."""
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+def governance(url: str, **kwargs: Any) -> RedisGovernance:
+    """A `RedisGovernance` of the test institution."""
+    return RedisGovernance(url, institution=kwargs.pop("institution", INST), **kwargs)
+
+
+def gateway(**kwargs: Any) -> SimulatedGateway:
+    """A simulated gateway whose clock starts now."""
+    kwargs.setdefault("latency", Latency.uniform(0.02, 0.1))
+    kwargs.setdefault("up_fraction", 0.05)
+    kwargs.setdefault("start", datetime.now(timezone.utc))
+    return SimulatedGateway(SyntheticInstitution(seed=1, researchers=2000, assets=10), **kwargs)
+
+
+def max_in_window(times: Sequence[float], window: float = 1.0) -> int:
+    """The most of ``times`` in any half-open window of ``window`` seconds."""
+    ordered = sorted(times)
+    best = lo = 0
+    for hi, t in enumerate(ordered):
+        while ordered[lo] + window <= t:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def start_worker(base_url: str, redis_url: str, offsets: Sequence[int], **cfg: Any) -> Any:
+    """Start one harvesting worker process; ``cfg`` adds to its JSON configuration."""
+    payload = {
+        "base_url": base_url,
+        "offsets": list(offsets),
+        "limit": 10,
+        "concurrency": 8,
+        "redis_url": redis_url,
+        "institution": INST,
+        "quiet": True,
+        **cfg,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.redis_workers", "worker", json.dumps(payload)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(procs: Sequence[Any], timeout: float = 90) -> list[dict[str, Any]]:
+    """Wait for the workers (killing any still running after ``timeout``); their results."""
+    deadline = time.monotonic() + timeout
+    results = []
+    try:
+        for proc in procs:
+            out, _ = proc.communicate(timeout=max(0.1, deadline - time.monotonic()))
+            assert proc.returncode == 0, f"worker exited with {proc.returncode}"
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return results
