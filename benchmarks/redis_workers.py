@@ -108,6 +108,7 @@ async def _harvest(cfg: dict[str, Any], real_time: Any) -> dict[str, Any]:
         queue.put_nowait(offset)
     done = 0
     errors: dict[str, int] = {}
+    messages: dict[str, str] = {}
     grants: list[float] = []
 
     async def run() -> None:
@@ -126,6 +127,7 @@ async def _harvest(cfg: dict[str, Any], real_time: Any) -> dict[str, Any]:
             except Exception as exc:
                 name = type(exc).__name__
                 errors[name] = errors.get(name, 0) + 1
+                messages.setdefault(name, str(exc)[:100])
                 if cfg.get("stop_on_error"):
                     return
 
@@ -146,6 +148,7 @@ async def _harvest(cfg: dict[str, Any], real_time: Any) -> dict[str, Any]:
     return {
         "requests": done,
         "errors": errors,
+        "messages": messages,
         "elapsed": elapsed,
         "throttled": snapshot.throttled,
         "stats": stats,

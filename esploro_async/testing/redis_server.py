@@ -95,6 +95,13 @@ class RedisServer:
         self.stop()
         raise RuntimeError(f"redis-server did not start on 127.0.0.1:{self.port}")
 
+    def kill(self) -> None:
+        """Kill the server with SIGKILL (``kill -9``): no shutdown, its data is gone."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
     def stop(self) -> None:
         """Stop the server; its data is gone."""
         if self.proc is not None and self.proc.poll() is None:

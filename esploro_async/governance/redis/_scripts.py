@@ -22,7 +22,10 @@ local interval = math.ceil((1 + tonumber(ARGV[2])) * 1000000 / rate)
 local paused = tonumber(s[4]) or 0
 local push = tonumber(ARGV[7])
 if push > 0 and now + push > paused then paused = now + push end
-local slot = math.max(tonumber(s[1]) or 0, paused, now)
+-- No schedule (first use, restart, expiry, eviction): processes may still hold slots up to
+-- one horizon ahead on the lost one, so the new schedule starts after them.
+local tat = tonumber(s[1]) or (now + tonumber(ARGV[5]))
+local slot = math.max(tat, paused, now)
 local wait = slot - now
 local granted = 0
 if wait <= tonumber(ARGV[5]) then

@@ -111,6 +111,7 @@ class RedisQuotaLedger:
         self._strict = False  # every reservation counted in Redis (sticky for the day)
         self._probing = False  # this process holds the day's probe
         self._hold_until = -math.inf  # no look at Redis before (waiting for others)
+        self._held_at = -math.inf
         self._synced_at = -math.inf
         self._retry_at = -math.inf
         self._lock: anyio.Lock | None = None
@@ -138,12 +139,16 @@ class RedisQuotaLedger:
                     raise OSError("Redis was unreachable moments ago")
                 reply = await self._sync(want=1, floor=floor, only_if_needed=True)
             except unreachable_errors() as exc:
-                self._fallback_reserve(exc, now, floor)
-                return
+                if self._fallback_reserve(exc, now, floor):
+                    return
+                if self._lowest() is None:  # this process's probe is in flight: wait
+                    self._hold()
+                    continue
+                raise QuotaRefusal(self.status(), from_gateway=self._lowest() == 0) from None
             if reply is None or reply.granted:
                 return
             if self._worth_waiting(reply, floor):
-                self._hold_until = max(self._hold_until, current_time() + self.poll_interval)
+                self._hold()
                 continue
             raise QuotaRefusal(self.status(), from_gateway=self._lowest() == 0)
 
@@ -217,7 +222,14 @@ class RedisQuotaLedger:
             return False
         return reply.others + self._in_flight > 0 or reply.loose > 0
 
-    def _fallback_reserve(self, exc: BaseException, now: float, floor: int) -> None:
+    def _hold(self) -> None:
+        """Look at Redis again only after ``poll_interval`` (tasks of this process alike)."""
+        now = current_time()
+        self._held_at = now
+        self._hold_until = max(self._hold_until, now + self.poll_interval)
+
+    def _fallback_reserve(self, exc: BaseException, now: float, floor: int) -> bool:
+        """Redis is unreachable: raise, or reserve on this process's own view."""
         if self.fallback == "error":
             raise RedisUnavailableError(
                 f"Redis is unreachable ({exc}); the shared daily quota cannot be checked "
@@ -226,8 +238,9 @@ class RedisQuotaLedger:
             ) from exc
         self._retry_at = max(self._retry_at, now + self.sync_interval)
         if not self._local_check(floor):
-            raise QuotaRefusal(self.status(), from_gateway=self._lowest() == 0)
+            return False
         self._in_flight += 1
+        return True
 
     def _local_check(self, floor: int) -> bool:
         lowest = self._lowest()
@@ -256,7 +269,7 @@ class RedisQuotaLedger:
     def _new_day(self, day: date) -> None:
         self._day, self._local, self._shared, self._others = day, None, None, 0
         self._strict = self._probing = False
-        self._hold_until = -math.inf
+        self._hold_until = self._held_at = -math.inf
 
     def _update_strict(self, floor: int) -> None:
         lowest = self._lowest()
@@ -276,9 +289,11 @@ class RedisQuotaLedger:
         if self._lock is None:
             self._lock = anyio.Lock()
         floor = self.reserve_floor if floor is None else floor
+        entered = current_time()
         async with self._lock:
             now = current_time()
-            if want and now < self._hold_until:
+            if want and self._held_at >= entered:
+                # Another task was told to wait while this one waited for the lock.
                 return _Reply(False, self._shared, self._others, _PROBING, 0)
             if only_if_needed and not (self._pending_sync or self._needs_redis(now, floor)):
                 # Another task synced while this one waited for the lock.

@@ -1,0 +1,63 @@
+"""The shared rate survives ``kill -9`` and a restart of redis-server (all state lost)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import redis.asyncio as aioredis
+from redis_support import (
+    admin,
+    finish,
+    gateway,
+    governance,
+    max_in_window,
+    redis_process,
+    redis_url,
+    start_worker,
+)
+
+from esploro_async.testing import Latency
+from esploro_async.testing.redis_server import RedisServer
+
+__all__ = ["admin", "redis_process", "redis_url"]  # fixtures
+
+
+async def test_a_lost_schedule_starts_after_the_horizon(
+    redis_url: str, admin: aioredis.Redis
+) -> None:
+    """Slots of the lost schedule may be held up to one horizon ahead: start after them."""
+    gov = governance(redis_url)
+    await gov.rate.acquire()  # the first use of the institution waits one horizon too
+    await admin.delete(gov.key_prefix + "rate")  # expired, evicted or lost in a restart
+    started = time.monotonic()
+    await gov.rate.acquire()
+    assert time.monotonic() - started >= gov.gate.horizon - 0.01
+    await gov.aclose()
+
+
+async def test_kill_and_restart_mid_run(redis_process: RedisServer, redis_url: str) -> None:
+    """4 worker processes; redis-server killed with SIGKILL and restarted three times."""
+    gw = gateway(latency=Latency.uniform(0.05, 0.3))
+    async with gw.serve() as server:
+        start_at = time.time() + 1.5
+        procs = [
+            start_worker(
+                server.url,
+                redis_url,
+                range(p * 500, p * 500 + 500, 10),
+                fallback="local",
+                start_at=start_at,
+            )
+            for p in range(4)
+        ]
+        await asyncio.sleep(start_at - time.time())
+        for _ in range(3):
+            await asyncio.sleep(2.0)
+            await asyncio.to_thread(redis_process.kill)
+            await asyncio.to_thread(redis_process.start)
+        results = await asyncio.to_thread(finish, procs)
+    assert [r["requests"] for r in results] == [50] * 4, results
+    assert gw.counts_by_error_code()["PER_SECOND_THRESHOLD"] == 0
+    arrivals = [r.arrival for r in gw.client_log() if r.error_code != "UNAUTHORIZED"]
+    assert max_in_window(arrivals) <= 25  # every arrival (not the warm-ups with a bad key)
