@@ -74,7 +74,7 @@ def shift_clocks(seconds: float) -> None:
 async def _harvest(cfg: dict[str, Any], real_time: Any) -> dict[str, Any]:
     from esploro_async import EsploroClient
     from esploro_async.governance.redis import RedisGovernance
-    from esploro_async.testing import SIM_API_KEY
+    from esploro_async.testing import SIM_API_KEY, SIM_READ_ONLY_KEY
 
     governance = None
     if cfg.get("redis_url"):
@@ -101,7 +101,11 @@ async def _harvest(cfg: dict[str, Any], real_time: Any) -> dict[str, Any]:
     if governance is not None:
         await governance.redis.ping()
     client = EsploroClient(
-        api_key=SIM_API_KEY, base_url=cfg["base_url"], governance=governance, http_client=http
+        api_key=SIM_READ_ONLY_KEY if cfg.get("read_only_key") else SIM_API_KEY,
+        base_url=cfg["base_url"],
+        institution=cfg.get("institution", INSTITUTION),
+        governance=governance,
+        http_client=http,
     )
     queue: asyncio.Queue[int] = asyncio.Queue()
     for offset in cfg["offsets"]:

@@ -44,6 +44,10 @@ class EsploroClient(BaseClient):
             ``http://`` only for loopback hosts, e.g. the simulated gateway).
         format: ``"json"`` (default) or ``"xml"``: the ``Accept`` of every request.
         lang: sent as the ``lang`` query parameter when given.
+        institution: the institution code (e.g. ``"01ABC_INST"``). The thresholds are the
+            institution's, not the key's: clients naming one institution share one
+            governance in the process whatever their keys (a read-only and a read/write
+            key, say). Unnamed, clients share by gateway and key.
         governance: a governance object to use instead of the default in-process one
             (e.g. ``other_client.governance``, or an institution-wide backend).
         rate_limit: the gateway's per-second threshold (default 25).
@@ -62,8 +66,8 @@ class EsploroClient(BaseClient):
             give it a pool of at least ``max_in_flight`` connections.
         transport: an httpx transport for a client this object creates (tests, proxies).
 
-    Clients opened in one process for the same gateway and key share one governance,
-    so a second client cannot double the rate.
+    Clients opened in one process for the same institution (or, unnamed, the same
+    gateway and key) share one governance, so a second client cannot double the rate.
     """
 
     @functools.cached_property

@@ -37,7 +37,13 @@ from esploro_async.governance.core import PER_SECOND_THRESHOLD, Governance, OnQu
 from esploro_async.governance.lanes import LANES, Lane, current_lane
 from esploro_async.governance.protocol import Attempt, GovernanceProtocol, ResponseInfo
 from esploro_async.governance.quota import DAILY_THRESHOLD
-from esploro_async.governance.registry import acquire_shared, release_shared
+from esploro_async.governance.registry import (
+    Sharer,
+    acquire_shared,
+    check_institution,
+    gateway_identity,
+    release_shared,
+)
 from esploro_async.retry import IDEMPOTENT_METHODS, RetryPolicy
 from esploro_async.session.bodies import parse_body
 from esploro_async.session.config import (
@@ -94,6 +100,7 @@ class BaseClient:
         base_url: str | None = None,
         format: Format = "json",
         lang: str | None = None,
+        institution: str | None = None,
         governance: GovernanceProtocol | None = None,
         rate_limit: float | None = None,
         safety_margin: float | None = None,
@@ -139,7 +146,13 @@ class BaseClient:
             "on_quota_exhausted": on_quota_exhausted,
             "batch_reserve": batch_reserve,
         }
+        self.institution = None if institution is None else check_institution(institution)
         if governance is not None:
+            other = getattr(governance, "institution", None)
+            if institution is not None and other is not None and other != institution:
+                raise ConfigurationError(
+                    f"institution={institution!r} but the governance given is {other!r}'s"
+                )
             given = [name for name, value in local_settings.items() if value is not None]
             if given:
                 raise ConfigurationError(
@@ -157,7 +170,7 @@ class BaseClient:
                 "batch_reserve": batch_reserve,
             }
             self.governance, shared_key = acquire_shared(
-                (self.base_url, self._fingerprint),
+                Sharer(gateway_identity(self.base_url), self._fingerprint, self.institution),
                 tuple(effective.items()),
                 lambda: Governance.local(**effective),  # type: ignore[arg-type]
             )

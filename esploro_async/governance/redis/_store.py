@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, Literal
 
 from esploro_async.errors import ConfigurationError
+from esploro_async.governance.registry import check_institution
 
 try:
     import redis.asyncio as aioredis
@@ -28,7 +28,6 @@ log = logging.getLogger("esploro_async.governance.redis")
 
 US = 1_000_000
 QUOTA_TTL_MS = 48 * 3600 * 1000
-INSTITUTION_CODE = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
 
 def require_redis() -> None:
@@ -63,11 +62,7 @@ class Store:
         socket_timeout: float,
     ) -> None:
         require_redis()
-        if not INSTITUTION_CODE.match(institution):
-            raise ConfigurationError(
-                f"institution must match {INSTITUTION_CODE.pattern} (no braces), "
-                f"not {institution!r}"
-            )
+        check_institution(institution)
         if not key_prefix or "{" in key_prefix or "}" in key_prefix:
             raise ConfigurationError(f"key_prefix must be non-empty without braces: {key_prefix!r}")
         base = f"{key_prefix}:{{{institution}}}:"
