@@ -310,3 +310,8 @@ def serve(args: tuple[str, ...]) -> None:
     from esploro_async.testing.__main__ import main as simulator
 
     sys.exit(simulator(["serve", *args]))
+
+
+from esploro_async.cli.status import status  # noqa: E402  (its own module, registered here)
+
+cli.add_command(status)

@@ -35,6 +35,24 @@ end
 redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'anchor', string.format('%.0f', anchor),
            'paused', string.format('%.0f', paused))
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
+-- What `esploro-async status` shows: grants per second (the last minute), and each
+-- process's waiting requests by lane (processes seen in the last minute).
+if granted == 1 then
+  local sec = math.floor(slot / 1000000)
+  if redis.call('HINCRBY', KEYS[4], sec, 1) == 1 then
+    redis.call('HDEL', KEYS[4], sec - 61, sec - 62, sec - 63, sec - 64, sec - 65)
+  end
+  redis.call('PEXPIRE', KEYS[4], 120000)
+end
+redis.call('HSET', KEYS[2], ARGV[8], ARGV[9] .. ' ' .. ARGV[10])
+redis.call('ZADD', KEYS[3], string.format('%.0f', now), ARGV[8])
+local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - 60000000)
+if #gone > 0 then
+  redis.call('HDEL', KEYS[2], unpack(gone))
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - 60000000)
+end
+redis.call('PEXPIRE', KEYS[2], 120000)
+redis.call('PEXPIRE', KEYS[3], 120000)
 return {granted, wait, interval, tostring(rate), paused - now}
 """
 

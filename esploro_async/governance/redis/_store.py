@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, Literal
@@ -49,6 +50,43 @@ def as_float(value: Any) -> float:
     return float(value.decode() if isinstance(value, bytes) else value)
 
 
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
+def key_base(institution: str, key_prefix: str) -> str:
+    """``{prefix}:{INSTITUTION}:``, the start of every key (one Cluster hash tag)."""
+    check_institution(institution)
+    if not key_prefix or "{" in key_prefix or "}" in key_prefix:
+        raise ConfigurationError(f"key_prefix must be non-empty without braces: {key_prefix!r}")
+    return f"{key_prefix}:{{{institution}}}:"
+
+
+def connect(url: str, *, pool_size: int, socket_timeout: float) -> Any:
+    """A redis-py asyncio client for ``url``.
+
+    ``redis://``, ``rediss://`` and ``unix://`` reach one server (a `BlockingConnectionPool`
+    of ``pool_size``); ``redis+cluster://host:port`` (or ``rediss+cluster://``) a Redis
+    Cluster through any of its nodes.
+    """
+    require_redis()
+    scheme, sep, rest = url.partition("://")
+    options: dict[str, Any] = {
+        "socket_timeout": socket_timeout,
+        "socket_connect_timeout": socket_timeout,
+        "retry": Retry(NoBackoff(), 1),
+    }
+    if sep and scheme.lower() in CLUSTER_SCHEMES:
+        from redis.asyncio.cluster import RedisCluster
+
+        return RedisCluster.from_url(
+            f"{CLUSTER_SCHEMES[scheme.lower()]}://{rest}", max_connections=pool_size, **options
+        )
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=pool_size, timeout=socket_timeout, **options
+    )
+    return aioredis.Redis.from_pool(pool)
+
+
 class Store:
     """The Redis connection, key names and scripts shared by one gate and one ledger."""
 
@@ -62,29 +100,23 @@ class Store:
         socket_timeout: float,
     ) -> None:
         require_redis()
-        check_institution(institution)
-        if not key_prefix or "{" in key_prefix or "}" in key_prefix:
-            raise ConfigurationError(f"key_prefix must be non-empty without braces: {key_prefix!r}")
-        base = f"{key_prefix}:{{{institution}}}:"
+        base = key_base(institution, key_prefix)
         self.base = base
         self.rate_key = base + "rate"
         self.inflight_key = base + "inflight"
         self.leases_key = base + "leases"
         self.loose_key = base + "loose"
+        self.procs_key = base + "procs"
+        self.seen_key = base + "seen"
+        self.grants_key = base + "grants"
         self.channel = base + "events"
-        self.pool = aioredis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=pool_size,
-            timeout=socket_timeout,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
-            retry=Retry(NoBackoff(), 1),
-        )
-        self.client = aioredis.Redis(connection_pool=self.pool)
+        self.client = connect(url, pool_size=pool_size, socket_timeout=socket_timeout)
         self.reserve_script = self.client.register_script(RESERVE_LUA)
         self.penalize_script = self.client.register_script(PENALIZE_LUA)
         self.quota_script = self.client.register_script(QUOTA_LUA)
         self.script_calls = 0
+        #: This process (one `Store` per governance) in the keys other processes read.
+        self.process_id = uuid.uuid4().hex[:16]
 
     def quota_key(self, day: date) -> str:
         """The key of one quota day."""
@@ -101,6 +133,5 @@ class Store:
         return list(reply)
 
     async def aclose(self) -> None:
-        """Close the client and its pool."""
+        """Close the client and its connections."""
         await self.client.aclose()
-        await self.pool.disconnect()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import time, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from esploro_async.errors import ConfigurationError
 from esploro_async.governance.adaptive import RatePolicy
@@ -12,9 +12,6 @@ from esploro_async.governance.core import Governance, OnQuotaExhausted
 from esploro_async.governance.redis._store import Fallback, Store
 from esploro_async.governance.redis.quota import RedisQuotaLedger
 from esploro_async.governance.redis.rate import RedisRateGate
-
-if TYPE_CHECKING:
-    import redis.asyncio as aioredis
 
 
 class RedisGovernance(Governance):
@@ -28,7 +25,10 @@ class RedisGovernance(Governance):
         await governance.aclose()
 
     Args:
-        url: a redis-py URL (``redis://``, ``rediss://``, ``unix://``).
+        url: a redis-py URL of one server (``redis://host:6379/0``, ``rediss://``,
+            ``unix://``), or of a Redis Cluster: ``redis+cluster://host:7000`` (any node;
+            ``rediss+cluster://`` with TLS). Every key of an institution shares one hash
+            tag, so each script call runs on one node.
         institution: the institution code: the budget is shared by everything using it, so
             it is required (a key fingerprint would silently split one institution's
             budget between its API keys).
@@ -134,8 +134,8 @@ class RedisGovernance(Governance):
         return cls(url, institution=institution, **kwargs)
 
     @property
-    def redis(self) -> aioredis.Redis:
-        """The redis-py client (for inspection and tests)."""
+    def redis(self) -> Any:
+        """The redis-py client (``Redis``, or ``RedisCluster`` for a cluster URL)."""
         return self._store.client
 
     @property

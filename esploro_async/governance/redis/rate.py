@@ -13,6 +13,8 @@ import anyio
 from esploro_async._clock import current_time
 from esploro_async.errors import ConfigurationError, RedisUnavailableError
 from esploro_async.governance.adaptive import RatePolicy
+from esploro_async.governance.lanes import Lane
+from esploro_async.governance.lanes import priority as priority_of
 from esploro_async.governance.limiter import SpacingLimiter
 from esploro_async.governance.redis._store import (
     US,
@@ -23,6 +25,9 @@ from esploro_async.governance.redis._store import (
     log,
     unreachable_errors,
 )
+
+
+_BATCH = priority_of("batch", retry=True)  # the lowest priority value of the batch lane
 
 
 class _PriorityLock:
@@ -116,6 +121,8 @@ class RedisRateGate:
         #: Counters: Redis grants, refusals (hysteresis sleeps), stale or paused slots
         #: dropped, grants made by the local fallback.
         self.stats = {"grants": 0, "refusals": 0, "stale": 0, "dropped": 0, "fallback": 0}
+        #: Requests of this process waiting for a rate permit, by lane.
+        self.waiting: dict[Lane, int] = {"interactive": 0, "batch": 0}
 
     @property
     def in_fallback(self) -> bool:
@@ -129,6 +136,14 @@ class RedisRateGate:
         threshold is shared, so across processes slots go in order of arrival at Redis).
         """
         self._ensure_listener()
+        lane: Lane = "interactive" if priority < _BATCH else "batch"
+        self.waiting[lane] += 1
+        try:
+            await self._acquire(priority)
+        finally:
+            self.waiting[lane] -= 1
+
+    async def _acquire(self, priority: int) -> None:
         while True:
             reservation = await self._reserve(priority)
             if reservation is None:
@@ -210,7 +225,12 @@ class RedisRateGate:
                 try:
                     granted, wait, interval, rate, paused = await self._store.run(
                         self._store.reserve_script,
-                        [self._store.rate_key],
+                        [
+                            self._store.rate_key,
+                            self._store.procs_key,
+                            self._store.seen_key,
+                            self._store.grants_key,
+                        ],
                         [
                             repr(policy.rate_limit),
                             repr(policy.safety_margin),
@@ -219,6 +239,10 @@ class RedisRateGate:
                             round(self.horizon * US),
                             self._ttl_ms,
                             round(policy.pause * US) if recovering else 0,
+                            self._store.process_id,
+                            # the others, not this request (the reply decides its fate)
+                            self.waiting["interactive"] - (priority < _BATCH),
+                            self.waiting["batch"] - (priority >= _BATCH),
                         ],
                     )
                 except unreachable_errors() as exc:
@@ -286,4 +310,4 @@ class RedisRateGate:
                 await asyncio.sleep(self.probe_interval)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()

@@ -1,0 +1,58 @@
+"""``esploro-async status`` shows the live governance of an institution from Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from redis_support import INST, admin, finish, gateway, redis_process, redis_url, start_worker
+
+__all__ = ["admin", "redis_process", "redis_url"]  # fixtures
+
+CLI = str(Path(sys.executable).parent / "esploro-async")
+
+
+def status(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CLI, "status", *args], capture_output=True, text=True, timeout=30)
+
+
+async def test_status_while_two_processes_harvest(redis_url: str) -> None:
+    gw = gateway(quota_remaining=50_000)
+    args = ("--redis-url", redis_url, "--institution", INST)
+    async with gw.serve() as server:
+        procs = [
+            start_worker(server.url, redis_url, range(p * 1000, p * 1000 + 1000, 10))
+            for p in range(2)
+        ]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # until both run at full rate (imports are slow)
+            shown = await asyncio.to_thread(status, *args, "--json")
+            if shown.returncode or json.loads(shown.stdout)["granted_per_second"] >= 15:
+                break
+        text = await asyncio.to_thread(status, *args)
+        await asyncio.to_thread(finish, procs)
+    assert shown.returncode == 0, shown.stderr
+    state: dict[str, Any] = json.loads(shown.stdout)
+    assert state["processes"] == 2
+    assert 15 <= state["granted_last_second"] <= 25, state
+    assert state["rate"] == 25.0
+    assert state["waiting_interactive"] > 0  # 2 x 8 tasks, one permit every 44 ms
+    assert state["waiting_batch"] == 0
+    assert 50_000 - 200 < state["quota_remaining"] < 50_000
+    assert 0 <= state["in_flight"] <= 16
+    assert state["quota_resets_at"].endswith("T00:00:00+00:00")
+    assert text.returncode == 0
+    assert "processes seen in the last minute: 2" in text.stdout
+
+
+def test_status_without_redis_is_a_clear_error() -> None:
+    shown = status("--redis-url", "redis://:secret@127.0.0.1:1/0", "--institution", INST)
+    assert shown.returncode == 1
+    assert "Redis is unreachable" in shown.stderr
+    assert "secret" not in shown.stderr
+    assert status("--institution", INST).returncode == 2
