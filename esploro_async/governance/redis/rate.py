@@ -26,7 +26,6 @@ from esploro_async.governance.redis._store import (
     unreachable_errors,
 )
 
-
 _BATCH = priority_of("batch", retry=True)  # the lowest priority value of the batch lane
 
 
