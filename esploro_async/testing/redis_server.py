@@ -4,21 +4,30 @@
         governance = RedisGovernance(server.url, institution="01TEST_INST")
 
 Needs the ``redis-server`` binary (Debian: ``apt-get install redis-server``). Nothing is
-persisted; `stop` and `start` restart it on the same port (to test a Redis outage).
+persisted; `stop` and `start` restart it on the same port (to test a Redis outage), `kill`
+stops it like ``kill -9``.
+
+`RedisClusterServers` starts a local Redis Cluster of three primaries the same way::
+
+    with RedisClusterServers() as cluster:
+        governance = RedisGovernance(cluster.url, institution="01TEST_INST")  # redis+cluster://
 """
 
 from __future__ import annotations
 
 import contextlib
+import random
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 
-__all__ = ["RedisServer", "RedisServerMissing", "free_loopback_port"]
+__all__ = ["RedisClusterServers", "RedisServer", "RedisServerMissing", "free_loopback_port"]
+
+_SLOTS = 16384
 
 
 class RedisServerMissing(RuntimeError):
@@ -42,7 +51,11 @@ class RedisServer:
     """
 
     def __init__(
-        self, *, port: int | None = None, preexec_fn: Callable[[], object] | None = None
+        self,
+        *,
+        port: int | None = None,
+        preexec_fn: Callable[[], object] | None = None,
+        extra_args: Sequence[str] = (),
     ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
@@ -54,6 +67,7 @@ class RedisServer:
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.dir = tempfile.mkdtemp(prefix="esploro-redis-")
         self._preexec_fn = preexec_fn
+        self._extra_args = tuple(extra_args)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> RedisServer:
@@ -80,6 +94,7 @@ class RedisServer:
             [
                 *(self.binary, "--port", str(self.port), "--bind", "127.0.0.1"),
                 *("--save", "", "--appendonly", "no", "--dir", self.dir, "--loglevel", "warning"),
+                *self._extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -112,3 +127,105 @@ class RedisServer:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+
+def command(port: int, *args: str, timeout: float = 5.0) -> str:
+    """Send one command to 127.0.0.1:``port`` and return its reply as text (RESP, minimal)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        payload = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
+        sock.sendall(payload.encode())
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            data += chunk
+            if data[:1] in (b"+", b"-", b":") and data.endswith(b"\r\n"):
+                return data[1:-2].decode()
+            if data[:1] == b"$":
+                head, _, rest = data.partition(b"\r\n")
+                size = int(head[1:])
+                if size < 0:
+                    return ""
+                if len(rest) >= size + 2:
+                    return rest[:size].decode()
+            if not chunk:
+                return data.decode()
+
+
+def _free_cluster_port() -> int:
+    """A free port below 55535 whose cluster bus port (+10000) is free too."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20000, 45000)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+class RedisClusterServers:
+    """A local Redis Cluster: ``nodes`` primaries (no replicas) on free loopback ports.
+
+    Slots are split evenly; `url` is ``redis+cluster://127.0.0.1:PORT`` of the first node
+    (`RedisGovernance` finds the others). Args as for `RedisServer`.
+    """
+
+    def __init__(self, nodes: int = 3, *, preexec_fn: Callable[[], object] | None = None) -> None:
+        self.servers: list[RedisServer] = []
+        for _ in range(nodes):
+            server = RedisServer(port=_free_cluster_port(), preexec_fn=preexec_fn)
+            server._extra_args = (
+                *("--cluster-enabled", "yes", "--cluster-node-timeout", "5000"),
+                *("--cluster-config-file", f"{server.dir}/nodes.conf"),
+            )
+            self.servers.append(server)
+        self.url = f"redis+cluster://127.0.0.1:{self.servers[0].port}"
+
+    def __enter__(self) -> RedisClusterServers:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for server in self.servers:
+            server.__exit__(exc_type, exc, tb)
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the nodes, assign the slots, join them; return once the cluster is ok."""
+        try:
+            for server in self.servers:
+                server.start()
+            count = len(self.servers)
+            for i, server in enumerate(self.servers):
+                first, last = i * _SLOTS // count, (i + 1) * _SLOTS // count - 1
+                command(server.port, "CLUSTER", "ADDSLOTSRANGE", str(first), str(last))
+            for server in self.servers[1:]:
+                command(self.servers[0].port, "CLUSTER", "MEET", "127.0.0.1", str(server.port))
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if all(self._ready(server.port) for server in self.servers):
+                    return
+                time.sleep(0.05)
+            raise RuntimeError("the local Redis Cluster did not become ready")
+        except BaseException:
+            for server in self.servers:
+                server.stop()
+            raise
+
+    def _ready(self, port: int) -> bool:
+        info = command(port, "CLUSTER", "INFO")
+        known = command(port, "CLUSTER", "NODES").count("connected")
+        return "cluster_state:ok" in info and known == len(self.servers)
+
+    def node_of(self, key: str) -> int:
+        """The port of the node serving ``key``."""
+        slot = int(command(self.servers[0].port, "CLUSTER", "KEYSLOT", key))
+        count = len(self.servers)
+        return self.servers[min(count - 1, slot * count // _SLOTS)].port

@@ -1,0 +1,61 @@
+"""`RedisGovernance` on a local 3-node Redis Cluster (``redis+cluster://`` URL).
+
+Every key of an institution shares one hash tag, so each script runs on one node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+from redis_support import INST, finish, gateway, max_in_window, start_worker
+
+from esploro_async.governance.redis.status import read_status
+from esploro_async.testing.redis_server import RedisClusterServers
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[RedisClusterServers]:
+    with RedisClusterServers(3) as servers:
+        yield servers
+
+
+async def test_three_processes_on_a_cluster(cluster: RedisClusterServers) -> None:
+    gw = gateway(quota_remaining=260)
+    async with gw.serve() as server:
+        start_at = time.time() + 1.5
+        procs = [
+            start_worker(
+                server.url,
+                cluster.url,
+                range(p * 1000, p * 1000 + 1000, 10),
+                governance={"daily_reserve": 100},
+                stop_on_error=True,
+                start_at=start_at,
+            )
+            for p in range(3)
+        ]
+        deadline = time.monotonic() + 20
+        state = await read_status(cluster.url, INST)
+        while state.processes < 3 and time.monotonic() < deadline:  # imports are slow
+            await asyncio.sleep(0.2)
+            state = await read_status(cluster.url, INST)
+        results = await asyncio.to_thread(finish, procs)
+    log = [r for r in gw.client_log() if r.error_code != "UNAUTHORIZED"]
+    assert sum(r["requests"] for r in results) == 160
+    assert gw.quota_remaining == 100
+    assert not [r for r in log if r.status == 429]
+    assert max_in_window([r.arrival for r in log]) <= 25
+    assert state.processes == 3
+    assert state.quota_remaining is not None
+    # Every key of the institution lives in one slot, on one node.
+    keys = {}
+    for port in (node.port for node in cluster.servers):
+        with redis.Redis(host="127.0.0.1", port=port) as plain:
+            keys[port] = plain.keys("*")
+    assert sum(1 for found in keys.values() if found) == 1
+    node = next(port for port, found in keys.items() if found)
+    assert node == cluster.node_of(f"esploro:{{{INST}}}:rate")
