@@ -36,11 +36,12 @@ import datetime as dt
 import json
 import logging
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,10 @@ async def _harvest(cfg: dict[str, Any], real_time: Any) -> dict[str, Any]:
                 return
             try:
                 await client.request(
-                    "GET", "researchers", params={"offset": offset, "limit": cfg["limit"]}
+                    "GET",
+                    "researchers",
+                    params={"offset": offset, "limit": cfg["limit"]},
+                    lane=cfg.get("lane", "batch"),
                 )
                 done += 1
                 grants.append(real_time())
@@ -135,12 +139,38 @@ async def _harvest(cfg: dict[str, Any], real_time: Any) -> dict[str, Any]:
                 if cfg.get("stop_on_error"):
                     return
 
+    waits: list[float] = []
+    interactive: dict[str, Any] = cfg.get("interactive") or {}
+    if interactive:
+        _time_governance(client, waits)
+
+    async def one(offset: int) -> None:
+        try:
+            await client.request(
+                "GET", "researchers", params={"offset": offset, "limit": cfg["limit"]}
+            )
+            grants.append(real_time())
+        except Exception as exc:
+            errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+
+    async def portal() -> None:
+        # Independent users: Poisson arrivals at ``rate`` per second, concurrent requests.
+        rng = random.Random(interactive.get("seed", 0))
+        tasks = []
+        for offset in cfg["offsets"][: interactive["count"]]:
+            await asyncio.sleep(rng.expovariate(interactive["rate"]))
+            tasks.append(asyncio.ensure_future(one(offset)))
+        await asyncio.gather(*tasks)
+
     delay = cfg.get("start_at", 0.0) - real_time()
     if delay > 0:
         await asyncio.sleep(delay)
     started = real_time()
     try:
-        await asyncio.gather(*(run() for _ in range(concurrency)))
+        if interactive:
+            await portal()
+        else:
+            await asyncio.gather(*(run() for _ in range(concurrency)))
     finally:
         elapsed = real_time() - started
         snapshot = client.governance.snapshot()
@@ -150,13 +180,27 @@ async def _harvest(cfg: dict[str, Any], real_time: Any) -> dict[str, Any]:
         if governance is not None:
             await governance.aclose()
     return {
-        "requests": done,
+        "requests": done + (len(grants) if interactive else 0),
+        "waits": waits,
         "errors": errors,
         "messages": messages,
         "elapsed": elapsed,
         "throttled": snapshot.throttled,
         "stats": stats,
     }
+
+
+def _time_governance(client: Any, waits: list[float]) -> None:
+    """Record how long each attempt waits for governance (slot, quota and rate permit)."""
+    governance = client.governance
+    enter = governance._enter
+
+    async def timed(lane: Any, retry: bool) -> None:
+        started = time.monotonic()
+        await enter(lane, retry)
+        waits.append(time.monotonic() - started)
+
+    governance._enter = timed
 
 
 def worker_main(cfg: dict[str, Any]) -> None:
@@ -176,6 +220,17 @@ def worker_main(cfg: dict[str, Any]) -> None:
 # -- gateway process ----------------------------------------------------------------------------
 
 
+def max_in_window(times: Sequence[float], window: float = 1.0) -> int:
+    """The most of ``times`` in any half-open window of ``window`` seconds."""
+    ordered = sorted(times)
+    best = lo = 0
+    for hi, t in enumerate(ordered):
+        while ordered[lo] + window <= t:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
 def gateway_stats(gw: Any) -> dict[str, Any]:
     """What the gateway saw: 429s, max accepted per sliding second, throughput."""
     log = [r for r in gw.client_log() if r.error_code != "UNAUTHORIZED"]  # not warm-ups
@@ -183,9 +238,12 @@ def gateway_stats(gw: Any) -> dict[str, Any]:
     span = accepted[-1] - accepted[0] if len(accepted) > 1 else 0.0
     arrivals = sorted(r.arrival for r in log)
     sent_span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0.0
+    sent = [r.arrival for r in log if r.arrived]
     return {
         "requests": len(log),
         "accepted": len(accepted),
+        "max_arrivals": max_in_window(sent),
+        "daily_threshold": sum(1 for r in log if r.error_code == "DAILY_THRESHOLD"),
         "throttled": sum(1 for r in log if r.error_code == "PER_SECOND_THRESHOLD"),
         "max_in_window": gw.max_in_window(1.0),
         "throughput": (len(accepted) - 1) / span if span > 0 else 0.0,
@@ -362,13 +420,22 @@ def commands_per_request(calls: dict[str, int], requests: int) -> tuple[float, f
 # -- scenarios --------------------------------------------------------------------------------
 
 
-def run_workers(configs: Sequence[dict[str, Any]], timeout: float = 600) -> list[dict[str, Any]]:
-    """Start one worker process per config at the same instant; return their results."""
-    start_at = time.time() + 1.5  # time to import and connect
+def run_workers(
+    configs: Sequence[dict[str, Any]],
+    timeout: float = 600,
+    during: Callable[[float], object] | None = None,
+    lead: float = 2.0,
+) -> list[dict[str, Any]]:
+    """Start one worker process per config at the same instant; return their results.
+
+    ``during(start_at)`` runs while they work (e.g. to kill Redis), ``start_at`` being
+    the ``time.time()`` they start at; a config's ``delay`` starts that worker later.
+    """
+    start_at = time.time() + lead  # time to import and connect
     procs: list[subprocess.Popen[str]] = []
     try:
         for cfg in configs:
-            payload = json.dumps({**cfg, "start_at": start_at})
+            payload = json.dumps({**cfg, "start_at": start_at + cfg.get("delay", 0.0)})
             procs.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "benchmarks.redis_workers", "worker", payload],
@@ -378,6 +445,8 @@ def run_workers(configs: Sequence[dict[str, Any]], timeout: float = 600) -> list
                     preexec_fn=die_with_parent,
                 )
             )
+        if during is not None:
+            during(start_at)
         results = []
         for proc in procs:
             out, _ = proc.communicate(timeout=timeout)
@@ -517,6 +586,149 @@ def bench(
     return rows
 
 
+def _worker_cfg(gateway: GatewayProcess, redis: Any, offsets: list[int], **cfg: Any) -> Any:
+    return {
+        "base_url": gateway.url,
+        "offsets": offsets,
+        "limit": 10,
+        "concurrency": 16,
+        "redis_url": redis.url,
+        "quiet": True,
+        **cfg,
+    }
+
+
+def quota_scenario(runs: int, *, quota: int = 80, reserve: int = 50) -> list[dict[str, Any]]:
+    """4 processes, ``quota`` left, a shared reserve of ``reserve``: where the gateway ends."""
+    redis = RedisServer()
+    rows = []
+    try:
+        for _ in range(runs):
+            gateway = GatewayProcess(quota_remaining=quota)
+            try:
+                redis_command(redis.port, "FLUSHALL")
+                configs = [
+                    _worker_cfg(
+                        gateway,
+                        redis,
+                        offsets,
+                        governance={"daily_reserve": reserve},
+                        stop_on_error=True,
+                    )
+                    for offsets in slices(4, 50, 10)
+                ]
+                results = run_workers(configs)
+                stats = gateway.stats()
+            finally:
+                gateway.close()
+            rows.append(
+                {
+                    "sent": stats["requests"],
+                    "quota_left": stats["quota_remaining"],
+                    "daily_429": stats["daily_threshold"],
+                    "refused": sum(r["errors"].get("DailyQuotaExhaustedError", 0) for r in results),
+                }
+            )
+            print(f"  quota run: {rows[-1]}", flush=True)
+    finally:
+        redis.stop()
+    return rows
+
+
+def restart_scenario(runs: int, *, kills: int = 3, every: float = 2.0) -> list[dict[str, Any]]:
+    """4 processes at full rate; ``redis-server`` killed (SIGKILL) and restarted ``kills`` times."""
+    redis = RedisServer()
+    rows = []
+    try:
+        gateway = GatewayProcess()
+        try:
+            for _ in range(runs):
+                gateway.reset()
+                redis_command(redis.port, "FLUSHALL")
+
+                def outages(start_at: float) -> None:
+                    for k in range(kills):
+                        time.sleep(max(0.0, start_at + (k + 1) * every - time.time()))
+                        redis.kill()
+                        redis.start()
+
+                per_process = round((kills + 1) * every * EFFECTIVE_RATE / 4) + 10
+                configs = [
+                    _worker_cfg(gateway, redis, offsets, fallback="local")
+                    for offsets in slices(4, per_process, 10)
+                ]
+                results = run_workers(configs, during=outages)
+                stats = gateway.stats()
+                rows.append(
+                    {
+                        "sent": stats["requests"],
+                        "throttled": stats["throttled"],
+                        "max_arrivals": stats["max_arrivals"],
+                        "errors": sum(sum(r["errors"].values()) for r in results),
+                        "fallback_grants": sum(r["stats"].get("fallback", 0) for r in results),
+                    }
+                )
+                print(f"  restart run: {rows[-1]}", flush=True)
+        finally:
+            gateway.close()
+    finally:
+        redis.stop()
+    return rows
+
+
+def priority_scenario(*, interactive: int = 50, rate: float = 2.0) -> dict[str, Any]:
+    """4 processes harvesting (batch) + a 5th sending ``interactive`` requests (Poisson)."""
+    redis = RedisServer()
+    try:
+        gateway = GatewayProcess(researchers=20_000)
+        try:
+            redis_command(redis.port, "FLUSHALL")
+            redis_command(redis.port, "CONFIG", "RESETSTAT")
+            span = 3.0 + interactive / rate + 3.0  # batch at full rate before and after
+            per_process = round(span * EFFECTIVE_RATE / 4)
+            configs = [
+                _worker_cfg(gateway, redis, offsets, lane="batch")
+                for offsets in slices(4, per_process, 10)
+            ]
+            configs.append(
+                _worker_cfg(
+                    gateway,
+                    redis,
+                    [100_000 + 10 * i for i in range(interactive)],
+                    interactive={"count": interactive, "rate": rate},
+                    delay=3.0,
+                )
+            )
+            results = run_workers(configs, lead=6.0)  # every worker ready before any starts
+            stats = gateway.stats()
+            calls = commandstats(redis.port)
+        finally:
+            gateway.close()
+    finally:
+        redis.stop()
+    in_order: list[float] = results[-1]["waits"]
+    waits = sorted(in_order)
+    scripts, commands = commands_per_request(calls, stats["requests"])
+
+    def pct(q: float) -> float:
+        return waits[min(len(waits) - 1, round(q * (len(waits) - 1)))] * 1000
+
+    return {
+        "interactive": len(waits),
+        "slow_at": [i for i, w in enumerate(in_order) if w > 0.1],
+        "p50_ms": pct(0.5),
+        "p95_ms": pct(0.95),
+        "max_ms": waits[-1] * 1000,
+        "over_100ms": sum(1 for w in waits if w > 0.1),
+        "throttled": stats["throttled"],
+        "max_arrivals": stats["max_arrivals"],
+        "throughput": stats["throughput"],
+        "scripts_per_request": scripts,
+        "commands_per_request": commands,
+        "errors": sum(sum(r["errors"].values()) for r in results),
+    }
+
+
 def print_table(rows: Sequence[dict[str, Any]]) -> None:
     """The side-by-side table."""
     head = (
@@ -536,6 +748,22 @@ def print_table(rows: Sequence[dict[str, Any]]) -> None:
         )
 
 
+def _scenario(args: argparse.Namespace) -> int:
+    runs = args.runs or (3 if args.quick else 10)
+    if args.scenario == "quota":
+        rows = quota_scenario(runs)
+        exact = sum(1 for r in rows if abs(r["quota_left"] - 50) <= 1 and r["daily_429"] == 0)
+        print(f"quota: {exact}/{len(rows)} runs ended at the reserve of 50 (+-1) with no 429")
+    elif args.scenario == "restart":
+        rows = restart_scenario(runs)
+        ok = sum(1 for r in rows if r["throttled"] == 0 and r["max_arrivals"] <= 25)
+        print(f"restart: {ok}/{len(rows)} runs with 0 x 429 and <= 25 arrivals in any second")
+    else:
+        row = priority_scenario(interactive=50, rate=2.0)
+        print(json.dumps(row))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: ``[--quick]``, or the ``worker``/``gateway`` sub-commands."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -550,11 +778,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--up-fraction", type=float, default=0.02)
     parser.add_argument("--researchers", type=int, default=2000)
     parser.add_argument("--quota-remaining", type=int)
+    parser.add_argument(
+        "--scenario",
+        choices=["compare", "quota", "restart", "priority"],
+        default="compare",
+        help="compare: Redis vs in-process (default); quota: 4 processes end at a shared "
+        "reserve; restart: kill -9 + restart of redis-server mid-run; priority: 4 harvests "
+        "and a 5th process of interactive requests",
+    )
+    parser.add_argument("--runs", type=int, help="repetitions (quota, restart)")
     args = parser.parse_args(argv)
     if args.command == "gateway":
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_gateway(args))
         return 0
+    if args.scenario != "compare":
+        return _scenario(args)
 
     per_process = 40 if args.quick else 150
     print(

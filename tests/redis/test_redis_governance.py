@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 
 from esploro_async import EsploroClient
 from esploro_async.errors import DailyQuotaExhaustedError, EsploroError
+from esploro_async.governance.lanes import priority
 from esploro_async.governance.protocol import QuotaRefusal, ResponseInfo
 from esploro_async.governance.redis import RedisGovernance, RedisUnavailableError
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
@@ -205,11 +206,13 @@ async def test_penalize_pauses_every_process(redis_url: str) -> None:
 
     async def send(n: int) -> None:
         for _ in range(n):
-            await second.rate.acquire()
+            await second.rate.acquire(priority("batch", retry=False))
             grants.append(time.monotonic())
 
     senders = asyncio.gather(*(send(10) for _ in range(5)))
-    await asyncio.sleep(0.5)  # the second process holds reservations up to 1 s ahead
+    # The schedule starts one horizon ahead; then the second process holds reservations
+    # up to 1 s ahead.
+    await asyncio.sleep(1.5)
     throttled_at = time.monotonic()
     await first.rate.throttled(None)
     await first.rate.throttled(None)  # a cluster of 429s: one decrease per cooldown

@@ -5,7 +5,7 @@
 RESERVE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'anchor', 'paused')
+local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'anchor', 'paused', 'ilast', 'itat', 'tat0')
 local ceiling = tonumber(ARGV[1])
 local rate = tonumber(s[2]) or ceiling
 if rate > ceiling then rate = ceiling end
@@ -24,16 +24,51 @@ local push = tonumber(ARGV[7])
 if push > 0 and now + push > paused then paused = now + push end
 -- No schedule (first use, restart, expiry, eviction): processes may still hold slots up to
 -- one horizon ahead on the lost one, so the new schedule starts after them.
-local tat = tonumber(s[1]) or (now + tonumber(ARGV[5]))
-local slot = math.max(tat, paused, now)
+local horizon = tonumber(ARGV[5])
+local tat = tonumber(s[1]) or (now + horizon)
+-- Lanes. While interactive requests come from any process (within ARGV[12] µs of the last
+-- one) the interactive lane has its own schedule 'itat' at a share ARGV[13] of the rate, with
+-- a burst of ARGV[14], and batch work runs at the rest: interactive requests never queue
+-- behind batch work. The first one of a busy period goes at once, before the batch work
+-- already reserved (one extra start in a window, within the margin); until that work has
+-- passed ('tat0') the others wait for it.
+local ilast = tonumber(s[5]) or 0
+local itat = tonumber(s[6]) or 0
+local tat0 = tonumber(s[7]) or 0
+local interactive = ARGV[11] == 'i'
+local active = now - ilast < tonumber(ARGV[12])
+local share = tonumber(ARGV[13])
+local first = math.max(paused, now)
+local slot
+local step = interval
+if interactive then
+  local every = math.ceil(interval / share)
+  if not active then
+    slot = first
+    tat0 = math.max(tat, first)
+  else
+    slot = math.max(first, itat - (tonumber(ARGV[14]) - 1) * every)
+    if now < tat0 then slot = math.max(slot, tat0) end
+  end
+  ilast = now
+  step = every
+else
+  slot = math.max(tat, first)
+  if active then step = math.ceil(interval / (1 - share)) end
+end
 local wait = slot - now
 local granted = 0
-if wait <= tonumber(ARGV[5]) then
+if wait <= horizon then
   granted = 1
-  redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', slot + interval))
+  if interactive then
+    itat = math.max(itat, slot) + step
+  else
+    redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', slot + step))
+  end
 end
 redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'anchor', string.format('%.0f', anchor),
-           'paused', string.format('%.0f', paused))
+           'paused', string.format('%.0f', paused), 'ilast', string.format('%.0f', ilast),
+           'itat', string.format('%.0f', itat), 'tat0', string.format('%.0f', tat0))
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 -- What `esploro-async status` shows: grants per second (the last minute), and each
 -- process's waiting requests by lane (processes seen in the last minute).
@@ -53,7 +88,7 @@ if #gone > 0 then
 end
 redis.call('PEXPIRE', KEYS[2], 120000)
 redis.call('PEXPIRE', KEYS[3], 120000)
-return {granted, wait, interval, tostring(rate), paused - now}
+return {granted, wait, interval, tostring(rate), paused - now, horizon}
 """
 
 PENALIZE_LUA = """

@@ -144,13 +144,13 @@ class RedisQuotaLedger:
                 if self._lowest() is None:  # this process's probe is in flight: wait
                     self._hold()
                     continue
-                raise QuotaRefusal(self.status(), from_gateway=self._lowest() == 0) from None
+                raise self._refusal(floor) from None
             if reply is None or reply.granted:
                 return
             if self._worth_waiting(reply, floor):
                 self._hold()
                 continue
-            raise QuotaRefusal(self.status(), from_gateway=self._lowest() == 0)
+            raise self._refusal(floor)
 
     async def settle(self, info: ResponseInfo | None) -> None:
         """Release one in-flight request, learn from its response, sync when due."""
@@ -221,6 +221,10 @@ class RedisQuotaLedger:
         if reply.stored is None or reply.stored <= floor:
             return False
         return reply.others + self._in_flight > 0 or reply.loose > 0
+
+    def _refusal(self, floor: int) -> QuotaRefusal:
+        status = attrs.evolve(self.status(), reserve=floor)
+        return QuotaRefusal(status, from_gateway=self._lowest() == 0)
 
     def _hold(self) -> None:
         """Look at Redis again only after ``poll_interval`` (tasks of this process alike)."""

@@ -71,6 +71,12 @@ class RedisRateGate:
             ``"local"`` continues at ``fallback_rate`` in this process.
         fallback_rate: request starts per second in fallback (below the effective rate).
         probe_interval: seconds between attempts to reach Redis again in fallback.
+        interactive_share: while interactive requests come from any process, the share
+            of the rate kept for them on their own schedule (batch work runs at the rest),
+            so they never queue behind the batch work of any process.
+        interactive_burst: interactive requests that may start back to back on it.
+        interactive_window: seconds after the last interactive request during which the
+            share is kept (otherwise batch work runs at the full rate).
     """
 
     def __init__(
@@ -83,6 +89,9 @@ class RedisRateGate:
         fallback: Fallback = "error",
         fallback_rate: float = 5.0,
         probe_interval: float = 0.5,
+        interactive_share: float = 0.25,
+        interactive_burst: int = 2,
+        interactive_window: float = 30.0,
     ) -> None:
         if fallback not in ("error", "local"):
             raise ConfigurationError(f"fallback must be 'error' or 'local', not {fallback!r}")
@@ -99,6 +108,11 @@ class RedisRateGate:
         self.fallback: Fallback = fallback
         self.fallback_rate = fallback_rate
         self.probe_interval = probe_interval
+        if not 0 < interactive_share < 1 or interactive_burst < 1:
+            raise ConfigurationError("interactive_share must be in (0, 1), interactive_burst >= 1")
+        self.interactive_share = interactive_share
+        self.interactive_burst = interactive_burst
+        self.interactive_window = interactive_window
         self._store = store
         self._rate = policy.rate_limit
         self._interval = policy.interval
@@ -222,7 +236,7 @@ class RedisRateGate:
                 recovering = self._down
                 policy = self.policy
                 try:
-                    granted, wait, interval, rate, paused = await self._store.run(
+                    granted, wait, interval, rate, paused, horizon = await self._store.run(
                         self._store.reserve_script,
                         [
                             self._store.rate_key,
@@ -242,6 +256,10 @@ class RedisRateGate:
                             # the others, not this request (the reply decides its fate)
                             self.waiting["interactive"] - (priority < _BATCH),
                             self.waiting["batch"] - (priority >= _BATCH),
+                            "i" if priority < _BATCH else "b",
+                            round(self.interactive_window * US),
+                            repr(self.interactive_share),
+                            self.interactive_burst,
                         ],
                     )
                 except unreachable_errors() as exc:
@@ -263,7 +281,7 @@ class RedisRateGate:
                     self.stats["grants"] += 1
                     return now + wait_s, epoch
                 self.stats["refusals"] += 1
-                await anyio.sleep(wait_s - self.horizon / 2)
+                await anyio.sleep(wait_s - as_int(horizon) / US / 2)
         finally:
             self._queue.release()
 

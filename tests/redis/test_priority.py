@@ -1,0 +1,110 @@
+"""Priority across processes: interactive requests of any process before batch work of all."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from datetime import datetime, timezone
+
+import pytest
+from redis_support import (
+    admin,
+    finish,
+    gateway,
+    governance,
+    max_in_window,
+    redis_process,
+    redis_url,
+    start_worker,
+)
+
+from esploro_async._clock import current_time
+from esploro_async.errors import DailyQuotaExhaustedError
+from esploro_async.governance.lanes import priority
+from esploro_async.governance.protocol import ResponseInfo
+from esploro_async.testing import Latency
+
+__all__ = ["admin", "redis_process", "redis_url"]  # fixtures
+
+BATCH = priority("batch", retry=False)
+INTERACTIVE = priority("interactive", retry=False)
+
+
+async def test_an_interactive_request_does_not_queue_behind_batch_work(redis_url: str) -> None:
+    harvest, portal = governance(redis_url), governance(redis_url)
+    await harvest.rate.acquire(BATCH)
+    while True:  # the harvesting process reserves batch slots a whole horizon ahead
+        reservation = await harvest.gate._reserve(BATCH)
+        assert reservation is not None
+        if reservation[0] - current_time() > harvest.gate.horizon - 0.1:
+            break
+    reservation = await portal.gate._reserve(INTERACTIVE)
+    assert reservation is not None
+    assert reservation[0] - current_time() < 0.05  # not behind ~1 s of batch work
+    # While interactive requests come, batch work leaves them a share of the rate.
+    first = await harvest.gate._reserve(BATCH)
+    second = await harvest.gate._reserve(BATCH)
+    assert first is not None
+    assert second is not None
+    spacing = second[0] - first[0]
+    assert spacing == pytest.approx(1.1 / 25 / (1 - harvest.gate.interactive_share), rel=0.01)
+    for gov in (harvest, portal):
+        await gov.aclose()
+
+
+async def test_batch_reserve_is_institution_wide(redis_url: str) -> None:
+    """One process's harvest stops at the shared batch reserve; another's pages go on."""
+    harvest = governance(redis_url, daily_reserve=10, batch_reserve=100)
+    portal = governance(redis_url, daily_reserve=10, batch_reserve=100)
+    day = datetime.now(timezone.utc)
+    async with portal.attempt(lane="interactive") as attempt:
+        await attempt.record(ResponseInfo(status_code=200, remaining=101, server_date=day))
+    async with harvest.attempt(lane="batch") as attempt:  # 101 left: one more batch request
+        await attempt.record(ResponseInfo(status_code=200, remaining=100, server_date=day))
+    with pytest.raises(DailyQuotaExhaustedError) as refused:
+        async with harvest.attempt(lane="batch"):
+            pass
+    assert refused.value.reserve == 100
+    async with portal.attempt(lane="interactive") as attempt:  # the portal goes on
+        await attempt.record(ResponseInfo(status_code=200, remaining=99, server_date=day))
+    with pytest.raises(DailyQuotaExhaustedError):
+        async with portal.attempt(lane="batch"):
+            pass
+    for gov in (harvest, portal):
+        await gov.aclose()
+
+
+async def test_four_harvests_and_a_portal_process(redis_url: str) -> None:
+    gw = gateway(latency=Latency.uniform(0.1, 0.4))
+    async with gw.serve() as server:
+        start_at = time.time() + 3.0
+        procs = [
+            start_worker(
+                server.url,
+                redis_url,
+                range(p * 1000, p * 1000 + 1000, 10),
+                lane="batch",
+                concurrency=16,
+                start_at=start_at,
+            )
+            for p in range(4)
+        ]
+        procs.append(
+            start_worker(
+                server.url,
+                redis_url,
+                range(50_000, 50_200, 10),
+                interactive={"count": 20, "rate": 2.0},
+                start_at=start_at + 2.5,
+            )
+        )
+        results = await asyncio.to_thread(finish, procs)
+    log = [r for r in gw.client_log() if r.error_code != "UNAUTHORIZED"]
+    assert [r["requests"] for r in results] == [100] * 4 + [20], results
+    assert not [r for r in log if r.status == 429]
+    assert max_in_window([r.arrival for r in log]) <= 25
+    waits = results[-1]["waits"]
+    assert len(waits) == 20
+    # Behind ~1 s of reserved batch work of 4 processes, the median page waits milliseconds.
+    assert statistics.median(waits) < 0.1, sorted(waits)
