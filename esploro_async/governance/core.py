@@ -320,16 +320,15 @@ class Governance:
                 await self.rate.acquire(priority(lane, retry=retry))
                 if await self.quota.confirm(floor):
                     return
-                refusal = None
-            except QuotaRefusal as exc:
-                refusal = exc
+            except QuotaRefusal as refusal:
+                await self._unreserve(lane)
+                await self._refused(refusal, lane)
+                continue
             except BaseException:
                 await self._unreserve(lane)
                 raise
-            # The permit goes unused: what the ledger learnt meanwhile says not now.
+            # The permit goes unused: what the ledger learnt meanwhile says "not now".
             await self._unreserve(lane)
-            if refusal is not None:
-                await self._refused(refusal, lane)
 
     async def _unreserve(self, lane: Lane) -> None:
         with anyio.CancelScope(shield=True):
