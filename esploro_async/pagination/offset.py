@@ -356,10 +356,10 @@ class OffsetStream(Generic[RecordT]):
         ready: dict[int, _Raw] = {}  # ordered: main-pass pages waiting for those before them
         stop: DailyQuotaExhaustedError | None = None
         while True:
-            if stop is None:
-                self._top_up(scheduler, runner, buffered=len(ready))
             for handout in self._in_order(scheduler, ready):
                 yield handout
+            if stop is None:
+                self._top_up(scheduler, runner, buffered=len(ready))
             if scheduler.in_flight == 0:
                 break
             offset, answer = await runner.next_result()
@@ -376,6 +376,19 @@ class OffsetStream(Generic[RecordT]):
                 yield done
         if stop is not None:
             raise stop
+        self._check_complete(scheduler)
+
+    def _check_complete(self, scheduler: PageScheduler) -> None:
+        """A harvest that ends before its total is an error, never a silent loss."""
+        if self._frontier.offset < scheduler.expected:
+            raise IncompletePageError(
+                f"GET {self.path}: the harvest ended at offset {self._frontier.offset} "
+                f"but the total is {scheduler.expected}; resume from the checkpoint",
+                path=self.path,
+                offset=self._frontier.offset,
+                expected=scheduler.expected - self._frontier.offset,
+                received=0,
+            )
 
     def _classify(
         self, scheduler: PageScheduler, raw: _Raw, ready: dict[int, _Raw]
