@@ -18,6 +18,7 @@ from esploro_async.errors import (
     DailyQuotaExhaustedError,
     ErrorDetail,
     EsploroError,
+    IncompletePageError,
     InsufficientQuotaError,
     NotFoundError,
     PatchFormatError,
@@ -27,6 +28,7 @@ from esploro_async.errors import (
     ResponseFormatError,
     ServerError,
     ServiceUnavailableError,
+    UnresolvedDriftError,
     WrongHostError,
 )
 from esploro_async.governance import Governance, GovernanceSnapshot, RatePolicy
@@ -52,6 +54,7 @@ __all__ = [
     "EsploroResponse",
     "Governance",
     "GovernanceSnapshot",
+    "IncompletePageError",
     "InsufficientQuotaError",
     "Lane",
     "NotFoundError",
@@ -65,6 +68,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "ServiceUnavailableError",
+    "UnresolvedDriftError",
     "WrongHostError",
     "__version__",
     "use_lane",

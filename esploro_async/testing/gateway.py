@@ -21,6 +21,7 @@ import contextlib
 import datetime as _dt
 import email.utils
 import hashlib
+import json
 import random
 import string
 from collections import Counter, deque
@@ -33,7 +34,13 @@ import attrs
 
 from esploro_async.testing import _xml
 from esploro_async.testing.api import XML_CT, ApiRequest, ApiResponse, EsploroApi
-from esploro_async.testing.faults import Fault, FaultKind, Latency, endpoint_matches
+from esploro_async.testing.faults import (
+    BODY_FAULTS,
+    Fault,
+    FaultKind,
+    Latency,
+    endpoint_matches,
+)
 from esploro_async.testing.institution import SyntheticInstitution
 
 if TYPE_CHECKING:
@@ -87,6 +94,11 @@ HTML_502 = (
 _NS = 1_000_000_000
 
 
+def _wall_now() -> _dt.datetime:
+    """The host's wall clock (UTC): where a gateway without a ``start`` begins."""
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
 @attrs.frozen
 class RequestRecord:
     """One observed request (or, with ``lane="foreign"``, a phantom foreign arrival).
@@ -113,6 +125,8 @@ class RequestRecord:
     fault: str | None = None
     arrived: bool = True
     processed: bool = False
+    #: When the client sent it (monotonic); ``None`` for foreign arrivals.
+    sent: float | None = None
 
 
 @attrs.frozen
@@ -182,6 +196,11 @@ class SimulatedGateway:
     slots and quota like accepted requests when they fit, and are logged with
     ``lane="foreign"``.
 
+    **Clock.**  The simulated wall clock (the ``Date`` header, the quota day) starts at
+    ``start``, by default the host's clock when the gateway is built, and then follows the
+    monotonic clock.  Pass ``start`` to put the gateway anywhere in time, e.g. seconds
+    before its midnight, or minutes off the host's clock.
+
     Gateway errors (429, 400 ``UNAUTHORIZED``, 503 ``ROUTING_ERROR``) are XML even when
     JSON was asked for.  Pass ``institution`` to share data between gateways.
     """
@@ -217,7 +236,7 @@ class SimulatedGateway:
         self.daily_quota = daily_quota
         self.quota_remaining = daily_quota if quota_remaining is None else quota_remaining
         self.quota_counts_rejected = quota_counts_rejected
-        self.start = start or _dt.datetime(2026, 11, 28, 12, 0, tzinfo=_dt.timezone.utc)
+        self.start = start or _wall_now()
         if self.start.tzinfo is None:
             self.start = self.start.replace(tzinfo=_dt.timezone.utc)
         self.latency = latency or Latency.fixed(0.0)
@@ -410,7 +429,7 @@ class SimulatedGateway:
         return SimResponse(status, self._headers(XML_CT, t=t), body)
 
     def _arrive(
-        self, req: SimRequest, fault: Fault | None, t: float, number: int
+        self, req: SimRequest, fault: Fault | None, t: float, number: int, sent: float | None = None
     ) -> tuple[SimResponse | None, RequestRecord]:
         """Decide at arrival time ``t`` (synchronous: atomic w.r.t. other requests)."""
         if self._t0 is None:
@@ -440,6 +459,7 @@ class SimulatedGateway:
                 key_fingerprint=fp,
                 fault=None if fault is None else fault.kind.value,
                 processed=processed,
+                sent=sent,
             )
 
         if fault is not None and fault.kind is FaultKind.HTML_401:
@@ -465,7 +485,7 @@ class SimulatedGateway:
         )
         processed = fault is None or fault.is_processed
         api_resp: ApiResponse | None = self.api.handle(api_req) if processed else None
-        if fault is None or fault.kind in (FaultKind.TRUNCATED, FaultKind.MALFORMED):
+        if fault is None or fault.kind in BODY_FAULTS:
             assert api_resp is not None
             body = api_resp.body
             if fault is not None:
@@ -522,6 +542,7 @@ class SimulatedGateway:
                 accepted=False,
                 fault=None if fault is None else fault.kind.value,
                 arrived=False,
+                sent=sent,
             )
 
         if fault is not None and fault.kind is FaultKind.RESET and not fault.is_processed:
@@ -533,7 +554,7 @@ class SimulatedGateway:
             self.log.append(lost("TIMEOUT"))
             raise ResponseTimeout()
         await _sleep(up)
-        response, rec = self._arrive(req, fault, self.now(), number)
+        response, rec = self._arrive(req, fault, self.now(), number, sent)
         self.log.append(rec)
         if response is None:
             assert fault is not None
@@ -587,14 +608,15 @@ class SimulatedGateway:
             for r in self.log
             if r.arrived and (r.accepted or not accepted_only) and (lane is None or r.lane == lane)
         ]
-        times.sort()
-        best = 0
-        lo = 0
-        for hi, t in enumerate(times):
-            while times[lo] + w <= t:
-                lo += 1
-            best = max(best, hi - lo + 1)
-        return best
+        return _most_within(times, w)
+
+    def max_sent_in_window(self, window: float | None = None) -> int:
+        """Most of the client's requests *sent* in any window ``[t, t + window)``.
+
+        What the client controls; arrivals differ from it by the jitter of the request leg.
+        """
+        w = round((self.window if window is None else window) * _NS)
+        return _most_within([round(r.sent * _NS) for r in self.log if r.sent is not None], w)
 
     def counts_by_status(self, lane: str | None = "client") -> Counter[int | None]:
         """``Counter`` of HTTP statuses (``None`` = no response) in the log."""
@@ -616,6 +638,8 @@ class SimulatedGateway:
 
 
 def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:
+    if fault.kind in (FaultKind.SHORT_PAGE, FaultKind.NO_LIST):
+        return _shorten(body, drop_list=fault.kind is FaultKind.NO_LIST)
     if fault.kind is FaultKind.TRUNCATED:
         return body[: int(len(body) * fault.truncate_at)]
     if b":" in body and "json" in content_type:
@@ -623,3 +647,33 @@ def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:
     if b"</" in body:
         return body.replace(b"</", b"</!", 1)
     return b"\x00" + body + b"{"
+
+
+def _shorten(body: bytes, *, drop_list: bool) -> bytes:
+    """A JSON list page without the second half of its list (or without the list)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(data, dict):
+        return body
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            if drop_list:
+                del data[key]
+            else:
+                data[key] = value[: len(value) // 2]
+            return json.dumps(data).encode()
+    return body
+
+
+def _most_within(times: list[int], width: int) -> int:
+    """Most of ``times`` (integer nanoseconds) in any half-open window of ``width``."""
+    times.sort()
+    best = 0
+    lo = 0
+    for hi, t in enumerate(times):
+        while times[lo] + width <= t:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best

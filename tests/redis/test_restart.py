@@ -17,6 +17,7 @@ from redis_support import (
     start_worker,
 )
 
+from esploro_async.governance.lanes import priority
 from esploro_async.testing import Latency
 from esploro_async.testing.redis_server import RedisServer
 
@@ -28,10 +29,11 @@ async def test_a_lost_schedule_starts_after_the_horizon(
 ) -> None:
     """Slots of the lost schedule may be held up to one horizon ahead: start after them."""
     gov = governance(redis_url)
-    await gov.rate.acquire()  # the first use of the institution waits one horizon too
+    batch = priority("batch", retry=False)
+    await gov.rate.acquire(batch)  # the first use of the institution waits one horizon too
     await admin.delete(gov.key_prefix + "rate")  # expired, evicted or lost in a restart
     started = time.monotonic()
-    await gov.rate.acquire()
+    await gov.rate.acquire(batch)
     assert time.monotonic() - started >= gov.gate.horizon - 0.01
     await gov.aclose()
 

@@ -114,10 +114,12 @@ return {paused - now, tostring(rate)}
 """
 
 # KEYS: quota day, in flight (hash id -> count), leases (zset id -> expiry), the day's probe
-# holder, processes reserving from their local view (zset id -> expiry).
+# holder, processes reserving from their local view (zset id -> expiry), the day's probes
+# answered without a quota header.
 # ARGV: 1 id, 2 mine, 3 observed remaining or '', 4 quota TTL ms, 5 lease µs, 6 want,
 # 7 floor, 8 slack, 9 strict ('1': every reservation of this process is counted here),
-# 10 probe lease ms, 11 release this process's probe ('1'), 12 local window µs.
+# 10 probe lease ms, 11 release this process's probe ('1': not sent, '2': sent and answered
+# without a quota header), 12 local window µs, 13 such answers after which probing stops.
 # Reply: granted, stored (-1 unknown), others in flight, why refused (0 granted, 1 at the
 # floor, 2 quota unknown and a probe in flight), processes reserving locally.
 QUOTA_LUA = """
@@ -135,9 +137,15 @@ if obs then
     stored = obs
     redis.call('SET', KEYS[1], string.format('%.0f', obs), 'PX', ARGV[4])
   end
-  redis.call('DEL', KEYS[4])
+  redis.call('DEL', KEYS[4], KEYS[6])
 end
-if ARGV[11] == '1' and redis.call('GET', KEYS[4]) == id then redis.call('DEL', KEYS[4]) end
+if ARGV[11] ~= '0' and redis.call('GET', KEYS[4]) == id then
+  redis.call('DEL', KEYS[4])
+  if ARGV[11] == '2' then  -- sent, and answered without a quota header
+    redis.call('INCR', KEYS[6])
+    redis.call('PEXPIRE', KEYS[6], ARGV[4])
+  end
+end
 local others = 0
 local all = redis.call('HGETALL', KEYS[2])
 for i = 1, #all, 2 do
@@ -157,7 +165,9 @@ local granted = 1
 local why = 0
 if want > 0 then
   if not stored then
-    if redis.call('EXISTS', KEYS[4]) == 1 then
+    if (tonumber(redis.call('GET', KEYS[6])) or 0) >= tonumber(ARGV[13]) then
+      granted = 1  -- the gateway does not report the quota: probing stops
+    elseif redis.call('EXISTS', KEYS[4]) == 1 then
       granted, why = 0, 2
     else
       redis.call('SET', KEYS[4], id, 'PX', ARGV[10])

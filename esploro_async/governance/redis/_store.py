@@ -122,6 +122,10 @@ class Store:
         """The key of one quota day."""
         return f"{self.base}quota:{day.isoformat()}"
 
+    def unreported_key(self, day: date) -> str:
+        """The key counting the day's probes answered without a quota header."""
+        return f"{self.base}unreported:{day.isoformat()}"
+
     def probe_key(self, day: date) -> str:
         """The key naming the process whose request probes an unknown quota day."""
         return f"{self.base}probe:{day.isoformat()}"

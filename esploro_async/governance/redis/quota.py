@@ -12,6 +12,9 @@ import attrs
 from esploro_async._clock import current_time
 from esploro_async.errors import RedisUnavailableError
 from esploro_async.governance.protocol import QuotaRefusal, QuotaStatus, ResponseInfo
+from esploro_async.governance.quota import (
+    _UNREPORTED_LIMIT as UNREPORTED_LIMIT,
+)
 from esploro_async.governance.quota import DAILY_THRESHOLD, QuotaDay, ServerClock
 from esploro_async.governance.redis._store import (
     QUOTA_TTL_MS,
@@ -152,6 +155,24 @@ class RedisQuotaLedger:
                 continue
             raise self._refusal(floor)
 
+    async def confirm(self, floor: int | None = None) -> bool:
+        """Check a reservation again right before sending (see `QuotaLedger.confirm`).
+
+        Reads this process's view only (no Redis call while a rate permit is held): near
+        the reserve, `reserve` counted the request in Redis atomically, and what the
+        view has learnt since can only make it more careful.
+        """
+        floor = self.reserve_floor if floor is None else floor
+        lowest = self._lowest()
+        if lowest is None:
+            return True  # the day's probe, granted in Redis
+        others = self._others + self._in_flight - 1
+        if lowest - others > floor:
+            return True
+        if others > 0:
+            return False
+        raise self._refusal(floor)
+
     async def settle(self, info: ResponseInfo | None) -> None:
         """Release one in-flight request, learn from its response, sync when due."""
         self._in_flight = max(0, self._in_flight - 1)
@@ -168,7 +189,9 @@ class RedisQuotaLedger:
             elif self._local is not None and day == self._day:
                 self._local = max(0, self._local - 1)
         # A probe that told nothing (no header, never sent) passes to another request.
-        release = self._probing and self._lowest() is None
+        release = 0
+        if self._probing and self._lowest() is None:
+            release = 2 if info is not None and info.sent else 1
         due = release or self._pending_sync or self._strict or self._needs_redis(now)
         if self._in_flight == 0 and self._published > 0:
             due = True  # do not leave a count of requests in flight behind
@@ -287,7 +310,7 @@ class RedisQuotaLedger:
         want: int,
         floor: int | None = None,
         only_if_needed: bool = False,
-        release: bool = False,
+        release: int = 0,
     ) -> _Reply | None:
         """One script call; ``None`` when another task's sync made it unnecessary."""
         if self._lock is None:
@@ -315,6 +338,7 @@ class RedisQuotaLedger:
                     self._store.leases_key,
                     self._store.probe_key(day),
                     self._store.loose_key,
+                    self._store.unreported_key(day),
                 ],
                 [
                     self._id,
@@ -327,8 +351,9 @@ class RedisQuotaLedger:
                     self.slack,
                     "1" if strict else "0",
                     round(self.probe_lease * 1000),
-                    "1" if release else "0",
+                    str(release),
                     round((2 * self.sync_interval + 1.0) * US),
+                    UNREPORTED_LIMIT,
                 ],
             )
             reply = _Reply(
