@@ -33,7 +33,7 @@ from esploro_async.governance import Governance, GovernanceSnapshot, RatePolicy
 from esploro_async.governance.lanes import Lane, use_lane
 from esploro_async.governance.redis import RedisGovernance
 from esploro_async.retry import RetryPolicy
-from esploro_async.session import REGIONS, EsploroResponse
+from esploro_async.session import REGIONS, ClientOptions, EsploroResponse
 
 __all__ = [
     "REGIONS",
@@ -42,6 +42,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BriefRecordError",
+    "ClientOptions",
     "ConfigurationError",
     "ConnectionFailedError",
     "ConnectionLostError",

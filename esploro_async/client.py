@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from typing_extensions import Unpack
 
 from esploro_async.bulk import BulkResult, bulk
+from esploro_async.governance.lanes import Lane
 from esploro_async.models import Record
 from esploro_async.pagination import OffsetStream
 from esploro_async.resources import (
@@ -134,12 +135,15 @@ class EsploroClient(BaseClient):
         operation: Callable[[T], Awaitable[R]],
         *,
         concurrency: int = 8,
+        lane: Lane | None = None,
     ) -> AsyncIterator[BulkResult[T, R]]:
         """Apply ``operation`` to every item concurrently; yield one `BulkResult` per item.
 
         Governance paces every request the operations send; failures are results, so one
         bad item never stops the others. At the daily quota it stops, yields the results of
-        the items in flight and raises `DailyQuotaExhaustedError` (see `esploro_async.bulk`)::
+        the items in flight and raises `DailyQuotaExhaustedError` (see `esploro_async.bulk`).
+        The operations' requests go in ``lane`` (default: the surrounding `use_lane` block,
+        else ``"batch"``)::
 
             async def retitle(change: dict[str, str]) -> None:
                 async with client.researchers.edit(change["id"]) as researcher:
@@ -148,4 +152,4 @@ class EsploroClient(BaseClient):
             async for result in client.bulk(changes, retitle, concurrency=8):
                 print(result.index, "ok" if result.ok else result.error)
         """
-        return bulk(items, operation, concurrency=concurrency)
+        return bulk(items, operation, concurrency=concurrency, lane=lane)

@@ -1,0 +1,186 @@
+"""The blocking client offers every public method of the async one, with the same parameters.
+
+The walk starts at the two clients and follows every area and sub-resource, so an async
+method or area added later without its blocking line fails here, and so does a
+hand-written blocking method whose parameters or defaults drift from its async twin.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from esploro_async import EsploroClient as AsyncEsploroClient
+from esploro_async.resources import Resource
+from esploro_async.sync import EsploroClient
+from esploro_async.sync._base import Blocking, SyncResource, area, blocking
+
+RENAMED = {"aclose": "close"}
+"""Async names whose blocking twin is spelt differently."""
+
+Param = tuple[str, inspect._ParameterKind, object]
+
+
+def params(func: Any) -> list[Param]:
+    """Name, kind and default of every parameter (``self`` excluded: ``func`` is bound)."""
+    return [(p.name, p.kind, p.default) for p in inspect.signature(func).parameters.values()]
+
+
+def public(obj: object) -> Iterator[tuple[str, Any]]:
+    for name in sorted(dir(obj)):
+        if not name.startswith("_"):
+            yield name, getattr(obj, name)
+
+
+def drift(async_obj: object, sync_obj: object, where: str) -> Iterator[str]:
+    """Every difference between an async object's public API and its blocking twin's."""
+    for name, value in public(async_obj):
+        path = f"{where}.{name}"
+        if isinstance(value, Resource):
+            twin = getattr(sync_obj, name, None)
+            if not isinstance(twin, Blocking) or twin._async is not value:
+                yield f"{path}: no blocking area wrapping it"
+                continue
+            yield from drift(value, twin, path)
+        elif inspect.ismethod(value):
+            twin = getattr(sync_obj, RENAMED.get(name, name), None)
+            if twin is None or not callable(twin):
+                yield f"{path}(): no blocking method"
+            elif inspect.iscoroutinefunction(twin):
+                yield f"{path}(): the blocking twin is async"
+            elif params(twin) != params(value):
+                yield f"{path}(): {params(twin)} != {params(value)}"
+
+
+@pytest.fixture(scope="module")
+def clients() -> Iterator[tuple[AsyncEsploroClient, EsploroClient]]:
+    transport = httpx.MockTransport(lambda request: httpx.Response(500))  # never called
+    with EsploroClient("key", base_url="http://esploro.localhost", transport=transport) as client:
+        yield client._async, client
+
+
+def test_every_async_method_and_area_has_its_blocking_twin(
+    clients: tuple[AsyncEsploroClient, EsploroClient],
+) -> None:
+    async_client, client = clients
+    assert list(drift(async_client, client, "client")) == []
+
+
+def test_the_walk_reaches_every_area_and_method(
+    clients: tuple[AsyncEsploroClient, EsploroClient],
+) -> None:
+    async_client, _ = clients
+    areas = {n for n, v in public(async_client) if isinstance(v, Resource)}
+    assert areas >= {"researchers", "assets", "organizations", "activities", "config", "analytics"}
+    methods = [
+        f"{a}.{m}"
+        for a in areas
+        for m, v in public(getattr(async_client, a))
+        if inspect.ismethod(v)
+    ]
+    assert {"assets.get", "assets.list", "researchers.edit", "analytics.report"} <= set(methods)
+    assert len(methods) >= 30
+
+
+def test_the_constructors_take_one_options_type() -> None:
+    assert params(EsploroClient) == params(AsyncEsploroClient)
+    hints = [
+        typing.get_type_hints(cls.__init__, include_extras=True)["options"]
+        for cls in (EsploroClient, AsyncEsploroClient)
+    ]
+    assert hints[0] == hints[1]
+
+
+def test_an_unknown_keyword_is_refused_by_both_constructors() -> None:
+    with pytest.raises(TypeError, match="'regon'"):
+        AsyncEsploroClient("key", regon="eu")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="'regon'"):
+        EsploroClient("key", regon="eu")  # type: ignore[call-arg]
+
+
+# -- the check itself finds drift ----------------------------------------------------------
+
+
+class _Area(Resource):
+    async def get(self, record_id: str, *, view: str = "full") -> str:
+        return record_id
+
+    async def delete(self, record_id: str) -> None:
+        return None
+
+
+class _Nested(Resource):
+    async def members(self, set_id: str) -> list[str]:
+        return [set_id]
+
+
+class _Parent(Resource):
+    @functools.cached_property
+    def sets(self) -> _Nested:
+        return _Nested(self._client)
+
+
+def test_the_walk_reports_a_missing_method_and_a_changed_default(
+    clients: tuple[AsyncEsploroClient, EsploroClient],
+) -> None:
+    async_client, client = clients
+
+    class Drifted(SyncResource[_Area]):
+        def get(self, record_id: str, *, view: str = "brief") -> str:
+            return record_id
+
+    found = list(drift(_Area(async_client), Drifted(client._handle, _Area(async_client)), "a"))
+    assert len(found) == 2
+    assert found[0].startswith("a.delete(): no blocking method")
+    assert found[1].startswith("a.get(): ")
+    assert "'brief'" in found[1]
+
+
+def test_the_walk_reports_a_missing_sub_resource(
+    clients: tuple[AsyncEsploroClient, EsploroClient],
+) -> None:
+    async_client, client = clients
+    parent = _Parent(async_client)
+
+    class Bare(SyncResource[_Parent]):
+        pass
+
+    assert list(drift(parent, Bare(client._handle, parent), "p")) == [
+        "p.sets: no blocking area wrapping it"
+    ]
+
+
+def test_a_sub_resource_takes_one_line_and_its_methods_one_line_each(
+    clients: tuple[AsyncEsploroClient, EsploroClient],
+) -> None:
+    async_client, client = clients
+    parent = _Parent(async_client)
+
+    class SyncNested(SyncResource[_Nested]):
+        members = blocking(_Nested.members)
+
+    class SyncParent(SyncResource[_Parent]):
+        sets = area(SyncNested)
+
+    twin = SyncParent(client._handle, parent)
+    assert list(drift(parent, twin, "p")) == []
+    assert twin.sets.members("s1") == ["s1"]  # run in the client's loop
+    assert twin.sets is twin.sets
+
+
+def test_a_blocking_method_must_keep_the_async_name() -> None:
+    with pytest.raises((TypeError, RuntimeError)) as raised:
+
+        class Misnamed(SyncResource[_Area]):
+            fetch = blocking(_Area.get)
+
+    # Python < 3.12 wraps an error of __set_name__ in a RuntimeError.
+    error = raised.value.__cause__ or raised.value
+    assert isinstance(error, TypeError)
+    assert "keep the name of its async twin" in str(error)
