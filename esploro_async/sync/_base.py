@@ -76,6 +76,11 @@ class BlockingMethod(Generic[P, R]):
     """
 
     def __init__(self, method: Callable[..., Any]) -> None:
+        if not callable(method):
+            raise TypeError(
+                f"blocking() takes an async method, not {type(method).__name__}; "
+                "wrap a sub-resource with area(SyncClass)"
+            )
         self._method = method
         self._name: str = method.__name__
         qualname = getattr(method, "__qualname__", self._name)

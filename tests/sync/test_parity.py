@@ -184,3 +184,8 @@ def test_a_blocking_method_must_keep_the_async_name() -> None:
     error = raised.value.__cause__ or raised.value
     assert isinstance(error, TypeError)
     assert "keep the name of its async twin" in str(error)
+
+
+def test_a_sub_resource_is_not_a_method() -> None:
+    with pytest.raises(TypeError, match=r"area\(SyncClass\)"):
+        blocking(_Parent.sets)  # type: ignore[arg-type]
