@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, Concatenate, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, TypeVar, overload
 
 from typing_extensions import ParamSpec, Self
 
@@ -33,6 +33,11 @@ from esploro_async.resources import Resource
 from esploro_async.sync._runner import Handle
 from esploro_async.sync._streams import AnalyticsStream, OffsetStream
 
+if TYPE_CHECKING:
+    # What @asynccontextmanager methods return; not the AbstractAsyncContextManager protocol,
+    # which the streams satisfy too (an overload must match one kind of method only).
+    from contextlib import _AsyncGeneratorContextManager
+
 __all__ = ["Blocking", "BlockingMethod", "SubArea", "SyncResource", "area", "blocking"]
 
 P = ParamSpec("P")
@@ -42,6 +47,7 @@ AreaT = TypeVar("AreaT", bound=Resource)
 RecordT = TypeVar("RecordT", bound=Record)
 BlockingT = TypeVar("BlockingT", bound="Blocking[Any]")
 AsyncT = TypeVar("AsyncT")
+SelfT = TypeVar("SelfT")
 
 
 class Blocking(Generic[AsyncT]):
@@ -117,25 +123,25 @@ class BlockingMethod(Generic[P, R]):
 
 @overload
 def blocking(
-    method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]],
+    method: Callable[Concatenate[SelfT, P], Coroutine[Any, Any, R]],
 ) -> BlockingMethod[P, R]: ...
 
 
 @overload
 def blocking(
-    method: Callable[Concatenate[Any, P], AsyncOffsetStream[RecordT]],
+    method: Callable[Concatenate[SelfT, P], AsyncOffsetStream[RecordT]],
 ) -> BlockingMethod[P, OffsetStream[RecordT]]: ...
 
 
 @overload
 def blocking(
-    method: Callable[Concatenate[Any, P], AsyncAnalyticsStream],
+    method: Callable[Concatenate[SelfT, P], AsyncAnalyticsStream],
 ) -> BlockingMethod[P, AnalyticsStream]: ...
 
 
 @overload
 def blocking(
-    method: Callable[Concatenate[Any, P], AbstractAsyncContextManager[T]],
+    method: Callable[Concatenate[SelfT, P], _AsyncGeneratorContextManager[T]],
 ) -> BlockingMethod[P, AbstractContextManager[T]]: ...
 
 

@@ -11,14 +11,18 @@ import functools
 import inspect
 import typing
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
 import pytest
+from typing_extensions import assert_type
 
 from esploro_async import EsploroClient as AsyncEsploroClient
+from esploro_async.models import Asset, Researcher
 from esploro_async.resources import Resource
-from esploro_async.sync import EsploroClient
+from esploro_async.session import EsploroResponse
+from esploro_async.sync import AnalyticsStream, EsploroClient, OffsetStream, SyncConfiguration
 from esploro_async.sync._base import Blocking, SyncResource, area, blocking
 
 RENAMED = {"aclose": "close"}
@@ -189,3 +193,17 @@ def test_a_blocking_method_must_keep_the_async_name() -> None:
 def test_a_sub_resource_is_not_a_method() -> None:
     with pytest.raises(TypeError, match=r"area\(SyncClass\)"):
         blocking(_Parent.sets)  # type: ignore[arg-type]
+
+
+def _static_types(client: EsploroClient, records: list[str]) -> None:
+    """Never run: mypy (strict, in CI) checks that the derived methods keep their types.
+
+    ``assert_type`` fails on ``Any`` too, so a derivation that lost its types is caught.
+    """
+    assert_type(client.assets.get("1"), Asset)
+    assert_type(client.assets.list(update_date_from="2026-01-01"), OffsetStream[Asset])
+    assert_type(client.researchers.list(page_size=50), OffsetStream[Researcher])
+    assert_type(client.analytics.report("/shared/r"), AnalyticsStream)
+    assert_type(client.researchers.edit("jdoe"), AbstractContextManager[Researcher, bool | None])
+    assert_type(client.request("GET", "researchers", lane="batch"), EsploroResponse)
+    assert_type(client.config, SyncConfiguration)
