@@ -8,7 +8,7 @@ sends `EsploroClient.request` never loads them.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import Unpack
@@ -17,7 +17,7 @@ from esploro_async.governance.lanes import Lane
 from esploro_async.session.base import BaseClient
 
 if TYPE_CHECKING:
-    from esploro_async.bulk import BulkResult
+    from esploro_async.bulk import Bulk
     from esploro_async.models import Record
     from esploro_async.pagination import OffsetStream
     from esploro_async.resources import (
@@ -159,7 +159,7 @@ class EsploroClient(BaseClient):
         *,
         concurrency: int = 8,
         lane: Lane | None = None,
-    ) -> AsyncIterator[BulkResult[T, R]]:
+    ) -> Bulk[T, R]:
         """Apply ``operation`` to every item concurrently; yield one `BulkResult` per item.
 
         Governance paces every request the operations send; failures are results, so one
