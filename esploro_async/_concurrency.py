@@ -198,9 +198,12 @@ class TaskHost:
         """Stop the stream: nothing starts after this; the task group is left."""
         await self.aclose()
         task_group, self._task_group = self._task_group, None
-        if task_group is None:
-            return None
-        return await task_group.__aexit__(exc_type, exc, tb)
+        if task_group is not None:
+            # Its tasks never raise (a job's exception is its answer) and are cancelled
+            # by now: leaving it waits for them, and the block's own exception, if any,
+            # goes on as it is, not wrapped in an exception group.
+            await task_group.__aexit__(None, None, None)
+        return None
 
     async def aclose(self) -> None:
         """Stop the stream now: cancel the jobs in flight and start nothing more."""
