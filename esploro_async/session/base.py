@@ -146,12 +146,7 @@ class BaseClient:
         local_settings = {name: options.get(name) for name in _GOVERNANCE_SETTINGS}
         governance = options.get("governance")
         if governance is not None:
-            given = [name for name, value in local_settings.items() if value is not None]
-            if given:
-                raise ConfigurationError(
-                    f"{', '.join(given)} configure the default governance; with governance=... "
-                    "set them on that object instead"
-                )
+            _check_governance(governance, local_settings)
             return governance
         rate_limit = options.get("rate_limit")
         safety_margin = options.get("safety_margin")
@@ -451,6 +446,22 @@ class BaseClient:
         )
         waits = self.governance.on_quota_exhausted == "wait"
         return _Failure(error, "quota_wait" if waits else "final")
+
+
+def _check_governance(governance: object, local_settings: Mapping[str, object]) -> None:
+    """Refuse a governance object that lacks what the client reads, or settings beside it."""
+    if not isinstance(governance, GovernanceProtocol):
+        raise ConfigurationError(
+            "governance must implement esploro_async.governance.GovernanceProtocol "
+            "(attempt, snapshot, aclose, max_in_flight, on_quota_exhausted); "
+            f"got {type(governance).__name__}"
+        )
+    given = [name for name, value in local_settings.items() if value is not None]
+    if given:
+        raise ConfigurationError(
+            f"{', '.join(given)} configure the default governance; with governance=... "
+            "set them on that object instead"
+        )
 
 
 def _transport_message(method: str, path: str, exc: Exception) -> str:
