@@ -128,6 +128,11 @@ class EsploroClient(Blocking[AsyncEsploroClient]):
         """The client's `RetryPolicy`."""
         return self._async.retry
 
+    @property
+    def lane(self) -> Lane:
+        """The default lane of single requests."""
+        return self._async.lane
+
     # -- areas and methods, derived from the async client ----------------------------------
 
     researchers = area(SyncResearchers)

@@ -27,9 +27,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import multiprocessing
-import resource
 import signal
 import sys
+import time
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
@@ -97,9 +97,6 @@ class GatewayLog:
         return sum(1 for r in self.records if r.lane == "foreign" and not r.accepted)
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _child_main(conn: Connection, institution: dict[str, Any], options: dict[str, Any]) -> None:
@@ -131,7 +128,7 @@ async def _child_serve(
                 gateway.reset_log()
                 conn.send(("ok", None))
                 continue
-            conn.send(("log", (list(gateway.log), _cpu_seconds(), gateway.quota_remaining)))
+            conn.send(("log", (list(gateway.log), time.process_time(), gateway.quota_remaining)))
             if command == "stop":
                 return
 

@@ -76,6 +76,19 @@ def test_every_async_method_and_area_has_its_blocking_twin(
     assert list(drift(async_client, client, "client")) == []
 
 
+def test_every_attribute_of_the_async_client_is_readable_on_the_blocking_one(
+    clients: tuple[AsyncEsploroClient, EsploroClient],
+) -> None:
+    async_client, client = clients
+    attributes = {
+        name: value
+        for name, value in public(async_client)
+        if not callable(value) and not isinstance(value, Resource)
+    }
+    assert {"governance", "base_url", "lane"} <= set(attributes)
+    assert {name: getattr(client, name, None) for name in attributes} == attributes
+
+
 def test_the_walk_reaches_every_area_and_method(
     clients: tuple[AsyncEsploroClient, EsploroClient],
 ) -> None:
