@@ -10,6 +10,10 @@ those of the async method, for a type checker and at run time::
     class SyncConfiguration(SyncResource[Configuration]):
         sets = area(SyncSets)               # client.config.sets, itself blocking
 
+    class SyncJobs(SyncResource[Jobs]):
+        instances = blocking(Jobs.instances, SyncJobInstances)   # jobs.instances(job_id)
+        __call__ = blocking(Jobs.__call__)                       # a callable area
+
 What a call returns follows from what the async method returns: an awaitable is run in
 the client's loop and its result returned; a stream becomes a blocking iterator
 (`OffsetStream`, `AnalyticsStream`); an async context manager becomes a ``with`` block.
@@ -72,6 +76,11 @@ def _blocking_result(handle: Handle, result: Any) -> Any:
         return AnalyticsStream(handle, result)
     if isinstance(result, AbstractAsyncContextManager):
         return handle.context(result)
+    if isinstance(result, Resource):
+        raise TypeError(
+            f"a method returning the sub-resource {type(result).__name__} needs its blocking "
+            "class: name = blocking(Area.name, SyncClass)"
+        )
     raise TypeError(f"cannot run {type(result).__name__} in a blocking client")
 
 
@@ -79,15 +88,18 @@ class BlockingMethod(Generic[P, R]):
     """A method of a blocking class that calls the async method of the same name.
 
     Build it with `blocking`. The name it is assigned to must be the async method's name.
+    ``wrap`` is the blocking class of the sub-resource the async method returns, if it
+    returns one (e.g. ``client.config.jobs.instances(job_id)``).
     """
 
-    def __init__(self, method: Callable[..., Any]) -> None:
+    def __init__(self, method: Callable[..., Any], wrap: type[Blocking[Any]] | None = None) -> None:
         if not callable(method):
             raise TypeError(
                 f"blocking() takes an async method, not {type(method).__name__}; "
                 "wrap a sub-resource with area(SyncClass)"
             )
         self._method = method
+        self.wrap = wrap
         self._name: str = method.__name__
         qualname = getattr(method, "__qualname__", self._name)
         self.__doc__ = f"Blocking version of `{method.__module__}.{qualname}`."
@@ -111,10 +123,12 @@ class BlockingMethod(Generic[P, R]):
             return self
         target = getattr(obj._async, self._name)
         handle = obj._handle
+        wrap = self.wrap
 
         @functools.wraps(target)
         def call(*args: Any, **kwargs: Any) -> Any:
-            return _blocking_result(handle, target(*args, **kwargs))
+            result = target(*args, **kwargs)
+            return _blocking_result(handle, result) if wrap is None else wrap(handle, result)
 
         call.__doc__ = f"{self.__doc__}\n\n{target.__doc__ or ''}".rstrip()
         obj.__dict__[self._name] = call  # bound once per object, like a cached_property
@@ -145,13 +159,24 @@ def blocking(
 ) -> BlockingMethod[P, AbstractContextManager[T]]: ...
 
 
-def blocking(method: Callable[..., Any]) -> BlockingMethod[Any, Any]:
+@overload
+def blocking(
+    method: Callable[Concatenate[SelfT, P], Resource], wrap: type[BlockingT]
+) -> BlockingMethod[P, BlockingT]: ...
+
+
+def blocking(
+    method: Callable[..., Any], wrap: type[Blocking[Any]] | None = None
+) -> BlockingMethod[Any, Any]:
     """The blocking twin of the async method ``method``, e.g. ``get = blocking(Assets.get)``.
 
     A type checker sees the async method's parameters and the blocking return type: the
     awaited value, a blocking stream, or a ``with`` block for an async context manager.
+    A method that returns a sub-resource names the sub-resource's blocking class::
+
+        instances = blocking(Jobs.instances, SyncJobInstances)  # jobs.instances(job_id)
     """
-    return BlockingMethod(method)
+    return BlockingMethod(method, wrap)
 
 
 class SubArea(Generic[BlockingT]):

@@ -97,8 +97,6 @@ class GatewayLog:
         return sum(1 for r in self.records if r.lane == "foreign" and not r.accepted)
 
 
-
-
 def _child_main(conn: Connection, institution: dict[str, Any], options: dict[str, Any]) -> None:
     """Entry point of the gateway process: serve until told to stop or orphaned."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -37,9 +37,37 @@ def params(func: Any) -> list[Param]:
 
 
 def public(obj: object) -> Iterator[tuple[str, Any]]:
+    """Public attributes, and ``__call__`` when the class defines one (``config.jobs()``)."""
     for name in sorted(dir(obj)):
         if not name.startswith("_"):
             yield name, getattr(obj, name)
+    if any("__call__" in vars(cls) for cls in type(obj).__mro__ if cls is not object):
+        yield "__call__", obj.__call__  # type: ignore[operator]
+
+
+def placeholders(func: Any) -> list[str]:
+    """A string for each required positional parameter (ids: no request is sent)."""
+    return [
+        "x"
+        for p in inspect.signature(func).parameters.values()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+
+
+def method_drift(async_obj: object, sync_obj: object, name: str, path: str) -> Iterator[str]:
+    """How the blocking twin of method ``name`` differs, and the sub-resource it returns."""
+    method = getattr(async_obj, name)
+    twin_name = RENAMED.get(name, name)
+    twin = getattr(sync_obj, twin_name, None)
+    if twin is None or not callable(twin):
+        yield f"{path}(): no blocking method"
+    elif inspect.iscoroutinefunction(twin):
+        yield f"{path}(): the blocking twin is async"
+    elif params(twin) != params(method):
+        yield f"{path}(): {params(twin)} != {params(method)}"
+    elif getattr(inspect.getattr_static(type(sync_obj), twin_name, None), "wrap", None):
+        args = placeholders(method)  # a method returning a sub-resource: walk into it
+        yield from drift(method(*args), twin(*args), f"{path}({', '.join(args)})")
 
 
 def drift(async_obj: object, sync_obj: object, where: str) -> Iterator[str]:
@@ -53,13 +81,7 @@ def drift(async_obj: object, sync_obj: object, where: str) -> Iterator[str]:
                 continue
             yield from drift(value, twin, path)
         elif inspect.ismethod(value):
-            twin = getattr(sync_obj, RENAMED.get(name, name), None)
-            if twin is None or not callable(twin):
-                yield f"{path}(): no blocking method"
-            elif inspect.iscoroutinefunction(twin):
-                yield f"{path}(): the blocking twin is async"
-            elif params(twin) != params(value):
-                yield f"{path}(): {params(twin)} != {params(value)}"
+            yield from method_drift(async_obj, sync_obj, name, path)
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +211,55 @@ def test_a_sub_resource_takes_one_line_and_its_methods_one_line_each(
     assert list(drift(parent, twin, "p")) == []
     assert twin.sets.members("s1") == ["s1"]  # run in the client's loop
     assert twin.sets is twin.sets
+
+
+class _Instances(Resource):
+    def __init__(self, client: Any, job_id: str) -> None:
+        super().__init__(client)
+        self.job_id = job_id
+
+    async def get(self, instance_id: str) -> str:
+        return f"{self.job_id}/{instance_id}"
+
+
+class _Jobs(Resource):
+    async def __call__(self, *, status: str = "all") -> list[str]:
+        return [status]
+
+    def instances(self, job_id: str) -> _Instances:
+        return _Instances(self._client, job_id)
+
+
+def test_a_method_returning_a_sub_resource_and_a_callable_area(
+    clients: tuple[AsyncEsploroClient, EsploroClient],
+) -> None:
+    async_client, client = clients
+    jobs = _Jobs(async_client)
+
+    class SyncInstances(SyncResource[_Instances]):
+        get = blocking(_Instances.get)
+
+    class SyncJobs(SyncResource[_Jobs]):
+        instances = blocking(_Jobs.instances, SyncInstances)
+
+    found = list(drift(jobs, SyncJobs(client._handle, jobs), "jobs"))
+    assert found == ["jobs.__call__(): no blocking method"]
+
+    class Incomplete(SyncResource[_Jobs]):
+        __call__ = blocking(_Jobs.__call__)
+        instances = blocking(_Jobs.instances, SyncResource)  # the sub-resource's get missing
+
+    assert list(drift(jobs, Incomplete(client._handle, jobs), "jobs")) == [
+        "jobs.instances(x).get(): no blocking method"
+    ]
+
+    class Complete(SyncJobs):
+        __call__ = blocking(_Jobs.__call__)
+
+    twin = Complete(client._handle, jobs)
+    assert list(drift(jobs, twin, "jobs")) == []
+    assert twin.instances("j1").get("i1") == "j1/i1"  # run in the client's loop
+    assert twin(status="failed") == ["failed"]
 
 
 def test_a_blocking_method_must_keep_the_async_name() -> None:
