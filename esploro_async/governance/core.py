@@ -21,7 +21,6 @@ import logging
 from collections.abc import Callable
 from datetime import time, timezone
 from types import TracebackType
-from typing import Literal
 
 import anyio
 
@@ -37,6 +36,7 @@ from esploro_async.governance.events import (
 from esploro_async.governance.lanes import LANES, Lane, priority
 from esploro_async.governance.limiter import SpacingLimiter
 from esploro_async.governance.protocol import (
+    OnQuotaExhausted,
     QuotaLedger,
     QuotaRefusal,
     QuotaStatus,
@@ -48,8 +48,6 @@ from esploro_async.governance.quota import LocalQuotaLedger
 __all__ = ["PER_SECOND_THRESHOLD", "Governance", "LocalRateGate", "OnQuotaExhausted"]
 
 PER_SECOND_THRESHOLD = "PER_SECOND_THRESHOLD"
-
-OnQuotaExhausted = Literal["raise", "wait"]
 
 _log = logging.getLogger("esploro_async.governance")
 
