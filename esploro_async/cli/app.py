@@ -24,7 +24,7 @@ from rich.text import Text
 
 from esploro_async._version import __version__
 from esploro_async.cli import exits
-from esploro_async.cli.apply import ApplyPlan, apply_changes, prepare_apply
+from esploro_async.cli.apply import ApplyPlan, apply_changes, prepare_apply, result_kind
 from esploro_async.cli.harvest import TARGETS, HarvestRequest, prepare_harvest, run_harvest
 from esploro_async.cli.progress import HarvestProgress
 from esploro_async.cli.settings import Settings, SimulationSettings, connect
@@ -106,6 +106,7 @@ def _simulation(ctx: click.Context, simulate: bool) -> SimulationSettings | None
         seed=options["sim_seed"],
         latency=options["sim_latency"],
         daily_quota=options["sim_daily_quota"],
+        faults=options["sim_fault"],
     )
 
 
@@ -174,6 +175,7 @@ def _iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 @click.option("--sim-seed", type=int, default=0, hidden=True)
 @click.option("--sim-latency", default="0.05:0.3", callback=_latency, hidden=True)
 @click.option("--sim-daily-quota", type=click.IntRange(min=0), default=1_000_000, hidden=True)
+@click.option("--sim-fault", multiple=True, hidden=True)
 @click.pass_context
 def cli(ctx: click.Context, /, log_level: str, **settings: Any) -> None:
     """Harvest and update an Esploro institution within the API's governance thresholds.
@@ -199,7 +201,10 @@ def cli(ctx: click.Context, /, log_level: str, **settings: Any) -> None:
 
 
 def _settings(ctx: click.Context, simulate: bool) -> Settings:
-    return Settings.from_env(**ctx.obj, simulate=_simulation(ctx, simulate))
+    settings = Settings.from_env(**ctx.obj, simulate=_simulation(ctx, simulate))
+    if settings.simulate is not None:
+        settings.simulate.fault_rules()  # checked before anything starts
+    return settings
 
 
 def _filters(param: tuple[str, ...], named: dict[str, str | None]) -> dict[str, str]:
@@ -361,14 +366,12 @@ def apply(
         )
 
     async def main() -> dict[str, int]:
-        counts: dict[str, int] = {}
+        counts = dict(plan.earlier)  # the summary is of the whole results file
         async with connect(settings) as connection:
             async for result in apply_changes(
                 connection.client, changes, plan=plan, concurrency=concurrency
             ):
-                status = result["status"]
-                if status == "error" and result["error"].get("retryable"):
-                    status = "retryable"
+                status = result_kind(result)
                 counts[status] = counts.get(status, 0) + 1
         return counts
 

@@ -55,6 +55,7 @@ __all__ = [
     "parse_change",
     "prepare_apply",
     "read_done",
+    "result_kind",
 ]
 
 _NOT_SENT = (ConnectionFailedError, RateLimitError, DailyQuotaExhaustedError, RedisUnavailableError)
@@ -183,6 +184,14 @@ def _read_results(path: Path) -> dict[int, dict[str, Any]]:
     return found
 
 
+def result_kind(result: Mapping[str, Any]) -> str:
+    """A result's status, with ``retryable`` for a failure that may safely be sent again."""
+    status = str(result.get("status"))
+    if status == "error" and (result.get("error") or {}).get("retryable") is True:
+        return "retryable"
+    return status
+
+
 def _retryable(change: Change, error: BaseException) -> bool:
     if isinstance(error, _NOT_SENT):
         return True
@@ -244,6 +253,7 @@ class ApplyPlan:
         skip: lines that already have a final result.
         retry: lines whose failed result is dropped and sent again.
         in_flight: lines that were being sent when an earlier run stopped.
+        earlier: how many skipped lines ended in each status (see `result_kind`).
     """
 
     results: Path | None
@@ -251,6 +261,7 @@ class ApplyPlan:
     skip: frozenset[int] = frozenset()
     retry: frozenset[int] = frozenset()
     in_flight: frozenset[int] = frozenset()
+    earlier: Mapping[str, int] = attrs.field(factory=dict)
 
     @property
     def journal(self) -> Path | None:
@@ -329,8 +340,13 @@ def prepare_apply(
         and (retry_failed or (result.get("error") or {}).get("retryable") is True)
     }
     started = set(_read_results(plan.journal)) if plan.journal is not None else set()
+    earlier: dict[str, int] = {}
+    for line in set(done) - retry:
+        kind = result_kind(done[line])
+        earlier[kind] = earlier.get(kind, 0) + 1
     return attrs.evolve(
         plan,
+        earlier=earlier,
         skip=frozenset(set(done) - retry),
         retry=frozenset(retry),
         in_flight=frozenset(started - set(done)),

@@ -50,7 +50,7 @@ def exit_code_for(error: BaseException) -> tuple[int, str]:
                 "export ESPLORO_API_KEY=<your Developer Network key>, or add --simulate to try "
                 "it on a simulated institution"
             )
-        return USAGE, "fix the setting named above"
+        return USAGE, "fix what the message names: nothing was sent and no file was changed"
     if isinstance(error, KeyboardInterrupt):
         return INTERRUPTED, "interrupted: run the same command with --resume to continue"
     if isinstance(error, OSError):

@@ -213,7 +213,7 @@ def _load_resume_state(request: HarvestRequest) -> dict[str, Any] | None:
     try:
         state = read_state(path)
     except ValueError as exc:
-        raise ConfigurationError(f"cannot resume: {exc}") from None
+        raise ConfigurationError(f"cannot resume: {exc}; start again with --overwrite") from None
     mine = {
         "target": request.target,
         "filters": dict(sorted(request.filters.items())),
