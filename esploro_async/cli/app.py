@@ -207,6 +207,10 @@ def _settings(ctx: click.Context, simulate: bool) -> Settings:
     return settings
 
 
+def _thousands(number: int | None) -> str:
+    return "unknown" if number is None else f"{number:,}"
+
+
 def _filters(param: tuple[str, ...], named: dict[str, str | None]) -> dict[str, str]:
     filters: dict[str, str] = {}
     for item in param:
@@ -309,7 +313,7 @@ def harvest(
                 "green",
                 f"{summary.records} records in {out} "
                 f"({snapshot.requests} requests, {snapshot.throttled} throttled, "
-                f"quota left {snapshot.quota_remaining})",
+                f"quota left {_thousands(snapshot.quota_remaining)})",
             )
 
     _run(console, main)
