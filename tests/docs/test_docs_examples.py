@@ -51,7 +51,25 @@ def blocks(lang: str, pages: list[Path]) -> list[tuple[str, str]]:
     return found
 
 
-PYTHON = blocks("python", PAGES)
+PYTHON = blocks("python", [*PAGES, ROOT / "README.md"])
+KNOWN_BUGS = {
+    # governance/redis: the pause listener does not stop when cancelled, so aclose() waits
+    # forever once a client has used the governance
+    "RedisGovernance.from_env": "RedisGovernance.aclose() hangs after a client used it",
+}
+
+
+def examples() -> list[Any]:
+    """The Python examples, those that show a known bug marked as expected to fail."""
+    params = []
+    for where, code in PYTHON:
+        bugs = [reason for marker, reason in KNOWN_BUGS.items() if marker in code]
+        marks = [pytest.mark.xfail(strict=True, reason=r) for r in bugs[:1]]
+        marks += [pytest.mark.timeout(15)] if bugs else []
+        params.append(pytest.param(where, code, id=where, marks=marks))
+    return params
+
+
 CONSOLE = blocks("console", [*PAGES, ROOT / "README.md"])
 
 
@@ -88,7 +106,7 @@ def simulated(monkeypatch: pytest.MonkeyPatch) -> SimulatedGateway:
     return gateway
 
 
-@pytest.mark.parametrize(("where", "code"), PYTHON, ids=[where for where, _ in PYTHON])
+@pytest.mark.parametrize(("where", "code"), examples())
 def test_python_example_runs(
     where: str,
     code: str,
