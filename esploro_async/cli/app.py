@@ -169,6 +169,7 @@ def _iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="warning",
     show_default=True,
+    help="Log to stderr from this level (debug: every request).",
 )
 @click.option("--sim-researchers", type=click.IntRange(min=0), default=5_000, hidden=True)
 @click.option("--sim-assets", type=click.IntRange(min=0), default=5_000, hidden=True)
@@ -231,7 +232,14 @@ def _filters(param: tuple[str, ...], named: dict[str, str | None]) -> dict[str, 
     required=True,
     help="The output file (created readable by you only).",
 )
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="JSON Lines (records as received) or CSV.",
+)
 @click.option("--resume", is_flag=True, help="Continue the harvest that wrote --out.")
 @click.option("--overwrite", is_flag=True, help="Start again even if --out exists.")
 @click.option(
@@ -332,7 +340,9 @@ def harvest(
     is_flag=True,
     help="Skip lines that have a result, except failures worth retrying (sent again).",
 )
-@click.option("--retry-failed", is_flag=True, help="With --resume: send every failed line again.")
+@click.option(
+    "--retry-failed", is_flag=True, help="Like --resume, and send every failed line again."
+)
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
