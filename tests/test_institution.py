@@ -12,17 +12,24 @@ import logging
 import anyio
 import pytest
 
-from conftest import ClientFactory
+from conftest import API_KEY, ClientFactory, make_gateway
 from esploro_async import EsploroClient
 from esploro_async.errors import ConfigurationError
 from esploro_async.governance.redis import RedisGovernance
 from esploro_async.governance.registry import gateway_identity
-from strict_gateway import StrictGateway
+from esploro_async.testing import SimulatedGateway
 
 pytestmark = pytest.mark.looptime
 
 READ_ONLY = "l7xx-READ-ONLY-test-key-0123456789"
 READ_WRITE = "l7xx-READ-WRITE-test-key-987654321"
+THIRD = "l7xx-a-third-key-000000000000"
+
+
+@pytest.fixture
+def gateway() -> SimulatedGateway:
+    """The simulated gateway, knowing the keys of these tests."""
+    return make_gateway(api_keys={API_KEY: "rw", READ_ONLY: "ro", READ_WRITE: "rw", THIRD: "rw"})
 
 
 async def fan_out(clients: list[EsploroClient], tasks: int, per_task: int) -> None:
@@ -36,7 +43,7 @@ async def fan_out(clients: list[EsploroClient], tasks: int, per_task: int) -> No
 
 
 async def test_two_keys_of_one_institution_share_the_threshold(
-    gateway: StrictGateway, make_client: ClientFactory
+    gateway: SimulatedGateway, make_client: ClientFactory
 ) -> None:
     clients = [
         make_client(api_key=READ_ONLY, institution="01ABC_INST"),
@@ -44,9 +51,11 @@ async def test_two_keys_of_one_institution_share_the_threshold(
     ]
     assert clients[0].governance is clients[1].governance
     await fan_out(clients, tasks=20, per_task=20)
-    assert len(gateway.arrivals) == 400
-    assert all(a.status == 200 for a in gateway.arrivals)
-    assert gateway.max_in_window() <= 23
+    log = gateway.client_log()
+    assert len(log) == 400
+    assert all(r.status == 200 for r in log)
+    assert len({r.key_fingerprint for r in log}) == 2
+    assert gateway.max_in_window(1.0, accepted_only=False) <= 23
 
 
 async def test_unnamed_keys_on_one_gateway_warn_once(
@@ -57,7 +66,7 @@ async def test_unnamed_keys_on_one_gateway_warn_once(
     first = make_client(api_key=READ_ONLY, base_url=url)
     assert "institution=" not in caplog.text
     second = make_client(api_key=READ_WRITE, base_url=url)
-    make_client(api_key="l7xx-a-third-key-000000000000", base_url=url)
+    make_client(api_key=THIRD, base_url=url)
     assert first.governance is not second.governance  # unnamed: one governance per key
     warnings = [r for r in caplog.records if "institution=" in r.getMessage()]
     assert len(warnings) == 1
@@ -103,7 +112,7 @@ async def test_institution_is_checked(make_client: ClientFactory) -> None:
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_sharing_is_per_anyio_run(backend: str) -> None:
     """One governance within a run (asyncio or trio), separate ones in separate runs."""
-    gateway = StrictGateway()
+    gateway = make_gateway(api_keys={READ_ONLY: "ro", READ_WRITE: "rw"})
 
     async def one_run() -> object:
         clients = [
@@ -127,4 +136,4 @@ def test_sharing_is_per_anyio_run(backend: str) -> None:
     first = anyio.run(one_run, backend=backend)
     second = anyio.run(one_run, backend=backend)
     assert first is not second
-    assert [a.status for a in gateway.arrivals] == [200] * 4
+    assert [r.status for r in gateway.client_log()] == [200] * 4

@@ -150,7 +150,9 @@ class Fault:
 
     ``processed`` (``None`` = the kind's default, see :class:`FaultKind`) says whether the
     API really applied the request (e.g. a POST) before the failure.  ``truncate_at`` is
-    the fraction of the body kept by ``TRUNCATED``.
+    the fraction of the body kept by ``TRUNCATED``.  ``retry_after`` (seconds) adds a
+    ``Retry-After`` header to the error responses (``ROUTING_ERROR``, ``HTTP_500``,
+    ``HTTP_502``), e.g. ``3600`` for a gateway that asks to come back in an hour.
     """
 
     kind: FaultKind = attrs.field(converter=FaultKind)
@@ -161,6 +163,7 @@ class Fault:
     max_count: int | None = None
     processed: bool | None = None
     truncate_at: float = 0.5
+    retry_after: float | None = None
 
     @property
     def is_processed(self) -> bool:
