@@ -1,0 +1,85 @@
+"""examples/portal_workers.py: a portal of 3 uvicorn workers beside a harvest process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+from redis_support import (
+    INST,
+    ROOT,
+    admin,
+    gateway,
+    max_in_window,
+    redis_process,
+    redis_url,
+)
+
+from esploro_async.testing import SIM_API_KEY, Latency
+from esploro_async.testing.redis_server import free_loopback_port
+
+__all__ = ["admin", "redis_process", "redis_url"]  # fixtures
+
+
+async def test_portal_workers_beside_a_harvest(redis_url: str) -> None:
+    gw = gateway(latency=Latency.uniform(0.1, 0.3))
+    port = free_loopback_port()
+    async with gw.serve() as server:
+        env = {
+            **os.environ,
+            "ESPLORO_REDIS_URL": redis_url,
+            "ESPLORO_INSTITUTION": INST,
+            "ESPLORO_API_KEY": SIM_API_KEY,
+            "ESPLORO_BASE_URL": server.url,
+            "ESPLORO_DAILY_RESERVE": "0",
+            "ESPLORO_BATCH_RESERVE": "0",
+        }
+        portal = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "examples.portal_workers:app"]
+            + ["--workers", "3", "--host", "127.0.0.1", "--port", str(port)]
+            + ["--log-level", "warning"],
+            cwd=ROOT,
+            env=env,
+        )
+        harvest = subprocess.Popen(
+            [sys.executable, "examples/portal_workers.py", "harvest", "--limit", "1500"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                deadline = time.monotonic() + 30
+                while True:  # the workers start
+                    try:
+                        if (await http.get("/status")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    assert time.monotonic() < deadline, "the portal did not start"
+                    await asyncio.sleep(0.2)
+                ids = gw.institution.researchers.ids()[:40]
+
+                async def visit(primary_id: str | None) -> httpx.Response:
+                    await asyncio.sleep(0.05 * ids.index(primary_id))
+                    return await http.get(f"/researchers/{primary_id}", timeout=30)
+
+                pages = await asyncio.gather(*(visit(i) for i in ids))
+            out, _ = await asyncio.to_thread(harvest.communicate, timeout=120)
+        finally:
+            for proc in (harvest, portal):
+                if proc.poll() is None:
+                    proc.terminate()
+                    await asyncio.to_thread(proc.wait, 20)
+    assert [p.status_code for p in pages] == [200] * 40
+    assert [p.json()["id"] for p in pages] == ids
+    assert len({p.json()["pid"] for p in pages}) > 1  # served by several workers
+    assert "harvested 1500 researchers" in out
+    log = [r for r in gw.client_log() if r.error_code != "UNAUTHORIZED"]
+    assert not [r for r in log if r.status == 429]
+    assert max_in_window([r.arrival for r in log]) <= 25
