@@ -25,6 +25,13 @@ from esploro_async.testing.redis_server import free_loopback_port
 __all__ = ["admin", "redis_process", "redis_url"]  # fixtures
 
 
+def spawn(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """A Python child process in the repository (stdout kept)."""
+    return subprocess.Popen(
+        [sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+
+
 async def test_portal_workers_beside_a_harvest(redis_url: str) -> None:
     gw = gateway(latency=Latency.uniform(0.1, 0.3))
     port = free_loopback_port()
@@ -38,20 +45,12 @@ async def test_portal_workers_beside_a_harvest(redis_url: str) -> None:
             "ESPLORO_DAILY_RESERVE": "0",
             "ESPLORO_BATCH_RESERVE": "0",
         }
-        portal = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "examples.portal_workers:app"]
-            + ["--workers", "3", "--host", "127.0.0.1", "--port", str(port)]
-            + ["--log-level", "warning"],
-            cwd=ROOT,
+        portal = spawn(
+            *("-m", "uvicorn", "examples.portal_workers:app", "--workers", "3"),
+            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
             env=env,
         )
-        harvest = subprocess.Popen(
-            [sys.executable, "examples/portal_workers.py", "harvest", "--limit", "1500"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        harvest = spawn("examples/portal_workers.py", "harvest", "--limit", "1500", env=env)
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
                 deadline = time.monotonic() + 30
@@ -65,11 +64,11 @@ async def test_portal_workers_beside_a_harvest(redis_url: str) -> None:
                     await asyncio.sleep(0.2)
                 ids = gw.institution.researchers.ids()[:40]
 
-                async def visit(primary_id: str | None) -> httpx.Response:
-                    await asyncio.sleep(0.05 * ids.index(primary_id))
+                async def visit(n: int, primary_id: str | None) -> httpx.Response:
+                    await asyncio.sleep(0.05 * n)  # 20 page views per second
                     return await http.get(f"/researchers/{primary_id}", timeout=30)
 
-                pages = await asyncio.gather(*(visit(i) for i in ids))
+                pages = await asyncio.gather(*(visit(n, i) for n, i in enumerate(ids)))
             out, _ = await asyncio.to_thread(harvest.communicate, timeout=120)
         finally:
             for proc in (harvest, portal):
