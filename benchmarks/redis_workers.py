@@ -73,7 +73,8 @@ def shift_clocks(seconds: float) -> None:
 # -- worker -----------------------------------------------------------------------------------
 
 
-async def _harvest(cfg: dict[str, Any], real_time: Any) -> dict[str, Any]:
+async def _open(cfg: dict[str, Any]) -> tuple[Any, httpx.AsyncClient, Any]:
+    """The worker's governance (if on Redis), warmed-up connection pool and client."""
     from esploro_async import EsploroClient
     from esploro_async.governance.redis import RedisGovernance
     from esploro_async.testing import SIM_API_KEY, SIM_READ_ONLY_KEY
@@ -109,69 +110,77 @@ async def _harvest(cfg: dict[str, Any], real_time: Any) -> dict[str, Any]:
         governance=governance,
         http_client=http,
     )
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for offset in cfg["offsets"]:
-        queue.put_nowait(offset)
-    done = 0
-    errors: dict[str, int] = {}
-    messages: dict[str, str] = {}
-    grants: list[float] = []
+    return governance, http, client
 
-    async def run() -> None:
-        nonlocal done
-        while True:
-            try:
-                offset = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            try:
-                await client.request(
-                    "GET",
-                    "researchers",
-                    params={"offset": offset, "limit": cfg["limit"]},
-                    lane=cfg.get("lane", "batch"),
-                )
-                done += 1
-                grants.append(real_time())
-            except Exception as exc:
-                name = type(exc).__name__
-                errors[name] = errors.get(name, 0) + 1
-                messages.setdefault(name, str(exc)[:100])
-                if cfg.get("stop_on_error"):
-                    return
 
-    waits: list[float] = []
-    interactive: dict[str, Any] = cfg.get("interactive") or {}
-    if interactive:
-        _time_governance(client, waits)
+class _Worker:
+    """One worker's requests: a harvest (``concurrency`` tasks) or a portal (Poisson)."""
 
-    async def one(offset: int) -> None:
+    def __init__(self, cfg: dict[str, Any], client: Any, real_time: Any) -> None:
+        self.cfg = cfg
+        self.client = client
+        self.real_time = real_time
+        self.done = 0
+        self.errors: dict[str, int] = {}
+        self.messages: dict[str, str] = {}
+        self.waits: list[float] = []
+        self.interactive: dict[str, Any] = cfg.get("interactive") or {}
+        if self.interactive:
+            _time_governance(client, self.waits)
+
+    async def one(self, offset: int, lane: str = "interactive") -> bool:
+        """One page request; False if it failed."""
         try:
-            await client.request(
-                "GET", "researchers", params={"offset": offset, "limit": cfg["limit"]}
+            await self.client.request(
+                "GET",
+                "researchers",
+                params={"offset": offset, "limit": self.cfg["limit"]},
+                lane=lane,
             )
-            grants.append(real_time())
         except Exception as exc:
-            errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+            name = type(exc).__name__
+            self.errors[name] = self.errors.get(name, 0) + 1
+            self.messages.setdefault(name, str(exc)[:100])
+            return False
+        self.done += 1
+        return True
 
-    async def portal() -> None:
-        # Independent users: Poisson arrivals at ``rate`` per second, concurrent requests.
-        rng = random.Random(interactive.get("seed", 0))
+    async def harvest(self, queue: asyncio.Queue[int]) -> None:
+        """Take offsets until none is left (or, with ``stop_on_error``, one fails)."""
+        while not queue.empty():
+            ok = await self.one(queue.get_nowait(), self.cfg.get("lane", "batch"))
+            if not ok and self.cfg.get("stop_on_error"):
+                return
+
+    async def portal(self) -> None:
+        """Independent users: Poisson arrivals at ``rate`` per second, concurrent requests."""
+        rng = random.Random(self.interactive.get("seed", 0))
         tasks = []
-        for offset in cfg["offsets"][: interactive["count"]]:
-            await asyncio.sleep(rng.expovariate(interactive["rate"]))
-            tasks.append(asyncio.ensure_future(one(offset)))
+        for offset in self.cfg["offsets"][: self.interactive["count"]]:
+            await asyncio.sleep(rng.expovariate(self.interactive["rate"]))
+            tasks.append(asyncio.ensure_future(self.one(offset)))
         await asyncio.gather(*tasks)
 
+    async def run(self) -> None:
+        """The portal, or the harvest by ``concurrency`` tasks."""
+        if self.interactive:
+            await self.portal()
+            return
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for offset in self.cfg["offsets"]:
+            queue.put_nowait(offset)
+        await asyncio.gather(*(self.harvest(queue) for _ in range(self.cfg.get("concurrency", 16))))
+
+
+async def _harvest(cfg: dict[str, Any], real_time: Any) -> dict[str, Any]:
+    governance, http, client = await _open(cfg)
+    worker = _Worker(cfg, client, real_time)
     delay = cfg.get("start_at", 0.0) - real_time()
     if delay > 0:
         await asyncio.sleep(delay)
     started = real_time()
     try:
-        if interactive:
-            await portal()
-        else:
-            await asyncio.gather(*(run() for _ in range(concurrency)))
+        await worker.run()
     finally:
         elapsed = real_time() - started
         snapshot = client.governance.snapshot()
@@ -181,10 +190,10 @@ async def _harvest(cfg: dict[str, Any], real_time: Any) -> dict[str, Any]:
         if governance is not None:
             await governance.aclose()
     return {
-        "requests": done + (len(grants) if interactive else 0),
-        "waits": waits,
-        "errors": errors,
-        "messages": messages,
+        "requests": worker.done,
+        "waits": worker.waits,
+        "errors": worker.errors,
+        "messages": worker.messages,
         "elapsed": elapsed,
         "throttled": snapshot.throttled,
         "stats": stats,

@@ -228,10 +228,15 @@ class RedisRateGate:
         await self._queue.acquire(priority)
         try:
             while True:
-                if self._down and current_time() < self._next_probe:
-                    await self._fallback_limiter.acquire(priority)
-                    self.stats["fallback"] += 1
-                    return None
+                now = current_time()
+                if self._down and now < self._next_probe:
+                    # Local grants only until it is time to look at Redis again: a request
+                    # held back by the fallback's pause must not start once Redis is back.
+                    with anyio.move_on_after(self._next_probe - now):
+                        await self._fallback_limiter.acquire(priority)
+                        self.stats["fallback"] += 1
+                        return None
+                    continue
                 epoch = self._epoch
                 recovering = self._down
                 policy = self.policy
