@@ -25,6 +25,16 @@ about one script call per grant. A task that wakes more than ``late_tolerance`` 
 slot (event-loop lag) does not send: it reserves again. A local `SpacingLimiter` runs
 after the Redis grant as cheap insurance against bunching (spacing ``T - late_tolerance``:
 at exactly ``T`` one late wake-up would make every following slot of the process stale).
+A missing schedule (first use, a restarted ``redis-server``, an expired or evicted key)
+starts one ``horizon`` ahead: processes may still hold slots of the lost one up to there.
+
+**Lanes across processes.** While interactive requests come from any process (within
+``interactive_window`` of the last one) they have their own schedule ``itat`` in the same
+hash, at ``interactive_share`` of the rate with a burst of ``interactive_burst``, and batch
+work runs at the rest: a page view never queues behind the batch work reserved by other
+processes. The first interactive request of a busy period goes at once, before the batch
+slots already handed out (one extra start in a window, within the margin); until those
+have passed (``tat0``) the next ones wait for them. Still one script call per grant.
 
 **429.** A "penalize" script sets ``paused = tat = max(tat, now + pause)``, multiplies the
 shared rate by ``decrease`` at most once per cooldown and restarts the additive recovery
@@ -34,15 +44,20 @@ institution's channel: every process drops the reservations that fall inside it.
 **Quota (`RedisQuotaLedger`).** A key per quota day (the day of the gateway's ``Date``
 header) holds the lowest ``X-Exl-Api-Remaining`` seen by any process (48 h TTL).
 Each process publishes its requests in flight in a hash with a lease (a sorted set of
-expiry times: a crashed process stops counting after ``inflight_lease`` seconds). The
-ledger reserves locally while the shared estimate is far above the reserve and syncs with
-Redis at most every ``sync_interval``; near the reserve every reservation is an atomic
-check in Redis of ``lowest - in flight everywhere - slack``, where ``slack`` covers what
-other processes may have started since their last sync (the whole institution cannot send
-more than ``rate_limit`` per second).
+expiry times: a crashed process stops counting after ``inflight_lease`` seconds). While
+the day's quota is unknown, the first reservation institution-wide takes the day's
+``probe`` key and every other waits for its answer (three answers without the header and
+probing stops, as in process). The ledger reserves locally while the shared estimate is
+far above the reserve and syncs with Redis at most every ``sync_interval``; within
+``strict_margin`` of the reserve every reservation is an atomic check in Redis of ``lowest
+- in flight everywhere`` (less ``slack`` while some process still reserves from its own
+view, the ``loose`` set), every settlement is published at once, and a refusal waits while
+requests are in flight anywhere: the institution ends at the reserve.
 
-**Keys.** All under ``{prefix}:{INSTITUTION}:`` (one Cluster hash tag) with expiries:
-``rate`` (hash), ``quota:YYYY-MM-DD``, ``inflight`` (hash), ``leases`` (zset), and the
+**Keys.** All under ``{prefix}:{INSTITUTION}:`` (one Cluster hash tag: ``redis+cluster://``
+URLs work as well) with expiries: ``rate`` (hash), ``quota:YYYY-MM-DD``,
+``probe:YYYY-MM-DD``, ``unreported:YYYY-MM-DD``, ``inflight`` (hash), ``leases`` and
+``loose`` (zsets), ``grants``, ``procs`` and ``seen`` (what `read_status` shows), and the
 pub/sub channel ``events``. An idle institution leaves nothing behind.
 
 **Redis unreachable.** By default acquiring raises `RedisUnavailableError`. With
@@ -58,11 +73,14 @@ from esploro_async.governance.redis._store import Fallback
 from esploro_async.governance.redis.governance import RedisGovernance
 from esploro_async.governance.redis.quota import RedisQuotaLedger
 from esploro_async.governance.redis.rate import RedisRateGate
+from esploro_async.governance.redis.status import InstitutionStatus, read_status
 
 __all__ = [
     "Fallback",
+    "InstitutionStatus",
     "RedisGovernance",
     "RedisQuotaLedger",
     "RedisRateGate",
     "RedisUnavailableError",
+    "read_status",
 ]

@@ -48,7 +48,13 @@ class RedisGovernance(Governance):
         pool_size: Redis connections per process (a `BlockingConnectionPool`, default 8).
         socket_timeout: seconds before a Redis call counts as failed (default 1.0).
         batch_reserve, interactive_slots: the lanes' quota floor and held-back slots, as
-            for `Governance`.
+            for `Governance`; ``batch_reserve`` applies institution-wide.
+        interactive_share: while interactive requests come from any process, the share of
+            the rate kept for them, before the batch work of every process (default 0.25).
+        interactive_window: seconds after the last interactive request during which that
+            share is kept (default 30).
+        quota_strict_margin: requests above the reserve from which every reservation is
+            counted in Redis (default ``4 × rate_limit + 200``).
     """
 
     def __init__(
@@ -74,6 +80,9 @@ class RedisGovernance(Governance):
         socket_timeout: float = 1.0,
         batch_reserve: int | None = None,
         interactive_slots: int | None = None,
+        interactive_share: float = 0.25,
+        interactive_window: float = 30.0,
+        quota_strict_margin: int | None = None,
     ) -> None:
         policy = rate_policy or RatePolicy(rate_limit=rate_limit, safety_margin=safety_margin)
         if pool_size < 2:
@@ -93,6 +102,8 @@ class RedisGovernance(Governance):
             late_tolerance=late_tolerance,
             fallback=fallback,
             fallback_rate=fallback_rate,
+            interactive_share=interactive_share,
+            interactive_window=interactive_window,
         )
         ledger = RedisQuotaLedger(
             self._store,
@@ -102,6 +113,7 @@ class RedisGovernance(Governance):
             inflight_lease=inflight_lease,
             fallback=fallback,
             reset_time=quota_reset_time,
+            strict_margin=quota_strict_margin,
         )
         super().__init__(
             rate=gate,
