@@ -8,7 +8,10 @@ import time
 from datetime import datetime, timezone
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from redis_support import (
+    INST,
     admin,
     finish,
     gateway,
@@ -23,6 +26,7 @@ from esploro_async._clock import current_time
 from esploro_async.errors import DailyQuotaExhaustedError
 from esploro_async.governance.lanes import priority
 from esploro_async.governance.protocol import ResponseInfo
+from esploro_async.metrics import instrument
 from esploro_async.testing import Latency
 
 __all__ = ["admin", "redis_process", "redis_url"]  # fixtures
@@ -49,6 +53,19 @@ async def test_an_interactive_request_does_not_queue_behind_batch_work(redis_url
     assert second is not None
     spacing = second[0] - first[0]
     assert spacing == pytest.approx(1.1 / 25 / (1 - harvest.gate.interactive_share), rel=0.01)
+    # The metrics report the waiting requests by lane, tagged with the institution.
+    reader = InMemoryMetricReader()
+    assert instrument(harvest, meter_provider=MeterProvider(metric_readers=[reader]))
+    data = reader.get_metrics_data()
+    assert data is not None
+    waiting = {
+        point.attributes["lane"]: point.attributes["esploro.institution"]
+        for metric in data.resource_metrics[0].scope_metrics[0].metrics
+        if metric.name == "esploro.governance.waiting"
+        for point in metric.data.data_points
+        if point.attributes
+    }
+    assert waiting == {"interactive": INST, "batch": INST}
     for gov in (harvest, portal):
         await gov.aclose()
 
