@@ -9,19 +9,22 @@ Empty pages omit the list key (``{"total_record_count": 0}``), as the real API m
 
 Simulated application error codes (HTTP status, ``errorCode``):
 
+Unknown ids are answered with HTTP **400** and a "not found" code, as the real gateway
+answers an unknown user (``401861``, seen in public Alma clients); only unknown paths get 404.
+
 ====  =========  ===========================================================
-404   401861     researcher (user) not found
+400   401861     researcher (user) not found
 400   401858     researcher already exists (``POST /researchers``)
 400   402119     general error: unparsable or wrongly shaped body
 400   40166411   invalid parameter value (``limit``/``offset``/``action``/date...)
 400   40166410   mandatory parameter missing (``GET /assets`` without ``doi`` or
                  ``update_date_from``; analytics without ``path``)
-404   402880     no asset found for the requested id(s) (all ids unknown)
+400   402880     no asset found for the requested id(s) (all ids unknown)
 400   402884     asset id already exists (``POST /assets``)
 400   402882     ``identifier.*`` fields sent in a JSON patch (XML only)
 400   402883     ``temporary.linksToExtract`` sent in an XML patch (JSON only)
-404   402885     organization / set / code table / profile / job / mapping table
-                 / analytics path not found
+400   402885     organization / set / code table / profile / job / job instance /
+                 mapping table / analytics path not found
 400   402892     unknown analytics resumption token
 405   402894     method not supported on this path (e.g. PUT/DELETE on assets)
 404   402893     unknown path
@@ -42,7 +45,7 @@ import attrs
 
 from esploro_async.testing import _generate as gen
 from esploro_async.testing import _xml
-from esploro_async.testing.analytics import AnalyticsSession, render_page
+from esploro_async.testing.analytics import AnalyticsSession, render_not_ready, render_page
 from esploro_async.testing.institution import SyntheticInstitution
 
 __all__ = ["ApiRequest", "ApiResponse", "EsploroApi"]
@@ -125,9 +128,16 @@ class EsploroApi:
         institution.assets.today = lambda: today().toordinal()
 
     # -- entry ------------------------------------------------------------------------
-    def handle(self, req: ApiRequest) -> ApiResponse:
-        """Answer one request (never raises for client errors)."""
+    def handle(self, req: ApiRequest, *, report_not_ready: bool = False) -> ApiResponse:
+        """Answer one request (never raises for client errors).
+
+        ``report_not_ready`` (the ``REPORT_NOT_READY`` fault): an analytics report request
+        is answered as if its query still ran (``IsFinished=false``, ``<ResultXml/>``, the
+        token on a first request), and the report does not advance.
+        """
         try:
+            if report_not_ready and req.segments[2:] == ("researchanalytics", "reports"):
+                return self._report_not_ready(req)
             return self._route(req)
         except _Error as e:
             return self.error(req, e.status, e.code, e.message)
@@ -268,7 +278,7 @@ class EsploroApi:
         if req.method == "GET":
             rec = store.ref(rid)
             if rec is None:
-                raise _Error(404, "401861", f"User with identifier {rid} was not found.")
+                raise _Error(400, "401861", f"User with identifier {rid} was not found.")
             view = req.query.get("view", "full")
             if view not in ("full", "brief"):
                 raise _Error(400, "40166411", f"Invalid value for parameter view: {view}")
@@ -280,12 +290,12 @@ class EsploroApi:
                 raise _Error(400, "402119", "General error: the simulator accepts JSON only here")
             body = self._json_object(req)
             if rid not in store:
-                raise _Error(404, "401861", f"User with identifier {rid} was not found.")
+                raise _Error(400, "401861", f"User with identifier {rid} was not found.")
             store.put(rid, body)
             return _json(body)
         if req.method == "DELETE":
             if not store.delete(rid):
-                raise _Error(404, "401861", f"User with identifier {rid} was not found.")
+                raise _Error(400, "401861", f"User with identifier {rid} was not found.")
             return ApiResponse(204, b"", JSON_CT)
         raise self._not_allowed(req)
 
@@ -309,7 +319,7 @@ class EsploroApi:
             limit, offset = self._paging(req)
             found = [rec for rec in (self.inst.assets.ref(i) for i in ids) if rec is not None]
             if not found:
-                raise _Error(404, "402880", f"No asset found for id(s): {rest[0]}")
+                raise _Error(400, "402880", f"No asset found for id(s): {rest[0]}")
             return self._records_response(req, found[offset : offset + limit], len(found))
         if req.method == "POST":
             return self._asset_patch(req, rest[0])
@@ -394,7 +404,7 @@ class EsploroApi:
         store = self.inst.assets
         current = store.ref(aid)
         if current is None:
-            raise _Error(404, "402880", f"No asset found for id(s): {aid}")
+            raise _Error(400, "402880", f"No asset found for id(s): {aid}")
         records = self._body_records(req)
         if len(records) != 1:
             raise _Error(400, "402119", "General error: exactly one record is expected")
@@ -436,7 +446,7 @@ class EsploroApi:
             for org in orgs:
                 if org["organization_code"] == rest[1]:
                     return _json(org)
-            raise _Error(404, "402885", f"Organization {rest[1]} was not found.")
+            raise _Error(400, "402885", f"Organization {rest[1]} was not found.")
         raise _Error(404, "402893", f"No such resource: {req.path}")
 
     def _activities(self, req: ApiRequest, rest: tuple[str, ...]) -> ApiResponse:
@@ -469,7 +479,7 @@ class EsploroApi:
         if kind == "code-tables" and len(args) == 1:
             table = inst.code_tables.get(args[0])
             if table is None:
-                raise _Error(404, "402885", f"Code table {args[0]} was not found.")
+                raise _Error(400, "402885", f"Code table {args[0]} was not found.")
             return _json(table)
         if kind == "md-import-profiles" and not alma:
             if not args:
@@ -484,7 +494,7 @@ class EsploroApi:
             for p in inst.import_profiles:
                 if len(args) == 1 and p["id"] == args[0]:
                     return _json(p)
-            raise _Error(404, "402885", f"Import profile {'/'.join(args)} was not found.")
+            raise _Error(400, "402885", f"Import profile {'/'.join(args)} was not found.")
         if kind == "jobs":
             return self._jobs(req, args)
         if kind == "mapping-tables":
@@ -499,7 +509,7 @@ class EsploroApi:
                     if entry.get("code") == name:
                         stub = {k: v for k, v in entry.items() if k != "link"}
                         return _json({**stub, "header": [], "row": []})
-            raise _Error(404, "402885", f"Mapping table {name} was not found.")
+            raise _Error(400, "402885", f"Mapping table {name} was not found.")
         raise _Error(404, "402893", f"No such resource: {req.path}")
 
     def _sets(self, req: ApiRequest, args: tuple[str, ...], prefix: str) -> ApiResponse:
@@ -532,7 +542,7 @@ class EsploroApi:
             return self._page_json(page, "set", len(sets), "total_record_count")
         found = next((s for s in inst.sets if s["id"] == args[0]), None)
         if found is None:
-            raise _Error(404, "402885", f"Set {args[0]} was not found.")
+            raise _Error(400, "402885", f"Set {args[0]} was not found.")
         if len(args) == 1:
             return _json(with_count(found))
         if args[1:] == ("members",):
@@ -562,7 +572,7 @@ class EsploroApi:
             (j for j in inst.jobs if j["id"] == job_id), None
         )
         if job is None:
-            raise _Error(404, "402885", f"Job {job_id} was not found.")
+            raise _Error(400, "402885", f"Job {job_id} was not found.")
         if len(args) == 1:
             return _json(job)
         if args[1] != "instances" or len(args) > 3:
@@ -578,7 +588,7 @@ class EsploroApi:
             return self._page_json(items, "job_instance", len(items), "total_record_count")
         key = (job_id, args[2])
         if key not in inst.job_instance_xml:
-            raise _Error(404, "402885", f"Job instance {args[2]} was not found.")
+            raise _Error(400, "402885", f"Job instance {args[2]} was not found.")
         if req.wants_xml:
             return ApiResponse(200, inst.job_instance_xml[key].encode(), XML_CT)
         return _json(self._instance_json(*key))
@@ -607,7 +617,7 @@ class EsploroApi:
                 child = f"{prefix}/{tail[0]}"
                 children[child] = "Report" if len(tail) == 1 else "Folder"
             if not children:
-                raise _Error(404, "402885", f"Analytics path {prefix or '/'} was not found.")
+                raise _Error(400, "402885", f"Analytics path {prefix or '/'} was not found.")
             return _json(
                 {
                     "path": [
@@ -638,7 +648,9 @@ class EsploroApi:
             if session is None:
                 raise _Error(400, "402892", f"Invalid resumption token: {token}")
             lim = limit or session.limit
-            body, _ = render_page(session.report, session.offset, lim, token=None, first=False)
+            first = not session.schema_sent
+            body, _ = render_page(session.report, session.offset, lim, token=None, first=first)
+            session.schema_sent = True
             session.offset = min(session.report.row_count, session.offset + lim)
             return ApiResponse(200, body, XML_CT)
         path = req.query.get("path")
@@ -648,10 +660,30 @@ class EsploroApi:
         if report is None:
             raise _Error(400, "402885", f"Analytics path {path} was not found.")
         lim = limit or 25
-        token = "".join(self._rng.choice("0123456789ABCDEF") for _ in range(48))
+        token = self._new_token()
         self._sessions[token] = AnalyticsSession(report, lim, min(report.row_count, lim))
         body, _ = render_page(report, 0, lim, token=token, first=True)
         return ApiResponse(200, body, XML_CT)
+
+    def _new_token(self) -> str:
+        return "".join(self._rng.choice("0123456789ABCDEF") for _ in range(48))
+
+    def _report_not_ready(self, req: ApiRequest) -> ApiResponse:
+        if req.method != "GET":
+            raise self._not_allowed(req)
+        token = req.query.get("token")
+        if token:
+            if token not in self._sessions:
+                raise _Error(400, "402892", f"Invalid resumption token: {token}")
+            return ApiResponse(200, render_not_ready(None), XML_CT)
+        path = req.query.get("path")
+        report = self.inst.reports.get(path or "")
+        if report is None:
+            return self._report(req)  # the same errors as a ready report
+        limit = max(25, min(1000, int(req.query.get("limit") or 25)))
+        token = self._new_token()
+        self._sessions[token] = AnalyticsSession(report, limit, 0, schema_sent=False)
+        return ApiResponse(200, render_not_ready(token), XML_CT)
 
 
 def _is_empty(value: Any) -> bool:

@@ -95,6 +95,11 @@ class FaultKind(str, enum.Enum):
     #: The "wrong host" answer: HTTP 401 with an HTML "HTTP Status 401 – Unauthorized"
     #: page, no gateway headers, no governance accounting, nothing processed.
     HTML_401 = "html_401"
+    #: An analytics report request answered HTTP 200 ``IsFinished=false`` with an empty
+    #: ``<ResultXml/>`` (and the ``ResumptionToken`` on a first request), as the reports
+    #: API does while the query runs; the report does not advance. Selected on every
+    #: request (no ``max_count``), the report never finishes.
+    REPORT_NOT_READY = "report_not_ready"
 
 
 _PROCESSED_DEFAULT = {
@@ -106,6 +111,7 @@ _PROCESSED_DEFAULT = {
     FaultKind.TRUNCATED: True,
     FaultKind.MALFORMED: True,
     FaultKind.HTML_401: False,
+    FaultKind.REPORT_NOT_READY: True,
 }
 
 
@@ -155,7 +161,7 @@ class Fault:
         """Whether the selected request is applied by the API (explicit or kind default)."""
         if self.kind is FaultKind.HTML_401:
             return False
-        if self.kind in (FaultKind.TRUNCATED, FaultKind.MALFORMED):
+        if self.kind in (FaultKind.TRUNCATED, FaultKind.MALFORMED, FaultKind.REPORT_NOT_READY):
             return True
         return _PROCESSED_DEFAULT[self.kind] if self.processed is None else self.processed
 

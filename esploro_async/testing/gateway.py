@@ -464,11 +464,14 @@ class SimulatedGateway:
             base_url=req.base_url,
         )
         processed = fault is None or fault.is_processed
-        api_resp: ApiResponse | None = self.api.handle(api_req) if processed else None
-        if fault is None or fault.kind in (FaultKind.TRUNCATED, FaultKind.MALFORMED):
+        not_ready = fault is not None and fault.kind is FaultKind.REPORT_NOT_READY
+        api_resp: ApiResponse | None = (
+            self.api.handle(api_req, report_not_ready=not_ready) if processed else None
+        )
+        if fault is None or fault.kind in _ANSWERED_KINDS:
             assert api_resp is not None
             body = api_resp.body
-            if fault is not None:
+            if fault is not None and not not_ready:
                 body = _damage(body, fault, api_resp.content_type)
             resp = SimResponse(
                 api_resp.status,
@@ -613,6 +616,9 @@ class SimulatedGateway:
     def reset_log(self) -> None:
         """Forget the log (governance state is kept)."""
         self.log.clear()
+
+
+_ANSWERED_KINDS = (FaultKind.TRUNCATED, FaultKind.MALFORMED, FaultKind.REPORT_NOT_READY)
 
 
 def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:

@@ -41,7 +41,7 @@ async def test_get_errors(client: EsploroClient) -> None:
     assert info.value.error_code == "402880"
     with pytest.raises(ValueError, match="get_many"):
         await client.assets.get("1,2")
-    with pytest.raises(ValueError, match="not an asset id"):
+    with pytest.raises(ValueError, match="asset id is required"):
         await client.assets.get(" ")
 
 
