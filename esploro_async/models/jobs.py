@@ -13,7 +13,7 @@ from esploro_async.models._fields import coded, number, text
 from esploro_async.models._json import as_int, as_list, as_str
 from esploro_async.models._xml import element_to_alma_json, parse_xml
 
-__all__ = ["FINISHED_JOB_STATUSES", "Job", "JobCounter", "JobInstance"]
+__all__ = ["FAILED_JOB_STATUSES", "FINISHED_JOB_STATUSES", "Job", "JobCounter", "JobInstance"]
 
 FINISHED_JOB_STATUSES = frozenset(
     {
@@ -28,6 +28,9 @@ FINISHED_JOB_STATUSES = frozenset(
     }
 )
 """Job-instance status codes after which the status no longer changes (Alma's list)."""
+
+FAILED_JOB_STATUSES = frozenset({"COMPLETED_FAILED", "FAILED", "CANCELLED", "ABORTED"})
+"""The finished statuses that mean the job did not do its work."""
 
 
 @attrs.define(eq=False, repr=False)
@@ -134,6 +137,12 @@ class JobInstance(Record):
         """``True`` when :attr:`status` is in :data:`FINISHED_JOB_STATUSES`."""
         status = self.status
         return status is not None and (status.value or "").upper() in FINISHED_JOB_STATUSES
+
+    @property
+    def failed(self) -> bool:
+        """``True`` when :attr:`status` is in :data:`FAILED_JOB_STATUSES`."""
+        status = self.status
+        return status is not None and (status.value or "").upper() in FAILED_JOB_STATUSES
 
     progress = number("progress")
     """``progress`` in percent."""

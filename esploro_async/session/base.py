@@ -368,7 +368,7 @@ class BaseClient:
                 params=query,
                 content=body,
                 headers=headers,
-                **({} if timeout is None else {"timeout": timeout}),
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
             sent_at = current_time()
             try:

@@ -243,7 +243,12 @@ class SimulatedGateway:
         self._foreign_next: float | None = None
         self._number = 0
         self.api = EsploroApi(
-            self.institution, tracking_id=self._tracking_id, today=self._today, seed=seed
+            self.institution,
+            tracking_id=self._tracking_id,
+            today=self._today,
+            seed=seed,
+            clock=self.now,
+            wall_clock=self.wall_clock,
         )
 
     # -- clocks -----------------------------------------------------------------------
