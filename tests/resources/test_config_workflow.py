@@ -10,6 +10,7 @@ and ``tests/fixtures/real/job-instance.xml``.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -140,7 +141,7 @@ async def test_load_files_through_a_set_and_a_job(
     assert progress[-1] == 100
     polls = calls(gw)
     assert {r.path for r in polls} == {f"/almaws/v1/conf/jobs/M50173/instances/{run.instance_id}"}
-    gaps = [b.arrival - a.arrival for a, b in zip(polls, polls[1:])]
+    gaps = [b.arrival - a.arrival for a, b in itertools.pairwise(polls)]
     assert gaps == sorted(gaps)  # the wait between polls only grows
     assert gaps[-1] > gaps[0]
 
@@ -155,6 +156,7 @@ async def test_a_failed_job_raises_with_its_instance(
 ) -> None:
     gw.institution.job_outcomes["M50173"] = "COMPLETED_FAILED"
     s = await client.config.sets.create("Will fail")
+    assert s.id is not None
     await client.config.sets.members(s.id).add(gw.institution.assets.ids()[:1])
     run = await client.config.jobs.run("M50173", {"set_id": s.id})
     with pytest.raises(JobFailedError, match="COMPLETED_FAILED") as failed:
