@@ -28,12 +28,12 @@ class SyncConfiguration(SyncMappingTablesMixin[Configuration]):
     ) -> OffsetStream[Set]:
         """Blocking version of `esploro_async.resources.Configuration.sets`."""
         return self._stream(
-            self._area.sets(content_type=content_type, q=q, params=params, **options)
+            self._area.sets.list(content_type=content_type, q=q, params=params, **options)
         )
 
     def get_set(self, set_id: str, *, params: Mapping[str, Any] | None = None) -> Set:
         """Blocking version of `esploro_async.resources.Configuration.get_set`."""
-        return self._handle.run(self._area.get_set(set_id, params=params))
+        return self._handle.run(self._area.sets.get(set_id, params=params))
 
     def set_members(
         self,
@@ -43,7 +43,7 @@ class SyncConfiguration(SyncMappingTablesMixin[Configuration]):
         **options: Unpack[StreamOptions],
     ) -> OffsetStream[SetMember]:
         """Blocking version of `esploro_async.resources.Configuration.set_members`."""
-        return self._stream(self._area.set_members(set_id, params=params, **options))
+        return self._stream(self._area.sets.members(set_id).list(params=params, **options))
 
     def code_table(self, name: str, *, params: Mapping[str, Any] | None = None) -> CodeTable:
         """Blocking version of `esploro_async.resources.Configuration.code_table`."""
@@ -65,11 +65,11 @@ class SyncConfiguration(SyncMappingTablesMixin[Configuration]):
         self, *, params: Mapping[str, Any] | None = None, **options: Unpack[StreamOptions]
     ) -> OffsetStream[Job]:
         """Blocking version of `esploro_async.resources.Configuration.jobs`."""
-        return self._stream(self._area.jobs(params=params, **options))
+        return self._stream(self._area.jobs.list(params=params, **options))
 
     def job(self, job_id: str, *, params: Mapping[str, Any] | None = None) -> Job:
         """Blocking version of `esploro_async.resources.Configuration.job`."""
-        return self._handle.run(self._area.job(job_id, params=params))
+        return self._handle.run(self._area.jobs.get(job_id, params=params))
 
     def job_instances(
         self,
@@ -79,13 +79,13 @@ class SyncConfiguration(SyncMappingTablesMixin[Configuration]):
         **options: Unpack[StreamOptions],
     ) -> OffsetStream[JobInstance]:
         """Blocking version of `esploro_async.resources.Configuration.job_instances`."""
-        return self._stream(self._area.job_instances(job_id, params=params, **options))
+        return self._stream(self._area.jobs.instances(job_id).list(params=params, **options))
 
     def job_instance(
         self, job_id: str, instance_id: str, *, params: Mapping[str, Any] | None = None
     ) -> JobInstance:
         """Blocking version of `esploro_async.resources.Configuration.job_instance`."""
-        return self._handle.run(self._area.job_instance(job_id, instance_id, params=params))
+        return self._handle.run(self._area.jobs.instances(job_id).get(instance_id, params=params))
 
     def test(self, *, write: bool = False) -> ApiTestResult:
         """Blocking version of `esploro_async.resources.Configuration.test`."""

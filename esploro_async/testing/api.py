@@ -460,8 +460,31 @@ class EsploroApi:
         if req.method != "POST":
             raise self._not_allowed(req)
         body = self._json_object(req)
+        self._check_activity(body)
         self.inst.activities.append(body)
         return _json(body)
+
+    def _check_activity(self, body: dict[str, Any]) -> None:
+        """The snake_case fields the Create Activity API takes (see ``models.activity``)."""
+        names = body.get("activity_name")
+        if (
+            not isinstance(names, list)
+            or not all(isinstance(n, dict) and n.get("value") for n in names)
+            or not names
+        ):
+            raise _Error(
+                400, "402119", 'General error: activity_name must be [{"language", "value"}]'
+            )
+        category = body.get("activity_category")
+        if not isinstance(category, dict) or not category.get("value"):
+            raise _Error(400, "402119", 'General error: activity_category must be {"value"}')
+        members = body.get("member_researcher")
+        if not isinstance(members, list) or not members:
+            raise _Error(400, "402119", "General error: member_researcher is mandatory")
+        for member in members:
+            uid = member.get("user_primary_id") if isinstance(member, dict) else None
+            if not isinstance(uid, str) or uid not in self.inst.researchers:
+                raise _Error(400, "401861", f"User with identifier {uid} was not found.")
 
     # -- configuration ------------------------------------------------------------------
     def _esploro_conf(self, req: ApiRequest, rest: tuple[str, ...]) -> ApiResponse:

@@ -321,7 +321,13 @@ async def test_organizations_activities_conf() -> None:
         one = await c.get(f"/esploro/v1/organizations/internal/{code}")
         assert one.json()["organization_code"] == code
         assert (await c.get("/esploro/v1/organizations/internal/NOPE")).status_code == 400
-        act = {"activityCategory": "activity.teaching", "activityName": "Course"}
+        camel = {"activityCategory": "activity.teaching", "activityName": "Course"}
+        assert (await c.post("/esploro/v1/activities", json=camel)).status_code == 400
+        act = {
+            "activity_name": [{"language": "en", "value": "Course"}],
+            "activity_category": {"value": "activity.teaching"},
+            "member_researcher": [{"user_primary_id": "R00000001"}],
+        }
         assert (await c.post("/esploro/v1/activities", json=act)).json() == act
         assert gw.institution.activities == [act]
         sets = (await c.get("/esploro/v1/researchconf/sets", params={"content_type": "IER"})).json()
