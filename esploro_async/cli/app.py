@@ -310,3 +310,8 @@ def serve(args: tuple[str, ...]) -> None:
     from esploro_async.testing.__main__ import main as simulator
 
     sys.exit(simulator(["serve", *args]))
+
+
+from esploro_async.cli.jobs import job  # noqa: E402  (registered after the group exists)
+
+cli.add_command(job)
