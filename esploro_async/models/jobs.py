@@ -35,7 +35,13 @@ FAILED_JOB_STATUSES = frozenset({"COMPLETED_FAILED", "FAILED", "CANCELLED", "ABO
 
 @attrs.define(eq=False, repr=False)
 class Job(Record):
-    """A job definition (list item or ``GET /conf/jobs/{id}``) or a ``?op=run`` response."""
+    """A job definition (list item or ``GET /conf/jobs/{id}``) or a ``?op=run`` response.
+
+    Source: the real answers in ``tests/fixtures/real`` (``jobs-list.json``,
+    ``job-details.json``) and the real ``op=run`` answer of the Esploro files-loader Cloud
+    App (``jobs-post-api.md``: ``parameter[]`` of ``{name: {value}, value}`` and
+    ``additional_info`` ``{value, link}``).
+    """
 
     id = text("id")
     """``id`` (e.g. ``M50173``)."""
@@ -107,6 +113,10 @@ class JobCounter:
 @attrs.define(eq=False, repr=False)
 class JobInstance(Record):
     """A job instance (``GET /conf/jobs/{id}/instances/{instance_id}``), Alma JSON shape.
+
+    Source: the real instance ``tests/fixtures/real/job-instance.xml`` (``status`` with
+    ``desc``, ``progress``, ``alerts``, ``counters`` of ``type``/``value``, ``job_info``);
+    status codes are Alma's job statuses.
 
     :meth:`from_xml` converts the XML form with Alma's conventions (see
     ``esploro_async.models._xml.element_to_alma_json``): text stays a string, a ``desc``
