@@ -87,6 +87,11 @@ HTML_502 = (
 _NS = 1_000_000_000
 
 
+def _wall_now() -> _dt.datetime:
+    """The host's wall clock (UTC): where a gateway without a ``start`` begins."""
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
 @attrs.frozen
 class RequestRecord:
     """One observed request (or, with ``lane="foreign"``, a phantom foreign arrival).
@@ -182,6 +187,11 @@ class SimulatedGateway:
     slots and quota like accepted requests when they fit, and are logged with
     ``lane="foreign"``.
 
+    **Clock.**  The simulated wall clock (the ``Date`` header, the quota day) starts at
+    ``start``, by default the host's clock when the gateway is built, and then follows the
+    monotonic clock.  Pass ``start`` to put the gateway anywhere in time, e.g. seconds
+    before its midnight, or minutes off the host's clock.
+
     Gateway errors (429, 400 ``UNAUTHORIZED``, 503 ``ROUTING_ERROR``) are XML even when
     JSON was asked for.  Pass ``institution`` to share data between gateways.
     """
@@ -217,7 +227,7 @@ class SimulatedGateway:
         self.daily_quota = daily_quota
         self.quota_remaining = daily_quota if quota_remaining is None else quota_remaining
         self.quota_counts_rejected = quota_counts_rejected
-        self.start = start or _dt.datetime(2026, 11, 28, 12, 0, tzinfo=_dt.timezone.utc)
+        self.start = start or _wall_now()
         if self.start.tzinfo is None:
             self.start = self.start.replace(tzinfo=_dt.timezone.utc)
         self.latency = latency or Latency.fixed(0.0)
