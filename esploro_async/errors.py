@@ -237,7 +237,9 @@ class IncompletePageError(ResponseFormatError):
         received: the records it held the last time.
     """
 
-    def __init__(self, message: str, *, path: str, offset: int, expected: int, received: int) -> None:
+    def __init__(
+        self, message: str, *, path: str, offset: int, expected: int, received: int
+    ) -> None:
         super().__init__(message, method="GET", path=path, status_code=200)
         self.offset = offset
         self.expected = expected
