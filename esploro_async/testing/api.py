@@ -5,6 +5,12 @@ default; XML when ``Accept`` asks for it (without JSON) or ``format=xml`` for as
 reads and writes, analytics (always XML), the ``/test`` endpoints, error bodies and the
 job-instance fixture.  Every other endpoint answers JSON only.
 
+Alma configuration writes (``/almaws/v1/conf``): sets are created (``POST /sets``), deleted,
+and their members added or removed (``POST /sets/{id}?op=add_members|delete_members``);
+``POST /jobs/{id}?op=run`` starts a :class:`SimJobRun` that is queued, runs with progress and
+ends with counters after simulated time. Activities must carry the snake_case fields of the
+Create Activity API (``activity_name``, ``activity_category``, ``member_researcher``).
+
 Empty pages omit the list key (``{"total_record_count": 0}``), as the real API may.
 
 Simulated application error codes (HTTP status, ``errorCode``):
@@ -25,6 +31,7 @@ answers an unknown user (``401861``, seen in public Alma clients); only unknown 
 400   402883     ``temporary.linksToExtract`` sent in an XML patch (JSON only)
 400   402885     organization / set / code table / profile / job / job instance /
                  mapping table / analytics path not found
+400   402886     invalid set member id(s) with ``fail_on_invalid_id=true``
 400   402892     unknown analytics resumption token
 405   402894     method not supported on this path (e.g. PUT/DELETE on assets)
 404   402893     unknown path
@@ -248,59 +255,71 @@ class EsploroApi:
 
     # -- researchers --------------------------------------------------------------------
     def _researchers(self, req: ApiRequest, rest: tuple[str, ...]) -> ApiResponse:
-        store = self.inst.researchers
-        link_base = f"{req.base_url}/esploro/v1/researchers"
         if not rest:
-            if req.method == "GET":
-                limit, offset = self._paging(req)
-                items = [
-                    gen.researcher_brief(rec, f"{link_base}/{rid}")
-                    for rid, rec in store.iter_page(offset, limit)
-                ]
-                return self._page_json(items, "user", len(store), "total_record_count")
-            if req.method == "POST":
-                body = self._json_object(req)
-                pid = body.get("primary_id")
-                if not isinstance(pid, str) or not pid:
-                    raise _Error(400, "402119", "General error: primary_id is mandatory")
-                if pid in store:
-                    raise _Error(400, "401858", f"User with identifier {pid} already exists.")
-                store.insert(None, body)
-                return _json(body)
-            raise self._not_allowed(req)
+            return self._researchers_root(req)
         rid = rest[0]
         if len(rest) == 2 and rest[1] == "token":
-            if req.method != "POST":
-                raise self._not_allowed(req)
-            if not _ORCID_RE.match(rid):
-                raise _Error(400, "40166411", f"Invalid ORCID identifier: {rid}")
-            body = self._json_object(req)
-            if "access.token" not in body:
-                raise _Error(400, "402119", "General error: access.token is mandatory")
-            return _json(body)
+            return self._orcid_token(req, rid)
         if len(rest) != 1:
             raise _Error(404, "402893", f"No such resource: {req.path}")
+        return self._researcher(req, rid)
+
+    def _researchers_root(self, req: ApiRequest) -> ApiResponse:
+        store = self.inst.researchers
+        if req.method == "GET":
+            limit, offset = self._paging(req)
+            link_base = f"{req.base_url}/esploro/v1/researchers"
+            items = [
+                gen.researcher_brief(rec, f"{link_base}/{rid}")
+                for rid, rec in store.iter_page(offset, limit)
+            ]
+            return self._page_json(items, "user", len(store), "total_record_count")
+        if req.method == "POST":
+            body = self._json_object(req)
+            pid = body.get("primary_id")
+            if not isinstance(pid, str) or not pid:
+                raise _Error(400, "402119", "General error: primary_id is mandatory")
+            if pid in store:
+                raise _Error(400, "401858", f"User with identifier {pid} already exists.")
+            store.insert(None, body)
+            return _json(body)
+        raise self._not_allowed(req)
+
+    def _orcid_token(self, req: ApiRequest, orcid: str) -> ApiResponse:
+        if req.method != "POST":
+            raise self._not_allowed(req)
+        if not _ORCID_RE.match(orcid):
+            raise _Error(400, "40166411", f"Invalid ORCID identifier: {orcid}")
+        body = self._json_object(req)
+        if "access.token" not in body:
+            raise _Error(400, "402119", "General error: access.token is mandatory")
+        return _json(body)
+
+    def _researcher(self, req: ApiRequest, rid: str) -> ApiResponse:
+        store = self.inst.researchers
+        unknown = _Error(400, "401861", f"User with identifier {rid} was not found.")
         if req.method == "GET":
             rec = store.ref(rid)
             if rec is None:
-                raise _Error(400, "401861", f"User with identifier {rid} was not found.")
+                raise unknown
             view = req.query.get("view", "full")
             if view not in ("full", "brief"):
                 raise _Error(400, "40166411", f"Invalid value for parameter view: {view}")
             if view == "brief":
-                return _json(gen.researcher_brief(rec, f"{link_base}/{rid}"))
+                link = f"{req.base_url}/esploro/v1/researchers/{rid}"
+                return _json(gen.researcher_brief(rec, link))
             return _json(rec)
         if req.method == "PUT":
             if req.body_is_xml:
                 raise _Error(400, "402119", "General error: the simulator accepts JSON only here")
             body = self._json_object(req)
             if rid not in store:
-                raise _Error(400, "401861", f"User with identifier {rid} was not found.")
+                raise unknown
             store.put(rid, body)
             return _json(body)
         if req.method == "DELETE":
             if not store.delete(rid):
-                raise _Error(400, "401861", f"User with identifier {rid} was not found.")
+                raise unknown
             return ApiResponse(204, b"", JSON_CT)
         raise self._not_allowed(req)
 
@@ -498,7 +517,6 @@ class EsploroApi:
         if not rest:
             raise _Error(404, "402893", f"No such resource: {req.path}")
         kind, args = rest[0], rest[1:]
-        inst = self.inst
         prefix = f"{req.base_url}/{'almaws/v1/conf' if alma else 'esploro/v1/researchconf'}"
         if req.method != "GET":
             if alma and kind == "sets":
@@ -508,41 +526,51 @@ class EsploroApi:
             raise self._not_allowed(req)
         if kind == "sets":
             return self._sets(req, args, prefix)
-        if kind == "code-tables" and len(args) == 1:
-            table = inst.code_tables.get(args[0])
-            if table is None:
-                raise _Error(400, "402885", f"Code table {args[0]} was not found.")
-            return _json(table)
-        if kind == "md-import-profiles" and not alma:
-            if not args:
-                limit, offset = self._paging(req)
-                profiles = inst.import_profiles
-                return self._page_json(
-                    profiles[offset : offset + limit],
-                    "import_profile",
-                    len(profiles),
-                    "total_record_count",
-                )
-            for p in inst.import_profiles:
-                if len(args) == 1 and p["id"] == args[0]:
-                    return _json(p)
-            raise _Error(400, "402885", f"Import profile {'/'.join(args)} was not found.")
         if kind == "jobs":
             return self._jobs(req, args)
+        if kind == "code-tables" and len(args) == 1:
+            return self._code_table(args[0])
+        if kind == "md-import-profiles" and not alma:
+            return self._import_profiles(req, args)
         if kind == "mapping-tables":
-            if not args:
-                return _json(inst.mapping_tables_list)
-            name = args[0]
-            if len(args) == 1:
-                table = inst.mapping_tables.get(name)
-                if table is not None:
-                    return _json(table)
-                for entry in inst.mapping_tables_list.get("mapping_table", []):
-                    if entry.get("code") == name:
-                        stub = {k: v for k, v in entry.items() if k != "link"}
-                        return _json({**stub, "header": [], "row": []})
-            raise _Error(400, "402885", f"Mapping table {name} was not found.")
+            return self._mapping_tables(args)
         raise _Error(404, "402893", f"No such resource: {req.path}")
+
+    def _code_table(self, name: str) -> ApiResponse:
+        table = self.inst.code_tables.get(name)
+        if table is None:
+            raise _Error(400, "402885", f"Code table {name} was not found.")
+        return _json(table)
+
+    def _import_profiles(self, req: ApiRequest, args: tuple[str, ...]) -> ApiResponse:
+        profiles = self.inst.import_profiles
+        if not args:
+            limit, offset = self._paging(req)
+            return self._page_json(
+                profiles[offset : offset + limit],
+                "import_profile",
+                len(profiles),
+                "total_record_count",
+            )
+        for p in profiles:
+            if len(args) == 1 and p["id"] == args[0]:
+                return _json(p)
+        raise _Error(400, "402885", f"Import profile {'/'.join(args)} was not found.")
+
+    def _mapping_tables(self, args: tuple[str, ...]) -> ApiResponse:
+        inst = self.inst
+        if not args:
+            return _json(inst.mapping_tables_list)
+        name = args[0]
+        if len(args) == 1:
+            table = inst.mapping_tables.get(name)
+            if table is not None:
+                return _json(table)
+            for entry in inst.mapping_tables_list.get("mapping_table", []):
+                if entry.get("code") == name:
+                    stub = {k: v for k, v in entry.items() if k != "link"}
+                    return _json({**stub, "header": [], "row": []})
+        raise _Error(400, "402885", f"Mapping table {name} was not found.")
 
     def _sets(self, req: ApiRequest, args: tuple[str, ...], prefix: str) -> ApiResponse:
         inst = self.inst
