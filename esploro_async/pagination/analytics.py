@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element
 
 import anyio
+import httpx
 
 from esploro_async.errors import ReportNotFinishedError, ResponseFormatError
 from esploro_async.governance.lanes import Lane, current_lane
@@ -118,6 +119,7 @@ class AnalyticsStream:
         params: other query parameters (e.g. ``col_names``).
         max_empty_pages: how many empty ``IsFinished=false`` pages in a row are followed
             before `ReportNotFinishedError` (``0``: raise at the first one).
+        extra_headers, timeout: sent with every page request.
 
     ``columns`` (heading by ``ColumnN``) is known after the first page with a schema.
     """
@@ -131,12 +133,15 @@ class AnalyticsStream:
         filter: str | None = None,
         params: Mapping[str, Any] | None = None,
         max_empty_pages: int = 10,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | float | None = None,
     ) -> None:
         if not 25 <= limit <= _MAX_LIMIT:
             raise ValueError(f"limit must be between 25 and {_MAX_LIMIT}, got {limit}")
         if max_empty_pages < 0:
             raise ValueError(f"max_empty_pages must be >= 0, got {max_empty_pages}")
         self.max_empty_pages = max_empty_pages
+        self._per_call: dict[str, Any] = {"headers": extra_headers, "timeout": timeout}
         self.rows_read = 0
         self._client = client
         self.lane: Lane = current_lane() or "batch"
@@ -196,7 +201,12 @@ class AnalyticsStream:
 
     async def _page(self, params: Mapping[str, Any]) -> _ReportPage:
         response = await self._client.request(
-            "GET", "researchanalytics/reports", params=params, format="xml", lane=self.lane
+            "GET",
+            "researchanalytics/reports",
+            params=params,
+            format="xml",
+            lane=self.lane,
+            **self._per_call,
         )
         self.pages_read += 1
         try:

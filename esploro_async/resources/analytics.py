@@ -36,6 +36,8 @@ class Analytics(Resource):
         filter: str | None = None,
         params: Mapping[str, Any] | None = None,
         max_empty_pages: int = 10,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
     ) -> AnalyticsStream:
         """The rows of the report at ``path`` as dicts keyed by column heading::
 
@@ -53,6 +55,8 @@ class Analytics(Resource):
             filter=filter,
             params=params,
             max_empty_pages=max_empty_pages,
+            extra_headers=extra_headers,
+            timeout=timeout,
         )
 
     async def paths(
