@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
+import pytest
 from defusedxml import ElementTree as SafeET
 
 from esploro_async.testing import SIM_API_KEY, SimulatedGateway, SyntheticInstitution
@@ -415,3 +417,63 @@ async def test_analytics_token_paging() -> None:
             await c.get("/esploro/v1/researchanalytics/paths/shared/Sim University/Reports")
         ).json()
         assert {p["value"] for p in paths["path"]} == set(gw.institution.reports)
+
+
+async def test_report_not_ready_fault_serves_the_real_empty_shape() -> None:
+    from esploro_async.testing import Fault, FaultKind
+
+    quirk = Fault(FaultKind.REPORT_NOT_READY, endpoint="analytics", requests={1})
+    gw = gateway(faults=[quirk])
+    path = "/shared/Sim University/Reports/Researchers"
+    async with client_for(gw, "application/xml") as c:
+        first = await c.get(REPORTS, params={"path": path, "limit": 25})
+        assert first.status_code == 200
+        root = SafeET.fromstring(first.content)
+        result = root.find("QueryResult")
+        assert result is not None
+        token = result.findtext("ResumptionToken")
+        assert token
+        assert result.findtext("IsFinished") == "false"
+        result_xml = result.find("ResultXml")
+        assert result_xml is not None
+        assert len(result_xml) == 0  # <ResultXml/>
+        # the next page (with the token) is the first data page: namespaced, with the schema
+        second = await c.get(REPORTS, params={"token": token})
+        assert b"saw-sql:columnHeading" in second.content
+        assert b'xmlns="urn:schemas-microsoft-com:xml-analysis:rowset"' in second.content
+
+
+@pytest.mark.looptime
+async def test_job_run_takes_simulated_time_and_ends_with_counters() -> None:
+    gw = gateway()
+    set_id = "9500000020004321"  # the first 120 assets: all 50 of this institution
+    run_body = {"parameter": [{"name": {"value": "set_id"}, "value": set_id}]}
+    async with client_for(gw) as c:
+        r = await c.post("/almaws/v1/conf/jobs/M50173", params={"op": "run"}, json=run_body)
+        assert r.status_code == 200
+        link = r.json()["additional_info"]["link"]
+        instance = link.removeprefix(BASE)
+        (run,) = gw.institution.job_runs.values()
+        assert run.duration == pytest.approx(4.0 + 0.02 * 50)
+        queued = (await c.get(instance)).json()
+        assert queued["status"]["value"] == "QUEUED"
+        assert "counter" not in queued
+        await anyio.sleep(run.duration / 2)
+        running = (await c.get(instance)).json()
+        assert running["status"]["value"] == "RUNNING"
+        assert 0 < running["progress"] < 100
+        await anyio.sleep(run.duration)
+        done = (await c.get(instance)).json()
+        assert done["status"] == {"value": "COMPLETED_SUCCESS", "desc": "Completed Successfully"}
+        assert done["progress"] == 100
+        counters = {x["type"]["value"]: x["value"] for x in done["counter"]}
+        # no asset has links to extract: each succeeds with its (absent) file skipped
+        assert counters["import_research_assets_files.asset_succeeded"] == "50"
+        assert counters["import_research_assets_files.file_skipped_upload"] == "50"
+        assert done["job_info"]["id"] == "M50173"
+        listed = (await c.get("/almaws/v1/conf/jobs/M50173/instances")).json()
+        assert [i["id"] for i in listed["job_instance"]][-1] == run.instance_id
+        bad = await c.post("/almaws/v1/conf/jobs/M50173", params={"op": "run"}, json={})
+        assert (bad.status_code, err(bad)) == (400, "40166410")
+        wrong_op = await c.post("/almaws/v1/conf/jobs/M50173", json=run_body)
+        assert (wrong_op.status_code, err(wrong_op)) == (400, "40166411")
