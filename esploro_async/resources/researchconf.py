@@ -84,7 +84,9 @@ class Configuration(MappingTablesMixin):
     def import_profiles(
         self, *, params: Mapping[str, Any] | None = None, **options: Unpack[StreamOptions]
     ) -> OffsetStream[ImportProfile]:
-        """Every metadata import profile (list key ``import_profile``)."""
+        """Every metadata import profile (list key ``import_profile``), from
+        ``/esploro/v1/researchconf/md-import-profiles`` (path listed by the Ex Libris QA
+        launcher; no public answer seen)."""
         return self._stream(
             f"{self.path}/md-import-profiles", "import_profile", _profile, params or {}, options
         )
@@ -97,7 +99,8 @@ class Configuration(MappingTablesMixin):
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> ImportProfile:
-        """One metadata import profile by id. `NotFoundError` if unknown."""
+        """One metadata import profile by id (``.../md-import-profiles/{id}``, path listed by
+        the Ex Libris QA launcher). `NotFoundError` if unknown."""
         path = f"{self.path}/md-import-profiles/{segment(profile_id, 'profile id')}"
         data = await self._get_object(path, params, extra_headers=extra_headers, timeout=timeout)
         return ImportProfile.adopt(data, view="full")

@@ -47,8 +47,9 @@ async def _drain(stream: Any) -> None:
         pass
 
 
-def _sets(c: EsploroClient, v: str) -> Any:
-    return c.config.sets
+async def _edit(client: EsploroClient, primary_id: str) -> None:
+    async with client.researchers.edit(primary_id) as researcher:
+        researcher.last_name = "changed"
 
 
 # (name, call, endpoint prefix, number of path segments the request must have; None for
@@ -56,6 +57,7 @@ def _sets(c: EsploroClient, v: str) -> Any:
 CASES: list[tuple[str, Call, str, int | None]] = [
     ("researchers.get", lambda c, v: c.researchers.get(v), "/esploro/v1/researchers/", 4),
     ("researchers.delete", lambda c, v: c.researchers.delete(v), "/esploro/v1/researchers/", 4),
+    ("researchers.edit", _edit, "/esploro/v1/researchers/", 4),
     (
         "researchers.update",
         lambda c, v: c.researchers.update(Researcher.from_dict({"primary_id": v})),
