@@ -29,13 +29,12 @@ import logging
 import math
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import anyio
 import attrs
-from anyio.abc import TaskGroup
 
+from esploro_async._concurrency import Runner, TaskHost, runner_for
 from esploro_async.errors import (
     ConfigurationError,
     DailyQuotaExhaustedError,
@@ -45,7 +44,6 @@ from esploro_async.errors import (
 )
 from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.models import Record
-from esploro_async.pagination._runners import Runner, runner_for
 from esploro_async.pagination.checkpoint import Checkpoint, canonical_params
 from esploro_async.pagination.frontier import Frontier, Handout, Page
 from esploro_async.pagination.scheduler import Drift, PageScheduler, short_by
@@ -123,7 +121,7 @@ def _page_size(page_size: int | None, max_page_size: int, resume_from: Checkpoin
     return resume_from.page_size
 
 
-class OffsetStream(Generic[RecordT]):
+class OffsetStream(TaskHost, Generic[RecordT]):
     """Records of an offset/limit endpoint, as an async iterable; see the module docstring.
 
     Iterate it once: ``async for record in stream`` (records) or
@@ -185,10 +183,7 @@ class OffsetStream(Generic[RecordT]):
         self._on_drift = on_drift
         self.drifts: list[Drift] = []
         self._first: _Raw | None = None
-        self._started = False
         self._latencies: deque[float] = deque(maxlen=32)
-        self._task_group: TaskGroup | None = None
-        self._iterator: AsyncIterator[Any] | None = None
         if resume_from is not None and not resume_from.matches(self.path, self.params):
             raise ConfigurationError(
                 "this checkpoint belongs to another harvest "
@@ -269,44 +264,7 @@ class OffsetStream(Generic[RecordT]):
         """Iterate pages instead of records (``Page.records`` are already de-duplicated)."""
         return self._track(self._pages())
 
-    async def __aenter__(self) -> OffsetStream[RecordT]:
-        """Run the stream's requests in a task group of its own until the block ends."""
-        task_group = anyio.create_task_group()
-        await task_group.__aenter__()
-        self._task_group = task_group
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        """Stop the stream: no request leaves after this; the task group is left."""
-        await self.aclose()
-        task_group, self._task_group = self._task_group, None
-        if task_group is None:
-            return None
-        return await task_group.__aexit__(exc_type, exc, tb)
-
-    async def aclose(self) -> None:
-        """Stop the stream now: cancel the pages in flight and request nothing more."""
-        iterator, self._iterator = self._iterator, None
-        closer = getattr(iterator, "aclose", None)
-        if closer is not None:
-            with anyio.CancelScope(shield=True):
-                await closer()
-
     # -- iteration ---------------------------------------------------------------------------
-
-    def _track(self, iterator: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        if self._started:
-            raise RuntimeError(
-                "a stream is iterated once; make a new one, or resume from its checkpoint"
-            )
-        self._started = True
-        self._iterator = iterator
-        return iterator
 
     async def _records(self) -> AsyncIterator[RecordT]:
         async with contextlib.aclosing(self._walk()) as handouts:
@@ -356,10 +314,10 @@ class OffsetStream(Generic[RecordT]):
         ready: dict[int, _Raw] = {}  # ordered: main-pass pages waiting for those before them
         stop: DailyQuotaExhaustedError | None = None
         while True:
-            if stop is None:
-                self._top_up(scheduler, runner, buffered=len(ready))
             for handout in self._in_order(scheduler, ready):
                 yield handout
+            if stop is None:
+                self._top_up(scheduler, runner, buffered=len(ready))
             if scheduler.in_flight == 0:
                 break
             offset, answer = await runner.next_result()
@@ -376,6 +334,19 @@ class OffsetStream(Generic[RecordT]):
                 yield done
         if stop is not None:
             raise stop
+        self._check_complete(scheduler)
+
+    def _check_complete(self, scheduler: PageScheduler) -> None:
+        """A harvest that ends before its total is an error, never a silent loss."""
+        if self._frontier.offset < scheduler.expected:
+            raise IncompletePageError(
+                f"GET {self.path}: the harvest ended at offset {self._frontier.offset} "
+                f"but the total is {scheduler.expected}; resume from the checkpoint",
+                path=self.path,
+                offset=self._frontier.offset,
+                expected=scheduler.expected - self._frontier.offset,
+                received=0,
+            )
 
     def _classify(
         self, scheduler: PageScheduler, raw: _Raw, ready: dict[int, _Raw]

@@ -95,6 +95,11 @@ class FaultKind(str, enum.Enum):
     #: The "wrong host" answer: HTTP 401 with an HTML "HTTP Status 401 – Unauthorized"
     #: page, no gateway headers, no governance accounting, nothing processed.
     HTML_401 = "html_401"
+    #: HTTP 200 with a list page short of records: the second half of its list is
+    #: dropped while ``total_record_count`` stays (a page the stream must read again).
+    SHORT_PAGE = "short_page"
+    #: HTTP 200 with a list page whose list key is missing altogether, total kept.
+    NO_LIST = "no_list"
     #: An analytics report request answered HTTP 200 ``IsFinished=false`` with an empty
     #: ``<ResultXml/>`` (and the ``ResumptionToken`` on a first request), as the reports
     #: API does while the query runs; the report does not advance. Selected on every
@@ -111,8 +116,15 @@ _PROCESSED_DEFAULT = {
     FaultKind.TRUNCATED: True,
     FaultKind.MALFORMED: True,
     FaultKind.HTML_401: False,
+    FaultKind.SHORT_PAGE: True,
+    FaultKind.NO_LIST: True,
     FaultKind.REPORT_NOT_READY: True,
 }
+
+#: Faults that damage the body of a processed response.
+BODY_FAULTS = frozenset(
+    {FaultKind.TRUNCATED, FaultKind.MALFORMED, FaultKind.SHORT_PAGE, FaultKind.NO_LIST}
+)
 
 
 def _to_frozenset(value: Collection[int] | None) -> frozenset[int] | None:
@@ -161,7 +173,7 @@ class Fault:
         """Whether the selected request is applied by the API (explicit or kind default)."""
         if self.kind is FaultKind.HTML_401:
             return False
-        if self.kind in (FaultKind.TRUNCATED, FaultKind.MALFORMED, FaultKind.REPORT_NOT_READY):
+        if self.kind in BODY_FAULTS or self.kind is FaultKind.REPORT_NOT_READY:
             return True
         return _PROCESSED_DEFAULT[self.kind] if self.processed is None else self.processed
 

@@ -21,6 +21,7 @@ import contextlib
 import datetime as _dt
 import email.utils
 import hashlib
+import json
 import random
 import string
 from collections import Counter, deque
@@ -33,7 +34,13 @@ import attrs
 
 from esploro_async.testing import _xml
 from esploro_async.testing.api import XML_CT, ApiRequest, ApiResponse, EsploroApi
-from esploro_async.testing.faults import Fault, FaultKind, Latency, endpoint_matches
+from esploro_async.testing.faults import (
+    BODY_FAULTS,
+    Fault,
+    FaultKind,
+    Latency,
+    endpoint_matches,
+)
 from esploro_async.testing.institution import SyntheticInstitution
 
 if TYPE_CHECKING:
@@ -483,7 +490,7 @@ class SimulatedGateway:
         api_resp: ApiResponse | None = (
             self.api.handle(api_req, report_not_ready=not_ready) if processed else None
         )
-        if fault is None or fault.kind in _ANSWERED_KINDS:
+        if fault is None or not_ready or fault.kind in BODY_FAULTS:
             assert api_resp is not None
             body = api_resp.body
             if fault is not None and not not_ready:
@@ -633,10 +640,9 @@ class SimulatedGateway:
         self.log.clear()
 
 
-_ANSWERED_KINDS = (FaultKind.TRUNCATED, FaultKind.MALFORMED, FaultKind.REPORT_NOT_READY)
-
-
 def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:
+    if fault.kind in (FaultKind.SHORT_PAGE, FaultKind.NO_LIST):
+        return _shorten(body, drop_list=fault.kind is FaultKind.NO_LIST)
     if fault.kind is FaultKind.TRUNCATED:
         return body[: int(len(body) * fault.truncate_at)]
     if b":" in body and "json" in content_type:
@@ -644,3 +650,21 @@ def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:
     if b"</" in body:
         return body.replace(b"</", b"</!", 1)
     return b"\x00" + body + b"{"
+
+
+def _shorten(body: bytes, *, drop_list: bool) -> bytes:
+    """A JSON list page without the second half of its list (or without the list)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(data, dict):
+        return body
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            if drop_list:
+                del data[key]
+            else:
+                data[key] = value[: len(value) // 2]
+            return json.dumps(data).encode()
+    return body
