@@ -97,7 +97,8 @@ async def test_a_stream_spends_the_quota_down_to_the_reserve_not_short_of_it(
 ) -> None:
     # The remaining header already counts the requests in flight: a stream that subtracts
     # them again stops rate x latency requests early.
-    gw = gateway(30_000, quota_remaining=150, latency=Latency.fixed(0.8))
+    noon = datetime.now(timezone.utc).replace(hour=12)  # no reset during the harvest
+    gw = gateway(30_000, quota_remaining=150, latency=Latency.fixed(0.8), start=noon)
     client = client_for(clients, gw.transport(), daily_reserve=50)
     got = 0
     with pytest.raises(DailyQuotaExhaustedError):

@@ -405,7 +405,9 @@ class OffsetStream(TaskHost, Generic[RecordT]):
 
     async def _first_page(self) -> _Raw:
         if self._first is None:
-            probe = self._start > 0 and self._resume_id is not None
+            # The record before the checkpoint shows whether the data moved; not where
+            # pages ahead of the checkpoint pin the grid of the harvest that made it.
+            probe = self._start > 0 and self._resume_id is not None and not self._ahead
             raw = await self._fetch_whole(self._start - 1 if probe else self._start)
             if probe and (
                 not raw.records or self._wrap(dict(raw.records[0])).record_id != self._resume_id
