@@ -207,3 +207,40 @@ async def test_dot_segments_are_refused_with_a_value_error(value: str) -> None:
         assert isinstance(refused.value, ValueError)
         with pytest.raises(ValueError, match=r"segment|required"):
             await client.analytics.paths(f"/shared/{value}/x" if value else "..")
+
+
+def test_every_method_that_takes_an_id_is_walked() -> None:
+    """A new resource method with an id, code, name or path parameter must join CASES."""
+    import inspect
+
+    client = EsploroClient("k", base_url="http://esploro.localhost")
+    areas: dict[str, Any] = {
+        "researchers": client.researchers,
+        "assets": client.assets,
+        "organizations": client.organizations,
+        "activities": client.activities,
+        "analytics": client.analytics,
+        "config": client.config,
+        "config.sets": client.config.sets,
+        "config.sets.members": client.config.sets.members("1"),
+        "config.jobs": client.config.jobs,
+        "config.jobs.instances": client.config.jobs.instances("M1"),
+    }
+    deprecated = {"get_set", "set_members", "job", "job_instances", "job_instance"}
+    id_like = ("id", "ids", "code", "name", "path", "orcid", "run")
+    walked = {case[0].split("(")[0] for case in CASES}
+    needed = set()
+    for area_name, area in areas.items():
+        for attr, member in inspect.getmembers(area, callable):
+            if attr.startswith("_") or attr in deprecated:
+                continue
+            positional = [
+                p.name
+                for p in inspect.signature(member).parameters.values()
+                if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+            ]
+            if any(p == k or p.endswith("_" + k) for p in positional for k in id_like):
+                needed.add(f"{area_name}.{attr}")
+    needed -= {"config.sets.members", "config.jobs.instances"}  # walked through their methods
+    needed -= {"config.sets.create"}  # the set's name travels in the body, not the URL
+    assert needed <= walked, f"not walked: {sorted(needed - walked)}"
