@@ -83,29 +83,37 @@ def _columns(rowset: Element) -> dict[str, str] | None:
     return None
 
 
+def _text(element: Element | None) -> str | None:
+    """An element's stripped text, ``None`` for a missing element or an empty text."""
+    if element is None:
+        return None
+    return (element.text or "").strip() or None
+
+
+def _finished(result: Element) -> bool:
+    flag = _child(result, "IsFinished")
+    return True if flag is None else (_text(flag) or "").lower() == "true"
+
+
+def _rows(rowset: Element) -> list[dict[str, str | None]]:
+    return [
+        {local_name(cell.tag): cell.text for cell in row}
+        for row in rowset
+        if local_name(row.tag) == "Row"
+    ]
+
+
 def parse_report_page(root: Element) -> _ReportPage:
     """Read one page of a report: token, finished flag, column map (page 1) and raw rows."""
     result = _child(root, "QueryResult") if local_name(root.tag) == "report" else root
     if result is None or local_name(result.tag) != "QueryResult":
         raise ValueError(f"not an analytics report page (root <{local_name(root.tag)}>)")
-    token_element = _child(result, "ResumptionToken")
-    token = (token_element.text or "").strip() or None if token_element is not None else None
-    finished_element = _child(result, "IsFinished")
-    finished = (
-        (finished_element.text or "").strip().lower() == "true"
-        if finished_element is not None
-        else True
-    )
-    rows: list[dict[str, str | None]] = []
-    columns = None
+    token = _text(_child(result, "ResumptionToken"))
     result_xml = _child(result, "ResultXml")
     rowset = _child(result_xml, "rowset") if result_xml is not None else None
-    if rowset is not None:
-        columns = _columns(rowset)
-        for row in rowset:
-            if local_name(row.tag) == "Row":
-                rows.append({local_name(cell.tag): cell.text for cell in row})
-    return _ReportPage(token, finished, columns, rows)
+    if rowset is None:
+        return _ReportPage(token, _finished(result), None, [])
+    return _ReportPage(token, _finished(result), _columns(rowset), _rows(rowset))
 
 
 class AnalyticsStream:
