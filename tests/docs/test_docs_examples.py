@@ -52,13 +52,8 @@ def blocks(lang: str, pages: list[Path]) -> list[tuple[str, str]]:
 
 
 PYTHON = blocks("python", [*PAGES, ROOT / "README.md"])
-KNOWN_BUGS = {
-    # governance/redis: redis-py's get_message(timeout=30) keeps waiting after the pause
-    # listener is cancelled, so aclose() usually hangs once a client has used the governance
-    # (it returns when the cancellation lands elsewhere). Only that hang (a timeout) is
-    # expected; any other failure of the example fails the test.
-    "RedisGovernance.from_env": "RedisGovernance.aclose() hangs after a client used it",
-}
+KNOWN_BUGS: dict[str, str] = {}
+"""Examples that show a known bug (a marker in the code: the reason), expected to fail."""
 
 
 def examples() -> list[Any]:

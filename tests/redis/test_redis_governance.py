@@ -262,6 +262,20 @@ async def test_keys_carry_ttls_under_one_hash_tag(redis_url: str, admin: aioredi
     await gov.aclose()
 
 
+async def test_aclose_is_prompt_after_a_client_used_it(redis_url: str) -> None:
+    """The pause listener stops even though redis-py may swallow its cancellation."""
+    gov = governance(redis_url)
+    gw = gateway()
+    async with gw.serve() as server:
+        client = EsploroClient(api_key=SIM_API_KEY, base_url=server.url, governance=gov)
+        await client.request("GET", "researchers", params={"limit": 1})
+        await client.aclose()
+    await asyncio.sleep(0.2)  # the listener is subscribed and waiting for a message
+    started = time.monotonic()
+    await asyncio.wait_for(gov.aclose(), 5)
+    assert time.monotonic() - started < 1.5
+
+
 # -- the daily quota ------------------------------------------------------------------------
 
 

@@ -30,8 +30,8 @@ local tat = tonumber(s[1]) or (now + horizon)
 -- one) the interactive lane has its own schedule 'itat' at a share ARGV[13] of the rate, with
 -- a burst of ARGV[14], and batch work runs at the rest: interactive requests never queue
 -- behind batch work. The first one of a busy period goes at once, before the batch work
--- already reserved (one extra start in a window, within the margin); until that work has
--- passed ('tat0') the others wait for it.
+-- already reserved (one extra start in a window, within the margin); the others wait until
+-- one interval after that work ('tat0'), then keep to their schedule.
 local ilast = tonumber(s[5]) or 0
 local itat = tonumber(s[6]) or 0
 local tat0 = tonumber(s[7]) or 0
@@ -46,6 +46,8 @@ if interactive then
   if not active then
     slot = first
     tat0 = math.max(tat, first)
+    -- the next ones start one interval after the batch work already reserved, no burst
+    itat = tat0 + (tonumber(ARGV[14]) - 1) * every
   else
     slot = math.max(first, itat - (tonumber(ARGV[14]) - 1) * every)
     if now < tat0 then slot = math.max(slot, tat0) end

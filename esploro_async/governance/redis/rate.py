@@ -26,6 +26,7 @@ from esploro_async.governance.redis._store import (
     unreachable_errors,
 )
 
+_LISTEN_POLL = 0.5  # seconds between looks at whether the pause listener should stop
 _BATCH = priority_of("batch", retry=True)  # the lowest priority value of the batch lane
 
 
@@ -127,6 +128,7 @@ class RedisRateGate:
         self._down = False
         self._next_probe = -math.inf
         self._listener: asyncio.Task[None] | None = None
+        self._closing = False
         recovery = (policy.rate_limit - policy.min_rate) / policy.increase if policy.increase else 0
         self._ttl_ms = round(
             1000 * min(86_400.0, max(60.0, recovery * policy.increase_every + 10 + horizon))
@@ -208,12 +210,14 @@ class RedisRateGate:
         return None if self._paused_until == -math.inf else self._paused_until
 
     async def aclose(self) -> None:
-        """Stop the pause listener."""
+        """Stop the pause listener (within about a second)."""
+        self._closing = True
         task, self._listener = self._listener, None
         if task is not None and not task.done():
             task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+            # redis-py's get_message() may swallow the cancellation: the listener also
+            # stops at its next look at _closing, at most _LISTEN_POLL later.
+            await asyncio.wait({task}, timeout=2 * _LISTEN_POLL)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -311,18 +315,20 @@ class RedisRateGate:
         self._next_probe = now + self.probe_interval
 
     def _ensure_listener(self) -> None:
+        if self._closing:
+            return
         if self._listener is None or self._listener.done():
             with contextlib.suppress(RuntimeError):  # no asyncio loop (e.g. trio)
                 self._listener = asyncio.get_running_loop().create_task(self._listen())
 
     async def _listen(self) -> None:
         """Receive pauses published by the penalize script of any process."""
-        while True:
+        while not self._closing:
             pubsub = self._store.client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._store.channel)
-                while True:
-                    message = await pubsub.get_message(timeout=30.0)
+                while not self._closing:
+                    message = await pubsub.get_message(timeout=_LISTEN_POLL)
                     if message is not None and message.get("type") == "message":
                         self._pause_local(current_time() + as_int(message["data"]) / US)
             except asyncio.CancelledError:
