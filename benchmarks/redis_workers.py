@@ -153,7 +153,16 @@ class _Worker:
                 return
 
     async def portal(self) -> None:
-        """Independent users: Poisson arrivals at ``rate`` per second, concurrent requests."""
+        """Independent users: Poisson arrivals at ``rate`` per second, concurrent requests.
+
+        One request 1.5 s before them opens the busy period (not measured): the first
+        interactive requests of a busy period wait for the batch work already reserved.
+        """
+        warm_up = self.interactive.get("warm_up", 1.5)
+        if warm_up:
+            await self.client.request("GET", "researchers", params={"limit": 1})
+            await asyncio.sleep(warm_up)
+            self.waits.clear()
         rng = random.Random(self.interactive.get("seed", 0))
         tasks = []
         for offset in self.cfg["offsets"][: self.interactive["count"]]:

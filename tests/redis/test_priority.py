@@ -52,7 +52,9 @@ async def test_an_interactive_request_does_not_queue_behind_batch_work(redis_url
     assert first is not None
     assert second is not None
     spacing = second[0] - first[0]
-    assert spacing == pytest.approx(1.1 / 25 / (1 - harvest.gate.interactive_share), rel=0.01)
+    gate = harvest.gate
+    batch_rate = 25 / 1.1 * (1 - gate.interactive_share) - (gate.interactive_burst - 1)
+    assert spacing == pytest.approx(1 / batch_rate, rel=0.01)
     # The metrics report the waiting requests by lane, tagged with the institution.
     reader = InMemoryMetricReader()
     assert instrument(harvest, meter_provider=MeterProvider(metric_readers=[reader]))

@@ -31,10 +31,11 @@ starts one ``horizon`` ahead: processes may still hold slots of the lost one up 
 **Lanes across processes.** While interactive requests come from any process (within
 ``interactive_window`` of the last one) they have their own schedule ``itat`` in the same
 hash, at ``interactive_share`` of the rate with a burst of ``interactive_burst``, and batch
-work runs at the rest: a page view never queues behind the batch work reserved by other
-processes. The first interactive request of a busy period goes at once, before the batch
-slots already handed out (one extra start in a window, within the margin); until those
-have passed (``tat0``) the next ones wait for them. Still one script call per grant.
+work runs at the rest less the burst: a page view never queues behind the batch work
+reserved by other processes, and no window holds more than 24 starts. The first
+interactive request of a busy period goes at once, before the batch slots already handed
+out (one extra start in a window, within the margin); the next ones wait until one interval
+after those (``tat0``). Still one script call per grant.
 
 **429.** A "penalize" script sets ``paused = tat = max(tat, now + pause)``, multiplies the
 shared rate by ``decrease`` at most once per cooldown and restarts the additive recovery

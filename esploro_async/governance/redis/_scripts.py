@@ -56,7 +56,10 @@ if interactive then
   step = every
 else
   slot = math.max(tat, first)
-  if active then step = math.ceil(interval / (1 - share)) end
+  -- the rest of the rate, less what the interactive burst may add in a window
+  if active then
+    step = math.ceil(1000000 / (1000000 / interval * (1 - share) - (tonumber(ARGV[14]) - 1)))
+  end
 end
 local wait = slot - now
 local granted = 0
