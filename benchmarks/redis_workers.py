@@ -337,6 +337,7 @@ def commandstats(port: int) -> dict[str, int]:
 # Commands the Lua scripts run: commandstats counts them too, but they are no round trips.
 _IN_SCRIPTS = {"time", "hmget", "hset", "pexpire", "publish", "zrangebyscore", "hdel"}
 _IN_SCRIPTS |= {"zremrangebyscore", "get", "set", "hgetall", "zadd", "zrem"}
+_IN_SCRIPTS |= {"hincrby", "exists", "zcard", "incr", "del"}
 
 
 def commands_per_request(calls: dict[str, int], requests: int) -> tuple[float, float]:

@@ -84,7 +84,7 @@ class RedisQuotaLedger:
         reset_time: time = time(0, tzinfo=timezone.utc),
         strict_margin: int | None = None,
         probe_lease: float = 60.0,
-        poll_interval: float = 0.05,
+        poll_interval: float = 0.1,
     ) -> None:
         if reserve < 0:
             raise ValueError(f"daily_reserve must be >= 0, got {reserve!r}")
