@@ -39,7 +39,13 @@ from esploro_async.governance.protocol import Attempt, GovernanceProtocol, Respo
 from esploro_async.governance.quota import DAILY_THRESHOLD
 from esploro_async.governance.registry import acquire_shared, release_shared
 from esploro_async.retry import IDEMPOTENT_METHODS, RetryPolicy
-from esploro_async.session.bodies import parse_body
+from esploro_async.session.bodies import (
+    BodyUnreadable,
+    ParsedBody,
+    parse_body,
+    read_body,
+    truncate,
+)
 from esploro_async.session.config import (
     Format,
     key_fingerprint,
@@ -48,13 +54,21 @@ from esploro_async.session.config import (
 )
 from esploro_async.session.response import EsploroResponse, GatewayHeaders, api_error
 
-__all__ = ["DEFAULT_TIMEOUT", "BaseClient", "quote_segment"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "BaseClient", "quote_segment"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-"""60 s to read a response, 10 s to connect. Waiting for a permit never counts."""
+"""60 s to read a response, 10 s to connect, 60 s for a whole attempt (the longest part).
+
+Each read, and the attempt as a whole, is bounded: a server trickling bytes cannot
+stretch an attempt past the deadline. Waiting for a permit never counts.
+"""
+
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+"""The largest response body read (64 MiB, counted after decompression)."""
 
 _Client = TypeVar("_Client", bound="BaseClient")
 _ACCEPT = {"json": "application/json", "xml": "application/xml"}
+_ACCEPT_ENCODING = "gzip, deflate"  # what `read_body` decodes with a bounded output
 _log = logging.getLogger("esploro_async.http")
 
 
@@ -106,6 +120,7 @@ class BaseClient:
         timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if format not in _ACCEPT:
             raise ConfigurationError(f"format must be 'json' or 'xml', not {format!r}")
@@ -115,12 +130,20 @@ class BaseClient:
             raise ConfigurationError("pass http_client or transport, not both")
         if lane not in LANES:
             raise ConfigurationError(f"lane must be 'interactive' or 'batch', not {lane!r}")
+        if isinstance(max_response_bytes, bool) or not (
+            isinstance(max_response_bytes, int) and max_response_bytes > 0
+        ):
+            raise ConfigurationError(
+                f"max_response_bytes must be a positive int, not {max_response_bytes!r}"
+            )
+        self.max_response_bytes = max_response_bytes
         self.lane: Lane = lane
         self._api_key = resolve_api_key(api_key)
         self._base_headers = {
             fmt: {
                 "User-Agent": f"esploro-async/{__version__}",
                 "Accept": accept,
+                "Accept-Encoding": _ACCEPT_ENCODING,
                 "Authorization": f"apikey {self._api_key}",
             }
             for fmt, accept in _ACCEPT.items()
@@ -174,6 +197,7 @@ class BaseClient:
             )
         self._http = http_client
         self._timeout = timeout
+        self._attempt_deadline = _attempt_deadline(http_client.timeout)
         self._closed = False
 
     def __repr__(self) -> str:
@@ -266,7 +290,7 @@ class BaseClient:
         while True:
             attempt_no += 1
             result = await self._attempt(
-                method, full_path, query, body, request_headers, attempt_no, chosen
+                method, full_path, query, body, request_headers, attempt_no, chosen, policy
             )
             if isinstance(result, EsploroResponse):
                 return result
@@ -290,11 +314,12 @@ class BaseClient:
         base = self._base_headers[fmt]
         if not extra:
             return dict(base)
-        # A caller may set its own User-Agent, never Accept or Authorization.
+        # A caller may set its own User-Agent, never Accept, Accept-Encoding or Authorization.
         return {
             "User-Agent": base["User-Agent"],
             **extra,
             "Accept": base["Accept"],
+            "Accept-Encoding": base["Accept-Encoding"],
             "Authorization": base["Authorization"],
         }
 
@@ -333,6 +358,7 @@ class BaseClient:
         headers: Mapping[str, str],
         attempt_no: int,
         lane: Lane,
+        policy: RetryPolicy,
     ) -> EsploroResponse | _Failure:
         async with self.governance.attempt(retry=attempt_no > 1, lane=lane) as slot:
             request = self._http.build_request(
@@ -340,7 +366,19 @@ class BaseClient:
             )
             sent_at = current_time()
             try:
-                response = await self._http.send(request)
+                with anyio.fail_after(self._attempt_deadline):
+                    response, content = await self._exchange(request)
+            except TimeoutError:
+                await slot.record(ResponseInfo(status_code=None))
+                return _Failure(
+                    RequestTimeoutError(
+                        f"{method} {path}: no complete response within "
+                        f"{self._attempt_deadline:g} s (the attempt's deadline)",
+                        method=method,
+                        path=path,
+                    ),
+                    "ambiguous",
+                )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 await slot.record(ResponseInfo(status_code=None, sent=False))
                 return _Failure(
@@ -359,7 +397,7 @@ class BaseClient:
                 )
             except (httpx.UnsupportedProtocol, httpx.ProxyError) as exc:
                 await slot.record(ResponseInfo(status_code=None, sent=False))
-                raise ConfigurationError(f"{method} {path}: {type(exc).__name__}: {exc}") from None
+                raise ConfigurationError(_transport_message(method, path, exc)) from None
             except httpx.TransportError as exc:
                 await slot.record(ResponseInfo(status_code=None))
                 return _Failure(
@@ -368,20 +406,39 @@ class BaseClient:
                     ),
                     "ambiguous",
                 )
-            return await self._check(slot, response, method, path, attempt_no, sent_at)
+            return await self._check(
+                slot, response, content, method, path, attempt_no, sent_at, policy
+            )
+
+    async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes | str]:
+        """Send ``request`` and read its body; a body that cannot be read gives the reason."""
+        response = await self._http.send(request, stream=True)
+        try:
+            return response, await read_body(response, self.max_response_bytes)
+        except BodyUnreadable as exc:
+            return response, exc.problem
+        finally:
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
 
     async def _check(
         self,
         slot: Attempt,
         response: httpx.Response,
+        content: bytes | str,
         method: str,
         path: str,
         attempt_no: int,
         sent_at: float,
+        policy: RetryPolicy,
     ) -> EsploroResponse | _Failure:
         status = response.status_code
         gateway = GatewayHeaders.read(response.headers)
-        body = parse_body(response.content, gateway.content_type)
+        if isinstance(content, str):  # too large or undecodable: what it said is unknown
+            body = ParsedBody("text", None, valid=False, problem=content)
+            content = b""
+        else:
+            body = parse_body(content, gateway.content_type)
         remaining = gateway.remaining
         code = body.errors[0].code if body.errors else None
         if status == 429 and code != DAILY_THRESHOLD:
@@ -393,7 +450,8 @@ class BaseClient:
                 error_code=code,
                 remaining=remaining,
                 server_date=gateway.date,
-                retry_after=retry_after,
+                # A pause longer than this request would wait is never imposed on others.
+                retry_after=_within(retry_after, policy.retry_after_cap),
             )
         )
         if _log.isEnabledFor(logging.DEBUG):
@@ -407,22 +465,14 @@ class BaseClient:
                 remaining,
             )
         if 200 <= status < 300:
-            if not body.valid:
-                return _Failure(
-                    ResponseFormatError(
-                        f"{method} {path}: HTTP {status} but the body could not be read "
-                        f"({body.problem}); the request was processed",
-                        method=method,
-                        path=path,
-                        status_code=status,
-                    ),
-                    "ambiguous",
-                )
+            unusable = _unusable_success(status, body, method, path)
+            if unusable is not None:
+                return unusable
             if not body.errors_exist:
                 return EsploroResponse(
                     status_code=status,
                     headers=response.headers,
-                    content=response.content,
+                    content=content,
                     data=body.data,
                     quota_remaining=remaining,
                     attempts=attempt_no,
@@ -457,5 +507,42 @@ class BaseClient:
 
 
 def _transport_message(method: str, path: str, exc: Exception) -> str:
-    detail = str(exc) or type(exc).__name__
+    detail = truncate(str(exc)) or type(exc).__name__
     return f"{method} {path}: {type(exc).__name__}: {detail}"
+
+
+def _unusable_success(status: int, body: ParsedBody, method: str, path: str) -> _Failure | None:
+    """A 2xx whose body is not an API answer: the request was processed (or not), unknown."""
+    if body.kind == "html":
+        problem = (
+            "with an HTML page instead of an API answer (a proxy, login or maintenance page? "
+            "check base_url); the request may not have been processed"
+        )
+    elif not body.valid:
+        problem = f"but the body could not be read ({body.problem}); the request was processed"
+    else:
+        return None
+    return _Failure(
+        ResponseFormatError(
+            f"{method} {path}: HTTP {status} {problem}",
+            method=method,
+            path=path,
+            status_code=status,
+        ),
+        "ambiguous",
+    )
+
+
+def _within(retry_after: float | None, cap: float) -> float | None:
+    """``retry_after`` if it is at most ``cap``, else ``None`` (no shared pause from it)."""
+    return retry_after if retry_after is not None and retry_after <= cap else None
+
+
+def _attempt_deadline(timeout: httpx.Timeout) -> float | None:
+    """The whole-attempt deadline: the longest of the connect, write and read timeouts.
+
+    ``None`` (no deadline) when reads are not timed out either.
+    """
+    if timeout.read is None:
+        return None
+    return max(t for t in (timeout.connect, timeout.write, timeout.read) if t is not None)
