@@ -24,16 +24,22 @@ import hashlib
 import random
 import string
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlencode
 
 import anyio
 import attrs
 
-from esploro_async.testing import _xml
+from esploro_async.testing import _hostile, _xml
 from esploro_async.testing.api import XML_CT, ApiRequest, ApiResponse, EsploroApi
-from esploro_async.testing.faults import Fault, FaultKind, Latency, endpoint_matches
+from esploro_async.testing.faults import (
+    RESPONSE_FAULTS,
+    Fault,
+    FaultKind,
+    Latency,
+    endpoint_matches,
+)
 from esploro_async.testing.institution import SyntheticInstitution
 
 if TYPE_CHECKING:
@@ -129,11 +135,25 @@ class SimRequest:
 
 @attrs.frozen
 class SimResponse:
-    """A transport-neutral HTTP response."""
+    """A transport-neutral HTTP response.
+
+    With ``stream`` the body is ``body`` followed by the stream's chunks, of a length
+    not known in advance (sent without ``Content-Length``; read it once).
+    """
 
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    stream: AsyncIterable[bytes] | None = attrs.field(default=None, eq=False)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The whole body, chunk by chunk."""
+        if self.body:
+            yield self.body
+        if self.stream is not None:
+            async for chunk in self.stream:
+                if chunk:
+                    yield chunk
 
 
 class ConnectionReset(Exception):
@@ -445,6 +465,9 @@ class SimulatedGateway:
         if fault is not None and fault.kind is FaultKind.HTML_401:
             headers = self._headers("text/html;charset=utf-8", gateway=False, t=t)
             return SimResponse(401, headers, HTML_401.encode()), record(401, None, False)
+        if fault is not None and fault.kind is FaultKind.HTML_200:
+            headers = self._headers("text/html;charset=utf-8", gateway=False, t=t)
+            return SimResponse(200, headers, _hostile.HTML_200.encode()), record(200, None, False)
         role = self.api_keys.get(key) if key else None
         if role is None or (role == "ro" and method in WRITE_METHODS):
             resp = self._gateway_error(400, "UNAUTHORIZED", UNAUTHORIZED_MESSAGE, t)
@@ -465,10 +488,10 @@ class SimulatedGateway:
         )
         processed = fault is None or fault.is_processed
         api_resp: ApiResponse | None = self.api.handle(api_req) if processed else None
-        if fault is None or fault.kind in (FaultKind.TRUNCATED, FaultKind.MALFORMED):
+        if fault is None or fault.kind in RESPONSE_FAULTS:
             assert api_resp is not None
             body = api_resp.body
-            if fault is not None:
+            if fault is not None and fault.kind in (FaultKind.TRUNCATED, FaultKind.MALFORMED):
                 body = _damage(body, fault, api_resp.content_type)
             resp = SimResponse(
                 api_resp.status,
@@ -535,6 +558,8 @@ class SimulatedGateway:
         await _sleep(up)
         response, rec = self._arrive(req, fault, self.now(), number)
         self.log.append(rec)
+        if response is not None and fault is not None and fault.kind in _hostile.KINDS:
+            response = _hostile.apply(response, fault, self._fault_rng)
         if response is None:
             assert fault is not None
             if fault.kind is FaultKind.RESET:

@@ -47,5 +47,9 @@ class SimTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError("connection reset by peer", request=request) from exc
         except ResponseTimeout as exc:
             raise httpx.ReadTimeout("simulated read timeout", request=request) from exc
+        if resp.stream is not None:  # generated as it is read: no Content-Length
+            return httpx.Response(
+                resp.status, headers=resp.headers, content=resp.chunks(), request=request
+            )
         headers = [*resp.headers, ("Content-Length", str(len(resp.body)))]
         return httpx.Response(resp.status, headers=headers, content=resp.body, request=request)
