@@ -276,9 +276,9 @@ def test_max_response_bytes_must_be_a_positive_int(value: Any) -> None:
 # --- §5 every failure is typed -------------------------------------------------------------
 
 
-def body(content: bytes, status: int = 200, **headers: str) -> Handler:
-    headers.setdefault("Content-Type", "application/json")
-    return lambda request: httpx.Response(status, content=content, headers=headers)
+def body(content: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Handler:
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    return lambda request: httpx.Response(status, content=content, headers=sent)
 
 
 @pytest.mark.parametrize("depth", [100_000, 2_000, 600, 101])
@@ -292,7 +292,7 @@ async def test_deeply_nested_json_is_a_format_error(depth: int) -> None:
 async def test_deeply_nested_xml_is_a_format_error() -> None:
     depth = 5_000
     xml = b"<a>" * depth + b"</a>" * depth
-    server = Server(body(xml, **{"Content-Type": "application/xml"}))
+    server = Server(body(xml, headers={"Content-Type": "application/xml"}))
     async with client(server, format="xml", retry=RetryPolicy.none()) as c:
         with pytest.raises(ResponseFormatError, match="nested"):
             await c.request("GET", "researchers")
@@ -322,7 +322,7 @@ ABSURD = {
     ("header", "value"), [(h, v) for h, values in ABSURD.items() for v in values]
 )
 async def test_absurd_gateway_headers_are_ignored(header: str, value: str) -> None:
-    server = Server(body(b'{"ok": true}', **{header: value}), body(b'{"ok": true}'))
+    server = Server(body(b'{"ok": true}', headers={header: value}), body(b'{"ok": true}'))
     async with client(server) as c:
         first = await c.request("GET", "researchers")  # today: OverflowError
         second = await c.request("GET", "researchers")
@@ -335,7 +335,7 @@ async def test_absurd_gateway_headers_are_ignored(header: str, value: str) -> No
 
 async def test_an_html_page_with_status_200_is_retried_for_a_get() -> None:
     page = b"<!DOCTYPE html><html><body>Please sign in</body></html>"
-    server = Server(body(page, **{"Content-Type": "text/html"}))
+    server = Server(body(page, headers={"Content-Type": "text/html"}))
     async with client(server) as c:
         response = await c.request("GET", "researchers")
     assert response.json() == {"ok": True}
@@ -344,7 +344,7 @@ async def test_an_html_page_with_status_200_is_retried_for_a_get() -> None:
 
 async def test_an_html_page_with_status_200_fails_a_post_without_replaying_it() -> None:
     page = b"<html><body>Maintenance</body></html>"
-    server = Server(body(page, **{"Content-Type": "text/html; charset=utf-8"}))
+    server = Server(body(page, headers={"Content-Type": "text/html; charset=utf-8"}))
     async with client(server) as c:
         with pytest.raises(ResponseFormatError, match="HTML page") as caught:
             await c.request("POST", "assets", json={"records": []})
@@ -388,10 +388,8 @@ async def test_every_hostile_answer_raises_an_esploro_error() -> None:
     """One request per hostile answer, none retried: each failure is typed."""
     hostile: list[Handler] = [
         body(b"[" * 50_000 + b"]" * 50_000),
-        body(b"<html><body>hi</body></html>", **{"Content-Type": "text/html"}),
-        body(
-            b"{broken", **{"X-Exl-Api-Remaining": "1e400", "Date": "Fri, 31 Dec 9999 23:59:59 GMT"}
-        ),
+        body(b"<html><body>hi</body></html>", headers={"Content-Type": "text/html"}),
+        body(b"{broken", headers={"X-Exl-Api-Remaining": "1e400", "Date": "31 Dec 9999"}),
         throttled("inf"),
     ]
     for handler in hostile:

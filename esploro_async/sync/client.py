@@ -22,7 +22,7 @@ from esploro_async.governance.protocol import GovernanceProtocol
 from esploro_async.models import Record
 from esploro_async.resources import StreamOptions
 from esploro_async.retry import RetryPolicy
-from esploro_async.session.base import DEFAULT_TIMEOUT
+from esploro_async.session.base import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT
 from esploro_async.session.config import Format
 from esploro_async.session.response import EsploroResponse
 from esploro_async.sync._runner import Handle, LoopRunner, acquire_runner, release_runner
@@ -83,6 +83,7 @@ class EsploroClient:
         timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         async def open_client() -> AsyncEsploroClient:
             # In the loop: governance and the connection pool bind to the loop using them.
@@ -104,6 +105,7 @@ class EsploroClient:
                 timeout=timeout,
                 http_client=http_client,
                 transport=transport,
+                max_response_bytes=max_response_bytes,
             )
 
         runner = acquire_runner()
