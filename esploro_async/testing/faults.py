@@ -14,7 +14,15 @@ from collections.abc import Collection, Mapping
 
 import attrs
 
-__all__ = ["ABSURD_HEADERS", "RESPONSE_FAULTS", "Fault", "FaultKind", "Latency", "fault_body_size"]
+__all__ = [
+    "ABSURD_HEADERS",
+    "BODY_FAULTS",
+    "RESPONSE_FAULTS",
+    "Fault",
+    "FaultKind",
+    "Latency",
+    "fault_body_size",
+]
 
 
 @attrs.frozen
@@ -112,6 +120,11 @@ class FaultKind(str, enum.Enum):
     ABSURD_HEADERS = "absurd_headers"
     #: Whatever the request gets, its body sent one byte every ``trickle_interval`` seconds.
     TRICKLE = "trickle"
+    #: HTTP 200 with a list page short of records: the second half of its list is
+    #: dropped while ``total_record_count`` stays (a page the stream must read again).
+    SHORT_PAGE = "short_page"
+    #: HTTP 200 with a list page whose list key is missing altogether, total kept.
+    NO_LIST = "no_list"
 
 
 _PROCESSED_DEFAULT = {
@@ -123,6 +136,8 @@ _PROCESSED_DEFAULT = {
     FaultKind.TRUNCATED: True,
     FaultKind.MALFORMED: True,
     FaultKind.HTML_401: False,
+    FaultKind.SHORT_PAGE: True,
+    FaultKind.NO_LIST: True,
     FaultKind.HTML_200: False,
     FaultKind.HUGE_BODY: True,
     FaultKind.GZIP_BOMB: True,
@@ -131,18 +146,19 @@ _PROCESSED_DEFAULT = {
     FaultKind.TRICKLE: True,
 }
 
-#: Kinds that change the response of a request the API really handled.
-RESPONSE_FAULTS = frozenset(
-    {
-        FaultKind.TRUNCATED,
-        FaultKind.MALFORMED,
-        FaultKind.HUGE_BODY,
-        FaultKind.GZIP_BOMB,
-        FaultKind.DEEP_JSON,
-        FaultKind.ABSURD_HEADERS,
-        FaultKind.TRICKLE,
-    }
+#: Faults that damage the body of a processed response.
+BODY_FAULTS = frozenset(
+    {FaultKind.TRUNCATED, FaultKind.MALFORMED, FaultKind.SHORT_PAGE, FaultKind.NO_LIST}
 )
+
+#: Faults that change the response of a request the API really handled.
+RESPONSE_FAULTS = BODY_FAULTS | {
+    FaultKind.HUGE_BODY,
+    FaultKind.GZIP_BOMB,
+    FaultKind.DEEP_JSON,
+    FaultKind.ABSURD_HEADERS,
+    FaultKind.TRICKLE,
+}
 
 #: Values `FaultKind.ABSURD_HEADERS` draws from, per header: overflowing, non-finite,
 #: negative, unparseable, far in the future.
