@@ -10,10 +10,12 @@ of attempts; each attempt holds a governance slot while it is on the wire::
 
 from __future__ import annotations
 
+import asyncio
 import json as jsonlib
 import logging
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
@@ -70,6 +72,10 @@ _Client = TypeVar("_Client", bound="BaseClient")
 _ACCEPT = {"json": "application/json", "xml": "application/xml"}
 _ACCEPT_ENCODING = "gzip, deflate"  # what `read_body` decodes with a bounded output
 _log = logging.getLogger("esploro_async.http")
+# Python 3.11+: asyncio's own timeout, used when the loop is asyncio's.
+_asyncio_timeout: Callable[[float], AbstractAsyncContextManager[object]] | None = getattr(
+    asyncio, "timeout", None
+)
 
 
 def quote_segment(value: str) -> str:
@@ -366,8 +372,7 @@ class BaseClient:
             )
             sent_at = current_time()
             try:
-                with anyio.fail_after(self._attempt_deadline):
-                    response, content = await self._exchange(request)
+                response, content = await self._exchange_in_time(request)
             except TimeoutError:
                 await slot.record(ResponseInfo(status_code=None))
                 return _Failure(
@@ -410,16 +415,31 @@ class BaseClient:
                 slot, response, content, method, path, attempt_no, sent_at, policy
             )
 
+    async def _exchange_in_time(self, request: httpx.Request) -> tuple[httpx.Response, bytes | str]:
+        """`_exchange` within the attempt's deadline (`TimeoutError` past it)."""
+        deadline = self._attempt_deadline
+        if deadline is None:
+            return await self._exchange(request)
+        if _asyncio_timeout is not None and _on_asyncio():
+            async with _asyncio_timeout(deadline):  # a fifth of the cost of an anyio scope
+                return await self._exchange(request)
+        with anyio.fail_after(deadline):
+            return await self._exchange(request)
+
     async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes | str]:
         """Send ``request`` and read its body; a body that cannot be read gives the reason."""
         response = await self._http.send(request, stream=True)
         try:
-            return response, await read_body(response, self.max_response_bytes)
+            content: bytes | str = await read_body(response, self.max_response_bytes)
         except BodyUnreadable as exc:
-            return response, exc.problem
-        finally:
+            content = exc.problem
+        except BaseException:
             with anyio.CancelScope(shield=True):
                 await response.aclose()
+            raise
+        if not response.is_closed:  # a body read whole has closed its response already
+            await response.aclose()
+        return response, content
 
     async def _check(
         self,
@@ -531,6 +551,14 @@ def _unusable_success(status: int, body: ParsedBody, method: str, path: str) -> 
         ),
         "ambiguous",
     )
+
+
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _within(retry_after: float | None, cap: float) -> float | None:
