@@ -182,3 +182,13 @@ async def test_streamed_faults_travel_chunked_over_the_loopback_server() -> None
     assert len(bomb.content) == 2 * MiB
     assert len(huge.content) == MiB
     assert bomb.json() == huge.json() == plain.json()
+
+
+@pytest.mark.looptime
+async def test_a_trickle_slower_than_the_read_timeout_is_a_read_timeout() -> None:
+    gw = gateway(Fault(FaultKind.TRICKLE, trickle_interval=2.0))
+    async with raw_client(gw, timeout=1.0) as c:
+        t0 = anyio.current_time()
+        with pytest.raises(httpx.ReadTimeout):
+            await c.get(f"{RS}/test")
+        assert anyio.current_time() - t0 == pytest.approx(1.0, abs=0.01)
