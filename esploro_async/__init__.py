@@ -28,6 +28,7 @@ from esploro_async.errors import (
     ResponseFormatError,
     ServerError,
     ServiceUnavailableError,
+    UnresolvedDriftError,
     WrongHostError,
 )
 from esploro_async.governance import Governance, GovernanceSnapshot, RatePolicy
@@ -67,6 +68,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "ServiceUnavailableError",
+    "UnresolvedDriftError",
     "WrongHostError",
     "__version__",
     "use_lane",

@@ -11,6 +11,7 @@ Every exception the library raises on purpose derives from `EsploroError`::
     ├── RedisUnavailableError       the shared governance store (Redis) cannot be reached
     ├── ResponseFormatError         a success response whose body is unreadable, too large or HTML
     │   └── IncompletePageError     a page stayed short of what its total says is there
+    ├── UnresolvedDriftError        the data kept changing under a harvest: records may be missing
     ├── APIConnectionError          no HTTP response at all
     │   ├── ConnectionFailedError   the connection failed: the request was not sent
     │   ├── RequestTimeoutError     no response in time: the request may have been processed
@@ -61,6 +62,7 @@ __all__ = [
     "ResponseFormatError",
     "ServerError",
     "ServiceUnavailableError",
+    "UnresolvedDriftError",
     "WrongHostError",
 ]
 
@@ -199,6 +201,23 @@ class IncompletePageError(ResponseFormatError):
         self.offset = offset
         self.expected = expected
         self.received = received
+
+
+class UnresolvedDriftError(EsploroError):
+    """Records kept moving during a harvest, through every round of re-reads.
+
+    Raised after every record the stream could read was handed out: some records that
+    existed throughout may still be missing. Harvest again when the data is quieter.
+
+    Attributes:
+        path: the endpoint harvested.
+        total: the last total reported.
+    """
+
+    def __init__(self, message: str, *, path: str, total: int) -> None:
+        super().__init__(message)
+        self.path = path
+        self.total = total
 
 
 class APIConnectionError(EsploroError):

@@ -85,6 +85,8 @@ class Frontier(Generic[RecordT]):
         self._done: dict[int, tuple[int, str | None]] = {
             start: (start + page_size, None) for start in ahead
         }
+        # Positions handed out by a harvest before a checkpoint, beyond it (its pages ahead).
+        self._handed_ahead = frozenset(self._done)
 
     @property
     def ahead(self) -> tuple[int, ...]:
@@ -138,10 +140,13 @@ class Frontier(Generic[RecordT]):
         records: list[RecordT] = []
         ids: list[str | None] = []
         kept: list[int] = []
+        before = self._ahead_positions(offset, len(items))
         for index, item in enumerate(items):
             record = self._wrap(item)
             key = record.record_id
             ids.append(key)
+            if offset + index in before:
+                continue
             if key is not None:
                 if key in self._seen:
                     continue
@@ -154,6 +159,16 @@ class Frontier(Generic[RecordT]):
             self.total = total
         return Page(offset, tuple(records), total, duplicates), ids, kept
 
+    def _ahead_positions(self, offset: int, count: int) -> set[int]:
+        """Positions in ``[offset, offset + count)`` that a page ahead of the checkpoint held."""
+        size = self.page_size
+        return {
+            position
+            for start in self._handed_ahead
+            if start < offset + count and offset < start + size
+            for position in range(max(start, offset), min(start + size, offset + count))
+        }
+
     def _advance(self, offset: int, last_id: str | None) -> None:
         if offset >= self.offset:
             self.offset, self.last_id = offset, last_id
@@ -164,8 +179,16 @@ class Frontier(Generic[RecordT]):
         self._absorb()
 
     def _absorb(self) -> None:
-        """Move the checkpoint over every done page that now touches it."""
-        while self.offset in self._done:
-            self.offset, self.last_id = self._done.pop(self.offset)
-        for start in [s for s in self._done if s < self.offset]:
-            del self._done[start]  # passed over by an in-order page
+        """Move the checkpoint over every done page that now reaches it.
+
+        Pages may overlap the position before them by a record, so a page reaches the
+        checkpoint when it starts at or before it.
+        """
+        while True:
+            reached = [start for start in self._done if start <= self.offset]
+            if not reached:
+                return
+            for start in reached:
+                end, last_id = self._done.pop(start)
+                if end > self.offset:
+                    self.offset, self.last_id = end, last_id

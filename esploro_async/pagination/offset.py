@@ -41,12 +41,19 @@ from esploro_async.errors import (
     IncompletePageError,
     InsufficientQuotaError,
     ResponseFormatError,
+    UnresolvedDriftError,
 )
 from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.models import Record
 from esploro_async.pagination.checkpoint import Checkpoint, canonical_params
 from esploro_async.pagination.frontier import Frontier, Handout, Page
-from esploro_async.pagination.scheduler import Drift, PageScheduler, short_by
+from esploro_async.pagination.scheduler import (
+    Drift,
+    PageScheduler,
+    requests_after,
+    short_by,
+    stride_for,
+)
 
 if TYPE_CHECKING:
     from esploro_async.session.base import BaseClient
@@ -144,6 +151,9 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             `DailyQuotaExhaustedError` (resume from the checkpoint after the reset).
         reread_on_drift: re-read pages after the total changed (default), or only report it.
         on_drift: a callback for every `Drift` (they are also kept in ``stream.drifts``).
+        overlap: start each page on the last record of the page before (default: one
+            record in a hundred read twice), so that records deleted or inserted between two
+            reads are noticed, and read again, even when the total does not change.
         lane: the governance lane of its requests (default: the surrounding `use_lane`
             block, else ``"batch"``).
     """
@@ -166,6 +176,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         max_reread_rounds: int = 3,
         on_drift: Callable[[Drift], object] | None = None,
         lane: Lane | None = None,
+        overlap: bool = True,
     ) -> None:
         _check_options(prefetch, on_insufficient_quota)
         self._client = client
@@ -181,6 +192,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         self._reread = reread_on_drift
         self._max_rounds = max_reread_rounds
         self._on_drift = on_drift
+        self._stride = stride_for(self.page_size, overlap=overlap)
         self.drifts: list[Drift] = []
         self._first: _Raw | None = None
         self._latencies: deque[float] = deque(maxlen=32)
@@ -235,7 +247,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             remaining = needed = None
         else:
             remaining = max(0, total - self._start)
-            needed = max(0, math.ceil((total - first.offset) / self.page_size) - 1)
+            needed = requests_after(first.offset, total, self.page_size, self._stride)
         fits = None
         if needed is not None and snapshot.quota_estimate is not None:
             fits = snapshot.quota_estimate - needed >= snapshot.daily_reserve
@@ -298,6 +310,8 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             reread_on_drift=self._reread,
             max_rounds=self._max_rounds,
             max_short_rereads=_MAX_SHORT_REREADS,
+            overlap=self._stride != self.page_size,
+            first_edges=(*self._edges(first), len(first.records)),
         )
         runner: Runner[_Raw] = runner_for(self._fetch, self._task_group)
         try:
@@ -338,6 +352,14 @@ class OffsetStream(TaskHost, Generic[RecordT]):
 
     def _check_complete(self, scheduler: PageScheduler) -> None:
         """A harvest that ends before its total is an error, never a silent loss."""
+        if scheduler.unresolved:
+            raise UnresolvedDriftError(
+                f"GET {self.path}: records kept moving through {self._max_rounds} rounds of "
+                "re-reads; records that existed throughout may be missing. Harvest again "
+                "when the data is quieter",
+                path=self.path,
+                total=scheduler.expected,
+            )
         if self._frontier.offset < scheduler.expected:
             raise IncompletePageError(
                 f"GET {self.path}: the harvest ended at offset {self._frontier.offset} "
@@ -352,7 +374,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         self, scheduler: PageScheduler, raw: _Raw, ready: dict[int, _Raw]
     ) -> Handout[RecordT] | None:
         """What a page that came back is: a re-read, a main-pass page, or nothing yet."""
-        outcome = scheduler.finished(raw.offset, len(raw.records), raw.total)
+        outcome = scheduler.finished(raw.offset, len(raw.records), raw.total, self._edges(raw))
         if outcome == "again":
             return None
         if outcome == "reread":
@@ -361,6 +383,13 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             ready[raw.offset] = raw
             return None
         return self._frontier.out_of_order(raw.offset, raw.records, raw.total)
+
+    def _edges(self, raw: _Raw) -> tuple[str | None, str | None]:
+        """The ids of a page's first and last records."""
+        if not raw.records:
+            return None, None
+        first = self._wrap(dict(raw.records[0])).record_id
+        return first, self._wrap(dict(raw.records[-1])).record_id
 
     def _in_order(self, scheduler: PageScheduler, ready: dict[int, _Raw]) -> list[Handout[RecordT]]:
         """The ready pages that no open page of the main pass comes before."""
@@ -405,16 +434,30 @@ class OffsetStream(TaskHost, Generic[RecordT]):
 
     async def _first_page(self) -> _Raw:
         if self._first is None:
-            # The record before the checkpoint shows whether the data moved; not where
-            # pages ahead of the checkpoint pin the grid of the harvest that made it.
-            probe = self._start > 0 and self._resume_id is not None and not self._ahead
-            raw = await self._fetch_whole(self._start - 1 if probe else self._start)
-            if probe and (
-                not raw.records or self._wrap(dict(raw.records[0])).record_id != self._resume_id
+            offset = self._first_offset()
+            raw = await self._fetch_whole(offset)
+            if (
+                offset < self._start
+                and self._resume_id is not None
+                and (not raw.records or self._edges(raw)[0] != self._resume_id)
             ):
                 self._report(Drift("resume_moved", self._frontier.total, raw.total, self._start))
             self._first = raw
         return self._first
+
+    def _first_offset(self) -> int:
+        """Where a harvest starts: on the record before a checkpoint, where there is one.
+
+        That record shows whether the data moved since; overlapping pages start there
+        anyway (every page shares a record with the page before), which also keeps pages
+        ahead of the checkpoint on their grid. Without overlap, such pages pin the grid
+        to the checkpoint itself.
+        """
+        if self._start == 0:
+            return 0
+        if self._stride != self.page_size:
+            return self._start - 1
+        return self._start - 1 if self._resume_id is not None and not self._ahead else self._start
 
     async def _fetch_whole(self, offset: int) -> _Raw:
         """A page read again while it comes back short of what its total says (bounded)."""
@@ -441,7 +484,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         if self._on_quota != "refuse" or first.total is None:
             return
         snapshot = self._client.governance.snapshot()
-        needed = max(0, math.ceil((first.total - first.offset) / self.page_size) - 1)
+        needed = requests_after(first.offset, first.total, self.page_size, self._stride)
         if snapshot.quota_estimate is None:
             return
         if snapshot.quota_estimate - needed < snapshot.daily_reserve:

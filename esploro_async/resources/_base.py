@@ -58,6 +58,7 @@ class StreamOptions(TypedDict, total=False):
     on_insufficient_quota: Literal["refuse", "run"]
     reread_on_drift: bool
     on_drift: Callable[[Drift], object]
+    overlap: bool
 
 
 def json_object(response: EsploroResponse) -> dict[str, Any]:

@@ -126,6 +126,8 @@ class RequestRecord:
     fault: str | None = None
     arrived: bool = True
     processed: bool = False
+    #: When the client sent it (monotonic); ``None`` for foreign arrivals.
+    sent: float | None = None
 
 
 @attrs.frozen
@@ -442,7 +444,7 @@ class SimulatedGateway:
         return SimResponse(status, self._headers(XML_CT, t=t), body)
 
     def _arrive(
-        self, req: SimRequest, fault: Fault | None, t: float, number: int
+        self, req: SimRequest, fault: Fault | None, t: float, number: int, sent: float | None = None
     ) -> tuple[SimResponse | None, RequestRecord]:
         """Decide at arrival time ``t`` (synchronous: atomic w.r.t. other requests)."""
         if self._t0 is None:
@@ -472,6 +474,7 @@ class SimulatedGateway:
                 key_fingerprint=fp,
                 fault=None if fault is None else fault.kind.value,
                 processed=processed,
+                sent=sent,
             )
 
         if fault is not None and fault.kind is FaultKind.HTML_401:
@@ -557,6 +560,7 @@ class SimulatedGateway:
                 accepted=False,
                 fault=None if fault is None else fault.kind.value,
                 arrived=False,
+                sent=sent,
             )
 
         if fault is not None and fault.kind is FaultKind.RESET and not fault.is_processed:
@@ -568,7 +572,7 @@ class SimulatedGateway:
             self.log.append(lost("TIMEOUT"))
             raise ResponseTimeout()
         await _sleep(up)
-        response, rec = self._arrive(req, fault, self.now(), number)
+        response, rec = self._arrive(req, fault, self.now(), number, sent)
         self.log.append(rec)
         if response is not None and fault is not None and fault.kind in _hostile.KINDS:
             response = _hostile.apply(response, fault, self._fault_rng)
@@ -624,14 +628,15 @@ class SimulatedGateway:
             for r in self.log
             if r.arrived and (r.accepted or not accepted_only) and (lane is None or r.lane == lane)
         ]
-        times.sort()
-        best = 0
-        lo = 0
-        for hi, t in enumerate(times):
-            while times[lo] + w <= t:
-                lo += 1
-            best = max(best, hi - lo + 1)
-        return best
+        return _most_within(times, w)
+
+    def max_sent_in_window(self, window: float | None = None) -> int:
+        """Most of the client's requests *sent* in any window ``[t, t + window)``.
+
+        What the client controls; arrivals differ from it by the jitter of the request leg.
+        """
+        w = round((self.window if window is None else window) * _NS)
+        return _most_within([round(r.sent * _NS) for r in self.log if r.sent is not None], w)
 
     def counts_by_status(self, lane: str | None = "client") -> Counter[int | None]:
         """``Counter`` of HTTP statuses (``None`` = no response) in the log."""
@@ -680,3 +685,15 @@ def _shorten(body: bytes, *, drop_list: bool) -> bytes:
                 data[key] = value[: len(value) // 2]
             return json.dumps(data).encode()
     return body
+
+
+def _most_within(times: list[int], width: int) -> int:
+    """Most of ``times`` (integer nanoseconds) in any half-open window of ``width``."""
+    times.sort()
+    best = 0
+    lo = 0
+    for hi, t in enumerate(times):
+        while times[lo] + width <= t:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
