@@ -123,6 +123,19 @@ async def test_retry_after_within_the_cap_pauses_every_sender() -> None:
     assert server.arrivals[1] - server.arrivals[0] == pytest.approx(30.0, abs=0.1)
 
 
+async def test_a_retry_after_date_counts_from_the_gateways_date_not_the_hosts() -> None:
+    def throttled_at_gateway_time(request: httpx.Request) -> httpx.Response:
+        response = throttled("Wed, 01 Jan 2031 00:00:30 GMT")(request)
+        response.headers["Date"] = "Wed, 01 Jan 2031 00:00:00 GMT"  # the host is years away
+        return response
+
+    server = Server(throttled_at_gateway_time)
+    async with client(server) as c:
+        response = await c.request("GET", "researchers")
+    assert response.attempts == 2
+    assert server.arrivals[1] - server.arrivals[0] == pytest.approx(30.0, abs=0.1)
+
+
 @pytest.mark.parametrize("retry_after", [math.inf, 1e12, -5.0, math.nan])
 async def test_governance_pause_is_bounded_whoever_reports_the_429(retry_after: float) -> None:
     governance = Governance.local()

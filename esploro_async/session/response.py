@@ -99,12 +99,16 @@ class GatewayHeaders:
         ctype = found.get(b"content-type", b"").decode("latin-1")
         remaining = found.get(b"x-exl-api-remaining")
         date = found.get(b"date")
+        server_date = None if not date else _parse_http_date(date.decode("latin-1"))
         retry_after = found.get(b"retry-after")
         return cls(
             content_type=ctype,
             remaining=None if remaining is None else _remaining(remaining.decode("latin-1")),
-            date=None if not date else _parse_http_date(date.decode("latin-1")),
-            retry_after=None if not retry_after else _retry_after(retry_after.decode("latin-1")),
+            date=server_date,
+            # an HTTP-date Retry-After is measured from the gateway's Date, not the host's clock
+            retry_after=None
+            if not retry_after
+            else _retry_after(retry_after.decode("latin-1"), server_date),
         )
 
 
