@@ -41,7 +41,7 @@ from pathlib import Path
 from types import FrameType
 
 from benchmarks import harvest, memory, overhead, redis_workers
-from benchmarks._gateway import GatewaySpec, run_in_child
+from benchmarks._process import GatewaySpec, run_in_child
 from benchmarks.report import Suite, machine_note, write_markdown, write_plots
 
 HERE = Path(__file__).resolve().parent

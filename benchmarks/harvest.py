@@ -49,9 +49,8 @@ from typing import Any
 import httpx
 from aiolimiter import AsyncLimiter
 
-from benchmarks._gateway import (
+from benchmarks._process import (
     GatewayLog,
-    GatewayProcess,
     GatewaySpec,
     max_in_window,
     read_peak_rss,
@@ -283,7 +282,7 @@ def run_strategy(key: str, spec: GatewaySpec, *, isolate: bool = True) -> Result
     that the peak RSS is this strategy's alone; otherwise in this process.
     """
     name = STRATEGIES[key][0]
-    with GatewayProcess(spec) as gateway:
+    with spec.process() as gateway:
         if isolate:
             run = run_in_child(client_run, key, gateway.url)
         else:

@@ -4,6 +4,8 @@ It never breaks the gateway's governance thresholds: at most 25 request starts i
 any second per institution, and a daily quota tracked from ``X-Exl-Api-Remaining``.
 """
 
+from typing import TYPE_CHECKING
+
 from esploro_async._version import __version__
 from esploro_async.client import EsploroClient
 from esploro_async.errors import (
@@ -33,9 +35,8 @@ from esploro_async.errors import (
 )
 from esploro_async.governance import Governance, GovernanceSnapshot, RatePolicy
 from esploro_async.governance.lanes import Lane, use_lane
-from esploro_async.governance.redis import RedisGovernance
 from esploro_async.retry import RetryPolicy
-from esploro_async.session import REGIONS, EsploroResponse
+from esploro_async.session import REGIONS, ClientOptions, EsploroResponse
 
 __all__ = [
     "REGIONS",
@@ -44,6 +45,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BriefRecordError",
+    "ClientOptions",
     "ConfigurationError",
     "ConnectionFailedError",
     "ConnectionLostError",
@@ -75,7 +77,16 @@ __all__ = [
 ]
 
 
+if TYPE_CHECKING:
+    from esploro_async.governance.redis import RedisGovernance
+
+
 def __getattr__(name: str) -> object:
+    # Loaded on first use: redis is an optional dependency, and costly to import.
+    if name == "RedisGovernance":
+        from esploro_async.governance.redis import RedisGovernance
+
+        return RedisGovernance
     from esploro_async import errors
 
     if name in errors.DEPRECATED_NAMES:

@@ -19,7 +19,7 @@ from esploro_async import (
     ServiceUnavailableError,
     WrongHostError,
 )
-from strict_gateway import GATEWAY_XML
+from esploro_async.testing._xml import error_xml
 
 pytestmark = pytest.mark.looptime
 
@@ -64,7 +64,7 @@ CASES = [
     pytest.param(
         httpx.Response(
             400,
-            content=GATEWAY_XML.format(code="UNAUTHORIZED", message="API-key not defined"),
+            content=error_xml("UNAUTHORIZED", "API-key not defined", "E01-TEST"),
             headers=XML,
         ),
         AuthenticationError,
@@ -84,7 +84,7 @@ CASES = [
     ),
     pytest.param(
         httpx.Response(
-            503, content=GATEWAY_XML.format(code="ROUTING_ERROR", message="No route"), headers=XML
+            503, content=error_xml("ROUTING_ERROR", "No route", "E01-TEST"), headers=XML
         ),
         ServiceUnavailableError,
         "ROUTING_ERROR",

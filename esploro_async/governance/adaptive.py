@@ -16,6 +16,8 @@ import math
 
 import attrs
 
+from esploro_async.errors import ConfigurationError
+
 __all__ = ["MAX_PAUSE", "AdaptiveRate", "RatePolicy", "usable_retry_after"]
 
 MAX_PAUSE = 300.0
@@ -24,17 +26,17 @@ MAX_PAUSE = 300.0
 
 def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{attribute.name} must be a positive number, got {value!r}")
+        raise ConfigurationError(f"{attribute.name} must be a positive number, got {value!r}")
 
 
 def _non_negative(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
+        raise ConfigurationError(f"{attribute.name} must be >= 0, got {value!r}")
 
 
 def _fraction(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not 0 < value <= 1:
-        raise ValueError(f"{attribute.name} must be in (0, 1], got {value!r}")
+        raise ConfigurationError(f"{attribute.name} must be in (0, 1], got {value!r}")
 
 
 @attrs.frozen

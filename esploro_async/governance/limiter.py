@@ -28,6 +28,7 @@ from collections.abc import Callable
 import anyio
 
 from esploro_async._clock import current_time
+from esploro_async.errors import ConfigurationError
 
 __all__ = ["SpacingLimiter"]
 
@@ -72,7 +73,7 @@ class SpacingLimiter:
             self._interval = interval
         else:
             if not interval >= 0:
-                raise ValueError(f"interval must be >= 0, got {interval!r}")
+                raise ConfigurationError(f"interval must be >= 0, got {interval!r}")
             fixed = float(interval)
             self._interval = lambda _now: fixed
         self._last_grant = -math.inf

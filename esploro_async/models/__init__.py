@@ -2,12 +2,14 @@
 
 Every record class wraps the JSON object it was read from, verbatim, so that
 ``Model.from_dict(d).to_dict() == d`` for any JSON object ``d``; typed properties read and
-write exactly their own keys. ``converter`` is a ``cattrs`` converter that knows them all.
+write exactly their own keys. ``converter`` is a ``cattrs`` converter that knows them all
+(the optional ``cattrs`` extra; loaded on first use).
 """
+
+from typing import TYPE_CHECKING
 
 from esploro_async.models._base import Record, View
 from esploro_async.models._codes import CodeValue, CodeValueLike
-from esploro_async.models._converter import converter, make_converter
 from esploro_async.models._dates import PartialDate
 from esploro_async.models.activity import Activity
 from esploro_async.models.analytics import AnalyticsPath
@@ -82,3 +84,15 @@ __all__ = [
     "converter",
     "make_converter",
 ]
+
+if TYPE_CHECKING:
+    from esploro_async.models._converter import converter, make_converter
+
+
+def __getattr__(name: str) -> object:
+    # cattrs is optional: the models do not need it to convert themselves.
+    if name in ("converter", "make_converter"):
+        from esploro_async.models import _converter
+
+        return getattr(_converter, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

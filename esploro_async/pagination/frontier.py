@@ -87,6 +87,9 @@ class Frontier(Generic[RecordT]):
         }
         # Positions handed out by a harvest before a checkpoint, beyond it (its pages ahead).
         self._handed_ahead = frozenset(self._done)
+        # Pages taken in this run: in source order up to here, and the others by start.
+        self._in_order_end = offset
+        self._claimed: dict[int, int] = {}
 
     @property
     def ahead(self) -> tuple[int, ...]:
@@ -99,6 +102,7 @@ class Frontier(Generic[RecordT]):
         """A page handed out in source order: the checkpoint moves with every record."""
         page, ids, kept = self._page(offset, items, total)
         end = offset + len(items)
+        self._in_order_end = max(self._in_order_end, end)
         last_id = ids[-1] if ids else self.last_id
         if not kept:  # all handed out already: the frontier moves over them now
             self._advance(end, last_id)
@@ -113,6 +117,7 @@ class Frontier(Generic[RecordT]):
         """A main-pass page handed out as it completed."""
         page, ids, kept = self._page(offset, items, total)
         end = offset + len(items)
+        self._claimed[offset] = end
         last_id = ids[-1] if ids else None
         if not kept:
             self._complete(offset, end, last_id)
@@ -141,13 +146,19 @@ class Frontier(Generic[RecordT]):
         ids: list[str | None] = []
         kept: list[int] = []
         before = self._ahead_positions(offset, len(items))
+        edges = {0, len(items) - 1}
         for index, item in enumerate(items):
             record = self._wrap(item)
             key = record.record_id
             ids.append(key)
             if offset + index in before:
                 continue
-            if key is not None:
+            if key is None:
+                # Without an id only its position tells a record that neighbouring pages
+                # share (they overlap by one) from a new one.
+                if index in edges and self._taken(offset + index):
+                    continue
+            else:
                 if key in self._seen:
                     continue
                 self._seen.add(key)
@@ -158,6 +169,12 @@ class Frontier(Generic[RecordT]):
         if total is not None:
             self.total = total
         return Page(offset, tuple(records), total, duplicates), ids, kept
+
+    def _taken(self, position: int) -> bool:
+        """Whether a page taken in this run (or before the checkpoint) held ``position``."""
+        if position < self._in_order_end:
+            return True
+        return any(start <= position < end for start, end in self._claimed.items())
 
     def _ahead_positions(self, offset: int, count: int) -> set[int]:
         """Positions in ``[offset, offset + count)`` that a page ahead of the checkpoint held."""

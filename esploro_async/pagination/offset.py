@@ -512,7 +512,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             return self._prefetch
         snapshot = self._client.governance.snapshot()
         latency = max(self._latencies, default=0.5)
-        cap = min(_MAX_PREFETCH, getattr(self._client.governance, "max_in_flight", 50))
+        cap = min(_MAX_PREFETCH, self._client.governance.max_in_flight)
         want = math.ceil(snapshot.effective_rate * latency * 1.5) + 2
         return max(2, min(cap, want))
 

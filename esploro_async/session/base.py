@@ -23,6 +23,7 @@ from urllib.parse import quote
 import anyio
 import attrs
 import httpx
+from typing_extensions import Unpack
 
 from esploro_async._clock import current_time
 from esploro_async._version import __version__
@@ -35,7 +36,7 @@ from esploro_async.errors import (
     RequestTimeoutError,
     ResponseFormatError,
 )
-from esploro_async.governance.core import PER_SECOND_THRESHOLD, Governance, OnQuotaExhausted
+from esploro_async.governance.core import PER_SECOND_THRESHOLD, Governance
 from esploro_async.governance.lanes import LANES, Lane, current_lane
 from esploro_async.governance.protocol import Attempt, GovernanceProtocol, ResponseInfo
 from esploro_async.governance.quota import DAILY_THRESHOLD
@@ -54,6 +55,7 @@ from esploro_async.session.config import (
     resolve_api_key,
     resolve_base_url,
 )
+from esploro_async.session.options import ClientOptions, check_options
 from esploro_async.session.response import EsploroResponse, GatewayHeaders, api_error
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "BaseClient", "quote_segment"]
@@ -69,6 +71,14 @@ DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 """The largest response body read (64 MiB, counted after decompression)."""
 
 _Client = TypeVar("_Client", bound="BaseClient")
+_GOVERNANCE_SETTINGS = (
+    "rate_limit",
+    "safety_margin",
+    "max_in_flight",
+    "daily_reserve",
+    "on_quota_exhausted",
+    "batch_reserve",
+)
 _ACCEPT = {"json": "application/json", "xml": "application/xml"}
 _ACCEPT_ENCODING = "gzip, deflate"  # what `read_body` decodes with a bounded output
 _log = logging.getLogger("esploro_async.http")
@@ -106,43 +116,23 @@ class BaseClient:
     request path and lifecycle, the subclass adds the API areas.
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        region: str | None = None,
-        base_url: str | None = None,
-        format: Format = "json",
-        lang: str | None = None,
-        governance: GovernanceProtocol | None = None,
-        rate_limit: float | None = None,
-        safety_margin: float | None = None,
-        max_in_flight: int | None = None,
-        daily_reserve: int | None = None,
-        on_quota_exhausted: OnQuotaExhausted | None = None,
-        batch_reserve: int | None = None,
-        lane: Lane = "interactive",
-        retry: RetryPolicy | None = None,
-        timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-    ) -> None:
-        if format not in _ACCEPT:
-            raise ConfigurationError(f"format must be 'json' or 'xml', not {format!r}")
+    def __init__(self, api_key: str | None = None, **options: Unpack[ClientOptions]) -> None:
+        check_options(type(self).__name__, options)
+        fmt = options.get("format", "json")
+        lane = options.get("lane", "interactive")
+        if fmt not in _ACCEPT:
+            raise ConfigurationError(f"format must be 'json' or 'xml', not {fmt!r}")
+        region, base_url = options.get("region"), options.get("base_url")
         if region is not None and base_url is not None:
             raise ConfigurationError("pass region or base_url, not both")
+        http_client, transport = options.get("http_client"), options.get("transport")
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass http_client or transport, not both")
         if lane not in LANES:
             raise ConfigurationError(f"lane must be 'interactive' or 'batch', not {lane!r}")
-        if isinstance(max_response_bytes, bool) or not (
-            isinstance(max_response_bytes, int) and max_response_bytes > 0
-        ):
-            raise ConfigurationError(
-                f"max_response_bytes must be a positive int, not {max_response_bytes!r}"
-            )
-        self.max_response_bytes = max_response_bytes
+        self.max_response_bytes = _byte_limit(
+            options.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES)
+        )
         self.lane: Lane = lane
         self._api_key = resolve_api_key(api_key)
         self._base_headers = {
@@ -155,46 +145,16 @@ class BaseClient:
             for fmt, accept in _ACCEPT.items()
         }
         self.base_url = resolve_base_url(region, base_url)
-        self.format: Format = format
-        self.lang = lang
-        self.retry = retry or RetryPolicy()
+        self.format: Format = fmt
+        self.lang = options.get("lang")
+        self.retry = options.get("retry") or RetryPolicy()
         self._fingerprint = key_fingerprint(self._api_key)
         self._release: weakref.finalize[Any, Any] | None = None
-        local_settings = {
-            "rate_limit": rate_limit,
-            "safety_margin": safety_margin,
-            "max_in_flight": max_in_flight,
-            "daily_reserve": daily_reserve,
-            "on_quota_exhausted": on_quota_exhausted,
-            "batch_reserve": batch_reserve,
-        }
-        if governance is not None:
-            given = [name for name, value in local_settings.items() if value is not None]
-            if given:
-                raise ConfigurationError(
-                    f"{', '.join(given)} configure the default governance; with governance=... "
-                    "set them on that object instead"
-                )
-            self.governance = governance
-        else:
-            effective = {
-                "rate_limit": 25.0 if rate_limit is None else float(rate_limit),
-                "safety_margin": 0.10 if safety_margin is None else float(safety_margin),
-                "max_in_flight": 50 if max_in_flight is None else max_in_flight,
-                "daily_reserve": daily_reserve or 0,
-                "on_quota_exhausted": on_quota_exhausted or "raise",
-                "batch_reserve": batch_reserve,
-            }
-            self.governance, shared_key = acquire_shared(
-                (self.base_url, self._fingerprint),
-                tuple(effective.items()),
-                lambda: Governance.local(**effective),  # type: ignore[arg-type]
-            )
-            # Released by aclose(), or when an unclosed client is garbage-collected.
-            self._release = weakref.finalize(self, release_shared, shared_key)
+        self.governance = self._governance(options)
+        timeout = options.get("timeout", DEFAULT_TIMEOUT)
         self._owns_http = http_client is None
         if http_client is None:
-            pool = getattr(self.governance, "max_in_flight", 50)
+            pool = self.governance.max_in_flight
             http_client = httpx.AsyncClient(
                 transport=transport,
                 timeout=timeout,
@@ -205,6 +165,33 @@ class BaseClient:
         self._timeout = timeout
         self._attempt_deadline = _attempt_deadline(http_client.timeout)
         self._closed = False
+
+    def _governance(self, options: ClientOptions) -> GovernanceProtocol:
+        """The governance given, or the process's shared one for this gateway and key."""
+        local_settings = {name: options.get(name) for name in _GOVERNANCE_SETTINGS}
+        governance = options.get("governance")
+        if governance is not None:
+            _check_governance(governance, local_settings)
+            return governance
+        rate_limit = options.get("rate_limit")
+        safety_margin = options.get("safety_margin")
+        max_in_flight = options.get("max_in_flight")
+        effective = {
+            "rate_limit": 25.0 if rate_limit is None else float(rate_limit),
+            "safety_margin": 0.10 if safety_margin is None else float(safety_margin),
+            "max_in_flight": 50 if max_in_flight is None else max_in_flight,
+            "daily_reserve": options.get("daily_reserve") or 0,
+            "on_quota_exhausted": options.get("on_quota_exhausted") or "raise",
+            "batch_reserve": options.get("batch_reserve"),
+        }
+        shared, shared_key = acquire_shared(
+            (self.base_url, self._fingerprint),
+            tuple(effective.items()),
+            lambda: Governance.local(**effective),  # type: ignore[arg-type]
+        )
+        # Released by aclose(), or when an unclosed client is garbage-collected.
+        self._release = weakref.finalize(self, release_shared, shared_key)
+        return shared
 
     def __repr__(self) -> str:
         return (
@@ -522,8 +509,24 @@ class BaseClient:
             status_code=429,
             tracking_id=tracking_id,
         )
-        waits = getattr(self.governance, "on_quota_exhausted", "raise") == "wait"
+        waits = self.governance.on_quota_exhausted == "wait"
         return _Failure(error, "quota_wait" if waits else "final")
+
+
+def _check_governance(governance: object, local_settings: Mapping[str, object]) -> None:
+    """Refuse a governance object that lacks what the client reads, or settings beside it."""
+    if not isinstance(governance, GovernanceProtocol):
+        raise ConfigurationError(
+            "governance must implement esploro_async.governance.GovernanceProtocol "
+            "(attempt, snapshot, aclose, max_in_flight, on_quota_exhausted); "
+            f"got {type(governance).__name__}"
+        )
+    given = [name for name, value in local_settings.items() if value is not None]
+    if given:
+        raise ConfigurationError(
+            f"{', '.join(given)} configure the default governance; with governance=... "
+            "set them on that object instead"
+        )
 
 
 def _transport_message(method: str, path: str, exc: Exception) -> str:
@@ -559,6 +562,12 @@ def _on_asyncio() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def _byte_limit(value: object) -> int:
+    if isinstance(value, bool) or not (isinstance(value, int) and value > 0):
+        raise ConfigurationError(f"max_response_bytes must be a positive int, not {value!r}")
+    return value
 
 
 def _within(retry_after: float | None, cap: float) -> float | None:

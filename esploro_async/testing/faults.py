@@ -213,10 +213,13 @@ class Fault:
 
     ``processed`` (``None`` = the kind's default, see :class:`FaultKind`) says whether the
     API really applied the request (e.g. a POST) before the failure.  ``truncate_at`` is
-    the fraction of the body kept by ``TRUNCATED``; ``body_size`` the bytes of a
-    ``HUGE_BODY`` or the inflated bytes of a ``GZIP_BOMB`` (``None``: 100 MB, 1 GiB);
-    ``depth`` the nesting of ``DEEP_JSON``; ``headers`` the values ``ABSURD_HEADERS`` sets;
-    ``trickle_interval`` the seconds between the bytes of a ``TRICKLE``.
+    the fraction of the body kept by ``TRUNCATED``.  ``retry_after`` (seconds) adds a
+    ``Retry-After`` header to the error responses (``ROUTING_ERROR``, ``HTTP_500``,
+    ``HTTP_502``), e.g. ``3600`` for a gateway that asks to come back in an hour.
+    ``body_size`` is the bytes of a ``HUGE_BODY`` or the inflated bytes of a ``GZIP_BOMB``
+    (``None``: 100 MB, 1 GiB); ``depth`` the nesting of ``DEEP_JSON``; ``headers`` the
+    values ``ABSURD_HEADERS`` sets; ``trickle_interval`` the seconds between the bytes of a
+    ``TRICKLE``.
     """
 
     kind: FaultKind = attrs.field(converter=FaultKind)
@@ -227,6 +230,7 @@ class Fault:
     max_count: int | None = None
     processed: bool | None = None
     truncate_at: float = 0.5
+    retry_after: float | None = None
     body_size: int | None = None
     depth: int = 100_000
     headers: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_header_pairs)

@@ -88,7 +88,8 @@ def test_other_areas_and_streams() -> None:
     gw = gateway(researchers=30)
     with open_client(gw) as client:
         pages = list(client.researchers.list(page_size=10).pages())
-        assert [p.offset for p in pages] == [0, 10, 20]
+        assert [p.offset for p in pages] == [0, 9, 18, 27]  # each shares a record with the last
+        assert sum(len(p.records) for p in pages) == 30
         assert len(list(client.assets.list(update_date_from="1900-01-01"))) == 20
         orgs = list(client.organizations.list())
         assert orgs
