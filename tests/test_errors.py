@@ -92,7 +92,13 @@ CASES = [
     ),
     pytest.param(httpx.Response(502), ServerError, None, id="empty-502"),
     pytest.param(
-        httpx.Response(200, json=JSON_ERROR), APIError, "401861", id="200-with-errorsExist"
+        httpx.Response(
+            200,
+            json={"errorsExist": True, "errorList": {"error": [{"errorCode": "401604"}]}},
+        ),
+        APIError,
+        "401604",
+        id="200-with-errorsExist",
     ),
     pytest.param(
         httpx.Response(200, content=XML_APP_ERROR, headers=XML),

@@ -204,7 +204,7 @@ async def test_post_is_not_retried_after_a_read_timeout(make_client: ClientFacto
     gateway = scripted(["hang"])
     client = make_client(transport=gateway.transport(), timeout=5.0)
     with pytest.raises(RequestTimeoutError) as raised:
-        await client.request("POST", "activities", json={"activityName": "x"})
+        await client.request("POST", "researchers/test", json={})
     assert "may have been processed" in (RequestTimeoutError.__doc__ or "")
     assert raised.value.method == "POST"
     assert len(gateway.client_log()) == 1
@@ -224,12 +224,12 @@ async def test_post_is_not_retried_after_a_reset_but_is_after_a_refused_connecti
     gateway = scripted(["reset"])
     client = make_client(transport=gateway.transport())
     with pytest.raises(ConnectionLostError):
-        await client.request("POST", "activities", json={})
+        await client.request("POST", "researchers/test", json={})
     assert len(gateway.client_log()) == 1
 
     gateway2 = scripted(["refused", "refused"])
     client2 = make_client(transport=gateway2.transport(), api_key="another-key-for-a-fresh-client")
-    response = await client2.request("POST", "activities", json={})
+    response = await client2.request("POST", "researchers/test", json={})
     assert response.attempts == 3
 
 
@@ -237,7 +237,7 @@ async def test_post_is_retried_after_429_per_second(make_client: ClientFactory) 
     gateway = make_gateway()
     client = make_client(transport=gateway.transport())
     gateway.add_foreign_arrivals([anyio.current_time()] * 25)  # the window is full now
-    response = await client.request("POST", "activities", json={})
+    response = await client.request("POST", "researchers/test", json={})
     assert response.attempts == 2
     assert [a.status for a in gateway.client_log()] == [429, 200]
 
@@ -250,7 +250,7 @@ async def test_server_errors_retry_get_but_not_post(make_client: ClientFactory) 
     gateway2 = scripted(["500"])
     client2 = make_client(transport=gateway2.transport(), api_key="second-key-fresh-governance")
     with pytest.raises(ServerError) as raised:
-        await client2.request("POST", "activities", json={})
+        await client2.request("POST", "researchers/test", json={})
     assert raised.value.error_code == "INTERNAL_SERVER_ERROR"
     assert len(gateway2.client_log()) == 1
 

@@ -184,6 +184,16 @@ async def test_the_default_deadline_is_the_read_timeout() -> None:
     assert anyio.current_time() - started == pytest.approx(60.0, abs=0.01)
 
 
+async def test_a_per_request_timeout_sets_that_requests_deadline() -> None:
+    server = Server()
+    server.script.append(trickling(server, b'{"a": "' + b"x" * 1000 + b'"}', 0.5))
+    async with client(server, retry=RetryPolicy.none()) as c:
+        started = anyio.current_time()
+        with pytest.raises(RequestTimeoutError, match="within 3 s"):
+            await c.request("GET", "researchers", timeout=3.0)
+    assert anyio.current_time() - started == pytest.approx(3.0, abs=0.01)
+
+
 async def test_a_trickled_get_is_retried_and_succeeds() -> None:
     server = Server()
     server.script.append(trickling(server, b'{"ok": true, "pad": "' + b"x" * 100 + b'"}', 0.5))

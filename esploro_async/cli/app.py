@@ -556,3 +556,8 @@ def run(args: list[str] | None = None) -> int:
         _say(_console(), "hint:", "yellow", exits.exit_code_for(KeyboardInterrupt())[1])
         return exits.INTERRUPTED
     return result if isinstance(result, int) else exits.OK
+
+
+from esploro_async.cli.jobs import job  # noqa: E402  (registered after the group exists)
+
+cli.add_command(job)

@@ -112,7 +112,7 @@ def _set_members(
     client: EsploroClient, f: Mapping[str, str], cp: Checkpoint | None, opts: dict[str, Any]
 ) -> OffsetStream[SetMember]:
     rest = {k: v for k, v in f.items() if k != "set_id"}
-    return client.config.set_members(f["set_id"], params=rest or None, **_with(cp, opts))
+    return client.config.sets.members(f["set_id"]).list(params=rest or None, **_with(cp, opts))
 
 
 def _analytics(

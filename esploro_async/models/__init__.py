@@ -31,7 +31,13 @@ from esploro_async.models.config import (
     Set,
     SetMember,
 )
-from esploro_async.models.jobs import FINISHED_JOB_STATUSES, Job, JobCounter, JobInstance
+from esploro_async.models.jobs import (
+    FAILED_JOB_STATUSES,
+    FINISHED_JOB_STATUSES,
+    Job,
+    JobCounter,
+    JobInstance,
+)
 from esploro_async.models.organization import Organization
 from esploro_async.models.researcher import Researcher, ResearcherAffiliation
 
@@ -52,6 +58,7 @@ RECORD_CLASSES: tuple[type[Record], ...] = (
 """Every concrete record class."""
 
 __all__ = [
+    "FAILED_JOB_STATUSES",
     "FINISHED_JOB_STATUSES",
     "RECORD_CLASSES",
     "Activity",

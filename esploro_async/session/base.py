@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Literal, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import anyio
 import attrs
@@ -33,6 +33,7 @@ from esploro_async.errors import (
     ConnectionLostError,
     DailyQuotaExhaustedError,
     EsploroError,
+    InvalidIdentifierError,
     RequestTimeoutError,
     ResponseFormatError,
 )
@@ -91,6 +92,22 @@ _asyncio_timeout: Callable[[float], AbstractAsyncContextManager[object]] | None 
 def quote_segment(value: str) -> str:
     """Percent-encode ``value`` for use as one path segment (ids, codes)."""
     return quote(str(value), safe="")
+
+
+def _has_dot_segment(path: str) -> bool:
+    """Whether a ``/``-separated path has a ``.``/``..`` segment, raw or percent-encoded."""
+    for part in path.split("/"):
+        decoded = part
+        for _ in range(4):
+            if decoded in (".", ".."):
+                return True
+            step = unquote(decoded)
+            if step == decoded:
+                break
+            decoded = step
+        if "/" in decoded and _has_dot_segment(decoded):
+            return True
+    return False
 
 
 @attrs.frozen
@@ -232,6 +249,7 @@ class BaseClient:
         retry: RetryPolicy | None = None,
         idempotent: bool | None = None,
         lane: Lane | None = None,
+        timeout: httpx.Timeout | float | None = None,
     ) -> EsploroResponse:
         """Send one API request under governance, with retries, and return its checked response.
 
@@ -249,18 +267,26 @@ class BaseClient:
                 GET, HEAD, PUT, DELETE, OPTIONS. Decides retries after ambiguous failures.
             lane: ``"interactive"`` or ``"batch"``; default: the surrounding `use_lane`
                 block, else the client's ``lane``.
+            timeout: this request's timeout (per attempt) instead of the client's.
 
         Raises:
             APIError: or a subclass, when the API answered with an error.
             DailyQuotaExhaustedError: at the daily threshold or the configured reserve.
             APIConnectionError: when no response arrived.
             ResponseFormatError: when a success body cannot be parsed.
+            InvalidIdentifierError: the path has a ``.``/``..`` segment (also as ``%2e``);
+                nothing was sent.
         """
         if self._closed:
             raise RuntimeError("this client is closed")
         method = method.upper()
         fmt = format or self.format
         full_path = path if path.startswith("/") else f"/esploro/v1/{path}"
+        if _has_dot_segment(full_path.split("?", 1)[0]):
+            raise InvalidIdentifierError(
+                f"refusing {method} {full_path!r}: a '.'/'..' segment could resolve to "
+                "another endpoint"
+            )
         request_headers = self._headers(fmt, headers)
         body: bytes | None = None
         if json is not None:
@@ -283,7 +309,7 @@ class BaseClient:
         while True:
             attempt_no += 1
             result = await self._attempt(
-                method, full_path, query, body, request_headers, attempt_no, chosen, policy
+                method, full_path, query, body, request_headers, attempt_no, chosen, policy, timeout
             )
             if isinstance(result, EsploroResponse):
                 return result
@@ -352,20 +378,31 @@ class BaseClient:
         attempt_no: int,
         lane: Lane,
         policy: RetryPolicy,
+        timeout: httpx.Timeout | float | None = None,
     ) -> EsploroResponse | _Failure:
         async with self.governance.attempt(retry=attempt_no > 1, lane=lane) as slot:
             request = self._http.build_request(
-                method, self.base_url + path, params=query, content=body, headers=headers
+                method,
+                self.base_url + path,
+                params=query,
+                content=body,
+                headers=headers,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+            )
+            deadline = (
+                self._attempt_deadline
+                if timeout is None
+                else _attempt_deadline(httpx.Timeout(timeout))
             )
             sent_at = current_time()
             try:
-                response, content = await self._exchange_in_time(request)
+                response, content = await self._exchange_in_time(request, deadline)
             except TimeoutError:
                 await slot.record(ResponseInfo(status_code=None))
                 return _Failure(
                     RequestTimeoutError(
                         f"{method} {path}: no complete response within "
-                        f"{self._attempt_deadline:g} s (the attempt's deadline)",
+                        f"{deadline:g} s (the attempt's deadline)",
                         method=method,
                         path=path,
                     ),
@@ -402,9 +439,10 @@ class BaseClient:
                 slot, response, content, method, path, attempt_no, sent_at, policy
             )
 
-    async def _exchange_in_time(self, request: httpx.Request) -> tuple[httpx.Response, bytes | str]:
-        """`_exchange` within the attempt's deadline (`TimeoutError` past it)."""
-        deadline = self._attempt_deadline
+    async def _exchange_in_time(
+        self, request: httpx.Request, deadline: float | None
+    ) -> tuple[httpx.Response, bytes | str]:
+        """`_exchange` within ``deadline`` seconds (`TimeoutError` past it; ``None``: none)."""
         if deadline is None:
             return await self._exchange(request)
         if _asyncio_timeout is not None and _on_asyncio():

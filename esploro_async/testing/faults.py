@@ -125,6 +125,11 @@ class FaultKind(str, enum.Enum):
     SHORT_PAGE = "short_page"
     #: HTTP 200 with a list page whose list key is missing altogether, total kept.
     NO_LIST = "no_list"
+    #: An analytics report request answered HTTP 200 ``IsFinished=false`` with an empty
+    #: ``<ResultXml/>`` (and the ``ResumptionToken`` on a first request), as the reports
+    #: API does while the query runs; the report does not advance. Selected on every
+    #: request (no ``max_count``), the report never finishes.
+    REPORT_NOT_READY = "report_not_ready"
 
 
 _PROCESSED_DEFAULT = {
@@ -138,6 +143,7 @@ _PROCESSED_DEFAULT = {
     FaultKind.HTML_401: False,
     FaultKind.SHORT_PAGE: True,
     FaultKind.NO_LIST: True,
+    FaultKind.REPORT_NOT_READY: True,
     FaultKind.HTML_200: False,
     FaultKind.HUGE_BODY: True,
     FaultKind.GZIP_BOMB: True,
@@ -241,7 +247,7 @@ class Fault:
         """Whether the selected request is applied by the API (explicit or kind default)."""
         if self.kind in (FaultKind.HTML_401, FaultKind.HTML_200):
             return False
-        if self.kind in RESPONSE_FAULTS:
+        if self.kind in RESPONSE_FAULTS or self.kind is FaultKind.REPORT_NOT_READY:
             return True
         return _PROCESSED_DEFAULT[self.kind] if self.processed is None else self.processed
 

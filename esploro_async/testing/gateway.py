@@ -283,7 +283,12 @@ class SimulatedGateway:
         self._foreign_at: list[float] = sorted(foreign_arrivals)
         self._number = 0
         self.api = EsploroApi(
-            self.institution, tracking_id=self._tracking_id, today=self._today, seed=seed
+            self.institution,
+            tracking_id=self._tracking_id,
+            today=self._today,
+            seed=seed,
+            clock=self.now,
+            wall_clock=self.wall_clock,
         )
 
     # -- clocks -----------------------------------------------------------------------
@@ -525,8 +530,11 @@ class SimulatedGateway:
             base_url=req.base_url,
         )
         processed = fault is None or fault.is_processed
-        api_resp: ApiResponse | None = self.api.handle(api_req) if processed else None
-        if fault is None or fault.kind in RESPONSE_FAULTS:
+        not_ready = fault is not None and fault.kind is FaultKind.REPORT_NOT_READY
+        api_resp: ApiResponse | None = (
+            self.api.handle(api_req, report_not_ready=not_ready) if processed else None
+        )
+        if fault is None or not_ready or fault.kind in RESPONSE_FAULTS:
             assert api_resp is not None
             body = api_resp.body
             if fault is not None and fault.kind in BODY_FAULTS:

@@ -99,7 +99,7 @@ def test_other_areas_and_streams() -> None:
         sets = list(client.config.sets())
         assert sets
         assert sets[0].id is not None
-        list(client.config.set_members(sets[0].id))
+        list(client.config.sets.members(sets[0].id).list())
         assert client.config.mapping_tables()
         report = client.analytics.report("/shared/Sim University/Reports/Single row")
         rows = list(report)
