@@ -18,7 +18,10 @@ import attrs
 
 from esploro_async.errors import ConfigurationError
 
-__all__ = ["AdaptiveRate", "RatePolicy"]
+__all__ = ["MAX_PAUSE", "AdaptiveRate", "RatePolicy", "usable_retry_after"]
+
+MAX_PAUSE = 300.0
+"""The longest shared pause a ``Retry-After`` can impose, in seconds."""
 
 
 def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -109,7 +112,7 @@ class AdaptiveRate:
             self._rate = max(policy.min_rate, self._rate * policy.decrease)
             self._last_decrease = now
         self._recovery_anchor = now
-        return now + max(policy.pause, retry_after or 0.0)
+        return now + max(policy.pause, usable_retry_after(retry_after) or 0.0)
 
     def _recover(self, now: float) -> None:
         policy = self.policy
@@ -119,3 +122,13 @@ class AdaptiveRate:
         if steps > 0:
             self._rate = min(policy.rate_limit, self._rate + steps * policy.increase)
             self._recovery_anchor += steps * policy.increase_every
+
+
+def usable_retry_after(retry_after: float | None) -> float | None:
+    """``Retry-After`` as a pause: ``None`` if absent, negative or not finite; at most `MAX_PAUSE`.
+
+    One broken header must not stall every sender for hours (or forever).
+    """
+    if retry_after is None or not 0 <= retry_after < math.inf:
+        return None
+    return min(retry_after, MAX_PAUSE)

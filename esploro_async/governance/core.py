@@ -26,7 +26,7 @@ import anyio
 
 from esploro_async._clock import current_time
 from esploro_async.errors import ConfigurationError, DailyQuotaExhaustedError
-from esploro_async.governance.adaptive import AdaptiveRate, RatePolicy
+from esploro_async.governance.adaptive import AdaptiveRate, RatePolicy, usable_retry_after
 from esploro_async.governance.events import (
     GovernanceSnapshot,
     Listeners,
@@ -350,6 +350,7 @@ class Governance:
 
     async def _on_throttled(self, retry_after: float | None) -> None:
         self._throttled += 1
+        retry_after = usable_retry_after(retry_after)  # whatever the rate gate does with it
         await self.rate.throttled(retry_after)
         rate = self.rate.current_rate()
         _log.warning(
