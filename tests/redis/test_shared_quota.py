@@ -101,3 +101,22 @@ async def test_a_probe_without_an_answer_passes_to_the_next_request(
     assert await admin.get(probes[0]) == second.ledger._id
     for gov in (first, second):
         await gov.aclose()
+
+
+async def test_probing_stops_when_the_api_never_reports_the_quota(redis_url: str) -> None:
+    """Three API answers without the header (a proxy strips it): no more one-at-a-time."""
+    first, second = governance(redis_url), governance(redis_url)
+    # A timeout and a proxy's 502 prove nothing about the gateway; two 200s without header.
+    for status in (None, 502, 200, 200):
+        await first.quota.reserve()
+        await first.quota.settle(ResponseInfo(status_code=status))
+    await first.quota.reserve()
+    waiting = asyncio.ensure_future(second.quota.reserve())
+    await asyncio.sleep(0.3)
+    assert not waiting.done()  # still probing, one at a time
+    await first.quota.settle(ResponseInfo(status_code=200))  # the third answer
+    await asyncio.wait_for(waiting, 2)
+    await asyncio.wait_for(first.quota.reserve(), 1)  # granted beside the other one
+    assert first.quota.status().remaining is None
+    for gov in (first, second):
+        await gov.aclose()

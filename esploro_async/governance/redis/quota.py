@@ -188,10 +188,13 @@ class RedisQuotaLedger:
                 self._observe(day, info.remaining)
             elif self._local is not None and day == self._day:
                 self._local = max(0, self._local - 1)
-        # A probe that told nothing (no header, never sent) passes to another request.
+        # A probe that told nothing (no header, never sent) passes to another request; only
+        # an answer of the API itself (below 500) counts towards "not reported", as in
+        # process: timeouts and 5xx pages of a proxy prove nothing about the gateway.
         release = 0
         if self._probing and self._lowest() is None:
-            release = 2 if info is not None and info.sent else 1
+            answered = info is not None and info.sent and (info.status_code or 500) < 500
+            release = 2 if answered else 1
         due = release or self._pending_sync or self._strict or self._needs_redis(now)
         if self._in_flight == 0 and self._published > 0:
             due = True  # do not leave a count of requests in flight behind
