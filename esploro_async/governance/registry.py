@@ -37,6 +37,10 @@ class _Entry:
 
 _entries: dict[tuple[Hashable, int | None], _Entry] = {}
 _lock = threading.Lock()
+# Releases that found the lock taken, applied by the next call that holds it: a client
+# finalized by the garbage collector inside `acquire_shared` (which allocates under the
+# lock) must not wait for a lock its own thread holds.
+_deferred: list[tuple[Hashable, int | None]] = []
 _log = logging.getLogger("esploro_async.governance")
 
 
@@ -60,6 +64,7 @@ def acquire_shared(
     """
     key = (institution, _loop_id())
     with _lock:
+        _apply_deferred()
         entry = _entries.get(key)
         if entry is None:
             if any(other == institution for other, _ in _entries):
@@ -79,8 +84,24 @@ def acquire_shared(
 
 
 def release_shared(key: tuple[Hashable, int | None]) -> None:
-    """One user of a governance is done with it (``key`` as returned by `acquire_shared`)."""
-    with _lock:
+    """One user of a governance is done with it (``key`` as returned by `acquire_shared`).
+
+    Never blocks: if the registry is busy (this thread may be inside `acquire_shared`,
+    when the garbage collector finalizes an unclosed client), the release is recorded and
+    applied by the next call.
+    """
+    _deferred.append(key)
+    if _lock.acquire(blocking=False):
+        try:
+            _apply_deferred()
+        finally:
+            _lock.release()
+
+
+def _apply_deferred() -> None:
+    """Apply the recorded releases (the caller holds the lock)."""
+    while _deferred:
+        key = _deferred.pop()
         entry = _entries.get(key)
         if entry is not None:
             entry.users -= 1
