@@ -113,6 +113,10 @@ _Key = tuple[Hashable, object]
 _entries: dict[_Key, _Entry] = {}
 _warned: set[str] = set()
 _lock = threading.Lock()
+# Releases that found the lock taken, applied by the next call that holds it: a client
+# finalized by the garbage collector inside `acquire_shared` (which allocates under the
+# lock) must not wait for a lock its own thread holds.
+_deferred: list[_Key] = []
 _log = logging.getLogger("esploro_async.governance")
 _run_token: RunVar[object] = RunVar("esploro_async_governance_run")
 
@@ -159,6 +163,7 @@ def acquire_shared(
     group = sharer.group if isinstance(sharer, Sharer) else sharer
     key = (group, _current_run())
     with _lock:
+        _apply_deferred()
         if isinstance(sharer, Sharer):
             _warn_mixed_keys(sharer)
         entry = _entries.get(key)
@@ -181,8 +186,24 @@ def acquire_shared(
 
 
 def release_shared(key: _Key) -> None:
-    """One user of a governance is done with it (``key`` as returned by `acquire_shared`)."""
-    with _lock:
+    """One user of a governance is done with it (``key`` as returned by `acquire_shared`).
+
+    Never blocks: if the registry is busy (this thread may be inside `acquire_shared`,
+    when the garbage collector finalizes an unclosed client), the release is recorded and
+    applied by the next call.
+    """
+    _deferred.append(key)
+    if _lock.acquire(blocking=False):
+        try:
+            _apply_deferred()
+        finally:
+            _lock.release()
+
+
+def _apply_deferred() -> None:
+    """Apply the recorded releases (the caller holds the lock)."""
+    while _deferred:
+        key = _deferred.pop()
         entry = _entries.get(key)
         if entry is not None:
             entry.users -= 1
