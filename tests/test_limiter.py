@@ -135,13 +135,14 @@ def test_policy_defaults_match_the_gateway() -> None:
 
 def test_throttle_pauses_and_decreases_once_per_cooldown() -> None:
     aimd = AdaptiveRate(RatePolicy())
-    assert aimd.throttled(10.0, None) == pytest.approx(11.1)
+    assert aimd.throttled(10.0, None) == pytest.approx(10.1)  # isolated: a short pause
     assert aimd.rate == pytest.approx(20.0)
-    aimd.throttled(11.0, 3.0)  # within the cooldown: no second decrease
-    assert aimd.rate == pytest.approx(20.0)
+    assert aimd.throttled(11.0, None) == pytest.approx(12.1)  # again: the window is full
+    assert aimd.rate == pytest.approx(20.0)  # within the cooldown: no second decrease
     assert aimd.throttled(12.5, 3.0) == pytest.approx(15.5)  # Retry-After longer than the pause
     assert aimd.rate == pytest.approx(16.0)
     assert aimd.throttled_count == 3
+    assert aimd.throttled(30.0, None) == pytest.approx(30.1)  # isolated again
 
 
 def test_rate_recovers_additively_up_to_the_ceiling() -> None:
@@ -161,7 +162,7 @@ def test_rate_never_falls_below_the_floor() -> None:
 
 
 def test_non_adaptive_policy_pauses_without_slowing() -> None:
-    aimd = AdaptiveRate(RatePolicy(adaptive=False))
+    aimd = AdaptiveRate(RatePolicy(adaptive=False, first_pause=1.1))
     assert aimd.throttled(0.0, None) == pytest.approx(1.1)
     assert aimd.rate == 25.0
 

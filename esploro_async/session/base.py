@@ -96,7 +96,7 @@ class BaseClient:
         lang: str | None = None,
         governance: GovernanceProtocol | None = None,
         rate_limit: float | None = None,
-        safety_margin: float | None = None,
+        safety_margin: float | Literal["auto"] | None = None,
         max_in_flight: int | None = None,
         daily_reserve: int | None = None,
         on_quota_exhausted: OnQuotaExhausted | None = None,
@@ -150,7 +150,7 @@ class BaseClient:
         else:
             effective = {
                 "rate_limit": 25.0 if rate_limit is None else float(rate_limit),
-                "safety_margin": 0.10 if safety_margin is None else float(safety_margin),
+                "safety_margin": 0.10 if safety_margin is None else safety_margin,
                 "max_in_flight": 50 if max_in_flight is None else max_in_flight,
                 "daily_reserve": daily_reserve or 0,
                 "on_quota_exhausted": on_quota_exhausted or "raise",
