@@ -197,6 +197,8 @@ async def library(url: str, margin: float | Literal["auto"]) -> Outcome:
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
+        if margin == "auto":  # the rate it settled at, not the one it started from
+            out.ref_rate = client.governance.snapshot().effective_rate
     return out
 
 

@@ -18,17 +18,24 @@ the quota included: it was refused before processing), so a later run can do exa
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+)
 from typing import Generic, TypeVar
 
+import anyio
 import attrs
 
-from esploro_async._tasks import cancel_and_wait
-from esploro_async.errors import DailyQuotaExhaustedError
+from esploro_async._concurrency import Runner, TaskHost, runner_for
+from esploro_async.errors import ConfigurationError, DailyQuotaExhaustedError
 from esploro_async.governance.lanes import Lane, current_lane, use_lane
 
-__all__ = ["BulkResult", "bulk"]
+__all__ = ["Bulk", "BulkResult", "bulk"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -61,59 +68,88 @@ async def _aiter(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:
             yield item
 
 
-async def bulk(
+class Bulk(TaskHost, Generic[T, R]):
+    """The results of `bulk`, as an async iterable; see the module docstring.
+
+    Iterate it once. Use ``async with`` (or call ``aclose()``) to stop the work the moment
+    you are done; inside the block the operations run in its own anyio task group.
+    """
+
+    def __init__(
+        self,
+        items: Iterable[T] | AsyncIterable[T],
+        operation: Callable[[T], Awaitable[R]],
+        *,
+        concurrency: int = 8,
+        lane: Lane | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ConfigurationError(f"concurrency must be >= 1, got {concurrency}")
+        self._items = items
+        self._operation = operation
+        self.concurrency = concurrency
+        self.lane: Lane = lane or current_lane() or "batch"
+        self._pending: dict[int, T] = {}
+
+    def __aiter__(self) -> AsyncIterator[BulkResult[T, R]]:
+        return self._track(self._results())
+
+    async def _work(self, index: int) -> R:
+        with use_lane(self.lane):
+            return await self._operation(self._pending[index])
+
+    async def _results(self) -> AsyncGenerator[BulkResult[T, R], None]:
+        source = _aiter(self._items).__aiter__()
+        runner: Runner[R] = runner_for(self._work, self._task_group)
+        try:
+            async for result in self._run(source, runner):
+                yield result
+        finally:
+            with anyio.CancelScope(shield=True):
+                await runner.aclose()
+
+    async def _run(
+        self, source: AsyncIterator[T], runner: Runner[R]
+    ) -> AsyncIterator[BulkResult[T, R]]:
+        index = 0
+        exhausted = False
+        stop: DailyQuotaExhaustedError | None = None
+        while True:
+            while not exhausted and stop is None and len(self._pending) < self.concurrency:
+                try:
+                    self._pending[index] = await source.__anext__()
+                except StopAsyncIteration:
+                    exhausted = True
+                    break
+                runner.start(index)
+                index += 1
+            if not self._pending:
+                break
+            position, answer = await runner.next_result()
+            item = self._pending.pop(position)
+            if isinstance(answer, DailyQuotaExhaustedError):
+                stop = stop or answer
+            elif isinstance(answer, Exception):
+                yield BulkResult(position, item, error=answer)
+            else:
+                yield BulkResult(position, item, value=answer)
+        if stop is not None:
+            raise stop
+
+
+def bulk(
     items: Iterable[T] | AsyncIterable[T],
     operation: Callable[[T], Awaitable[R]],
     *,
     concurrency: int = 8,
     lane: Lane | None = None,
-) -> AsyncIterator[BulkResult[T, R]]:
+) -> Bulk[T, R]:
     """Apply ``operation`` to every item, ``concurrency`` at a time; yield results as they end.
 
     The input is read lazily, so a large file is never held in memory. An exception of the
     operation becomes the item's ``error``; cancellation and `DailyQuotaExhaustedError` do not
-    (see the module docstring). Leaving the loop early cancels the items in flight. The
-    operations' requests go in ``lane`` (default: the surrounding `use_lane`, else batch).
+    (see the module docstring). Leaving ``async with`` (or the loop, once the results are
+    garbage) cancels the items in flight. The operations' requests go in ``lane`` (default:
+    the surrounding `use_lane`, else batch).
     """
-    chosen: Lane = lane or current_lane() or "batch"
-
-    async def in_lane(item: T) -> R:
-        with use_lane(chosen):
-            return await operation(item)
-
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be >= 1, got {concurrency}")
-    source = _aiter(items).__aiter__()
-    running: dict[asyncio.Task[R], tuple[int, T]] = {}
-    index = 0
-    exhausted = False
-    stop: DailyQuotaExhaustedError | None = None
-    try:
-        while True:
-            while not exhausted and stop is None and len(running) < concurrency:
-                try:
-                    item = await source.__anext__()
-                except StopAsyncIteration:
-                    exhausted = True
-                    break
-                running[asyncio.ensure_future(in_lane(item))] = (index, item)
-                index += 1
-            if not running:
-                break
-            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in sorted(done, key=lambda t: running[t][0]):
-                position, item = running.pop(task)
-                error = task.exception()
-                if isinstance(error, DailyQuotaExhaustedError):
-                    stop = stop or error
-                    continue
-                if error is not None and not isinstance(error, Exception):
-                    raise error
-                if error is None:
-                    yield BulkResult(position, item, value=task.result())
-                else:
-                    yield BulkResult(position, item, error=error)
-        if stop is not None:
-            raise stop
-    finally:
-        await cancel_and_wait(running)
+    return Bulk(items, operation, concurrency=concurrency, lane=lane)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from typing_extensions import Unpack
 
-from esploro_async.bulk import BulkResult, bulk
+from esploro_async.bulk import Bulk, bulk
 from esploro_async.models import Record
 from esploro_async.pagination import OffsetStream
 from esploro_async.resources import (
@@ -135,7 +135,7 @@ class EsploroClient(BaseClient):
         operation: Callable[[T], Awaitable[R]],
         *,
         concurrency: int = 8,
-    ) -> AsyncIterator[BulkResult[T, R]]:
+    ) -> Bulk[T, R]:
         """Apply ``operation`` to every item concurrently; yield one `BulkResult` per item.
 
         Governance paces every request the operations send; failures are results, so one

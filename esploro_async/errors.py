@@ -10,6 +10,7 @@ Every exception the library raises on purpose derives from `EsploroError`::
     │   └── InsufficientQuotaError  a harvest would not finish above the reserve (refused up front)
     ├── RedisUnavailableError       the shared governance store (Redis) cannot be reached
     ├── ResponseFormatError         a success response whose body cannot be parsed
+    │   └── IncompletePageError     a page stayed short of what its total says is there
     ├── APIConnectionError          no HTTP response at all
     │   ├── ConnectionFailedError   the connection failed: the request was not sent
     │   ├── RequestTimeoutError     no response in time: the request may have been processed
@@ -50,6 +51,7 @@ __all__ = [
     "DailyQuotaExhaustedError",
     "ErrorDetail",
     "EsploroError",
+    "IncompletePageError",
     "InsufficientQuotaError",
     "NotFoundError",
     "PatchFormatError",
@@ -170,6 +172,28 @@ class ResponseFormatError(EsploroError):
         self.method = method
         self.path = path
         self.status_code = status_code
+
+
+class IncompletePageError(ResponseFormatError):
+    """A page came back with fewer records than its total says are there, every time.
+
+    A stream reads such a page again a few times before it raises this; nothing of the
+    page was handed out, and the stream's checkpoint is still exact: resume from it later.
+
+    Attributes:
+        path: the endpoint harvested.
+        offset: the page's offset.
+        expected: the records the total says the page holds.
+        received: the records it held the last time.
+    """
+
+    def __init__(
+        self, message: str, *, path: str, offset: int, expected: int, received: int
+    ) -> None:
+        super().__init__(message, method="GET", path=path, status_code=200)
+        self.offset = offset
+        self.expected = expected
+        self.received = received
 
 
 class APIConnectionError(EsploroError):

@@ -57,7 +57,7 @@ class StrictGateway:
     foreign: list[float] = attrs.Factory(list)
     script: Reply | None = None
     faults: list[str] = attrs.Factory(list)
-    start: datetime = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+    start: datetime = attrs.Factory(lambda: datetime.now(timezone.utc))
     seed: int = 0
     arrivals: list[Arrival] = attrs.Factory(list)
     _window: deque[float] = attrs.Factory(deque)

@@ -8,6 +8,7 @@ retried that could be applied twice.
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta, timezone
 
 import anyio
 import pytest
@@ -139,13 +140,17 @@ async def test_reserve_floor_is_exact(make_client: ClientFactory) -> None:
 
 
 async def test_daily_threshold_is_not_retried(make_client: ClientFactory) -> None:
-    gateway = StrictGateway(quota=0)
+    # The gateway's day is not the host's: the reset time follows the gateway's Date.
+    gateway = StrictGateway(quota=0, start=datetime.now(timezone.utc) - timedelta(hours=30))
     client = make_client(transport=gateway.transport())
     with pytest.raises(DailyQuotaExhaustedError) as raised:
         await client.request("GET", "researchers/test")
     assert raised.value.status_code == 429
     assert raised.value.tracking_id == "E01-TEST"
-    assert raised.value.resets_at.isoformat() == "2026-11-29T00:00:00+00:00"
+    gateway_midnight = (gateway.start + timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    assert raised.value.resets_at == gateway_midnight  # the gateway's day, not the host's
     assert len(gateway.arrivals) == 1
     with pytest.raises(DailyQuotaExhaustedError):  # now refused without sending
         await client.request("GET", "researchers/test")
@@ -153,8 +158,6 @@ async def test_daily_threshold_is_not_retried(make_client: ClientFactory) -> Non
 
 
 async def test_wait_mode_sleeps_until_the_reset(make_client: ClientFactory) -> None:
-    from datetime import datetime, timezone
-
     gateway = StrictGateway(quota=3, start=datetime(2026, 11, 28, 23, 59, 0, tzinfo=timezone.utc))
     client = make_client(transport=gateway.transport(), on_quota_exhausted="wait")
     for _ in range(3):

@@ -84,6 +84,7 @@ async def test_batch_work_never_takes_the_last_slots() -> None:
     async with client_for(gw, max_in_flight=5) as client:
         assert client.governance.interactive_slots == 1  # type: ignore[attr-defined]
         ids = gw.institution.researchers.ids()
+        await client.researchers.get(ids[0])  # the quota is known: no probe to wait for
 
         async def slow(rid: str) -> None:
             await client.researchers.get(rid)

@@ -7,7 +7,9 @@ For every HTTP attempt (retries included) the session enters
    connection pool never queues a granted request);
 2. reserves the attempt against the daily quota (or raises `DailyQuotaExhaustedError`,
    or sleeps until the reset when ``on_quota_exhausted="wait"``);
-3. waits for a rate permit: the request starts right after.
+3. waits for a rate permit;
+4. confirms the reservation against what the ledger learnt meanwhile: the request
+   starts right after (or, if the ledger now says no, goes back to step 1).
 
 The attempt then records what came back, which feeds the quota ledger and, on
 429 ``PER_SECOND_THRESHOLD``, the adaptive rate.
@@ -133,6 +135,9 @@ class _Attempt:
         observe = self._governance._observe_latency
         if observe is not None and info.status_code is not None:
             observe(current_time() - self.granted)
+        # The ledger learns at once, so that an error built from this response (its
+        # reset time, say) already reflects it.
+        await self._governance.quota.settle(info)
         if info.error_code == PER_SECOND_THRESHOLD:
             await self._governance._on_throttled(info.retry_after, self.granted)
 
@@ -173,8 +178,10 @@ class _AttemptContext:
         governance = self._governance
         governance._in_flight -= 1
         governance._release_slots(self._lane)
-        # If nothing was recorded the request may still have reached the gateway.
-        await governance.quota.settle(self._attempt.info or ResponseInfo(status_code=None))
+        if self._attempt.info is None:
+            # Nothing was recorded: the request may still have reached the gateway.
+            with anyio.CancelScope(shield=True):
+                await governance.quota.settle(ResponseInfo(status_code=None))
         governance._check_quota_alerts()
 
 
@@ -360,29 +367,44 @@ class Governance:
                 await self.quota.reserve(floor)
             except QuotaRefusal as refusal:
                 self._release_slots(lane)
-                if self.on_quota_exhausted == "raise":
-                    raise _exhausted(refusal.status, from_gateway=refusal.from_gateway) from None
-                delay = refusal.status.resets_in + _RESET_GRACE
-                _log.warning(
-                    "daily quota at the %s reserve (%s left, reserve %s): waiting %.0f s until %s",
-                    lane,
-                    refusal.status.remaining,
-                    refusal.status.reserve,
-                    delay,
-                    refusal.status.resets_at.isoformat(),
-                )
-                await anyio.sleep(delay)
+                await self._refused(refusal, lane)
                 continue
             except BaseException:
                 self._release_slots(lane)
                 raise
-            break
-        try:
-            await self.rate.acquire(priority(lane, retry=retry))
-        except BaseException:
+            try:
+                await self.rate.acquire(priority(lane, retry=retry))
+                if await self.quota.confirm(floor):
+                    return
+            except QuotaRefusal as refusal:
+                await self._unreserve(lane)
+                await self._refused(refusal, lane)
+                continue
+            except BaseException:
+                await self._unreserve(lane)
+                raise
+            # The permit goes unused: what the ledger learnt meanwhile says "not now".
+            await self._unreserve(lane)
+
+    async def _unreserve(self, lane: Lane) -> None:
+        with anyio.CancelScope(shield=True):
             await self.quota.settle(ResponseInfo(status_code=None, sent=False))
-            self._release_slots(lane)
-            raise
+        self._release_slots(lane)
+
+    async def _refused(self, refusal: QuotaRefusal, lane: Lane) -> None:
+        """Raise `DailyQuotaExhaustedError`, or sleep until the reset (``"wait"``)."""
+        if self.on_quota_exhausted == "raise":
+            raise _exhausted(refusal.status, from_gateway=refusal.from_gateway) from None
+        delay = refusal.status.resets_in + _RESET_GRACE
+        _log.warning(
+            "daily quota at the %s reserve (%s left, reserve %s): waiting %.0f s until %s",
+            lane,
+            refusal.status.remaining,
+            refusal.status.reserve,
+            delay,
+            refusal.status.resets_at.isoformat(),
+        )
+        await anyio.sleep(delay)
 
     async def _on_throttled(self, retry_after: float | None, granted: float) -> None:
         self._throttled += 1

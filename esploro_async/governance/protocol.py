@@ -111,7 +111,17 @@ class QuotaLedger(Protocol):
     async def reserve(self, floor: int | None = None) -> None:
         """Count one request as in flight, or raise `QuotaRefusal` if it may not be sent.
 
-        ``floor`` is the reserve of the request's lane (default: the ledger's own).
+        ``floor`` is the reserve of the request's lane (default: the ledger's own). May
+        wait while the answer depends on requests in flight (a probe of an unknown quota,
+        or requests whose responses may show that the reserve is not reached yet).
+        """
+
+    async def confirm(self, floor: int | None = None) -> bool:
+        """Check a reservation against the latest knowledge, right before sending.
+
+        ``True``: send. ``False``: not now: release the reservation (``settle(None)``)
+        and reserve again. Raises `QuotaRefusal` when the reserve is reached; the
+        caller releases the reservation then too. Must not wait: a rate permit is held.
         """
 
     async def settle(self, info: ResponseInfo | None) -> None:

@@ -8,6 +8,17 @@ quota day, and counts requests in flight against it: the estimate of what is
 left is ``lowest seen - in flight``. A request is sent only while that estimate
 is above the reserve, so the reserve is never crossed by this process.
 
+Two rules make the reserve exact rather than merely safe:
+
+- While the quota of the current day is unknown (at the start, after the daily reset)
+  at most one request is in flight: it is the probe whose response tells.
+- The estimate counts every request in flight, but the header of a response may
+  already count some of them. At the reserve, the ledger therefore waits for the
+  requests in flight to settle and looks again before it refuses.
+
+The reservation is taken before the rate permit (so that waiting callers hold no
+permit) and checked again, against the latest knowledge, right before sending.
+
 Days are read from the gateway's ``Date`` header (the server's clock, not the
 host's), advanced between responses with ``anyio.current_time()``.
 """
@@ -18,6 +29,7 @@ import math
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 
+import anyio
 import attrs
 
 from esploro_async._clock import current_time
@@ -27,26 +39,44 @@ __all__ = ["DAILY_THRESHOLD", "LocalQuotaLedger", "QuotaDay", "ServerClock"]
 
 DAILY_THRESHOLD = "DAILY_THRESHOLD"
 
+# After this many responses in a row without ``X-Exl-Api-Remaining`` (a proxy that strips
+# it, a stand-in server), the quota counts as not reported and probing stops.
+_UNREPORTED_LIMIT = 3
+
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
 class ServerClock:
-    """The gateway's wall clock, estimated from ``Date`` headers.
+    """The gateway's wall clock, estimated from ``Date`` headers: the gateway's clock wins.
 
-    Between headers it advances with ``anyio.current_time()`` (so virtual clocks
-    in tests move it too). Before any header it starts from ``wall()``.
+    Before any header it starts from ``wall()`` (the host's clock), provisionally: the first
+    ``Date`` header replaces that guess whichever way the host is off. Between headers it
+    advances with ``anyio.current_time()`` (so virtual clocks in tests move it too).
+
+    A ``Date`` header is truncated to the second and was written before the response
+    travelled, so it lags the gateway's clock by up to a second plus the latency. Headers
+    ahead of the estimate move it forward; headers behind it by more than ``tolerance``
+    seconds (the gateway's clock stepped back, or an earlier header was wrong) move it back.
+    Lagging is the safe side: the ledger then counts requests against the old day's quota
+    for a moment longer, never against a fresh day the gateway has not started.
     """
 
-    def __init__(self, wall: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, wall: Callable[[], datetime] = _utcnow, *, tolerance: float = 2.0) -> None:
         self._wall = wall
+        self._tolerance = timedelta(seconds=tolerance)
         self._anchor: tuple[datetime, float] | None = None
+        self._from_server = False
 
     def observe(self, server_date: datetime, at: float) -> None:
         """A response dated ``server_date`` arrived at ``at`` (``anyio.current_time()``)."""
-        if self._anchor is None or server_date >= self.now(at) - timedelta(seconds=1):
-            self._anchor = (server_date, at)
+        if self._anchor is not None and self._from_server:
+            estimate = self.now(at)
+            if estimate - self._tolerance <= server_date <= estimate:
+                return
+        self._anchor = (server_date, at)
+        self._from_server = True
 
     def now(self, at: float) -> datetime:
         """The gateway's time at ``at`` (``anyio.current_time()``)."""
@@ -103,6 +133,8 @@ class LocalQuotaLedger:
         self._day: date | None = None
         self._lowest: int | None = None
         self._in_flight = 0
+        self._unreported = 0  # sent responses without a quota header while it is unknown
+        self._changed: anyio.Event | None = None
         # Caches for the hot path: the loop time before which the day cannot have ended,
         # and the quota day of the last Date header seen (parsed dates are shared objects).
         self._safe_until = -math.inf
@@ -110,18 +142,57 @@ class LocalQuotaLedger:
         self._last_date_day: date | None = None
 
     async def reserve(self, floor: int | None = None) -> None:
-        """Count one request in flight, or raise `QuotaRefusal` at the reserve (or ``floor``)."""
-        self._roll_over()
-        estimate = self._estimate()
+        """Count one request in flight; wait while that cannot be decided yet.
+
+        Waits while the quota of the day is unknown and a probe is in flight, or while
+        the estimate is at the reserve (or ``floor``) and requests are still in flight.
+        Raises `QuotaRefusal` once the reserve is reached with nothing in flight.
+        """
         limit = self.reserve_floor if floor is None else floor
-        if estimate is not None and estimate <= limit:
-            status = attrs.evolve(self.status(), reserve=limit)
-            raise QuotaRefusal(status, from_gateway=self._lowest == 0)
+        while not self._may_send(limit, counted=0):
+            await self._next_change()
         self._in_flight += 1
+
+    async def confirm(self, floor: int | None = None) -> bool:
+        """Check a reservation again right before sending (see `QuotaLedger.confirm`)."""
+        limit = self.reserve_floor if floor is None else floor
+        return self._may_send(limit, counted=1)
+
+    def _may_send(self, limit: int, *, counted: int) -> bool:
+        """True: go. False: wait for a change. `QuotaRefusal`: the reserve is reached.
+
+        ``counted`` is 1 when the caller's own request is already in flight.
+        """
+        self._roll_over()
+        others = self._in_flight - counted
+        if self._lowest is None:
+            return others == 0 or self._unreported >= _UNREPORTED_LIMIT
+        if self._lowest - others > limit:
+            return True
+        if others > 0:
+            return False
+        status = attrs.evolve(self.status(), reserve=limit)
+        raise QuotaRefusal(status, from_gateway=self._lowest == 0)
+
+    async def _next_change(self) -> None:
+        if self._changed is None:
+            self._changed = anyio.Event()
+        await self._changed.wait()
+
+    def _notify(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
     async def settle(self, info: ResponseInfo | None) -> None:
         """Release one in-flight request and learn from its response."""
         self._in_flight -= 1
+        try:
+            self._learn(info)
+        finally:
+            self._notify()
+
+    def _learn(self, info: ResponseInfo | None) -> None:
         if info is None or not info.sent:
             return
         now = current_time()
@@ -140,6 +211,8 @@ class LocalQuotaLedger:
         elif self._lowest is not None and day == self._day:
             # No header: the request may still have been charged.
             self._lowest = max(0, self._lowest - 1)
+        elif self._lowest is None:
+            self._unreported += 1
 
     def status(self) -> QuotaStatus:
         """The current view (the reset time follows the server clock)."""
@@ -162,6 +235,7 @@ class LocalQuotaLedger:
         return None if self._lowest is None else self._lowest - self._in_flight
 
     def _observe(self, day: date, remaining: int) -> None:
+        self._unreported = 0
         if self._day is None or day > self._day:
             self._day, self._lowest = day, remaining
             self._safe_until = -math.inf
@@ -178,6 +252,7 @@ class LocalQuotaLedger:
         now = self._clock.now(at)
         if self._days.of(now) > self._day:
             self._day, self._lowest = None, None
+            self._unreported = 0
             self._safe_until = -math.inf
         else:
             # Check precisely again only in the last minute before the reset.

@@ -15,11 +15,11 @@ institution-wide backend, to keep one budget.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from collections.abc import Callable, Hashable
 
+import anyio.lowlevel
 import attrs
 
 from esploro_async.errors import ConfigurationError
@@ -41,9 +41,10 @@ _log = logging.getLogger("esploro_async.governance")
 
 
 def _loop_id() -> int | None:
+    """The running anyio run (an asyncio loop, a trio run), or ``None`` outside one."""
     try:
-        return id(asyncio.get_running_loop())
-    except RuntimeError:
+        return id(anyio.lowlevel.current_token().native_token)
+    except Exception:  # no event loop in this thread
         return None
 
 

@@ -41,6 +41,8 @@ class Checkpoint:
         last_id: the id of the record just before ``offset``, to detect drift on resume.
         delivered: records handed to the caller so far, across resumptions.
         total: the total the API reported last.
+        ahead: offsets of pages already handed out beyond ``offset`` (pages handed out as
+            they completed, ``ordered=False``); a resumed harvest skips them.
     """
 
     path: str
@@ -51,6 +53,7 @@ class Checkpoint:
     last_id: str | None = None
     delivered: int = 0
     total: int | None = None
+    ahead: tuple[int, ...] = ()
 
     def matches(self, path: str, params: Mapping[str, Any]) -> bool:
         """Whether this checkpoint belongs to a harvest of ``path`` with ``params``."""
@@ -60,6 +63,7 @@ class Checkpoint:
         """A JSON-ready dict."""
         data = attrs.asdict(self)
         data["params"] = [list(pair) for pair in self.params]
+        data["ahead"] = list(self.ahead)
         data["version"] = _VERSION
         return data
 
@@ -82,6 +86,7 @@ class Checkpoint:
                 last_id=None if data.get("last_id") is None else str(data["last_id"]),
                 delivered=int(data.get("delivered", 0)),
                 total=None if data.get("total") is None else int(data["total"]),
+                ahead=tuple(int(offset) for offset in data.get("ahead", ())),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a checkpoint: {exc}") from None

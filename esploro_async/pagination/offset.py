@@ -5,41 +5,48 @@ How a harvest runs:
 1. The first page (at the start offset, or one record before a checkpoint to check that
    nothing moved) reveals the total. Before going on, the stream checks that the harvest
    can finish above the daily reserve (`estimate`), or refuses with `InsufficientQuotaError`.
-2. The remaining pages are fetched concurrently through the client's governance, with at
-   most ``prefetch`` pages in flight or waiting to be consumed: enough to keep the rate
-   limiter busy at the observed latency, and a bound on memory (a slow consumer simply
-   stops new pages from being requested). Records come out in source order by default;
+2. The other pages are requested as a `PageScheduler` says (lazily, short pages again,
+   re-reads after drift), concurrently through the client's governance, with at most
+   ``prefetch`` pages in flight or waiting to be consumed: enough to keep the rate limiter
+   busy at the observed latency, and a bound on memory (a slow consumer simply stops new
+   pages from being requested). Records come out in source order by default;
    ``ordered=False`` hands out pages as they complete.
-3. Every response reports the total. If it changes mid-harvest (records created or deleted),
-   the stream follows the new end, and afterwards re-reads every page that was not read at
-   the final total, handing out only records it has not handed out before (by record id),
-   so no record is lost or repeated. Each change is reported as a `Drift`.
+3. A `Frontier` drops records handed out before (by record id) and keeps the checkpoint:
+   the position after the last contiguous record handed out.
 
-Leaving the loop early, or cancelling the consuming task, cancels the pages in flight; a
-failed page cancels the others and its error surfaces. At the daily quota, pages already
-fetched before the failing one are still handed out, so the checkpoint is as far as it can be.
+Use ``async with stream:`` (or call ``aclose()``) to stop it the moment you are done: on
+leaving the block the pages in flight are cancelled, whatever still references the
+iterator. Without it, iterating still works; the requests then run as asyncio tasks (or, on
+trio, one at a time). A failed page cancels the others and its error surfaces. At the
+daily quota, the requests in flight settle first, pages before the failing one are still
+handed out, and the error is `DailyQuotaExhaustedError`: resume from the checkpoint.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
 import math
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
+import anyio
 import attrs
 
-from esploro_async._tasks import cancel_and_wait
+from esploro_async._concurrency import Runner, TaskHost, runner_for
 from esploro_async.errors import (
+    ConfigurationError,
     DailyQuotaExhaustedError,
+    IncompletePageError,
     InsufficientQuotaError,
     ResponseFormatError,
 )
 from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.models import Record
 from esploro_async.pagination.checkpoint import Checkpoint, canonical_params
+from esploro_async.pagination.frontier import Frontier, Handout, Page
+from esploro_async.pagination.scheduler import Drift, PageScheduler, short_by
 
 if TYPE_CHECKING:
     from esploro_async.session.base import BaseClient
@@ -50,35 +57,7 @@ RecordT = TypeVar("RecordT", bound=Record)
 
 _log = logging.getLogger("esploro_async.pagination")
 _MAX_PREFETCH = 64
-
-
-@attrs.frozen
-class Page(Generic[RecordT]):
-    """One page as handed out: its source offset, its new records, and the reported total.
-
-    ``duplicates`` counts records dropped because they had been handed out already.
-    """
-
-    offset: int
-    records: tuple[RecordT, ...]
-    total: int | None
-    duplicates: int = 0
-
-
-@attrs.frozen
-class Drift:
-    """The data changed during a harvest.
-
-    ``kind``: ``total_changed`` (a response reported another total), ``reread`` (pages read
-    again at the final total: ``pages``), ``unresolved`` (still changing after the last
-    re-read round), ``resume_moved`` (the record before a checkpoint is no longer there).
-    """
-
-    kind: Literal["total_changed", "reread", "unresolved", "resume_moved"]
-    expected_total: int | None
-    observed_total: int | None
-    offset: int
-    pages: int = 0
+_MAX_SHORT_REREADS = 2
 
 
 @attrs.frozen
@@ -102,15 +81,6 @@ class HarvestEstimate:
     fits: bool | None
 
 
-@attrs.frozen
-class _Delivery(Generic[RecordT]):
-    """A page ready to hand out, and how handing out each record moves the checkpoint."""
-
-    page: Page[RecordT]
-    marks: list[tuple[int, str | None]] | None = None
-    completes: tuple[int, int, str | None] | None = None
-
-
 @attrs.define
 class _Raw:
     """A fetched page before de-duplication."""
@@ -132,7 +102,26 @@ def _total(data: Mapping[str, Any]) -> int | None:
     return None
 
 
-class OffsetStream(Generic[RecordT]):
+def _check_options(prefetch: int | None, on_insufficient_quota: str) -> None:
+    if prefetch is not None and prefetch < 1:
+        raise ConfigurationError(f"prefetch must be >= 1, got {prefetch}")
+    if on_insufficient_quota not in ("refuse", "run"):
+        raise ConfigurationError("on_insufficient_quota must be 'refuse' or 'run'")
+
+
+def _page_size(page_size: int | None, max_page_size: int, resume_from: Checkpoint | None) -> int:
+    """The page size asked for, checked; a resumed harvest keeps its checkpoint's."""
+    size = max_page_size if page_size is None else page_size
+    if not 1 <= size <= max_page_size:
+        raise ConfigurationError(f"page_size must be between 1 and {max_page_size}, got {size}")
+    if resume_from is None:
+        return size
+    if page_size is not None and resume_from.page_size != page_size:
+        raise ConfigurationError("resume with the page size of the checkpoint")
+    return resume_from.page_size
+
+
+class OffsetStream(TaskHost, Generic[RecordT]):
     """Records of an offset/limit endpoint, as an async iterable; see the module docstring.
 
     Iterate it once: ``async for record in stream`` (records) or
@@ -178,20 +167,14 @@ class OffsetStream(Generic[RecordT]):
         on_drift: Callable[[Drift], object] | None = None,
         lane: Lane | None = None,
     ) -> None:
-        size = max_page_size if page_size is None else page_size
-        if not 1 <= size <= max_page_size:
-            raise ValueError(f"page_size must be between 1 and {max_page_size}, got {size}")
-        if prefetch is not None and prefetch < 1:
-            raise ValueError(f"prefetch must be >= 1, got {prefetch}")
-        if on_insufficient_quota not in ("refuse", "run"):
-            raise ValueError("on_insufficient_quota must be 'refuse' or 'run'")
+        _check_options(prefetch, on_insufficient_quota)
         self._client = client
         self.lane: Lane = lane or current_lane() or "batch"
         self.path = path if path.startswith("/") else f"/esploro/v1/{path}"
         self.list_key = list_key
         self.params = {k: v for k, v in (params or {}).items() if v is not None}
         self._wrap = wrap
-        self.page_size = size
+        self.page_size = _page_size(page_size, max_page_size, resume_from)
         self.ordered = ordered
         self._prefetch = prefetch
         self._on_quota = on_insufficient_quota
@@ -199,51 +182,49 @@ class OffsetStream(Generic[RecordT]):
         self._max_rounds = max_reread_rounds
         self._on_drift = on_drift
         self.drifts: list[Drift] = []
-        self.duplicates = 0
-        self._seen: set[str] = set()
-        self._tasks: dict[int, asyncio.Task[_Raw]] = {}
         self._first: _Raw | None = None
-        self._started = False
         self._latencies: deque[float] = deque(maxlen=32)
-        # the checkpoint, kept as plain fields (updated for every record handed out)
-        self._offset = 0
-        self._last_id: str | None = None
-        self._delivered = 0
-        self._total: int | None = None
-        self._resume_id: str | None = None
-        self._completed: dict[int, tuple[int, str | None]] = {}
-        if resume_from is not None:
-            if not resume_from.matches(self.path, self.params):
-                raise ValueError(
-                    "this checkpoint belongs to another harvest "
-                    f"({resume_from.path} {dict(resume_from.params)})"
-                )
-            if resume_from.page_size != size and page_size is not None:
-                raise ValueError("resume with the page size of the checkpoint")
-            self.page_size = resume_from.page_size
-            self._offset = resume_from.offset
-            self._last_id = self._resume_id = resume_from.last_id
-            self._delivered = resume_from.delivered
-            self._total = resume_from.total
-            if resume_from.last_id is not None:
-                self._seen.add(resume_from.last_id)
-        self._start = self._offset
+        if resume_from is not None and not resume_from.matches(self.path, self.params):
+            raise ConfigurationError(
+                "this checkpoint belongs to another harvest "
+                f"({resume_from.path} {dict(resume_from.params)})"
+            )
+        start = resume_from or Checkpoint(self.path, (), list_key, self.page_size)
+        self._resume_id = start.last_id
+        self._ahead = start.ahead
+        self._frontier: Frontier[RecordT] = Frontier(
+            wrap,
+            page_size=self.page_size,
+            offset=start.offset,
+            last_id=start.last_id,
+            delivered=start.delivered,
+            total=start.total,
+            ahead=start.ahead,
+        )
+        self._start = start.offset
 
     # -- public ----------------------------------------------------------------------------
 
     @property
     def checkpoint(self) -> Checkpoint:
         """The position after the last contiguous record handed out, and the query."""
+        frontier = self._frontier
         return Checkpoint(
             path=self.path,
             params=canonical_params(self.params),
             list_key=self.list_key,
             page_size=self.page_size,
-            offset=self._offset,
-            last_id=self._last_id,
-            delivered=self._delivered,
-            total=self._total,
+            offset=frontier.offset,
+            last_id=frontier.last_id,
+            delivered=frontier.delivered,
+            total=frontier.total,
+            ahead=frontier.ahead,
         )
+
+    @property
+    def duplicates(self) -> int:
+        """Records dropped because they had been handed out already."""
+        return self._frontier.duplicates
 
     async def estimate(self) -> HarvestEstimate:
         """Fetch the first page (kept for the harvest) and say what the rest will cost."""
@@ -277,107 +258,126 @@ class OffsetStream(Generic[RecordT]):
         return await self.estimate()
 
     def __aiter__(self) -> AsyncIterator[RecordT]:
-        return self._records()
+        return self._track(self._records())
 
     def pages(self) -> AsyncIterator[Page[RecordT]]:
         """Iterate pages instead of records (``Page.records`` are already de-duplicated)."""
-        return self._pages_public()
+        return self._track(self._pages())
 
     # -- iteration ---------------------------------------------------------------------------
 
     async def _records(self) -> AsyncIterator[RecordT]:
-        async for delivery in self._walk():
-            records = delivery.page.records
-            last = len(records) - 1
-            for index, record in enumerate(records):
-                self._commit(delivery, index, last)
-                yield record
+        async with contextlib.aclosing(self._walk()) as handouts:
+            async for handout in handouts:
+                for index, record in enumerate(handout.page.records):
+                    self._frontier.hand_out(handout, index)
+                    yield record
 
-    async def _pages_public(self) -> AsyncIterator[Page[RecordT]]:
-        async for delivery in self._walk():
-            last = len(delivery.page.records) - 1
-            for index in range(last + 1):
-                self._commit(delivery, index, last)
-            yield delivery.page
+    async def _pages(self) -> AsyncIterator[Page[RecordT]]:
+        async with contextlib.aclosing(self._walk()) as handouts:
+            async for handout in handouts:
+                for index in range(len(handout.page.records)):
+                    self._frontier.hand_out(handout, index)
+                yield handout.page
 
-    def _commit(self, delivery: _Delivery[RecordT], index: int, last: int) -> None:
-        """Record ``index`` of ``delivery`` is being handed out: move the checkpoint."""
-        self._delivered += 1
-        if delivery.marks is not None:
-            self._offset, self._last_id = delivery.marks[index]
-        elif index == last and delivery.completes is not None:
-            self._complete_page(*delivery.completes)
-
-    def _complete_page(self, offset: int, end: int, last_id: str | None) -> None:
-        """Out-of-order pages: the checkpoint moves over every contiguous completed page."""
-        self._completed[offset] = (end, last_id)
-        while self._offset in self._completed:
-            self._offset, self._last_id = self._completed.pop(self._offset)
-
-    async def _walk(self) -> AsyncIterator[_Delivery[RecordT]]:
-        if self._started:
-            raise RuntimeError(
-                "a stream is iterated once; make a new one, or resume from its checkpoint"
-            )
-        self._started = True
+    async def _walk(self) -> AsyncGenerator[Handout[RecordT], None]:
+        first = await self._first_page()
+        self._check_quota(first)
+        yield self._frontier.in_order(first.offset, first.records, first.total)
+        if first.total is None:
+            async for raw in self._sequential(first):
+                yield self._frontier.in_order(raw.offset, raw.records, raw.total)
+            return
+        scheduler = PageScheduler(
+            path=self.path,
+            base=first.offset,
+            page_size=self.page_size,
+            total=first.total,
+            skip=self._ahead,
+            report=self._report,
+            reread_on_drift=self._reread,
+            max_rounds=self._max_rounds,
+            max_short_rereads=_MAX_SHORT_REREADS,
+        )
+        runner: Runner[_Raw] = runner_for(self._fetch, self._task_group)
         try:
-            first = await self._first_page()
-            self._check_quota(first)
-            yield self._deliver(first, in_order=True)
-            if first.total is None:
-                async for raw in self._sequential(first):
-                    yield self._deliver(raw, in_order=True)
-                return
-            observed: dict[int, int | None] = {first.offset: first.total}
-            base = first.offset
-            async for raw in self._concurrent(base, first.total, observed):
-                yield self._deliver(raw, in_order=self.ordered)
-            if self._reread:
-                async for raw in self._reread_rounds(base, observed):
-                    yield self._deliver(raw, in_order=None)
+            async for handout in self._concurrent(scheduler, runner):
+                yield handout
         finally:
-            await self._cancel_tasks()
+            with anyio.CancelScope(shield=True):
+                await runner.aclose()
 
-    def _deliver(self, raw: _Raw, *, in_order: bool | None) -> _Delivery[RecordT]:
-        """Wrap and de-duplicate a page, and say how handing it out moves the checkpoint.
+    async def _concurrent(
+        self, scheduler: PageScheduler, runner: Runner[_Raw]
+    ) -> AsyncIterator[Handout[RecordT]]:
+        """Every page after the first, as the scheduler says, through ``runner``."""
+        ready: dict[int, _Raw] = {}  # ordered: main-pass pages waiting for those before them
+        stop: DailyQuotaExhaustedError | None = None
+        while True:
+            for handout in self._in_order(scheduler, ready):
+                yield handout
+            if stop is None:
+                self._top_up(scheduler, runner, buffered=len(ready))
+            if scheduler.in_flight == 0:
+                break
+            offset, answer = await runner.next_result()
+            if isinstance(answer, DailyQuotaExhaustedError):
+                # The requests in flight settle; then the harvest stops here.
+                scheduler.failed(offset)
+                scheduler.stop()
+                stop = stop or answer
+                continue
+            if isinstance(answer, Exception):
+                raise answer
+            done = self._classify(scheduler, answer, ready)
+            if done is not None:
+                yield done
+        if stop is not None:
+            raise stop
+        self._check_complete(scheduler)
 
-        ``in_order``: ``True`` when pages are handed out in source order (per-record marks),
-        ``False`` for out-of-order pages of the main pass (the checkpoint moves per page),
-        ``None`` for re-read pages (they do not move it).
-        """
-        records: list[RecordT] = []
-        ids: list[str | None] = []
-        kept: list[int] = []
-        for index, item in enumerate(raw.records):
-            record = self._wrap(item)
-            key = record.record_id
-            ids.append(key)
-            if key is not None:
-                if key in self._seen:
-                    continue
-                self._seen.add(key)
-            records.append(record)
-            kept.append(index)
-        duplicates = len(raw.records) - len(records)
-        self.duplicates += duplicates
-        if raw.total is not None:
-            self._total = raw.total
-        page = Page(raw.offset, tuple(records), raw.total, duplicates)
-        end = raw.offset + len(raw.records)
-        last_id = ids[-1] if ids else self._last_id
-        if in_order is None:
-            return _Delivery(page)
-        if not in_order:
-            if not records:
-                self._complete_page(raw.offset, end, last_id)
-                return _Delivery(page)
-            return _Delivery(page, completes=(raw.offset, end, last_id))
-        if not records:  # all already handed out: the frontier moves over them now
-            self._offset, self._last_id = max(self._offset, end), last_id
-            return _Delivery(page, marks=[])
-        marks = [(raw.offset + i + 1, ids[i]) for i in kept]
-        marks[-1] = (end, last_id)  # trailing duplicates are passed with the last record
-        return _Delivery(page, marks=marks)
+    def _check_complete(self, scheduler: PageScheduler) -> None:
+        """A harvest that ends before its total is an error, never a silent loss."""
+        if self._frontier.offset < scheduler.expected:
+            raise IncompletePageError(
+                f"GET {self.path}: the harvest ended at offset {self._frontier.offset} "
+                f"but the total is {scheduler.expected}; resume from the checkpoint",
+                path=self.path,
+                offset=self._frontier.offset,
+                expected=scheduler.expected - self._frontier.offset,
+                received=0,
+            )
+
+    def _classify(
+        self, scheduler: PageScheduler, raw: _Raw, ready: dict[int, _Raw]
+    ) -> Handout[RecordT] | None:
+        """What a page that came back is: a re-read, a main-pass page, or nothing yet."""
+        outcome = scheduler.finished(raw.offset, len(raw.records), raw.total)
+        if outcome == "again":
+            return None
+        if outcome == "reread":
+            return self._frontier.reread(raw.offset, raw.records, raw.total)
+        if self.ordered:
+            ready[raw.offset] = raw
+            return None
+        return self._frontier.out_of_order(raw.offset, raw.records, raw.total)
+
+    def _in_order(self, scheduler: PageScheduler, ready: dict[int, _Raw]) -> list[Handout[RecordT]]:
+        """The ready pages that no open page of the main pass comes before."""
+        handouts: list[Handout[RecordT]] = []
+        open_pages = scheduler.main_open
+        first_open = min(open_pages) if open_pages else math.inf
+        for offset in sorted(o for o in ready if o < first_open):
+            raw = ready.pop(offset)
+            handouts.append(self._frontier.in_order(raw.offset, raw.records, raw.total))
+        return handouts
+
+    def _top_up(self, scheduler: PageScheduler, runner: Runner[_Raw], *, buffered: int) -> None:
+        while scheduler.in_flight + buffered < self._prefetch_now():
+            offset = scheduler.take()
+            if offset is None:
+                return
+            runner.start(offset)
 
     # -- fetching ----------------------------------------------------------------------------
 
@@ -405,14 +405,37 @@ class OffsetStream(Generic[RecordT]):
 
     async def _first_page(self) -> _Raw:
         if self._first is None:
-            probe = self._start > 0 and self._resume_id is not None
-            raw = await self._fetch(self._start - 1 if probe else self._start)
+            # The record before the checkpoint shows whether the data moved; not where
+            # pages ahead of the checkpoint pin the grid of the harvest that made it.
+            probe = self._start > 0 and self._resume_id is not None and not self._ahead
+            raw = await self._fetch_whole(self._start - 1 if probe else self._start)
             if probe and (
                 not raw.records or self._wrap(dict(raw.records[0])).record_id != self._resume_id
             ):
-                self._report(Drift("resume_moved", self._total, raw.total, self._start))
+                self._report(Drift("resume_moved", self._frontier.total, raw.total, self._start))
             self._first = raw
         return self._first
+
+    async def _fetch_whole(self, offset: int) -> _Raw:
+        """A page read again while it comes back short of what its total says (bounded)."""
+        for _ in range(_MAX_SHORT_REREADS):
+            raw = await self._fetch(offset)
+            if raw.total is None or not short_by(
+                self.page_size, offset, len(raw.records), raw.total
+            ):
+                return raw
+        raw = await self._fetch(offset)
+        if raw.total is not None and short_by(self.page_size, offset, len(raw.records), raw.total):
+            expected = min(self.page_size, raw.total - offset)
+            raise IncompletePageError(
+                f"GET {self.path} at offset {offset}: {len(raw.records)} records where the "
+                f"total of {raw.total} says {expected} are there, every time; resume later",
+                path=self.path,
+                offset=offset,
+                expected=expected,
+                received=len(raw.records),
+            )
+        return raw
 
     def _check_quota(self, first: _Raw) -> None:
         if self._on_quota != "refuse" or first.total is None:
@@ -449,103 +472,6 @@ class OffsetStream(Generic[RecordT]):
         cap = min(_MAX_PREFETCH, getattr(self._client.governance, "max_in_flight", 50))
         want = math.ceil(snapshot.effective_rate * latency * 1.5) + 2
         return max(2, min(cap, want))
-
-    def _grid_end(self, base: int, total: int) -> int:
-        """The first page offset at or after ``total`` on the grid that starts at ``base``."""
-        return base + max(0, math.ceil((total - base) / self.page_size)) * self.page_size
-
-    def _spawn(self, offset: int) -> None:
-        self._tasks[offset] = asyncio.ensure_future(self._fetch(offset))
-
-    async def _concurrent(
-        self, base: int, total: int, observed: dict[int, int | None]
-    ) -> AsyncIterator[_Raw]:
-        """The main pass: pages after the first, concurrently, following the total."""
-        pending = deque(range(base + self.page_size, total, self.page_size))
-        planned_end = self._grid_end(base, total)
-        stop: DailyQuotaExhaustedError | None = None
-        stop_at: int | None = None
-        expected: int | None = total
-        while pending or self._tasks:
-            while pending and stop is None and len(self._tasks) < self._prefetch_now():
-                offset = pending.popleft()
-                if expected is None or offset < expected:  # never request past the end
-                    self._spawn(offset)
-            if not self._tasks:
-                break
-            head = min(self._tasks) if self.ordered else None
-            if stop is not None and stop_at is not None and head is not None and head >= stop_at:
-                raise stop
-            done = await self._wait(head)
-            for offset in sorted(done):
-                task = self._tasks[offset]
-                error = task.exception()
-                if error is None:
-                    continue
-                if isinstance(error, DailyQuotaExhaustedError) and self.ordered:
-                    # Hand out what came before the failing page first.
-                    del self._tasks[offset]
-                    if stop_at is None or offset < stop_at:
-                        stop, stop_at = error, offset
-                    continue
-                raise error
-            for offset in sorted(done) if not self.ordered else ([head] if head in done else []):
-                task = self._tasks.pop(offset)
-                if task.exception() is not None:
-                    continue
-                raw = task.result()
-                observed[offset] = raw.total
-                if raw.total != expected:
-                    self._report(Drift("total_changed", expected, raw.total, offset))
-                    expected = raw.total
-                    if raw.total is not None and raw.total > planned_end:
-                        pending.extend(range(planned_end, raw.total, self.page_size))
-                        planned_end = self._grid_end(base, raw.total)
-                yield raw
-        if stop is not None:
-            raise stop
-
-    async def _wait(self, head: int | None) -> set[int]:
-        """Offsets of finished tasks: the head when ordered (errors of others surface too)."""
-        by_task = {task: offset for offset, task in self._tasks.items()}
-        while True:
-            finished = {offset for task, offset in by_task.items() if task.done()}
-            failed = {o for o in finished if self._tasks[o].exception() is not None}
-            if failed or (head is None and finished) or head in finished:
-                return finished
-            running = [task for task in by_task if not task.done()]
-            await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-
-    async def _reread_rounds(
-        self, base: int, observed: dict[int, int | None]
-    ) -> AsyncIterator[_Raw]:
-        """Read again every page not read at the final total, until one round agrees."""
-        for _ in range(self._max_rounds):
-            final = self._total
-            if final is None:
-                return
-            stale = [o for o in range(base, final, self.page_size) if observed.get(o, -1) != final]
-            if not stale:
-                return
-            self._report(Drift("reread", None, final, stale[0], pages=len(stale)))
-            queue = deque(stale)
-            while queue or self._tasks:
-                while queue and len(self._tasks) < self._prefetch_now():
-                    self._spawn(queue.popleft())
-                done = await self._wait(None)
-                for offset in sorted(done):
-                    raw = self._tasks.pop(offset).result()
-                    observed[offset] = raw.total
-                    yield raw
-        if self._total is not None and any(
-            observed.get(o, -1) != self._total for o in range(base, self._total, self.page_size)
-        ):
-            self._report(Drift("unresolved", None, self._total, base))
-
-    async def _cancel_tasks(self) -> None:
-        tasks = list(self._tasks.values())
-        self._tasks.clear()
-        await cancel_and_wait(tasks)
 
     def _report(self, drift: Drift) -> None:
         self.drifts.append(drift)

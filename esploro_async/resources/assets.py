@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import datetime as dt
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 from xml.etree.ElementTree import Element
 
+import anyio
 import attrs
 from typing_extensions import Unpack
 
@@ -66,21 +66,22 @@ _T = TypeVar("_T")
 
 async def _all_or_nothing(coros: list[Coroutine[Any, Any, _T]]) -> list[_T]:
     """Run concurrently; on the first failure cancel the rest and raise that error as is."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    if not tasks:
-        return []
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    finally:
-        for task in tasks:
-            if not task.done():
-                task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    for task in tasks:
-        error = None if task.cancelled() else task.exception()
-        if error is not None:
-            raise error
-    return [task.result() for task in tasks]
+    results: dict[int, _T] = {}
+    failure: list[Exception] = []
+
+    async def run(index: int, coro: Coroutine[Any, Any, _T], scope: anyio.CancelScope) -> None:
+        try:
+            results[index] = await coro
+        except Exception as exc:
+            failure.append(exc)
+            scope.cancel()
+
+    async with anyio.create_task_group() as tg:
+        for index, coro in enumerate(coros):
+            tg.start_soon(run, index, coro, tg.cancel_scope)
+    if failure:
+        raise failure[0]
+    return [results[index] for index in range(len(coros))]
 
 
 def _total(data: Mapping[str, Any]) -> int | None:

@@ -95,6 +95,11 @@ class FaultKind(str, enum.Enum):
     #: The "wrong host" answer: HTTP 401 with an HTML "HTTP Status 401 – Unauthorized"
     #: page, no gateway headers, no governance accounting, nothing processed.
     HTML_401 = "html_401"
+    #: HTTP 200 with a list page short of records: the second half of its list is
+    #: dropped while ``total_record_count`` stays (a page the stream must read again).
+    SHORT_PAGE = "short_page"
+    #: HTTP 200 with a list page whose list key is missing altogether, total kept.
+    NO_LIST = "no_list"
 
 
 _PROCESSED_DEFAULT = {
@@ -106,7 +111,14 @@ _PROCESSED_DEFAULT = {
     FaultKind.TRUNCATED: True,
     FaultKind.MALFORMED: True,
     FaultKind.HTML_401: False,
+    FaultKind.SHORT_PAGE: True,
+    FaultKind.NO_LIST: True,
 }
+
+#: Faults that damage the body of a processed response.
+BODY_FAULTS = frozenset(
+    {FaultKind.TRUNCATED, FaultKind.MALFORMED, FaultKind.SHORT_PAGE, FaultKind.NO_LIST}
+)
 
 
 def _to_frozenset(value: Collection[int] | None) -> frozenset[int] | None:
@@ -155,7 +167,7 @@ class Fault:
         """Whether the selected request is applied by the API (explicit or kind default)."""
         if self.kind is FaultKind.HTML_401:
             return False
-        if self.kind in (FaultKind.TRUNCATED, FaultKind.MALFORMED):
+        if self.kind in BODY_FAULTS:
             return True
         return _PROCESSED_DEFAULT[self.kind] if self.processed is None else self.processed
 

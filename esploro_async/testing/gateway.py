@@ -21,6 +21,7 @@ import contextlib
 import datetime as _dt
 import email.utils
 import hashlib
+import json
 import random
 import string
 from collections import Counter, deque
@@ -33,7 +34,13 @@ import attrs
 
 from esploro_async.testing import _xml
 from esploro_async.testing.api import XML_CT, ApiRequest, ApiResponse, EsploroApi
-from esploro_async.testing.faults import Fault, FaultKind, Latency, endpoint_matches
+from esploro_async.testing.faults import (
+    BODY_FAULTS,
+    Fault,
+    FaultKind,
+    Latency,
+    endpoint_matches,
+)
 from esploro_async.testing.institution import SyntheticInstitution
 
 if TYPE_CHECKING:
@@ -85,6 +92,11 @@ HTML_502 = (
     "</h1></center></body></html>"
 )
 _NS = 1_000_000_000
+
+
+def _wall_now() -> _dt.datetime:
+    """The host's wall clock (UTC): where a gateway without a ``start`` begins."""
+    return _dt.datetime.now(_dt.timezone.utc)
 
 
 @attrs.frozen
@@ -182,6 +194,11 @@ class SimulatedGateway:
     slots and quota like accepted requests when they fit, and are logged with
     ``lane="foreign"``.
 
+    **Clock.**  The simulated wall clock (the ``Date`` header, the quota day) starts at
+    ``start``, by default the host's clock when the gateway is built, and then follows the
+    monotonic clock.  Pass ``start`` to put the gateway anywhere in time, e.g. seconds
+    before its midnight, or minutes off the host's clock.
+
     Gateway errors (429, 400 ``UNAUTHORIZED``, 503 ``ROUTING_ERROR``) are XML even when
     JSON was asked for.  Pass ``institution`` to share data between gateways.
     """
@@ -217,7 +234,7 @@ class SimulatedGateway:
         self.daily_quota = daily_quota
         self.quota_remaining = daily_quota if quota_remaining is None else quota_remaining
         self.quota_counts_rejected = quota_counts_rejected
-        self.start = start or _dt.datetime(2026, 11, 28, 12, 0, tzinfo=_dt.timezone.utc)
+        self.start = start or _wall_now()
         if self.start.tzinfo is None:
             self.start = self.start.replace(tzinfo=_dt.timezone.utc)
         self.latency = latency or Latency.fixed(0.0)
@@ -465,7 +482,7 @@ class SimulatedGateway:
         )
         processed = fault is None or fault.is_processed
         api_resp: ApiResponse | None = self.api.handle(api_req) if processed else None
-        if fault is None or fault.kind in (FaultKind.TRUNCATED, FaultKind.MALFORMED):
+        if fault is None or fault.kind in BODY_FAULTS:
             assert api_resp is not None
             body = api_resp.body
             if fault is not None:
@@ -616,6 +633,8 @@ class SimulatedGateway:
 
 
 def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:
+    if fault.kind in (FaultKind.SHORT_PAGE, FaultKind.NO_LIST):
+        return _shorten(body, drop_list=fault.kind is FaultKind.NO_LIST)
     if fault.kind is FaultKind.TRUNCATED:
         return body[: int(len(body) * fault.truncate_at)]
     if b":" in body and "json" in content_type:
@@ -623,3 +642,21 @@ def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:
     if b"</" in body:
         return body.replace(b"</", b"</!", 1)
     return b"\x00" + body + b"{"
+
+
+def _shorten(body: bytes, *, drop_list: bool) -> bytes:
+    """A JSON list page without the second half of its list (or without the list)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(data, dict):
+        return body
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            if drop_list:
+                del data[key]
+            else:
+                data[key] = value[: len(value) // 2]
+            return json.dumps(data).encode()
+    return body

@@ -102,6 +102,10 @@ class RedisQuotaLedger:
             lowest = self._lowest()
             raise QuotaRefusal(self.status(), from_gateway=lowest == 0)
 
+    async def confirm(self, floor: int | None = None) -> bool:
+        """The shared ledger decides at `reserve`, atomically in Redis: always ``True``."""
+        return True
+
     async def settle(self, info: ResponseInfo | None) -> None:
         """Release one in-flight request, learn from its response, sync when due."""
         self._in_flight = max(0, self._in_flight - 1)

@@ -1,0 +1,171 @@
+"""`Frontier`: what a stream has handed out, and the checkpoint that follows from it.
+
+A page is handed out in one of three ways, one method each:
+
+- `in_order`: pages in source order. The checkpoint moves with every record.
+- `out_of_order`: pages of the main pass as they complete. The checkpoint moves over a
+  page once its last record is handed out, and only while the pages before it are all
+  done; pages done beyond that gap are kept as ``ahead`` in the checkpoint, so that a
+  resumed harvest skips them.
+- `reread`: pages read again after the data changed. They never move the checkpoint.
+
+Records already handed out (by record id) are dropped from every page, so no record is
+handed out twice, whatever the pages overlap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from esploro_async.models import Record
+
+__all__ = ["Frontier", "Handout", "Page"]
+
+RecordT = TypeVar("RecordT", bound=Record)
+
+
+@attrs.frozen
+class Page(Generic[RecordT]):
+    """One page as handed out: its source offset, its new records, and the reported total.
+
+    ``duplicates`` counts records dropped because they had been handed out already.
+    """
+
+    offset: int
+    records: tuple[RecordT, ...]
+    total: int | None
+    duplicates: int = 0
+
+
+@attrs.frozen
+class Handout(Generic[RecordT]):
+    """A page ready to hand out, and how handing out each record moves the checkpoint.
+
+    ``marks[i]`` is the checkpoint ``(offset, last_id)`` once record ``i`` is handed out;
+    ``completes`` is the page ``(offset, end, last_id)`` done once its last record is.
+    """
+
+    page: Page[RecordT]
+    marks: tuple[tuple[int, str | None], ...] | None = None
+    completes: tuple[int, int, str | None] | None = None
+
+
+class Frontier(Generic[RecordT]):
+    """De-duplication and the checkpoint of one stream; see the module docstring.
+
+    Args:
+        wrap: builds a record object from a JSON object.
+        offset, last_id, delivered, total: where a resumed harvest starts.
+        ahead: offsets of pages done beyond ``offset`` (from a checkpoint).
+        page_size: records per page (to know where a page ``ahead`` ends).
+    """
+
+    def __init__(
+        self,
+        wrap: Callable[[dict[str, Any]], RecordT],
+        *,
+        page_size: int,
+        offset: int = 0,
+        last_id: str | None = None,
+        delivered: int = 0,
+        total: int | None = None,
+        ahead: Iterable[int] = (),
+    ) -> None:
+        self._wrap = wrap
+        self.page_size = page_size
+        self.offset = offset
+        self.last_id = last_id
+        self.delivered = delivered
+        self.total = total
+        self.duplicates = 0
+        self._seen: set[str] = set() if last_id is None else {last_id}
+        self._done: dict[int, tuple[int, str | None]] = {
+            start: (start + page_size, None) for start in ahead
+        }
+
+    @property
+    def ahead(self) -> tuple[int, ...]:
+        """Offsets of pages handed out beyond the checkpoint's offset."""
+        return tuple(sorted(self._done))
+
+    def in_order(
+        self, offset: int, items: list[dict[str, Any]], total: int | None
+    ) -> Handout[RecordT]:
+        """A page handed out in source order: the checkpoint moves with every record."""
+        page, ids, kept = self._page(offset, items, total)
+        end = offset + len(items)
+        last_id = ids[-1] if ids else self.last_id
+        if not kept:  # all handed out already: the frontier moves over them now
+            self._advance(end, last_id)
+            return Handout(page, marks=())
+        marks = [(offset + i + 1, ids[i]) for i in kept]
+        marks[-1] = (end, last_id)  # trailing duplicates are passed with the last record
+        return Handout(page, marks=tuple(marks))
+
+    def out_of_order(
+        self, offset: int, items: list[dict[str, Any]], total: int | None
+    ) -> Handout[RecordT]:
+        """A main-pass page handed out as it completed."""
+        page, ids, kept = self._page(offset, items, total)
+        end = offset + len(items)
+        last_id = ids[-1] if ids else None
+        if not kept:
+            self._complete(offset, end, last_id)
+            return Handout(page)
+        return Handout(page, completes=(offset, end, last_id))
+
+    def reread(
+        self, offset: int, items: list[dict[str, Any]], total: int | None
+    ) -> Handout[RecordT]:
+        """A page read again after the data changed: only its new records, no checkpoint."""
+        page, _, _ = self._page(offset, items, total)
+        return Handout(page)
+
+    def hand_out(self, handout: Handout[RecordT], index: int) -> None:
+        """Record ``index`` of ``handout`` reaches the caller: count it, move the checkpoint."""
+        self.delivered += 1
+        if handout.marks is not None:
+            self._advance(*handout.marks[index])
+        elif index == len(handout.page.records) - 1 and handout.completes is not None:
+            self._complete(*handout.completes)
+
+    def _page(
+        self, offset: int, items: list[dict[str, Any]], total: int | None
+    ) -> tuple[Page[RecordT], list[str | None], list[int]]:
+        records: list[RecordT] = []
+        ids: list[str | None] = []
+        kept: list[int] = []
+        for index, item in enumerate(items):
+            record = self._wrap(item)
+            key = record.record_id
+            ids.append(key)
+            if key is not None:
+                if key in self._seen:
+                    continue
+                self._seen.add(key)
+            records.append(record)
+            kept.append(index)
+        duplicates = len(items) - len(records)
+        self.duplicates += duplicates
+        if total is not None:
+            self.total = total
+        return Page(offset, tuple(records), total, duplicates), ids, kept
+
+    def _advance(self, offset: int, last_id: str | None) -> None:
+        if offset >= self.offset:
+            self.offset, self.last_id = offset, last_id
+        self._absorb()
+
+    def _complete(self, offset: int, end: int, last_id: str | None) -> None:
+        self._done[offset] = (end, last_id)
+        self._absorb()
+
+    def _absorb(self) -> None:
+        """Move the checkpoint over every done page that now touches it."""
+        while self.offset in self._done:
+            self.offset, self.last_id = self._done.pop(self.offset)
+        for start in [s for s in self._done if s < self.offset]:
+            del self._done[start]  # passed over by an in-order page
