@@ -19,7 +19,6 @@ import asyncio
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from benchmarks._gateway import GatewayLog, GatewayProcess, GatewaySpec, RssSampler, read_rss
 from esploro_async import EsploroClient
@@ -39,7 +38,7 @@ class Run:
     samples: list[tuple[float, int, int]]
     wall: float
     client_cpu: float
-    seen_bytes: int  # the stream's de-duplication set (ids handed out), at the end
+    seen_bytes: int  # the stream's de-duplication table (ids handed out), at the end
     seen_len: int
     log: GatewayLog | None = None
 
@@ -52,11 +51,6 @@ class Run:
     def growth(self) -> int:
         """Peak minus the RSS before the stream started."""
         return self.peak - self.start_rss
-
-
-def _set_bytes(items: set[Any]) -> int:
-    """Approximate memory of a set of strings: the table plus each string."""
-    return sys.getsizeof(items) + sum(sys.getsizeof(x) for x in items)
 
 
 async def stream(url: str, sampler_interval: float) -> Run:
@@ -73,8 +67,8 @@ async def stream(url: str, sampler_interval: float) -> Run:
                     count += 1
         wall = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
-        seen: set[Any] = getattr(researchers, "_seen", set())  # diagnostics only
-        return Run(count, start_rss, sampler.samples, wall, cpu, _set_bytes(seen), len(seen))
+        seen = researchers._frontier.seen  # diagnostics only
+        return Run(count, start_rss, sampler.samples, wall, cpu, seen.nbytes, len(seen))
 
 
 def measure(records: int, latency: str = "0.05", interval: float = 0.5) -> Run:
