@@ -151,7 +151,7 @@ class BaseClient:
             effective = {
                 "rate_limit": 25.0 if rate_limit is None else float(rate_limit),
                 "safety_margin": 0.10 if safety_margin is None else safety_margin,
-                "max_in_flight": 50 if max_in_flight is None else max_in_flight,
+                "max_in_flight": 64 if max_in_flight is None else max_in_flight,
                 "daily_reserve": daily_reserve or 0,
                 "on_quota_exhausted": on_quota_exhausted or "raise",
                 "batch_reserve": batch_reserve,
@@ -165,7 +165,7 @@ class BaseClient:
             self._release = weakref.finalize(self, release_shared, shared_key)
         self._owns_http = http_client is None
         if http_client is None:
-            pool = getattr(self.governance, "max_in_flight", 50)
+            pool = getattr(self.governance, "max_in_flight", 64)
             http_client = httpx.AsyncClient(
                 transport=transport,
                 timeout=timeout,

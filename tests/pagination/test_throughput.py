@@ -1,0 +1,93 @@
+"""How fast a stream harvests: the in-flight requests the latency needs, the first round trip.
+
+In virtual time against the simulated gateway; rates come from its arrival log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from esploro_async import ConfigurationError, EsploroClient
+from esploro_async.models import Researcher
+from esploro_async.pagination import OffsetStream
+from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
+
+pytestmark = pytest.mark.looptime
+
+EFFECTIVE = 25 / 1.1
+
+
+def gateway(researchers: int, **kwargs: Any) -> SimulatedGateway:
+    return SimulatedGateway(
+        SyntheticInstitution(seed=5, researchers=researchers), up_fraction=0.02, **kwargs
+    )
+
+
+def client_for(gw: SimulatedGateway, **kwargs: Any) -> EsploroClient:
+    return EsploroClient(
+        SIM_API_KEY, base_url="http://esploro.localhost", transport=gw.transport(), **kwargs
+    )
+
+
+def steady_rate(gw: SimulatedGateway) -> float:
+    """Accepted arrivals per second from the 2nd accepted one to the last."""
+    times = sorted(r.arrival for r in gw.client_log() if r.accepted)[1:]
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
+async def test_slow_responses_keep_the_rate() -> None:
+    """At 1-3 s per response about 45 requests must be in flight to keep 22.7 req/s."""
+    gw = gateway(6000, latency=Latency.uniform(1.0, 3.0))
+    async with client_for(gw) as client:
+        ids = [r.primary_id async for r in client.researchers.list()]
+    assert len(set(ids)) == len(ids) == 6000
+    assert steady_rate(gw) >= 0.95 * EFFECTIVE
+    assert gw.max_in_window() <= 25
+
+
+async def test_pages_after_the_first_go_with_it_once_the_quota_is_known() -> None:
+    gw = gateway(3000, latency=Latency.fixed(0.5))
+    async with client_for(gw) as client:
+        await client.request("GET", "researchers", params={"limit": 1})  # the quota is known
+        gw.reset_log()
+        ids = [r.primary_id async for r in client.researchers.list()]
+    assert len(set(ids)) == 3000
+    first = gw.client_log()[0]
+    assert "offset=0" in first.query
+    during = [r for r in gw.client_log() if first.arrival < r.arrival < first.arrival + 0.5]
+    assert len(during) == 8  # the first round trip is not idle
+    assert len(gw.client_log()) == 30  # and nothing was requested twice
+
+
+async def test_pages_past_a_small_total_cost_one_request_each_and_are_ignored() -> None:
+    gw = gateway(250, latency=Latency.fixed(0.5))
+    async with client_for(gw) as client:
+        await client.request("GET", "researchers", params={"limit": 1})
+        gw.reset_log()
+        ids = [r.primary_id async for r in client.researchers.list()]
+        assert len(set(ids)) == len(ids) == 250
+        assert len(gw.client_log()) == 1 + 8  # 6 of the 8 speculative pages past the end
+        gw.reset_log()
+        stream = OffsetStream(client, "researchers", list_key="user", wrap=Researcher, speculate=0)
+        quiet = [r.primary_id async for r in stream]
+        assert len(gw.client_log()) == 3
+    assert quiet == ids
+
+
+async def test_no_page_goes_before_the_first_while_the_quota_is_unknown() -> None:
+    gw = gateway(3000, latency=Latency.fixed(0.5))
+    async with client_for(gw) as client:
+        async for _ in client.researchers.list():
+            pass
+    first, second = gw.client_log()[:2]
+    assert second.arrival >= first.arrival + 0.5
+    assert len(gw.client_log()) == 30
+
+
+async def test_speculate_must_not_be_negative() -> None:
+    gw = gateway(10)
+    async with client_for(gw) as client:
+        with pytest.raises(ConfigurationError, match="speculate"):
+            OffsetStream(client, "researchers", list_key="user", wrap=Researcher, speculate=-1)
