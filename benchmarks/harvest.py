@@ -30,6 +30,10 @@ client can only absorb with ``safety_margin`` >= 0.3: the margin must cover that
 
     python -m benchmarks.harvest [--quick] [--researchers 20000] [--strategies abcdfgh]
                                  [--up-fraction 0.02] [--foreign-rate 0] [--markdown PATH]
+                                 [--latency 0.2:0.8] [--virtual]
+
+``--virtual`` runs the same gateway in process through its httpx transport on a virtual
+clock (``looptime``): deterministic rates in seconds of CPU, no CPU or memory figures.
 
 ``--quick`` harvests 4,000 researchers (40 pages; about 40 s, most of it strategy c).
 
@@ -54,6 +58,7 @@ import httpx
 from aiolimiter import AsyncLimiter
 
 from benchmarks._gateway import (
+    Arrival,
     GatewayLog,
     GatewayProcess,
     GatewaySpec,
@@ -68,6 +73,7 @@ from esploro_async.testing import SIM_API_KEY
 PATH = "/esploro/v1/researchers"
 PAGE = 100
 RATE_LIMIT = 25
+Transport = httpx.AsyncBaseTransport | None
 COMPETENT_RATE = 24.5
 #: Records per second at the gateway's ceiling: 25 requests of 100 records.
 PHYSICAL = RATE_LIMIT * PAGE
@@ -175,12 +181,16 @@ class Result:
 # -- strategies ---------------------------------------------------------------------------
 
 
-async def library(url: str, margin: float | Literal["auto"]) -> Outcome:
+async def library(
+    url: str, margin: float | Literal["auto"], transport: Transport = None
+) -> Outcome:
     """esploro-async: ``client.researchers.list()`` with the given safety margin."""
     out = Outcome()
     # The gateway's log counts every 429; one warning per 429 on stderr would only repeat it.
     logging.getLogger("esploro_async.governance").setLevel(logging.ERROR)
-    async with EsploroClient(SIM_API_KEY, base_url=url, safety_margin=margin) as client:
+    async with EsploroClient(
+        SIM_API_KEY, base_url=url, safety_margin=margin, transport=transport
+    ) as client:
         out.ref_rate = client.governance.snapshot().effective_rate
 
         async def watch() -> None:
@@ -211,10 +221,12 @@ def _page_ids(response: httpx.Response) -> tuple[list[str | None], int]:
     return [u.get("primary_id") for u in users], int(data.get("total_record_count") or 0)
 
 
-async def sequential(url: str) -> Outcome:
+async def sequential(url: str, transport: Transport = None) -> Outcome:
     """Plain httpx: one request per round trip, offset after offset."""
     out = Outcome()
-    async with httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=30.0) as http:
+    async with httpx.AsyncClient(
+        base_url=url, headers=HEADERS, timeout=30.0, transport=transport
+    ) as http:
         offset, total = 0, 1
         while offset < total:
             response = await http.get(PATH, params={"limit": PAGE, "offset": offset})
@@ -228,7 +240,7 @@ async def sequential(url: str) -> Outcome:
     return out
 
 
-async def gathered(url: str, limited: bool = True) -> Outcome:
+async def gathered(url: str, limited: bool = True, transport: Transport = None) -> Outcome:
     """Plain httpx: first page, then ``asyncio.gather`` over the rest.
 
     With ``limited`` every request goes through ``aiolimiter.AsyncLimiter(25, 1)``;
@@ -236,7 +248,9 @@ async def gathered(url: str, limited: bool = True) -> Outcome:
     """
     out = Outcome()
     limiter = AsyncLimiter(RATE_LIMIT, 1) if limited else None
-    async with httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=60.0) as http:
+    async with httpx.AsyncClient(
+        base_url=url, headers=HEADERS, timeout=60.0, transport=transport
+    ) as http:
 
         async def get(offset: int) -> httpx.Response:
             if limiter is None:
@@ -262,7 +276,9 @@ async def gathered(url: str, limited: bool = True) -> Outcome:
     return out
 
 
-async def competent(url: str, rate: float = COMPETENT_RATE, attempts: int = 10) -> Outcome:
+async def competent(
+    url: str, transport: Transport = None, rate: float = COMPETENT_RATE, attempts: int = 10
+) -> Outcome:
     """Plain httpx done well: first page, then ``asyncio.gather`` behind a spacing limiter.
 
     ``AsyncLimiter(1, 1 / rate)`` sends one request every ``1 / rate`` seconds; a 429 is
@@ -270,7 +286,9 @@ async def competent(url: str, rate: float = COMPETENT_RATE, attempts: int = 10) 
     """
     out = Outcome(ref_rate=rate)
     limiter = AsyncLimiter(1, 1 / rate)
-    async with httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=60.0) as http:
+    async with httpx.AsyncClient(
+        base_url=url, headers=HEADERS, timeout=60.0, transport=transport
+    ) as http:
 
         async def page(offset: int) -> tuple[list[str | None], int]:
             for attempt in range(attempts):
@@ -290,14 +308,16 @@ async def competent(url: str, rate: float = COMPETENT_RATE, attempts: int = 10) 
     return out
 
 
-STRATEGIES: dict[str, tuple[str, Callable[[str], Coroutine[Any, Any, Outcome]]]] = {
-    "a": ("esploro-async margin 0.10", lambda url: library(url, 0.10)),
-    "b": ("esploro-async margin 0.02", lambda url: library(url, 0.02)),
+Strategy = Callable[[str, Transport], Coroutine[Any, Any, Outcome]]
+
+STRATEGIES: dict[str, tuple[str, Strategy]] = {
+    "a": ("esploro-async margin 0.10", lambda url, t: library(url, 0.10, t)),
+    "b": ("esploro-async margin 0.02", lambda url, t: library(url, 0.02, t)),
     "c": ("httpx sequential", sequential),
-    "d": ("httpx gather+aiolimiter", gathered),
-    "e": ("esploro-async margin 0.30", lambda url: library(url, 0.30)),
-    "f": ("httpx gather, no limiter", lambda url: gathered(url, limited=False)),
-    "g": ('esploro-async margin "auto"', lambda url: library(url, "auto")),
+    "d": ("httpx gather+aiolimiter", lambda url, t: gathered(url, True, t)),
+    "e": ("esploro-async margin 0.30", lambda url, t: library(url, 0.30, t)),
+    "f": ("httpx gather, no limiter", lambda url, t: gathered(url, False, t)),
+    "g": ('esploro-async margin "auto"', lambda url, t: library(url, "auto", t)),
     "h": ("httpx gather+AsyncLimiter(1, 1/24.5), retry 429", competent),
 }
 
@@ -311,7 +331,7 @@ def client_run(key: str, url: str) -> tuple[Outcome, float, float, int, int]:
     start_rss = read_rss()
     cpu0 = time.process_time()
     t0 = time.perf_counter()
-    outcome = asyncio.run(strategy(url))
+    outcome = asyncio.run(strategy(url, None))
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     return outcome, wall, cpu, start_rss, read_peak_rss()
@@ -332,6 +352,51 @@ def run_strategy(key: str, spec: GatewaySpec, *, isolate: bool = True) -> Result
         log = gateway.stop()
     outcome, wall, cpu, start_rss, peak_rss = run
     return Result(key, name, outcome, log, wall, cpu, spec.researchers, start_rss, peak_rss)
+
+
+def virtual_run(key: str, spec: GatewaySpec) -> Result:
+    """Run strategy ``key`` in virtual time against an in-process simulated gateway.
+
+    The same gateway as `run_strategy`'s, reached through its httpx transport (no sockets)
+    on a ``looptime`` event loop: a run of seconds takes a fraction of the CPU, and the
+    same seed gives the same numbers on any machine. Wall time is virtual; CPU and memory
+    are not measured (the simulator shares the process); httpx applies no pool limit to a
+    custom transport, so (f) is not bounded by 100 connections here.
+    """
+    try:
+        import looptime
+    except ImportError:  # pragma: no cover - a test dependency
+        raise SystemExit("--virtual needs looptime: pip install 'looptime>=0.9'") from None
+    from esploro_async.testing import Latency, SimulatedGateway, SyntheticInstitution
+
+    gw = SimulatedGateway(
+        SyntheticInstitution(spec.seed, researchers=spec.researchers),
+        latency=Latency.parse(spec.latency),
+        rate_limit=spec.rate_limit,
+        up_fraction=spec.up_fraction,
+        foreign_rate=spec.foreign_rate,
+        seed=spec.seed,
+    )
+    name, strategy = STRATEGIES[key]
+
+    async def timed() -> tuple[Outcome, float]:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        outcome = await strategy("http://esploro.localhost", gw.transport())
+        return outcome, loop.time() - t0
+
+    loop = looptime.new_event_loop(start=0)
+    try:
+        outcome, wall = loop.run_until_complete(timed())
+    finally:
+        loop.close()
+    arrivals = [
+        Arrival(r.arrival, r.status, r.error_code, r.accepted, r.arrived, r.query)
+        for r in gw.client_log()
+    ]
+    foreign = [r.accepted for r in gw.log if r.lane == "foreign"]
+    log = GatewayLog(arrivals, 0.0, sum(foreign), len(foreign) - sum(foreign))
+    return Result(key, name, outcome, log, wall, 0.0, spec.researchers)
 
 
 # -- report -------------------------------------------------------------------------------
@@ -452,7 +517,7 @@ def report(results: list[Result], args: argparse.Namespace, spec: GatewaySpec) -
         for k in "bcdef":
             if k in by_key:
                 ratios.append(f"wall ({k})/(a): {by_key[k].wall / by_key['a'].wall:.2f}x")
-    mode = "quick" if args.quick else "full"
+    mode = ("quick" if args.quick else "full") + (", virtual time" if args.virtual else "")
     out = [head + f" [{mode}]", "", text_table(results), "", *notes]
     if ratios:
         out += ["", "  ".join(ratios)]
@@ -496,6 +561,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--strategies", default="abcdfgh", help="any of a to h")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--virtual",
+        action="store_true",
+        help="in process, in virtual time (looptime): deterministic rates, no CPU or memory",
+    )
     parser.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
     args = parser.parse_args(argv)
     n = args.researchers or (4_000 if args.quick else 20_000)
@@ -508,11 +578,15 @@ def main(argv: list[str] | None = None) -> int:
         foreign_rate=args.foreign_rate,
     )
     keys = [k for k in args.strategies if k in STRATEGIES]
+    if args.virtual and "d" in keys:
+        # AsyncLimiter(25, 1) with ~200 waiters never finishes on looptime's clock.
+        print("(d) does not run in virtual time; run it over loopback", file=sys.stderr)
+        keys.remove("d")
     results = []
     try:
         for key in keys:
             print(f"running ({key}) {STRATEGIES[key][0]} ...", file=sys.stderr, flush=True)
-            results.append(run_strategy(key, spec))
+            results.append(virtual_run(key, spec) if args.virtual else run_strategy(key, spec))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
