@@ -46,7 +46,7 @@ from pathlib import Path
 from types import FrameType
 
 from benchmarks import harvest, memory, overhead, redis_workers
-from benchmarks._gateway import GatewaySpec, run_in_child
+from benchmarks._process import GatewaySpec, run_in_child
 from benchmarks.report import (
     SLOW_LATENCY,
     STEADY_LATENCY,

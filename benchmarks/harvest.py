@@ -57,10 +57,8 @@ from typing import Any, Literal
 import httpx
 from aiolimiter import AsyncLimiter
 
-from benchmarks._gateway import (
-    Arrival,
+from benchmarks._process import (
     GatewayLog,
-    GatewayProcess,
     GatewaySpec,
     max_in_window,
     read_peak_rss,
@@ -344,7 +342,7 @@ def run_strategy(key: str, spec: GatewaySpec, *, isolate: bool = True) -> Result
     that the peak RSS is this strategy's alone; otherwise in this process.
     """
     name = STRATEGIES[key][0]
-    with GatewayProcess(spec) as gateway:
+    with spec.process() as gateway:
         if isolate:
             run = run_in_child(client_run, key, gateway.url)
         else:
@@ -390,12 +388,7 @@ def virtual_run(key: str, spec: GatewaySpec) -> Result:
         outcome, wall = loop.run_until_complete(timed())
     finally:
         loop.close()
-    arrivals = [
-        Arrival(r.arrival, r.status, r.error_code, r.accepted, r.arrived, r.query)
-        for r in gw.client_log()
-    ]
-    foreign = [r.accepted for r in gw.log if r.lane == "foreign"]
-    log = GatewayLog(arrivals, 0.0, sum(foreign), len(foreign) - sum(foreign))
+    log = GatewayLog(list(gw.log), 0.0, gw.quota_remaining)
     return Result(key, name, outcome, log, wall, 0.0, spec.researchers)
 
 

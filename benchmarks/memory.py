@@ -20,7 +20,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from benchmarks._gateway import GatewayLog, GatewayProcess, GatewaySpec, RssSampler, read_rss
+from benchmarks._process import GatewayLog, GatewaySpec, RssSampler, read_rss
 from esploro_async import EsploroClient
 from esploro_async.testing import SIM_API_KEY
 
@@ -74,7 +74,7 @@ async def stream(url: str, sampler_interval: float) -> Run:
 def measure(records: int, latency: str = "0.05", interval: float = 0.5) -> Run:
     """Serve ``records`` researchers from a gateway process, stream them here, sample RSS."""
     spec = GatewaySpec(researchers=records, latency=latency, rate_limit=RATE_LIMIT)
-    with GatewayProcess(spec) as gateway:
+    with spec.process() as gateway:
         run = asyncio.run(stream(gateway.url, interval))
         run.log = gateway.stop()
     return run

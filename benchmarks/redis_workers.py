@@ -21,17 +21,17 @@ rate, fewer than 3 Redis commands per request.
 gateway, the workers) is stopped on the way out, Ctrl-C included, and asked by the
 kernel to exit should this process die without cleaning up.
 
-The same module is the worker and gateway entry point used by ``tests/redis``::
+The same module is the worker entry point used by ``tests/redis``::
 
-    python -m benchmarks.redis_workers gateway --latency 0.2:0.8 --researchers 2000
     python -m benchmarks.redis_workers worker '{"base_url": ..., "offsets": [...], ...}'
+
+The gateway is `esploro_async.testing.GatewayProcess`: the simulator in a child process.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -46,7 +46,8 @@ from typing import Any
 
 import httpx
 
-from benchmarks._gateway import die_with_parent
+from esploro_async.testing import GatewayLog, GatewayProcess, Latency, max_in_window
+from esploro_async.testing.process import die_with_parent
 from esploro_async.testing.redis_server import RedisServer as SharedRedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,10 +170,10 @@ def worker_main(cfg: dict[str, Any]) -> None:
 # -- gateway process ----------------------------------------------------------------------------
 
 
-def gateway_stats(gw: Any) -> dict[str, Any]:
+def gateway_stats(gateway_log: GatewayLog) -> dict[str, Any]:
     """What the gateway saw: 429s, max accepted per sliding second, throughput."""
-    log = [r for r in gw.client_log() if r.error_code != "UNAUTHORIZED"]  # not warm-ups
-    accepted = sorted(r.arrival for r in log if r.accepted)
+    log = [r for r in gateway_log.arrivals if r.error_code != "UNAUTHORIZED"]  # not warm-ups
+    accepted = sorted(r.arrival for r in log if r.accepted)  # accepted ones all arrived
     span = accepted[-1] - accepted[0] if len(accepted) > 1 else 0.0
     arrivals = sorted(r.arrival for r in log)
     sent_span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0.0
@@ -180,106 +181,31 @@ def gateway_stats(gw: Any) -> dict[str, Any]:
         "requests": len(log),
         "accepted": len(accepted),
         "throttled": sum(1 for r in log if r.error_code == "PER_SECOND_THRESHOLD"),
-        "max_in_window": gw.max_in_window(1.0),
+        "max_in_window": max_in_window(accepted, 1.0),
+        "accepted_times": accepted,
         "throughput": (len(accepted) - 1) / span if span > 0 else 0.0,
         "sent_rate": (len(arrivals) - 1) / sent_span if sent_span > 0 else 0.0,
-        "quota_remaining": gw.quota_remaining,
+        "quota_remaining": gateway_log.quota_remaining,
     }
 
 
-async def _gateway(args: argparse.Namespace) -> None:
-    from esploro_async.testing import Latency, SimulatedGateway, SyntheticInstitution
-
-    low, _, high = args.latency.partition(":")
-    gw = SimulatedGateway(
-        SyntheticInstitution(seed=0, researchers=args.researchers, assets=10),
+def start_gateway(
+    *,
+    latency: str = "0.2:0.8",
+    researchers: int = 2000,
+    up_fraction: float = 0.02,
+    quota_remaining: int | None = None,
+) -> GatewayProcess:
+    """The simulated gateway of the scenarios, in a child process (enter it to start it)."""
+    low, _, high = latency.partition(":")
+    return GatewayProcess(
+        researchers=researchers,
+        assets=10,
         latency=Latency.uniform(float(low), float(high or low)),
-        up_fraction=args.up_fraction,
-        quota_remaining=args.quota_remaining,
+        up_fraction=up_fraction,
+        quota_remaining=quota_remaining,
         start=dt.datetime.now(dt.timezone.utc),
     )
-    loop = asyncio.get_running_loop()
-    async with gw.serve("127.0.0.1", 0) as server:
-        print(server.url, flush=True)
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if line.strip() == "stats":
-                print(json.dumps(gateway_stats(gw)), flush=True)
-            elif line.strip() == "accepted":
-                times = [r.arrival for r in gw.client_log() if r.accepted and r.arrived]
-                print(json.dumps({"accepted": sorted(times)}), flush=True)
-            elif line.strip() == "log":
-                rows = [[r.arrival, r.status, r.error_code, r.query] for r in gw.client_log()]
-                print(json.dumps({"log": rows}), flush=True)
-            elif line.strip() == "reset":
-                gw.reset_log()
-                print("{}", flush=True)
-            else:
-                return
-
-
-class GatewayProcess:
-    """The simulated gateway served on loopback by a child process."""
-
-    def __init__(
-        self,
-        *,
-        latency: str = "0.2:0.8",
-        researchers: int = 2000,
-        up_fraction: float = 0.02,
-        quota_remaining: int | None = None,
-    ) -> None:
-        cmd = [sys.executable, "-m", "benchmarks.redis_workers", "gateway"]
-        cmd += ["--latency", latency, "--researchers", str(researchers)]
-        cmd += ["--up-fraction", str(up_fraction)]
-        if quota_remaining is not None:
-            cmd += ["--quota-remaining", str(quota_remaining)]
-        self.proc = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            preexec_fn=die_with_parent,
-        )
-        assert self.proc.stdout is not None
-        self.url = self.proc.stdout.readline().strip()
-        if not self.url.startswith("http"):
-            self.close()
-            raise RuntimeError("the simulated gateway did not start")
-
-    def _ask(self, command: str) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        assert self.proc.stdout is not None
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        reply: dict[str, Any] = json.loads(self.proc.stdout.readline())
-        return reply
-
-    def stats(self) -> dict[str, Any]:
-        """The gateway's statistics since the last reset."""
-        return self._ask("stats")
-
-    def accepted_times(self) -> list[float]:
-        """Arrival times of the accepted requests since the last reset (gateway clock)."""
-        times: list[float] = self._ask("accepted")["accepted"]
-        return times
-
-    def reset(self) -> None:
-        """Forget the log (between scenarios)."""
-        self._ask("reset")
-
-    def close(self) -> None:
-        """Stop the gateway process."""
-        with contextlib.suppress(Exception):
-            assert self.proc.stdin is not None
-            self.proc.stdin.write("stop\n")
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 # -- redis-server -----------------------------------------------------------------------------
@@ -403,7 +329,7 @@ def scenario(
     quiet: bool = False,
 ) -> dict[str, Any]:
     """One run: ``processes`` workers, the first with its clocks shifted by ``shift``."""
-    gateway.reset()
+    gateway.reset_log()
     if redis is not None:
         redis_command(redis.port, "FLUSHALL")
         redis_command(redis.port, "CONFIG", "RESETSTAT")
@@ -421,8 +347,8 @@ def scenario(
             cfg["redis_url"] = redis.url
         configs.append(cfg)
     results = run_workers(configs)
-    stats = gateway.stats()
-    accepted = gateway.accepted_times()
+    stats = gateway_stats(gateway.fetch_log())
+    accepted = stats["accepted_times"]
     scripts = commands = float("nan")
     if redis is not None:
         scripts, commands = commands_per_request(commandstats(redis.port), stats["requests"])
@@ -479,12 +405,11 @@ def bench(
     redis = ExternalRedis(redis_url) if redis_url else RedisServer()
     rows = []
     try:
-        gateway = GatewayProcess(
+        with start_gateway(
             latency=latency,
             researchers=max(researchers, 4 * per_process * 10),
             up_fraction=up_fraction,
-        )
-        try:
+        ) as gateway:
             for use_redis, shift in plan:
                 row = scenario(
                     gateway,
@@ -502,8 +427,6 @@ def bench(
                         f"{row['throughput']:.1f} req/s",
                         flush=True,
                     )
-        finally:
-            gateway.close()
     finally:
         if not redis_url:
             redis.stop()
@@ -536,19 +459,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         worker_main(json.loads(argv[1]))
         return 0
     parser = argparse.ArgumentParser(prog="python -m benchmarks.redis_workers")
-    parser.add_argument("command", nargs="?", default="bench", choices=["bench", "gateway"])
+    parser.add_argument("command", nargs="?", default="bench", choices=["bench"])
     parser.add_argument("--quick", action="store_true", help="smaller runs, under 1 minute")
     parser.add_argument("--redis-url", help="use this Redis instead of starting one (FLUSHALL!)")
     parser.add_argument("--latency", default="0.2:0.8", help="uniform LOW:HIGH seconds")
     parser.add_argument("--up-fraction", type=float, default=0.02)
     parser.add_argument("--researchers", type=int, default=2000)
-    parser.add_argument("--quota-remaining", type=int)
     args = parser.parse_args(argv)
-    if args.command == "gateway":
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_gateway(args))
-        return 0
-
     per_process = 40 if args.quick else 150
     print(
         f"4 processes x {per_process} requests, latency U({args.latency}) s "

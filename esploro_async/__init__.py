@@ -4,6 +4,8 @@ It never breaks the gateway's governance thresholds: at most 25 request starts i
 any second per institution, and a daily quota tracked from ``X-Exl-Api-Remaining``.
 """
 
+from typing import TYPE_CHECKING
+
 from esploro_async._version import __version__
 from esploro_async.client import EsploroClient
 from esploro_async.errors import (
@@ -20,21 +22,24 @@ from esploro_async.errors import (
     EsploroError,
     IncompletePageError,
     InsufficientQuotaError,
+    InvalidIdentifierError,
+    JobFailedError,
     NotFoundError,
     PatchFormatError,
     RateLimitError,
     RedisUnavailableError,
+    ReportNotFinishedError,
     RequestTimeoutError,
     ResponseFormatError,
     ServerError,
     ServiceUnavailableError,
+    UnresolvedDriftError,
     WrongHostError,
 )
 from esploro_async.governance import Governance, GovernanceSnapshot, RatePolicy
 from esploro_async.governance.lanes import Lane, use_lane
-from esploro_async.governance.redis import RedisGovernance
 from esploro_async.retry import RetryPolicy
-from esploro_async.session import REGIONS, EsploroResponse
+from esploro_async.session import REGIONS, ClientOptions, EsploroResponse
 
 __all__ = [
     "REGIONS",
@@ -43,6 +48,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BriefRecordError",
+    "ClientOptions",
     "ConfigurationError",
     "ConnectionFailedError",
     "ConnectionLostError",
@@ -55,6 +61,8 @@ __all__ = [
     "GovernanceSnapshot",
     "IncompletePageError",
     "InsufficientQuotaError",
+    "InvalidIdentifierError",
+    "JobFailedError",
     "Lane",
     "NotFoundError",
     "PatchFormatError",
@@ -62,18 +70,29 @@ __all__ = [
     "RatePolicy",
     "RedisGovernance",
     "RedisUnavailableError",
+    "ReportNotFinishedError",
     "RequestTimeoutError",
     "ResponseFormatError",
     "RetryPolicy",
     "ServerError",
     "ServiceUnavailableError",
+    "UnresolvedDriftError",
     "WrongHostError",
     "__version__",
     "use_lane",
 ]
 
 
+if TYPE_CHECKING:
+    from esploro_async.governance.redis import RedisGovernance
+
+
 def __getattr__(name: str) -> object:
+    # Loaded on first use: redis is an optional dependency, and costly to import.
+    if name == "RedisGovernance":
+        from esploro_async.governance.redis import RedisGovernance
+
+        return RedisGovernance
     from esploro_async import errors
 
     if name in errors.DEPRECATED_NAMES:

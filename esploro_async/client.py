@@ -1,26 +1,34 @@
-"""`EsploroClient`: the entry point."""
+"""`EsploroClient`: the entry point.
+
+The API areas, their models and the streams are imported when an area or method is first
+used, as openai-python does: ``import esploro_async`` stays cheap, and a script that only
+sends `EsploroClient.request` never loads them.
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import Unpack
 
-from esploro_async.bulk import Bulk, bulk
-from esploro_async.models import Record
-from esploro_async.pagination import OffsetStream
-from esploro_async.resources import (
-    Activities,
-    Analytics,
-    Assets,
-    Configuration,
-    Organizations,
-    Researchers,
-    StreamOptions,
-)
+from esploro_async.governance.lanes import Lane
 from esploro_async.session.base import BaseClient
+
+if TYPE_CHECKING:
+    from esploro_async.bulk import Bulk
+    from esploro_async.models import Record
+    from esploro_async.pagination import OffsetStream
+    from esploro_async.resources import (
+        Activities,
+        Analytics,
+        Assets,
+        Configuration,
+        Organizations,
+        Researchers,
+        StreamOptions,
+    )
 
 __all__ = ["EsploroClient"]
 
@@ -70,32 +78,44 @@ class EsploroClient(BaseClient):
     @functools.cached_property
     def researchers(self) -> Researchers:
         """Researchers: list, get, create, update, edit, delete, ORCID tokens, test."""
+        from esploro_async.resources.researchers import Researchers
+
         return Researchers(self)
 
     @functools.cached_property
     def assets(self) -> Assets:
         """Research assets: get, get_many by ids, list by date or DOI, create, patch, test."""
+        from esploro_async.resources.assets import Assets
+
         return Assets(self)
 
     @functools.cached_property
     def organizations(self) -> Organizations:
         """Internal research organizations: list, get, test."""
+        from esploro_async.resources.organizations import Organizations
+
         return Organizations(self)
 
     @functools.cached_property
     def activities(self) -> Activities:
         """Research activities: create (the API has no read)."""
+        from esploro_async.resources.activities import Activities
+
         return Activities(self)
 
     @functools.cached_property
     def config(self) -> Configuration:
         """Configuration (``researchconf``): sets and members, code tables, import profiles,
         jobs and job instances; plus the mapping tables of ``/esploro/v1/conf``."""
+        from esploro_async.resources.researchconf import Configuration
+
         return Configuration(self)
 
     @functools.cached_property
     def analytics(self) -> Analytics:
         """Esploro Analytics: reports, the catalog of paths, test."""
+        from esploro_async.resources.analytics import Analytics
+
         return Analytics(self)
 
     def paginate(
@@ -104,7 +124,7 @@ class EsploroClient(BaseClient):
         *,
         list_key: str,
         params: Mapping[str, Any] | None = None,
-        wrap: Callable[[dict[str, Any]], Record] = Record.adopt,
+        wrap: Callable[[dict[str, Any]], Record] | None = None,
         max_page_size: int = 100,
         **options: Unpack[StreamOptions],
     ) -> OffsetStream[Record]:
@@ -112,19 +132,23 @@ class EsploroClient(BaseClient):
 
         ``list_key`` is the envelope key of the records; the total may be reported as
         ``total_record_count`` or ``totalRecordCount``. Records are de-duplicated by
-        ``record.record_id`` (the ``id`` key by default: pass ``wrap`` to use another)::
+        ``record.record_id`` (the ``id`` key with the default ``wrap``, `Record.adopt`; pass
+        another ``wrap`` to use another key)::
 
             async for member in client.paginate(
                 "researchconf/sets/123/members", list_key="member"
             ):
                 print(member.to_dict())
         """
+        from esploro_async.models import Record
+        from esploro_async.pagination import OffsetStream
+
         return OffsetStream(
             self,
             path,
             list_key=list_key,
             params=params,
-            wrap=wrap,
+            wrap=wrap or Record.adopt,
             max_page_size=max_page_size,
             **options,
         )
@@ -135,12 +159,15 @@ class EsploroClient(BaseClient):
         operation: Callable[[T], Awaitable[R]],
         *,
         concurrency: int = 8,
+        lane: Lane | None = None,
     ) -> Bulk[T, R]:
         """Apply ``operation`` to every item concurrently; yield one `BulkResult` per item.
 
         Governance paces every request the operations send; failures are results, so one
         bad item never stops the others. At the daily quota it stops, yields the results of
-        the items in flight and raises `DailyQuotaExhaustedError` (see `esploro_async.bulk`)::
+        the items in flight and raises `DailyQuotaExhaustedError` (see `esploro_async.bulk`).
+        The operations' requests go in ``lane`` (default: the surrounding `use_lane` block,
+        else ``"batch"``)::
 
             async def retitle(change: dict[str, str]) -> None:
                 async with client.researchers.edit(change["id"]) as researcher:
@@ -149,4 +176,6 @@ class EsploroClient(BaseClient):
             async for result in client.bulk(changes, retitle, concurrency=8):
                 print(result.index, "ok" if result.ok else result.error)
         """
-        return bulk(items, operation, concurrency=concurrency)
+        from esploro_async.bulk import bulk
+
+        return bulk(items, operation, concurrency=concurrency, lane=lane)

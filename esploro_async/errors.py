@@ -6,11 +6,16 @@ Every exception the library raises on purpose derives from `EsploroError`::
     ├── ConfigurationError          bad settings: no API key, unknown region, http to a remote
     ├── BriefRecordError            a brief list record would be written back whole (PUT)
     ├── PatchFormatError            asset patch fields that cannot travel in one body format
+    ├── InvalidIdentifierError      an id or path part that could leave its endpoint (``..``,
+    │                               ``%2e``, empty), or an ORCID with a wrong checksum
+    ├── JobFailedError              a configuration job ended failed, aborted or cancelled
+    ├── ReportNotFinishedError      an analytics report never said ``IsFinished=true``
     ├── DailyQuotaExhaustedError    429 DAILY_THRESHOLD, or the daily reserve is reached
     │   └── InsufficientQuotaError  a harvest would not finish above the reserve (refused up front)
     ├── RedisUnavailableError       the shared governance store (Redis) cannot be reached
     ├── ResponseFormatError         a success response whose body cannot be parsed
     │   └── IncompletePageError     a page stayed short of what its total says is there
+    ├── UnresolvedDriftError        the data kept changing under a harvest: records may be missing
     ├── APIConnectionError          no HTTP response at all
     │   ├── ConnectionFailedError   the connection failed: the request was not sent
     │   ├── RequestTimeoutError     no response in time: the request may have been processed
@@ -19,7 +24,7 @@ Every exception the library raises on purpose derives from `EsploroError`::
         ├── BadRequestError         400 and any other 4xx not listed below
         ├── AuthenticationError     400 UNAUTHORIZED, 401, 403 INVALID_REQUEST / FORBIDDEN
         │   └── WrongHostError      an HTML 401 page: the base URL is not the API gateway
-        ├── NotFoundError           404
+        ├── NotFoundError           404, or a "not found" error code whatever the status
         ├── RateLimitError          429 PER_SECOND_THRESHOLD, still there after every retry
         └── ServerError             5xx
             └── ServiceUnavailableError   503 or ROUTING_ERROR: maintenance or gateway trouble
@@ -53,14 +58,18 @@ __all__ = [
     "EsploroError",
     "IncompletePageError",
     "InsufficientQuotaError",
+    "InvalidIdentifierError",
+    "JobFailedError",
     "NotFoundError",
     "PatchFormatError",
     "RateLimitError",
     "RedisUnavailableError",
+    "ReportNotFinishedError",
     "RequestTimeoutError",
     "ResponseFormatError",
     "ServerError",
     "ServiceUnavailableError",
+    "UnresolvedDriftError",
     "WrongHostError",
 ]
 
@@ -156,6 +165,49 @@ class PatchFormatError(EsploroError, ValueError):
     """
 
 
+class InvalidIdentifierError(EsploroError, ValueError):
+    """An id or path part was refused before anything was sent.
+
+    Ids are sent percent-encoded as one path segment, so ``/``, ``?`` and ``#`` cannot
+    change the URL. What is refused is what a server could still resolve to another
+    endpoint: an empty id, ``.`` or ``..`` (also inside ``a/../b``, and percent-encoded as
+    ``%2e``, which RFC 3986 servers decode to ``.``), and ORCIDs whose checksum is wrong.
+    """
+
+
+class JobFailedError(EsploroError):
+    """A configuration job instance ended without success (failed, aborted, cancelled).
+
+    Attributes:
+        instance: the finished `esploro_async.models.JobInstance`, with its status,
+            alerts and counters.
+    """
+
+    def __init__(self, message: str, *, instance: object) -> None:
+        super().__init__(message)
+        self.instance = instance
+
+
+class ReportNotFinishedError(EsploroError):
+    """An analytics report kept answering ``IsFinished=false`` with no rows.
+
+    The reports API answers ``IsFinished=false`` with an empty ``<ResultXml/>`` while the
+    query still runs; the stream follows the resumption token a bounded number of times
+    and then raises this instead of returning a silently short report.
+
+    Attributes:
+        path: the report's catalog path.
+        rows: how many rows were delivered before giving up.
+        empty_pages: how many empty unfinished pages in a row were seen.
+    """
+
+    def __init__(self, message: str, *, path: str, rows: int, empty_pages: int) -> None:
+        super().__init__(message)
+        self.path = path
+        self.rows = rows
+        self.empty_pages = empty_pages
+
+
 class RedisUnavailableError(EsploroError):
     """The shared governance store (Redis) could not be reached; nothing was sent.
 
@@ -194,6 +246,23 @@ class IncompletePageError(ResponseFormatError):
         self.offset = offset
         self.expected = expected
         self.received = received
+
+
+class UnresolvedDriftError(EsploroError):
+    """Records kept moving during a harvest, through every round of re-reads.
+
+    Raised after every record the stream could read was handed out: some records that
+    existed throughout may still be missing. Harvest again when the data is quieter.
+
+    Attributes:
+        path: the endpoint harvested.
+        total: the last total reported.
+    """
+
+    def __init__(self, message: str, *, path: str, total: int) -> None:
+        super().__init__(message)
+        self.path = path
+        self.total = total
 
 
 class APIConnectionError(EsploroError):
@@ -285,7 +354,12 @@ class WrongHostError(AuthenticationError):
 
 
 class NotFoundError(APIError):
-    """HTTP 404: no such researcher, asset, set, job, … (or no such path)."""
+    """No such researcher, asset, set, job, … (or no such path).
+
+    Raised for HTTP 404 and for the error codes the API uses for unknown ids whatever the
+    status: the real gateway answers an unknown researcher with HTTP **400** ``401861``
+    (see ``esploro_async.session.response.NOT_FOUND_CODES``).
+    """
 
 
 class RateLimitError(APIError):

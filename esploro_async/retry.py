@@ -21,6 +21,8 @@ import random
 
 import attrs
 
+from esploro_async.errors import ConfigurationError
+
 __all__ = ["IDEMPOTENT_METHODS", "RetryPolicy"]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -28,7 +30,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 def _non_negative(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
+        raise ConfigurationError(f"{attribute.name} must be >= 0, got {value!r}")
 
 
 @attrs.frozen
@@ -57,7 +59,7 @@ class RetryPolicy:
     @max_attempts.validator
     def _check_attempts(self, _attribute: attrs.Attribute[int], value: int) -> None:
         if value < 1:
-            raise ValueError(f"max_attempts must be >= 1, got {value!r}")
+            raise ConfigurationError(f"max_attempts must be >= 1, got {value!r}")
 
     @classmethod
     def none(cls) -> RetryPolicy:

@@ -5,7 +5,7 @@ researcher in the ``interactive`` lane (the client's default), so a visitor neve
 behind the harvest that runs in the same process in the ``batch`` lane; the harvest stops
 at its own daily reserve (``batch_reserve``) and leaves the rest of the quota to the pages.
 
-    pip install 'esploro-async[cli]' fastapi uvicorn
+    pip install 'esploro-async[examples]'
     ESPLORO_SIMULATE=1 uvicorn examples.fastapi_portal:app      # a simulated institution
     ESPLORO_API_KEY=... ESPLORO_REGION=eu uvicorn examples.fastapi_portal:app
     curl localhost:8000/researchers/R00000042 ; curl localhost:8000/status

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 
 import httpx
 import pytest
 import respx
 
-from conftest import API_KEY, BASE_URL, ClientFactory
+from conftest import API_KEY, BASE_URL, ClientFactory, make_gateway
 from esploro_async import (
     REGIONS,
     ConfigurationError,
@@ -18,7 +19,7 @@ from esploro_async import (
     NotFoundError,
     RetryPolicy,
 )
-from strict_gateway import StrictGateway
+from esploro_async.testing import Fault, FaultKind
 
 pytestmark = pytest.mark.looptime
 
@@ -106,12 +107,12 @@ async def test_headers_format_and_lang() -> None:
 
 
 async def test_an_injected_http_client_is_used_and_not_closed() -> None:
-    gateway = StrictGateway()
+    gateway = make_gateway()
     http = httpx.AsyncClient(transport=gateway.transport())
     async with EsploroClient(API_KEY, base_url=BASE_URL, http_client=http) as client:
         await client.request("GET", "researchers/test")
     assert not http.is_closed
-    assert len(gateway.arrivals) == 1
+    assert len(gateway.client_log()) == 1
     await http.aclose()
 
 
@@ -132,15 +133,19 @@ async def test_the_key_never_appears_in_logs_errors_or_reprs(
     caplog: pytest.LogCaptureFixture, make_client: ClientFactory
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    gateway = StrictGateway(faults=["reset", "500"], quota=5)
+    gateway = make_gateway(
+        faults=[
+            Fault(FaultKind.RESET, processed=True, requests={1}),
+            Fault(FaultKind.HTTP_500, requests={2}),
+        ]
+    )
     client = make_client(transport=gateway.transport(), retry=RetryPolicy(backoff_initial=0))
     seen: list[str] = [repr(client), str(client), repr(client.governance.snapshot())]
     await client.request("GET", "researchers/test")
     for _ in range(3):
         response = await client.request("GET", "researchers/test")
     seen.append(repr(response))
-    gateway.script = lambda request: httpx.Response(404, json={})
-    with pytest.raises(EsploroError) as raised:
+    with pytest.raises(EsploroError) as raised:  # the gateway has no researcher "x"
         await client.request("GET", "researchers/x")
     assert isinstance(raised.value, NotFoundError)
     seen += [str(raised.value), repr(raised.value), repr(raised.value.__dict__)]
@@ -161,7 +166,9 @@ async def test_closed_client_refuses_requests(make_client: ClientFactory) -> Non
 
 
 async def test_quota_callbacks_and_snapshot(make_client: ClientFactory) -> None:
-    gateway = StrictGateway(quota=12)
+    gateway = make_gateway(
+        quota_remaining=12, start=datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
+    )
     client = make_client(transport=gateway.transport())
     alerts: list[int] = []
     client.governance.on_quota_below(10, lambda event: alerts.append(event.remaining))  # type: ignore[attr-defined]

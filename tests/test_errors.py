@@ -19,7 +19,7 @@ from esploro_async import (
     ServiceUnavailableError,
     WrongHostError,
 )
-from strict_gateway import GATEWAY_XML
+from esploro_async.testing._xml import error_xml
 
 pytestmark = pytest.mark.looptime
 
@@ -64,7 +64,7 @@ CASES = [
     pytest.param(
         httpx.Response(
             400,
-            content=GATEWAY_XML.format(code="UNAUTHORIZED", message="API-key not defined"),
+            content=error_xml("UNAUTHORIZED", "API-key not defined", "E01-TEST"),
             headers=XML,
         ),
         AuthenticationError,
@@ -84,7 +84,7 @@ CASES = [
     ),
     pytest.param(
         httpx.Response(
-            503, content=GATEWAY_XML.format(code="ROUTING_ERROR", message="No route"), headers=XML
+            503, content=error_xml("ROUTING_ERROR", "No route", "E01-TEST"), headers=XML
         ),
         ServiceUnavailableError,
         "ROUTING_ERROR",
@@ -92,7 +92,13 @@ CASES = [
     ),
     pytest.param(httpx.Response(502), ServerError, None, id="empty-502"),
     pytest.param(
-        httpx.Response(200, json=JSON_ERROR), APIError, "401861", id="200-with-errorsExist"
+        httpx.Response(
+            200,
+            json={"errorsExist": True, "errorList": {"error": [{"errorCode": "401604"}]}},
+        ),
+        APIError,
+        "401604",
+        id="200-with-errorsExist",
     ),
     pytest.param(
         httpx.Response(200, content=XML_APP_ERROR, headers=XML),

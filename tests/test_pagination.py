@@ -204,14 +204,14 @@ async def test_estimate_and_refusal_when_the_harvest_cannot_finish(
     stream = client.researchers.list()
     estimate = await stream.estimate()
     assert estimate.total_records == 2000
-    assert estimate.requests_needed == 19
+    assert estimate.requests_needed == 20  # 1,900 records, 99 new ones a page
     assert estimate.quota_remaining == 14
     assert estimate.daily_reserve == 2
     assert estimate.fits is False
     with pytest.raises(InsufficientQuotaError) as refused:
         async for _ in stream:
             pass
-    assert refused.value.needed == 19
+    assert refused.value.needed == 20
     assert len(gw.log) == 1, "only the first page was fetched"
 
 
@@ -230,7 +230,7 @@ async def test_stopped_at_the_daily_quota_resumes_next_day_exactly(
         async for researcher in stream:
             first_day.append(researcher.primary_id or "")
     saved = stream.checkpoint.to_json()
-    assert len(first_day) == stream.checkpoint.offset == 800
+    assert len(first_day) == stream.checkpoint.offset == 100 + 7 * 99
 
     await anyio.sleep(3600)  # the quota resets at midnight GMT
     resumed = client.researchers.list(resume_from=Checkpoint.from_json(saved))

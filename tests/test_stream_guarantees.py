@@ -81,7 +81,7 @@ async def test_a_quota_stop_with_pages_in_flight_is_typed_and_resumes_exactly(
     with pytest.raises(DailyQuotaExhaustedError):
         async for researcher in stream:
             first_day.append(researcher.primary_id or "")
-    assert len(first_day) == 800  # 8 requests, every record they brought handed out
+    assert len(first_day) == 100 + 7 * 99  # 8 requests: every record they brought, once
     saved = stream.checkpoint.to_json()
 
     await anyio.sleep(3600)  # the gateway's quota resets at its midnight
@@ -105,7 +105,7 @@ async def test_a_stream_spends_the_quota_down_to_the_reserve_not_short_of_it(
         async for _ in client.researchers.list(on_insufficient_quota="run"):
             got += 1
     assert gw.quota_remaining in (50, 51)  # the reserve, ± 1
-    assert got == (150 - gw.quota_remaining) * 100
+    assert got == 100 + (150 - gw.quota_remaining - 1) * 99
     assert gw.counts_by_error_code().get("DAILY_THRESHOLD", 0) == 0
 
 
@@ -241,7 +241,7 @@ async def test_an_absurd_total_is_refused_up_front_when_the_quota_cannot_cover_i
     with pytest.raises(InsufficientQuotaError) as refused:
         async for _ in client.researchers.list():
             pass
-    assert refused.value.needed == 10**10 - 1
+    assert refused.value.needed == -(-(10**12 - 100) // 99)
     assert offsets == [0]
 
 

@@ -22,6 +22,6 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(2)
-    from esploro_async.cli.app import cli
+    from esploro_async.cli.app import run
 
-    cli(prog_name="esploro-async")
+    sys.exit(run())

@@ -1,26 +1,39 @@
-"""The click application: global settings, the commands, and exit codes with hints."""
+"""The click application: global settings, the commands, and exit codes with hints.
+
+No command shows a traceback: every failure ends in one ``error:`` line (text from the
+server printed literally) and one ``hint:`` line, with the exit code listed in
+``EXIT_CODES``. Settings and files are checked before the first request.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import math
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
+from rich.text import Text
 
+from esploro_async._version import __version__
 from esploro_async.cli import exits
-from esploro_async.cli.apply import apply_changes
-from esploro_async.cli.harvest import TARGETS, HarvestRequest, run_harvest
+from esploro_async.cli.apply import ApplyPlan, apply_changes, prepare_apply, result_kind
+from esploro_async.cli.harvest import TARGETS, HarvestRequest, prepare_harvest, run_harvest
 from esploro_async.cli.progress import HarvestProgress
 from esploro_async.cli.settings import Settings, SimulationSettings, connect
-from esploro_async.errors import APIError, EsploroError
+from esploro_async.errors import APIError, AuthenticationError, EsploroError
+from esploro_async.testing import Latency
 
-__all__ = ["cli"]
+__all__ = ["cli", "printable", "run"]
+
+log = logging.getLogger("esploro_async.cli")
 
 T = TypeVar("T")
 
@@ -28,28 +41,59 @@ EXIT_CODES = """\b
 Exit codes:
   0    done
   1    another failure (network, server): see the message
-  2    usage: bad arguments or settings (e.g. no API key)
+  2    usage: bad arguments, settings or files (e.g. no API key)
   3    stopped at the daily quota or its reserve: --resume after the reset
   4    the API key was refused (or the base URL is not the gateway)
   130  interrupted (Ctrl-C): --resume to continue
 """
 
+_CONTROL = dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0)])
+_CONTROL.pop(ord("\n"))
+
+
+def printable(text: object) -> str:
+    """``text`` without control characters (escape sequences), safe to print on a terminal."""
+    return str(text).translate(_CONTROL)
+
 
 def _console() -> Console:
-    return Console(stderr=True, soft_wrap=True)
+    return Console(stderr=True, soft_wrap=True, highlight=False)
 
 
-def _run(main: Callable[[], Awaitable[T]]) -> T:
-    """Run ``main`` and turn failures into an exit code with a one-line hint."""
-    console = _console()
+def _say(console: Console, label: str, style: str, message: object) -> None:
+    """One line ``label message``; the message is never read as markup."""
+    console.print(Text.assemble((label, style), " ", printable(message)))
+
+
+def _fail(console: Console, error: BaseException) -> NoReturn:
+    code, hint = exits.exit_code_for(error)
+    if isinstance(error, (EsploroError, OSError)):
+        _say(console, "error:", "red", error)
+    elif not isinstance(error, KeyboardInterrupt):
+        _say(console, "error:", "red", f"unexpected {type(error).__name__}: {error}")
+    _say(console, "hint:", "yellow", hint)
+    sys.exit(code)
+
+
+@contextmanager
+def _guard(console: Console) -> Iterator[None]:
+    """Turn any failure into an ``error:`` line, a ``hint:`` and its exit code."""
     try:
+        yield
+    except click.exceptions.ClickException:
+        raise
+    except (EsploroError, KeyboardInterrupt, OSError) as exc:
+        _fail(console, exc)
+    except Exception as exc:
+        log.debug("unexpected error", exc_info=True)
+        _fail(console, exc)
+
+
+def _run(console: Console, main: Callable[[], Awaitable[T]]) -> T:
+    """Run ``main`` and turn failures into an exit code with a one-line hint."""
+    with _guard(console):
         return asyncio.run(main())  # type: ignore[arg-type]
-    except (EsploroError, KeyboardInterrupt) as exc:
-        code, hint = exits.exit_code_for(exc)
-        if not isinstance(exc, KeyboardInterrupt):
-            console.print(f"[red]error:[/red] {exc}", highlight=False)
-        console.print(f"[yellow]hint:[/yellow] {hint}", highlight=False)
-        sys.exit(code)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _simulation(ctx: click.Context, simulate: bool) -> SimulationSettings | None:
@@ -62,10 +106,37 @@ def _simulation(ctx: click.Context, simulate: bool) -> SimulationSettings | None
         seed=options["sim_seed"],
         latency=options["sim_latency"],
         daily_quota=options["sim_daily_quota"],
+        faults=options["sim_fault"],
     )
 
 
+def _margin(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise click.BadParameter(f"must be a number >= 0 (e.g. 0.10), not {value}")
+    return value
+
+
+def _latency(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    try:
+        Latency.parse(value)
+    except ValueError:
+        raise click.BadParameter(
+            f'expected seconds: "0.3", "0.2:0.8" or "ln:MEDIAN:SIGMA", not {value!r}'
+        ) from None
+    return value
+
+
+def _iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"expected a date YYYY-MM-DD, not {value!r}") from None
+
+
 @click.group(epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="esploro-async")
 @click.option("--api-key", envvar="ESPLORO_API_KEY", help="API key [env ESPLORO_API_KEY].")
 @click.option(
     "--region",
@@ -82,19 +153,30 @@ def _simulation(ctx: click.Context, simulate: bool) -> SimulationSettings | None
     envvar="ESPLORO_INSTITUTION",
     help="Institution code, with --redis-url [env ESPLORO_INSTITUTION].",
 )
-@click.option("--daily-reserve", type=int, help="Daily requests never to spend (default 0).")
-@click.option("--safety-margin", type=float, help="Rate margin for jitter (default 0.10).")
+@click.option(
+    "--daily-reserve",
+    type=click.IntRange(min=0),
+    help="Daily requests never to spend (default 0).",
+)
+@click.option(
+    "--safety-margin",
+    type=float,
+    callback=_margin,
+    help="Rate margin for network jitter, >= 0 (default 0.10).",
+)
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="warning",
     show_default=True,
+    help="Log to stderr from this level (debug: every request).",
 )
-@click.option("--sim-researchers", type=int, default=5_000, show_default=True, hidden=True)
-@click.option("--sim-assets", type=int, default=5_000, show_default=True, hidden=True)
+@click.option("--sim-researchers", type=click.IntRange(min=0), default=5_000, hidden=True)
+@click.option("--sim-assets", type=click.IntRange(min=0), default=5_000, hidden=True)
 @click.option("--sim-seed", type=int, default=0, hidden=True)
-@click.option("--sim-latency", default="0.05:0.3", hidden=True)
-@click.option("--sim-daily-quota", type=int, default=1_000_000, hidden=True)
+@click.option("--sim-latency", default="0.05:0.3", callback=_latency, hidden=True)
+@click.option("--sim-daily-quota", type=click.IntRange(min=0), default=1_000_000, hidden=True)
+@click.option("--sim-fault", multiple=True, hidden=True)
 @click.pass_context
 def cli(ctx: click.Context, /, log_level: str, **settings: Any) -> None:
     """Harvest and update an Esploro institution within the API's governance thresholds.
@@ -120,13 +202,44 @@ def cli(ctx: click.Context, /, log_level: str, **settings: Any) -> None:
 
 
 def _settings(ctx: click.Context, simulate: bool) -> Settings:
-    return Settings.from_env(**ctx.obj, simulate=_simulation(ctx, simulate))
+    settings = Settings.from_env(**ctx.obj, simulate=_simulation(ctx, simulate))
+    if settings.simulate is not None:
+        settings.simulate.fault_rules()  # checked before anything starts
+    return settings
+
+
+def _thousands(number: int | None) -> str:
+    return "unknown" if number is None else f"{number:,}"
+
+
+def _filters(param: tuple[str, ...], named: dict[str, str | None]) -> dict[str, str]:
+    filters: dict[str, str] = {}
+    for item in param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--param")
+        filters[key] = value
+    filters.update({k: v for k, v in named.items() if v})
+    return filters
 
 
 @cli.command()
 @click.argument("resource", type=click.Choice(sorted(TARGETS)))
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The output file (created readable by you only).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="JSON Lines (records as received) or CSV.",
+)
 @click.option("--resume", is_flag=True, help="Continue the harvest that wrote --out.")
 @click.option("--overwrite", is_flag=True, help="Start again even if --out exists.")
 @click.option(
@@ -139,12 +252,12 @@ def _settings(ctx: click.Context, simulate: bool) -> Settings:
     is_flag=True,
     help="Harvest until the daily reserve and stop (exit 3) instead of refusing to start.",
 )
-@click.option("--update-date-from", help="assets: changed since YYYY-MM-DD.")
+@click.option("--update-date-from", callback=_iso_date, help="assets: changed since YYYY-MM-DD.")
 @click.option("--doi", help="assets: DOIs, comma-separated.")
 @click.option("--set-id", help="set-members: the set.")
 @click.option("--path", "report_path", help="analytics: the report's catalog path.")
 @click.option("--param", multiple=True, help="Extra query parameter KEY=VALUE (repeatable).")
-@click.option("--page-size", type=click.IntRange(1, 100))
+@click.option("--page-size", type=click.IntRange(1, 100), help="Records per request (1-100).")
 @click.option("--simulate", is_flag=True, help="Use a built-in simulated institution.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
@@ -173,19 +286,10 @@ def harvest(
     esploro-async harvest assets --update-date-from 1900-01-01 --out assets.jsonl
     esploro-async harvest researchers --simulate --out demo.jsonl   # no key needed
     """
-    filters: dict[str, str] = {}
-    for item in param:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--param")
-        filters[key] = value
-    named = {
-        "update_date_from": update_date_from,
-        "doi": doi,
-        "set_id": set_id,
-        "path": report_path,
-    }
-    filters.update({k: v for k, v in named.items() if v})
+    if resume and overwrite:
+        raise click.UsageError("--resume and --overwrite exclude each other")
+    named = {"update_date_from": update_date_from, "doi": doi, "set_id": set_id}
+    filters = _filters(param, {**named, "path": report_path})
     request = HarvestRequest(
         target=resource,
         filters=filters,
@@ -197,36 +301,55 @@ def harvest(
         until_reserve=until_reserve,
         page_size=page_size,
     )
-    settings = _settings(ctx, simulate)
     console = _console()
+    with _guard(console):
+        settings = _settings(ctx, simulate)
+        state = prepare_harvest(request)
 
     async def main() -> None:
         async with connect(settings) as connection:
             with HarvestProgress(console, quiet=quiet) as progress:
                 progress.note(f"harvesting {resource} from {connection.where}")
-                summary = await run_harvest(connection.client, request, progress)
+                summary = await run_harvest(
+                    connection.client, request, progress, state=state, prepared=True
+                )
             snapshot = connection.client.governance.snapshot()
         if not quiet:
-            console.print(
-                f"[green]done:[/green] {summary.records} records in {out} "
+            _say(
+                console,
+                "done:",
+                "green",
+                f"{summary.records} records in {out} "
                 f"({snapshot.requests} requests, {snapshot.throttled} throttled, "
-                f"quota left {snapshot.quota_remaining})",
-                highlight=False,
+                f"quota left {_thousands(snapshot.quota_remaining)})",
             )
 
-    _run(main)
+    _run(console, main)
 
 
 @cli.command()
 @click.argument("changes", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--results",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Result lines (default: <changes>.results.jsonl; dry runs print to stdout).",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Result lines (default: <changes>.results.jsonl; dry runs: stdout, or -).",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would change; send no write.")
-@click.option("--resume", is_flag=True, help="Skip lines that already have a result.")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Skip lines that have a result, except failures worth retrying (sent again).",
+)
+@click.option(
+    "--retry-failed", is_flag=True, help="Like --resume, and send every failed line again."
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Changes in flight at once.",
+)
 @click.option("--simulate", is_flag=True, help="Use a built-in simulated institution.")
 @click.pass_context
 def apply(
@@ -235,6 +358,7 @@ def apply(
     results: Path | None,
     dry_run: bool,
     resume: bool,
+    retry_failed: bool,
     concurrency: int,
     simulate: bool,
 ) -> None:
@@ -244,31 +368,46 @@ def apply(
     {"type": "researcher", "id": "jdoe", "set": {"/researcher/display_title": "Dr"}}
     {"type": "asset", "id": "991234", "action": "replace", "fields": {"date.published": "2024"}}
     """
-    settings = _settings(ctx, simulate)
     console = _console()
-    if results is None:
-        results = (
-            Path("/dev/stdout") if dry_run else changes.with_name(changes.name + ".results.jsonl")
+    with _guard(console):
+        settings = _settings(ctx, simulate)
+        plan = prepare_apply(
+            changes,
+            results,
+            dry_run=dry_run,
+            resume=resume or retry_failed,
+            retry_failed=retry_failed,
         )
 
     async def main() -> dict[str, int]:
-        counts: dict[str, int] = {}
+        counts = dict(plan.earlier)  # the summary is of the whole results file
         async with connect(settings) as connection:
             async for result in apply_changes(
-                connection.client,
-                changes,
-                results,
-                dry_run=dry_run,
-                resume=resume,
-                concurrency=concurrency,
+                connection.client, changes, plan=plan, concurrency=concurrency
             ):
-                counts[result["status"]] = counts.get(result["status"], 0) + 1
+                status = result_kind(result)
+                counts[status] = counts.get(status, 0) + 1
         return counts
 
-    counts = _run(main)
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
-    console.print(f"[green]done:[/green] {summary}; results in {results}", highlight=False)
-    if counts.get("error") or counts.get("invalid") or counts.get("unknown"):
+    counts = _run(console, main)
+    _apply_summary(console, plan, counts)
+
+
+def _apply_summary(console: Console, plan: ApplyPlan, counts: dict[str, int]) -> None:
+    where = "stdout" if plan.results is None else str(plan.results)
+    words = {"retryable": "failed (retryable)", "error": "failed"}
+    summary = ", ".join(f"{n} {words.get(s, s)}" for s, n in sorted(counts.items()))
+    _say(console, "done:", "green", f"{summary or 'nothing to do'}; results in {where}")
+    hints = []
+    if counts.get("retryable"):
+        hints.append("run the same command with --resume to send the retryable failures again")
+    if counts.get("error"):
+        hints.append("see each failed line's error; once fixed, --retry-failed sends them again")
+    if counts.get("invalid") or counts.get("unknown"):
+        hints.append("invalid and unknown lines need a look: fix them in a new CHANGES file")
+    for hint in hints:
+        _say(console, "hint:", "yellow", hint)
+    if hints:
         sys.exit(exits.OTHER)
 
 
@@ -277,20 +416,24 @@ def apply(
 @click.pass_context
 def quota(ctx: click.Context, simulate: bool) -> None:
     """Print the daily quota left and when it resets (one cheap test call)."""
-    settings = _settings(ctx, simulate)
+    console = _console()
+    with _guard(console):
+        settings = _settings(ctx, simulate)
 
     async def main() -> tuple[int | None, datetime]:
         async with connect(settings) as connection:
             client = connection.client
             try:
                 await client.request("GET", "researchers/test")
+            except AuthenticationError:
+                raise
             except APIError as exc:  # the header comes with errors too
                 if exc.quota_remaining is None:
                     raise
             snapshot = client.governance.snapshot()
             return snapshot.quota_remaining, snapshot.quota_resets_at
 
-    remaining, resets_at = _run(main)
+    remaining, resets_at = _run(console, main)
     left = "unknown (no X-Exl-Api-Remaining header)" if remaining is None else f"{remaining:,}"
     wait = resets_at - datetime.now(timezone.utc)
     hours, rest = divmod(max(0, int(wait.total_seconds())), 3600)
@@ -300,13 +443,121 @@ def quota(ctx: click.Context, simulate: bool) -> None:
 
 @cli.group()
 def simulate() -> None:
-    """The simulated gateway."""
+    """The simulated gateway: an Esploro institution on loopback, for tests and demos."""
 
 
-@simulate.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def serve(args: tuple[str, ...]) -> None:
-    """Serve a simulated institution on loopback (see `serve --help`)."""
+@simulate.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port to bind (0: any free port).",
+)
+@click.option(
+    "--allow-non-loopback",
+    is_flag=True,
+    help="Allow binding a non-loopback address (exposes the simulator).",
+)
+@click.option(
+    "--researchers",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="Synthetic researchers.",
+)
+@click.option(
+    "--assets",
+    type=click.IntRange(min=0),
+    default=2000,
+    show_default=True,
+    help="Synthetic research assets.",
+)
+@click.option(
+    "--latency",
+    default="0",
+    show_default=True,
+    callback=_latency,
+    help='Seconds per response: "0.3", "0.2:0.8" (uniform) or "ln:MEDIAN:SIGMA".',
+)
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(min=1),
+    default=25,
+    show_default=True,
+    help="Requests allowed in any window (the gateway's PER_SECOND_THRESHOLD).",
+)
+@click.option(
+    "--window",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="The sliding window of --rate-limit, in seconds.",
+)
+@click.option(
+    "--count-rejected", is_flag=True, help="Count rejected (429) requests in the window too."
+)
+@click.option(
+    "--daily-quota",
+    type=click.IntRange(min=0),
+    default=1_000_000,
+    show_default=True,
+    help="Requests per day (X-Exl-Api-Remaining).",
+)
+@click.option(
+    "--foreign-rate",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Requests per second another integration spends of the same budget.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the institution, latency and faults.",
+)
+def serve(**options: Any) -> None:
+    """Serve a simulated institution on loopback until Ctrl-C.
+
+    Prints the URL and the API keys to use (one read/write, one read-only):
+
+    \b
+    esploro-async simulate serve --port 8080 --researchers 50000
+    esploro-async --base-url http://127.0.0.1:8080 --api-key <key> quota
+    """
     from esploro_async.testing.__main__ import main as simulator
 
-    sys.exit(simulator(["serve", *args]))
+    argv = ["serve"]
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            argv += [flag] if value else []
+        else:
+            argv += [flag, str(value)]
+    sys.exit(simulator(argv))
+
+
+def run(args: list[str] | None = None) -> int:
+    """Run the command line; return its exit code. Usage errors end with a ``hint:`` too."""
+    try:
+        result = cli.main(args, prog_name="esploro-async", standalone_mode=False)
+    except click.UsageError as exc:
+        exc.show()
+        command = exc.ctx.command_path if exc.ctx is not None else "esploro-async"
+        _say(_console(), "hint:", "yellow", f"{command} --help lists the options")
+        return exits.USAGE
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        _say(_console(), "hint:", "yellow", exits.exit_code_for(KeyboardInterrupt())[1])
+        return exits.INTERRUPTED
+    return result if isinstance(result, int) else exits.OK
+
+
+from esploro_async.cli.jobs import job  # noqa: E402  (registered after the group exists)
+
+cli.add_command(job)

@@ -12,7 +12,9 @@ changes are patches (``action`` ``add`` or ``replace``; ``identifier.*`` fields 
 
 Every input line ends in exactly one result line (``{"line": N, "status": …}``), written as
 changes complete. A run that stops (Ctrl-C, a crash, the daily quota) resumes with
-``--resume``: lines with a result are skipped. A change that was being sent when the
+``--resume``: lines with a result are skipped, except failures marked ``retryable`` (the
+change was not applied, or sending it again is harmless), which are sent again;
+``--retry-failed`` sends every failed line again. A change that was being sent when the
 process died may or may not have been applied; idempotent changes (researcher PUTs, asset
 ``replace``) are simply sent again, an asset ``add`` is reported as ``unknown`` instead of
 risking a second append.
@@ -20,8 +22,10 @@ risking a second append.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -29,10 +33,35 @@ from typing import Any
 import attrs
 
 from esploro_async.bulk import bulk
+from esploro_async.cli.files import check_writable, open_private, write_atomically
 from esploro_async.client import EsploroClient
-from esploro_async.errors import APIError, ConfigurationError, EsploroError
+from esploro_async.errors import (
+    APIConnectionError,
+    APIError,
+    ConfigurationError,
+    ConnectionFailedError,
+    DailyQuotaExhaustedError,
+    EsploroError,
+    RateLimitError,
+    RedisUnavailableError,
+    ServerError,
+)
 
-__all__ = ["Change", "ChangeError", "apply_changes", "parse_change", "read_done"]
+__all__ = [
+    "ApplyPlan",
+    "Change",
+    "ChangeError",
+    "apply_changes",
+    "parse_change",
+    "prepare_apply",
+    "read_done",
+    "result_kind",
+]
+
+_NOT_SENT = (ConnectionFailedError, RateLimitError, DailyQuotaExhaustedError, RedisUnavailableError)
+"""Failures that say the change was not applied: sending it again is always safe."""
+_MAYBE_SENT = (APIConnectionError, ServerError)
+"""Failures after which the change may have been applied: only idempotent ones are resent."""
 
 
 class ChangeError(ValueError):
@@ -137,60 +166,207 @@ def apply_pointers(record: dict[str, Any], change: Change) -> dict[str, tuple[An
 
 def read_done(results: Path) -> set[int]:
     """Input lines that already have a result (a cut-off last line is ignored)."""
-    done: set[int] = set()
-    if not results.exists():
-        return done
-    with open(results, encoding="utf-8") as handle:
+    return set(_read_results(results))
+
+
+def _read_results(path: Path) -> dict[int, dict[str, Any]]:
+    """The result of each line in ``path`` (unreadable lines, e.g. a cut-off one, ignored)."""
+    found: dict[int, dict[str, Any]] = {}
+    if not path.is_file():
+        return found
+    with open(path, encoding="utf-8", errors="replace") as handle:
         for text in handle:
             try:
-                done.add(int(json.loads(text)["line"]))
+                result = json.loads(text)
+                found[int(result["line"])] = result
             except (ValueError, KeyError, TypeError):
                 continue
-    return done
+    return found
 
 
-def _error(exc: BaseException) -> dict[str, Any]:
+def result_kind(result: Mapping[str, Any]) -> str:
+    """A result's status, with ``retryable`` for a failure that may safely be sent again."""
+    status = str(result.get("status"))
+    if status == "error" and (result.get("error") or {}).get("retryable") is True:
+        return "retryable"
+    return status
+
+
+def _retryable(change: Change, error: BaseException) -> bool:
+    if isinstance(error, _NOT_SENT):
+        return True
+    return change.idempotent and isinstance(error, _MAYBE_SENT)
+
+
+def _error(exc: BaseException, change: Change | None = None) -> dict[str, Any]:
     info: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
     if isinstance(exc, APIError):
         info.update(
             status_code=exc.status_code, error_code=exc.error_code, tracking_id=exc.tracking_id
         )
+    if change is not None:
+        info["retryable"] = _retryable(change, exc)
     return info
 
 
 class _Appender:
-    """Appends whole lines with one write each, so a file never ends mid-line."""
+    """Appends whole lines with one write each, so a file never ends mid-line.
 
-    def __init__(self, path: Path) -> None:
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        _cut_partial_line(path, self._fd)
+    The file is private (``0600``) and never opened through a symbolic link; without a path
+    the lines go to standard output.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self._fd: int | None = None
+        if path is not None:
+            self._fd = open_private(path, append=True)
+            _cut_partial_line(self._fd)
 
     def write(self, data: Mapping[str, Any]) -> None:
         line = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
-        os.write(self._fd, line.encode("utf-8"))
+        if self._fd is None:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        else:
+            os.write(self._fd, line.encode("utf-8"))
 
     def close(self) -> None:
-        os.close(self._fd)
+        if self._fd is not None:
+            os.close(self._fd)
 
 
-def _cut_partial_line(path: Path, fd: int) -> None:
-    size = path.stat().st_size
-    if size == 0:
+def _cut_partial_line(fd: int) -> None:
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
         return
+    data = os.pread(fd, size, 0)
+    os.ftruncate(fd, data.rfind(b"\n") + 1)
+
+
+@attrs.frozen
+class ApplyPlan:
+    """What `prepare_apply` found: where results go, and which lines to skip or flag.
+
+    Attributes:
+        results: the results file (None: standard output, for a dry run).
+        dry_run: send no write.
+        skip: lines that already have a final result.
+        retry: lines whose failed result is dropped and sent again.
+        in_flight: lines that were being sent when an earlier run stopped.
+        earlier: how many skipped lines ended in each status (see `result_kind`).
+    """
+
+    results: Path | None
+    dry_run: bool = False
+    skip: frozenset[int] = frozenset()
+    retry: frozenset[int] = frozenset()
+    in_flight: frozenset[int] = frozenset()
+    earlier: Mapping[str, int] = attrs.field(factory=dict)
+
+    @property
+    def journal(self) -> Path | None:
+        """The journal of changes sent (none for a dry run)."""
+        if self.dry_run or self.results is None:
+            return None
+        return self.results.with_name(f".{self.results.name}.journal")
+
+
+def _check_utf8(path: Path) -> None:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
     with open(path, "rb") as handle:
-        data = handle.read()
-    if not data.endswith(b"\n"):
-        os.ftruncate(fd, data.rfind(b"\n") + 1)
+        while chunk := handle.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                raise ConfigurationError(
+                    f"{path} is not UTF-8 text (byte {offset + exc.start}): save it as UTF-8"
+                ) from None
+            offset += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise ConfigurationError(f"{path} is not UTF-8 text (it ends mid-character)") from None
+
+
+def _results_path(changes: Path, results: Path | None, dry_run: bool) -> Path | None:
+    if results is not None and str(results) == "-":
+        if not dry_run:
+            raise ConfigurationError(
+                "--results -: the results of a run that writes go to a file, so that --resume "
+                "can continue it; give a file name"
+            )
+        return None
+    if results is None:
+        return None if dry_run else changes.with_name(changes.name + ".results.jsonl")
+    if results.resolve() == changes.resolve():
+        raise ConfigurationError(f"--results {results} is the CHANGES file itself")
+    return results
+
+
+def prepare_apply(
+    changes: Path,
+    results: Path | None,
+    *,
+    dry_run: bool = False,
+    resume: bool = False,
+    retry_failed: bool = False,
+) -> ApplyPlan:
+    """Check the input and output files before anything is sent; touch nothing.
+
+    Raises `ConfigurationError` for a CHANGES file that is not UTF-8, a results file that
+    cannot be written, or one that already holds results without ``resume``.
+    """
+    _check_utf8(changes)
+    path = _results_path(changes, results, dry_run)
+    if path is None:
+        return ApplyPlan(None, dry_run=True)
+    check_writable(path, "--results")
+    plan = ApplyPlan(path, dry_run=dry_run)
+    if plan.journal is not None:
+        check_writable(plan.journal, "the journal")
+    if not resume:
+        if not dry_run and path.is_file() and path.stat().st_size > 0:
+            raise ConfigurationError(
+                f"{path} already holds results: pass --resume to continue that run, or "
+                "choose another --results file"
+            )
+        return plan
+    done = _read_results(path)
+    retry = {
+        line
+        for line, result in done.items()
+        if result.get("status") == "error"
+        and (retry_failed or (result.get("error") or {}).get("retryable") is True)
+    }
+    started = set(_read_results(plan.journal)) if plan.journal is not None else set()
+    earlier: dict[str, int] = {}
+    for line in set(done) - retry:
+        kind = result_kind(done[line])
+        earlier[kind] = earlier.get(kind, 0) + 1
+    return attrs.evolve(
+        plan,
+        earlier=earlier,
+        skip=frozenset(set(done) - retry),
+        retry=frozenset(retry),
+        in_flight=frozenset(started - set(done)),
+    )
+
+
+def _drop_results(path: Path, lines: frozenset[int]) -> None:
+    """Rewrite ``path`` without the results of ``lines`` (and any cut-off line), atomically."""
+    kept = [
+        json.dumps(result, ensure_ascii=False, separators=(",", ":")) + "\n"
+        for line, result in sorted(_read_results(path).items())
+        if line not in lines
+    ]
+    write_atomically(path, "".join(kept))
 
 
 @attrs.frozen
 class _Outcome:
     change: Change
     result: dict[str, Any]
-
-
-def _has_content(path: Path) -> bool:
-    return path.is_file() and path.stat().st_size > 0
 
 
 def _read_input(path: Path, skip: set[int]) -> Iterator[tuple[int, str]]:
@@ -204,46 +380,29 @@ def _read_input(path: Path, skip: set[int]) -> Iterator[tuple[int, str]]:
 async def apply_changes(
     client: EsploroClient,
     source: Path,
-    results: Path,
+    results: Path | None = None,
     *,
     dry_run: bool = False,
     resume: bool = False,
+    retry_failed: bool = False,
     concurrency: int = 8,
+    plan: ApplyPlan | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Apply every change of ``source``; yield each result line as it is written."""
-    if not resume and not dry_run and _has_content(results):
-        raise ConfigurationError(
-            f"{results} already holds results: pass --resume to continue that run, or choose "
-            "another --results file"
+    """Apply every change of ``source``; yield each result line as it is written.
+
+    ``plan`` is what `prepare_apply` returned (it is called with the other arguments if not
+    given).
+    """
+    if plan is None:
+        plan = prepare_apply(
+            source, results, dry_run=dry_run, resume=resume, retry_failed=retry_failed
         )
-    done = read_done(results) if resume else set()
-    journal_path = results.with_name(f".{results.name}.journal")
-    started = read_done(journal_path) if resume else set()
-    out = _Appender(results)
-    journal = None if dry_run else _Appender(journal_path)
+    if plan.retry and plan.results is not None:
+        _drop_results(plan.results, plan.retry)
+    out = _Appender(plan.results)
+    journal = None if plan.journal is None else _Appender(plan.journal)
     try:
-        invalid: list[dict[str, Any]] = []
-        changes: list[Change] = []
-        for line_no, text in _read_input(source, done):
-            try:
-                change = parse_change(line_no, text)
-            except ChangeError as exc:
-                invalid.append({"line": line_no, "status": "invalid", "error": str(exc)})
-                continue
-            if line_no in started and not change.idempotent:
-                invalid.append(
-                    {
-                        "line": line_no,
-                        "type": change.type,
-                        "id": change.id,
-                        "status": "unknown",
-                        "error": "the process stopped while this change was being sent; it "
-                        "may or may not have been applied: check the record, then re-run it "
-                        "from a new file if needed",
-                    }
-                )
-                continue
-            changes.append(change)
+        invalid, changes = _parse_all(source, plan)
         for result in invalid:
             out.write(result)
             yield result
@@ -251,7 +410,7 @@ async def apply_changes(
         async def run(change: Change) -> dict[str, Any]:
             if journal is not None:
                 journal.write({"line": change.line})
-            return await _apply_one(client, change, dry_run=dry_run)
+            return await _apply_one(client, change, dry_run=plan.dry_run)
 
         async for outcome in bulk(changes, run, concurrency=concurrency):
             change = outcome.item
@@ -260,7 +419,7 @@ async def apply_changes(
                 result = {**base, **outcome.value}
             else:
                 error = outcome.error or RuntimeError("no result")
-                result = {**base, "status": "error", "error": _error(error)}
+                result = {**base, "status": "error", "error": _error(error, change)}
                 if not isinstance(error, (EsploroError, ChangeError)):
                     result["error"]["type"] = f"unexpected {type(error).__name__}"
             out.write(result)
@@ -269,6 +428,33 @@ async def apply_changes(
         out.close()
         if journal is not None:
             journal.close()
+
+
+def _parse_all(source: Path, plan: ApplyPlan) -> tuple[list[dict[str, Any]], list[Change]]:
+    """The results of lines that cannot be sent, and the changes to send."""
+    invalid: list[dict[str, Any]] = []
+    changes: list[Change] = []
+    for line_no, text in _read_input(source, set(plan.skip)):
+        try:
+            change = parse_change(line_no, text)
+        except ChangeError as exc:
+            invalid.append({"line": line_no, "status": "invalid", "error": str(exc)})
+            continue
+        if line_no in plan.in_flight and not change.idempotent:
+            invalid.append(
+                {
+                    "line": line_no,
+                    "type": change.type,
+                    "id": change.id,
+                    "status": "unknown",
+                    "error": "the process stopped while this change was being sent; it "
+                    "may or may not have been applied: check the record, then re-run it "
+                    "from a new file if needed",
+                }
+            )
+            continue
+        changes.append(change)
+    return invalid, changes
 
 
 async def _apply_one(client: EsploroClient, change: Change, *, dry_run: bool) -> dict[str, Any]:

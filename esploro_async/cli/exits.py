@@ -6,6 +6,7 @@ from esploro_async.errors import (
     AuthenticationError,
     ConfigurationError,
     DailyQuotaExhaustedError,
+    EsploroError,
     InsufficientQuotaError,
     WrongHostError,
 )
@@ -49,7 +50,17 @@ def exit_code_for(error: BaseException) -> tuple[int, str]:
                 "export ESPLORO_API_KEY=<your Developer Network key>, or add --simulate to try "
                 "it on a simulated institution"
             )
-        return USAGE, "fix the setting named above"
+        return USAGE, "fix what the message names: nothing was sent and no file was changed"
     if isinstance(error, KeyboardInterrupt):
         return INTERRUPTED, "interrupted: run the same command with --resume to continue"
+    if isinstance(error, OSError):
+        return (
+            OTHER,
+            "a file could not be read or written: free space or fix permissions, then --resume",
+        )
+    if not isinstance(error, EsploroError):
+        return OTHER, (
+            "this is a bug: run again with --log-level debug to see where it happened, and "
+            "report it"
+        )
     return OTHER, "see the message above; with --resume a harvest continues where it stopped"

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import attrs
 
-from esploro_async.cli.files import OutputFormat, RecordWriter, read_state, write_atomically
+from esploro_async.cli.files import (
+    OutputFormat,
+    RecordWriter,
+    check_writable,
+    count_records,
+    read_state,
+    write_atomically,
+)
 from esploro_async.cli.progress import HarvestProgress
 from esploro_async.client import EsploroClient
 from esploro_async.errors import ConfigurationError
 from esploro_async.models import Asset, Organization, Record, Researcher, SetMember
 from esploro_async.pagination import AnalyticsStream, Checkpoint, OffsetStream
 
-__all__ = ["TARGETS", "HarvestRequest", "HarvestSummary", "run_harvest"]
+__all__ = ["TARGETS", "HarvestRequest", "HarvestSummary", "prepare_harvest", "run_harvest"]
 
 _STATE_VERSION = 1
 
@@ -103,7 +112,7 @@ def _set_members(
     client: EsploroClient, f: Mapping[str, str], cp: Checkpoint | None, opts: dict[str, Any]
 ) -> OffsetStream[SetMember]:
     rest = {k: v for k, v in f.items() if k != "set_id"}
-    return client.config.set_members(f["set_id"], params=rest or None, **_with(cp, opts))
+    return client.config.sets.members(f["set_id"]).list(params=rest or None, **_with(cp, opts))
 
 
 def _analytics(
@@ -179,10 +188,23 @@ def _state(
     }
 
 
+def _refuse(path: Path, problem: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"cannot resume: the checkpoint {path} {problem}; start again with --overwrite"
+    )
+
+
 def _load_resume_state(request: HarvestRequest) -> dict[str, Any] | None:
     path = request.state_path
-    if not request.resume or not path.exists():
-        if request.out.exists() and not request.overwrite and not request.resume:
+    if request.resume and not path.exists():
+        if request.out.exists():
+            raise ConfigurationError(
+                f"cannot resume: {request.out} has no checkpoint ({path}), so where it stopped "
+                "is unknown; the file was left as it is. Start again with --overwrite"
+            )
+        return None
+    if not request.resume:
+        if request.out.exists() and not request.overwrite:
             raise ConfigurationError(
                 f"{request.out} already exists: pass --resume to continue the harvest that "
                 "wrote it, or --overwrite to start again"
@@ -191,7 +213,7 @@ def _load_resume_state(request: HarvestRequest) -> dict[str, Any] | None:
     try:
         state = read_state(path)
     except ValueError as exc:
-        raise ConfigurationError(f"cannot resume: {exc}") from None
+        raise ConfigurationError(f"cannot resume: {exc}; start again with --overwrite") from None
     mine = {
         "target": request.target,
         "filters": dict(sorted(request.filters.items())),
@@ -204,30 +226,99 @@ def _load_resume_state(request: HarvestRequest) -> dict[str, Any] | None:
             f"cannot resume: {path} belongs to another harvest ({theirs}); use the same "
             "resource, filters, output and format, or --overwrite"
         )
-    if not request.out.exists() or request.out.stat().st_size < int(state["bytes"]):
+    _check_state(request, path, state)
+    return state
+
+
+def _check_state(request: HarvestRequest, path: Path, state: Mapping[str, Any]) -> None:
+    """The checkpoint agrees with itself and with the output, or `ConfigurationError`."""
+    length, records = state.get("bytes"), state.get("records")
+    if not _count(length) or not _count(records):
+        raise _refuse(path, "has no valid 'bytes' and 'records' counts")
+    if not isinstance(state.get("finished"), bool) or not _strings(state.get("columns")):
+        raise _refuse(path, "is incomplete ('finished' or 'columns' is missing)")
+    if not request.out.is_file() or request.out.stat().st_size < length:
         raise ConfigurationError(
             f"cannot resume: {request.out} is shorter than the checkpoint says; start again "
             "with --overwrite"
         )
-    return state
+    found = count_records(request.out, length, request.format)
+    if found is None:
+        raise _refuse(path, f"says {length} bytes, which is not the end of a record")
+    if found != records:
+        raise _refuse(path, f"counts {records} records but {found} end at byte {length}")
+    if not TARGETS[request.target].resumable or state["finished"]:
+        return
+    stream = state.get("stream")
+    if stream is None and records == 0:
+        return
+    if not isinstance(stream, dict):
+        raise _refuse(path, "has no stream position")
+    try:
+        checkpoint = Checkpoint.from_dict(stream)
+    except ValueError as exc:
+        raise _refuse(path, f"has an invalid stream position ({exc})") from None
+    if checkpoint.delivered != records:
+        raise _refuse(
+            path, f"has a stream position after {checkpoint.delivered} records, not {records}"
+        )
 
 
-async def run_harvest(
-    client: EsploroClient, request: HarvestRequest, progress: HarvestProgress
-) -> HarvestSummary:
-    """Harvest ``request.target`` into ``request.out``; see `esploro_async.cli.files`."""
+def _count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def prepare_harvest(request: HarvestRequest) -> dict[str, Any] | None:
+    """Check everything that needs no request; return the state to resume from, if any.
+
+    Raises `ConfigurationError` for a missing filter, an output that cannot be written, or a
+    checkpoint that does not match its output. Nothing is sent and no file is touched.
+    """
     target = TARGETS[request.target]
     missing = [name for name in target.required if not request.filters.get(name)]
     if missing:
         flags = ", ".join("--" + name.replace("_", "-") for name in missing)
         raise ConfigurationError(f"harvest {target.name} needs {flags}")
-    state = _load_resume_state(request)
+    if target.name == "assets" and not (
+        request.filters.get("update_date_from") or request.filters.get("doi")
+    ):
+        raise ConfigurationError(
+            "harvest assets needs --update-date-from YYYY-MM-DD or --doi: the API lists no "
+            "asset without a filter (--update-date-from 1900-01-01 lists them all)"
+        )
+    check_writable(request.out, "--out")
+    check_writable(request.state_path, "the checkpoint")
+    return _load_resume_state(request)
+
+
+async def run_harvest(
+    client: EsploroClient,
+    request: HarvestRequest,
+    progress: HarvestProgress,
+    *,
+    state: dict[str, Any] | None = None,
+    prepared: bool = False,
+) -> HarvestSummary:
+    """Harvest ``request.target`` into ``request.out``; see `esploro_async.cli.files`.
+
+    ``prepared`` says `prepare_harvest` already ran and returned ``state``.
+    """
+    target = TARGETS[request.target]
+    if not prepared:
+        state = prepare_harvest(request)
     if state is not None and state.get("finished"):
         progress.note(f"{request.out} is complete ({state['records']} records): nothing to do")
         return HarvestSummary(int(state["records"]), None, True, int(state["records"]))
     if state is not None and not target.resumable:
         progress.note(f"{target.name} cannot resume mid-report: starting the report again")
         state = None
+    if state is None:  # a new harvest: no stale checkpoint may describe the new output
+        with contextlib.suppress(FileNotFoundError):
+            request.state_path.unlink()
     checkpoint = (
         Checkpoint.from_dict(state["stream"]) if state is not None and state["stream"] else None
     )
@@ -337,6 +428,4 @@ def _row(target: Target, record: Record, fmt: Literal["jsonl", "csv"]) -> dict[s
 
 
 def _json(data: Mapping[str, Any]) -> str:
-    import json
-
     return json.dumps(data, ensure_ascii=False, indent=1)

@@ -14,6 +14,7 @@ from esploro_async.governance.redis import RedisGovernance
 from esploro_async.session.config import API_KEY_ENV
 from esploro_async.testing import (
     SIM_API_KEY,
+    Fault,
     Latency,
     SimulatedGateway,
     SyntheticInstitution,
@@ -33,6 +34,19 @@ class SimulationSettings:
     seed: int = 0
     latency: str = "0.05:0.3"
     daily_quota: int = 1_000_000
+    faults: tuple[str, ...] = ()
+    """Injected faults, each ``KIND[:ENDPOINT[:METHOD]]`` (e.g. ``http_500:assets:POST``)."""
+
+    def fault_rules(self) -> list[Fault]:
+        """The `Fault` rules of ``faults``; `ConfigurationError` for an unknown kind."""
+        rules = []
+        for spec in self.faults:
+            kind, endpoint, method = [*spec.split(":"), None, None][:3]
+            try:
+                rules.append(Fault(kind, endpoint=endpoint or None, method=method or None))
+            except ValueError:
+                raise ConfigurationError(f"--sim-fault {spec!r}: unknown fault kind") from None
+        return rules
 
 
 @attrs.frozen
@@ -91,6 +105,7 @@ async def connect(settings: Settings) -> AsyncIterator[Connection]:
         gateway = SimulatedGateway(
             SyntheticInstitution(seed=sim.seed, researchers=sim.researchers, assets=sim.assets),
             latency=Latency.parse(sim.latency),
+            faults=sim.fault_rules(),
             daily_quota=sim.daily_quota,
             seed=sim.seed,
         )

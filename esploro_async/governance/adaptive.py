@@ -29,6 +29,8 @@ from collections import deque
 
 import attrs
 
+from esploro_async.errors import ConfigurationError
+
 __all__ = ["AdaptiveRate", "RatePolicy"]
 
 # Round-trip samples kept for the spread, how many are needed before narrowing, and how
@@ -42,17 +44,17 @@ _EVERY = 8
 
 def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{attribute.name} must be a positive number, got {value!r}")
+        raise ConfigurationError(f"{attribute.name} must be a positive number, got {value!r}")
 
 
 def _non_negative(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
+        raise ConfigurationError(f"{attribute.name} must be >= 0, got {value!r}")
 
 
 def _fraction(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not 0 < value <= 1:
-        raise ValueError(f"{attribute.name} must be in (0, 1], got {value!r}")
+        raise ConfigurationError(f"{attribute.name} must be in (0, 1], got {value!r}")
 
 
 @attrs.frozen

@@ -38,6 +38,7 @@ from esploro_async.governance.events import (
 from esploro_async.governance.lanes import LANES, Lane, priority
 from esploro_async.governance.limiter import SpacingLimiter
 from esploro_async.governance.protocol import (
+    OnQuotaExhausted,
     QuotaLedger,
     QuotaRefusal,
     QuotaStatus,
@@ -49,8 +50,6 @@ from esploro_async.governance.quota import LocalQuotaLedger
 __all__ = ["PER_SECOND_THRESHOLD", "Governance", "LocalRateGate", "OnQuotaExhausted"]
 
 PER_SECOND_THRESHOLD = "PER_SECOND_THRESHOLD"
-
-OnQuotaExhausted = Literal["raise", "wait"]
 
 _log = logging.getLogger("esploro_async.governance")
 
@@ -217,19 +216,19 @@ class Governance:
         interactive_slots: int | None = None,
     ) -> None:
         if max_in_flight < 1:
-            raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight!r}")
+            raise ConfigurationError(f"max_in_flight must be >= 1, got {max_in_flight!r}")
         held_back = max(1, max_in_flight // 5) if interactive_slots is None else interactive_slots
         if not 0 <= held_back < max_in_flight:
-            raise ValueError(
+            raise ConfigurationError(
                 f"interactive_slots must be >= 0 and below max_in_flight, got {held_back!r}"
             )
         floor = quota.status().reserve
         if batch_reserve is not None and batch_reserve < floor:
-            raise ValueError(
+            raise ConfigurationError(
                 f"batch_reserve ({batch_reserve}) must be at least daily_reserve ({floor})"
             )
         if on_quota_exhausted not in ("raise", "wait"):
-            raise ValueError(
+            raise ConfigurationError(
                 f"on_quota_exhausted must be 'raise' or 'wait', not {on_quota_exhausted!r}"
             )
         self.rate = rate

@@ -36,6 +36,7 @@ from collections.abc import Callable
 import anyio
 
 from esploro_async._clock import current_time
+from esploro_async.errors import ConfigurationError
 
 __all__ = ["SpacingLimiter"]
 
@@ -90,7 +91,7 @@ class SpacingLimiter:
             self._interval = interval
         else:
             if not interval >= 0:
-                raise ValueError(f"interval must be >= 0, got {interval!r}")
+                raise ConfigurationError(f"interval must be >= 0, got {interval!r}")
             fixed = float(interval)
             self._interval = lambda _now: fixed
         if not (catch_up >= 0 and math.isfinite(catch_up)):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import attrs
 
@@ -27,12 +27,17 @@ from esploro_async.governance.lanes import Lane
 __all__ = [
     "Attempt",
     "GovernanceProtocol",
+    "OnQuotaExhausted",
     "QuotaLedger",
     "QuotaRefusal",
     "QuotaStatus",
     "RateGate",
     "ResponseInfo",
 ]
+
+
+OnQuotaExhausted = Literal["raise", "wait"]
+"""At the daily quota: ``"raise"`` `DailyQuotaExhaustedError`, or ``"wait"`` for the reset."""
 
 
 @attrs.frozen
@@ -144,7 +149,20 @@ class Attempt(Protocol):
 
 @runtime_checkable
 class GovernanceProtocol(Protocol):
-    """What the session needs from governance; see the module docstring."""
+    """What the session and the streams need from governance; see the module docstring.
+
+    Everything the client reads from its governance is declared here, so any object
+    that satisfies this protocol (the in-process `Governance`, `RedisGovernance`, a
+    test double) is used the same way.
+    """
+
+    @property
+    def max_in_flight(self) -> int:
+        """Attempts allowed on the wire at once (sizes the connection pool and prefetch)."""
+
+    @property
+    def on_quota_exhausted(self) -> OnQuotaExhausted:
+        """What a request does at the daily quota: raise, or wait for the reset."""
 
     def attempt(
         self, *, retry: bool = False, lane: Lane = "batch"

@@ -33,6 +33,7 @@ import anyio
 import attrs
 
 from esploro_async._clock import current_time
+from esploro_async.errors import ConfigurationError
 from esploro_async.governance.protocol import QuotaRefusal, QuotaStatus, ResponseInfo
 
 __all__ = ["DAILY_THRESHOLD", "LocalQuotaLedger", "QuotaDay", "ServerClock"]
@@ -91,7 +92,9 @@ class QuotaDay:
 
     def __init__(self, reset_time: time = time(0, tzinfo=timezone.utc)) -> None:
         if reset_time.tzinfo is None:
-            raise ValueError("reset_time must be timezone-aware, e.g. time(0, tzinfo=timezone.utc)")
+            raise ConfigurationError(
+                "reset_time must be timezone-aware, e.g. time(0, tzinfo=timezone.utc)"
+            )
         offset = reset_time.utcoffset() or timedelta(0)
         self._shift = (
             timedelta(hours=reset_time.hour, minutes=reset_time.minute, seconds=reset_time.second)
@@ -126,7 +129,7 @@ class LocalQuotaLedger:
         clock: ServerClock | None = None,
     ) -> None:
         if reserve < 0:
-            raise ValueError(f"daily_reserve must be >= 0, got {reserve!r}")
+            raise ConfigurationError(f"daily_reserve must be >= 0, got {reserve!r}")
         self.reserve_floor = reserve
         self._days = QuotaDay(reset_time)
         self._clock = clock or ServerClock()

@@ -2,12 +2,14 @@
 
 Every record class wraps the JSON object it was read from, verbatim, so that
 ``Model.from_dict(d).to_dict() == d`` for any JSON object ``d``; typed properties read and
-write exactly their own keys. ``converter`` is a ``cattrs`` converter that knows them all.
+write exactly their own keys. ``converter`` is a ``cattrs`` converter that knows them all
+(the optional ``cattrs`` extra; loaded on first use).
 """
+
+from typing import TYPE_CHECKING
 
 from esploro_async.models._base import Record, View
 from esploro_async.models._codes import CodeValue, CodeValueLike
-from esploro_async.models._converter import converter, make_converter
 from esploro_async.models._dates import PartialDate
 from esploro_async.models.activity import Activity
 from esploro_async.models.analytics import AnalyticsPath
@@ -29,7 +31,13 @@ from esploro_async.models.config import (
     Set,
     SetMember,
 )
-from esploro_async.models.jobs import FINISHED_JOB_STATUSES, Job, JobCounter, JobInstance
+from esploro_async.models.jobs import (
+    FAILED_JOB_STATUSES,
+    FINISHED_JOB_STATUSES,
+    Job,
+    JobCounter,
+    JobInstance,
+)
 from esploro_async.models.organization import Organization
 from esploro_async.models.researcher import Researcher, ResearcherAffiliation
 
@@ -50,6 +58,7 @@ RECORD_CLASSES: tuple[type[Record], ...] = (
 """Every concrete record class."""
 
 __all__ = [
+    "FAILED_JOB_STATUSES",
     "FINISHED_JOB_STATUSES",
     "RECORD_CLASSES",
     "Activity",
@@ -82,3 +91,15 @@ __all__ = [
     "converter",
     "make_converter",
 ]
+
+if TYPE_CHECKING:
+    from esploro_async.models._converter import converter, make_converter
+
+
+def __getattr__(name: str) -> object:
+    # cattrs is optional: the models do not need it to convert themselves.
+    if name in ("converter", "make_converter"):
+        from esploro_async.models import _converter
+
+        return getattr(_converter, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

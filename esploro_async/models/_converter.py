@@ -1,10 +1,19 @@
-"""The module-level ``cattrs`` converter with hooks for every model."""
+"""The module-level ``cattrs`` converter with hooks for every model.
+
+The models convert themselves (``from_dict``/``to_dict``); this converter is for code that
+structures them inside its own ``cattrs`` data classes. It needs the ``cattrs`` extra.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import cattrs
+try:
+    import cattrs
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "esploro_async.models.converter needs cattrs: pip install 'esploro-async[cattrs]'"
+    ) from exc
 
 from esploro_async.models._base import Record
 from esploro_async.models._codes import CodeValue

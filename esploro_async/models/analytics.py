@@ -12,7 +12,13 @@ __all__ = ["AnalyticsPath"]
 
 @attrs.define(eq=False, repr=False)
 class AnalyticsPath(Record):
-    """A folder or report of the analytics catalog (lossless; Alma-style fields)."""
+    """A folder or report of the analytics catalog (lossless; Alma-style fields).
+
+    Source: the path ``/esploro/v1/researchanalytics/paths[/{path}]`` is listed by the Ex
+    Libris QA launcher; no public answer was found, so the fields (``path[]`` items with
+    ``value``, ``name``, ``type``, ``link``) follow Alma's ``/analytics/paths`` and are
+    unconfirmed for Esploro.
+    """
 
     _ID_PATHS = (("value",), ("path",))
 

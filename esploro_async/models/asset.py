@@ -259,6 +259,14 @@ class Asset(Record):
     Works on both the JSON form and the JSON-like form produced by :meth:`from_xml`
     (where lists arrive wrapped, e.g. ``{"creators": {"creator": [...]}}``, and single values
     are not lists); the typed getters accept both shapes.
+
+    Source of every typed accessor: the real sandbox answers in ``tests/fixtures/real``
+    (``asset-get-single.json``, ``assets-get-by-ids.json``, ``asset-record.xml``, from the
+    Esploro files-loader Cloud App's ``documentation/example-api-response``), the fields parsed
+    by AdelphiLibraries ``esploroFunctions.gs`` (``originalRepository.assetId``, ``creators[]``,
+    ``links[]``, ``files[]``, ``local.fields``, ``depositStatusWithDesc``), and the patch
+    fields of Ex Libris' "Update Asset by API" article (``date.published``, ``identifier.*``,
+    ``links[]``, ``temporary.linksToExtract``).
     """
 
     _ID_PATHS = (("originalRepository", "assetId"),)

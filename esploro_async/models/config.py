@@ -28,7 +28,14 @@ _COLUMN = re.compile(r"column(\d+)")
 
 @attrs.define(eq=False, repr=False)
 class Set(Record):
-    """A set (``/researchconf/sets`` or Alma ``/conf/sets``), e.g. an itemized ``IER`` set."""
+    """A set (``/researchconf/sets`` or Alma ``/conf/sets``), e.g. an itemized ``IER`` set.
+
+    Source: the real sandbox answers of ``POST /almaws/v1/conf/sets`` and
+    ``?op=add_members`` (Esploro files-loader Cloud App, ``sets-createset-post-api.md``,
+    ``sets-managemembers-post-api.md``): ``id``, ``name``, ``description``, ``type``,
+    ``content``, ``status``, ``private`` (``{"value": "true", "desc": "Yes"}``),
+    ``created_date``, ``number_of_members`` (``{"value", "link"}``), ``link``.
+    """
 
     id = text("id")
     """``id``."""
@@ -131,7 +138,12 @@ class CodeTableRow:
 
 @attrs.define(eq=False, repr=False)
 class CodeTable(Record):
-    """A code table (``/researchconf/code-tables/{name}``)."""
+    """A code table (``/researchconf/code-tables/{name}``).
+
+    Source: the path is called by the Esploro Cloud App services; the fields (``name``,
+    ``description``, ``row[]`` of ``code``/``description``/``enabled``/``default``) follow
+    Alma's ``/conf/code-tables`` answer and were not seen in a public Esploro payload.
+    """
 
     _ID_PATHS = (("name",), ("code",))
 
@@ -189,7 +201,12 @@ class MappingTableRow:
 
 @attrs.define(eq=False, repr=False)
 class MappingTable(Record):
-    """A mapping table (``/conf/mapping-tables/{name}``), or a brief list item without rows."""
+    """A mapping table (``/conf/mapping-tables/{name}``), or a brief list item without rows.
+
+    Source: the real answers in ``tests/fixtures/real`` (``mapping-tables-list.json``,
+    ``mapping-table-AssetFileAndLinkTypes.json``): ``code``, ``name``, ``description``,
+    ``sub_system``, ``header[]`` and ``row[]`` with ``column0..N``.
+    """
 
     _ID_PATHS = (("code",), ("name",))
 
@@ -228,7 +245,12 @@ class MappingTable(Record):
 
 @attrs.define(eq=False, repr=False)
 class ImportProfile(Record):
-    """A metadata import profile (``/researchconf/md-import-profiles``); Alma-style fields."""
+    """A metadata import profile (``/researchconf/md-import-profiles``); Alma-style fields.
+
+    Source: the path is listed by the Ex Libris QA launcher only; the fields (``id``,
+    ``name``, ``description``, ``type``, ``status``) follow Alma's import profiles and are
+    unconfirmed for Esploro.
+    """
 
     id = text("id")
     """``id``."""
@@ -257,7 +279,12 @@ class ImportProfile(Record):
 
 @attrs.define(eq=False, repr=False)
 class SetMember(Record):
-    """One ``member`` of a set (``/researchconf/sets/{id}/members``): an id and a link."""
+    """One ``member`` of a set (``/researchconf/sets/{id}/members``): an id and a link.
+
+    Source: the ``member[]`` items with ``id`` of the real ``op=add_members`` body
+    (``sets-managemembers-post-api.md``); ``description`` and ``link`` follow Alma's
+    ``/conf/sets/{id}/members`` answer.
+    """
 
     id = text("id")
     """``id``: the member's record id (asset id, researcher primary id ...)."""

@@ -13,7 +13,7 @@ from esploro_async.models._fields import coded, number, text
 from esploro_async.models._json import as_int, as_list, as_str
 from esploro_async.models._xml import element_to_alma_json, parse_xml
 
-__all__ = ["FINISHED_JOB_STATUSES", "Job", "JobCounter", "JobInstance"]
+__all__ = ["FAILED_JOB_STATUSES", "FINISHED_JOB_STATUSES", "Job", "JobCounter", "JobInstance"]
 
 FINISHED_JOB_STATUSES = frozenset(
     {
@@ -29,10 +29,19 @@ FINISHED_JOB_STATUSES = frozenset(
 )
 """Job-instance status codes after which the status no longer changes (Alma's list)."""
 
+FAILED_JOB_STATUSES = frozenset({"COMPLETED_FAILED", "FAILED", "CANCELLED", "ABORTED"})
+"""The finished statuses that mean the job did not do its work."""
+
 
 @attrs.define(eq=False, repr=False)
 class Job(Record):
-    """A job definition (list item or ``GET /conf/jobs/{id}``) or a ``?op=run`` response."""
+    """A job definition (list item or ``GET /conf/jobs/{id}``) or a ``?op=run`` response.
+
+    Source: the real answers in ``tests/fixtures/real`` (``jobs-list.json``,
+    ``job-details.json``) and the real ``op=run`` answer of the Esploro files-loader Cloud
+    App (``jobs-post-api.md``: ``parameter[]`` of ``{name: {value}, value}`` and
+    ``additional_info`` ``{value, link}``).
+    """
 
     id = text("id")
     """``id`` (e.g. ``M50173``)."""
@@ -105,6 +114,10 @@ class JobCounter:
 class JobInstance(Record):
     """A job instance (``GET /conf/jobs/{id}/instances/{instance_id}``), Alma JSON shape.
 
+    Source: the real instance ``tests/fixtures/real/job-instance.xml`` (``status`` with
+    ``desc``, ``progress``, ``alerts``, ``counters`` of ``type``/``value``, ``job_info``);
+    status codes are Alma's job statuses.
+
     :meth:`from_xml` converts the XML form with Alma's conventions (see
     ``esploro_async.models._xml.element_to_alma_json``): text stays a string, a ``desc``
     attribute makes ``{"value": text, "desc": ...}``, ``<counters><counter>`` becomes
@@ -134,6 +147,12 @@ class JobInstance(Record):
         """``True`` when :attr:`status` is in :data:`FINISHED_JOB_STATUSES`."""
         status = self.status
         return status is not None and (status.value or "").upper() in FINISHED_JOB_STATUSES
+
+    @property
+    def failed(self) -> bool:
+        """``True`` when :attr:`status` is in :data:`FAILED_JOB_STATUSES`."""
+        status = self.status
+        return status is not None and (status.value or "").upper() in FAILED_JOB_STATUSES
 
     progress = number("progress")
     """``progress`` in percent."""

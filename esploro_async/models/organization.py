@@ -20,7 +20,15 @@ __all__ = ["Organization"]
 
 @attrs.define(eq=False, repr=False)
 class Organization(Record):
-    """One ``GET /esploro/v1/organizations/internal`` item (lossless)."""
+    """One ``GET /esploro/v1/organizations/internal`` item (lossless).
+
+    Source: the list key ``research_organization`` and the paging are confirmed by
+    AdelphiLibraries/exlibris_api_tools ``get_organizations()``; the item fields
+    (``organization_code``, ``organization_name``, ``organization_type``,
+    ``parent_organization_code``, ``status``) were not seen in a public payload and follow
+    the Alma JSON conventions; each accessor also reads the plain alternatives (``code``,
+    ``name``, ``type``) for that reason.
+    """
 
     _ID_PATHS = (("organization_code",), ("code",), ("id",))
 

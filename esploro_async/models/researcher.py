@@ -77,6 +77,21 @@ class Researcher(Record):
     ``is_researcher`` and ``link``. Full records are Alma-user-like and add a ``researcher``
     object (``researcher_first_name``, ``user_identifier`` ...). Check :attr:`view` before a
     PUT: a brief record written back would wipe every field it lacks.
+
+    Sources of the typed accessors:
+
+    * ``primary_id``, ``first_name``, ``last_name``, ``status``, ``is_researcher``, ``link``:
+      the list items parsed by AdelphiLibraries/exlibris_api_tools ``esploro_api.py``
+      (working code against the production gateway);
+    * ``emails``/``preferred_email``: ``contact_info.email[].email_address``, read by the same
+      code for ``view=full``;
+    * ``identifiers``/``orcid``: ``user_identifier[]`` with ``id_type.value == "ORCID"``, at the
+      top level and under ``researcher``, read and written by the University of Miami
+      ORCID–Esploro integration (``src/app/apis.py``);
+    * ``researcher_title``, ``affiliations`` (``researcher_organization_affiliation[]``) and
+      ``keywords`` (``researcher_keyword[]``), and the ``researcher_first_name`` /
+      ``researcher_last_name`` fallbacks: the Esploro Cloud App researcher model used for PUT
+      (``cloudapp/src/app/models/researcher.ts``) and Ex Libris' ``rest_researcher.xsd``.
     """
 
     _ID_PATHS = (("primary_id",),)

@@ -13,6 +13,14 @@ The column map (``ColumnN`` → heading) and the rowset namespace also come only
 page, so both are kept from it; later pages send the token (with the same ``path`` and
 ``limit``) until ``IsFinished`` is true. Columns whose heading is ``"0"`` are spurious and
 dropped. Pages are sequential by nature: the server holds the position behind the token.
+
+The API often answers while the query still runs: HTTP 200, ``IsFinished=false``, an empty
+``<ResultXml/>`` and the ``ResumptionToken`` (a response quoted verbatim in public Java
+Alma-analytics code: "Often ALMA REST API Analytics fails even with a HTTP response code
+200"). Such a page is not the end: the stream asks again with the token, waiting longer each
+time, and the column map then comes with the first page that has rows. After
+``max_empty_pages`` empty unfinished pages in a row it raises `ReportNotFinishedError`
+(never a silently short report).
 """
 
 from __future__ import annotations
@@ -21,7 +29,10 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element
 
-from esploro_async.errors import ResponseFormatError
+import anyio
+import httpx
+
+from esploro_async.errors import ReportNotFinishedError, ResponseFormatError
 from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.session.bodies import local_name
 
@@ -32,6 +43,9 @@ __all__ = ["AnalyticsStream", "parse_report_page"]
 
 _SAW_SQL = "urn:saw-sql"
 _MAX_LIMIT = 1000
+_EMPTY_PAGE_DELAY = 1.0
+"""Seconds before asking again after the first empty unfinished page; doubles each time."""
+_EMPTY_PAGE_DELAY_CAP = 30.0
 
 
 class _ReportPage:
@@ -69,29 +83,37 @@ def _columns(rowset: Element) -> dict[str, str] | None:
     return None
 
 
+def _text(element: Element | None) -> str | None:
+    """An element's stripped text, ``None`` for a missing element or an empty text."""
+    if element is None:
+        return None
+    return (element.text or "").strip() or None
+
+
+def _finished(result: Element) -> bool:
+    flag = _child(result, "IsFinished")
+    return True if flag is None else (_text(flag) or "").lower() == "true"
+
+
+def _rows(rowset: Element) -> list[dict[str, str | None]]:
+    return [
+        {local_name(cell.tag): cell.text for cell in row}
+        for row in rowset
+        if local_name(row.tag) == "Row"
+    ]
+
+
 def parse_report_page(root: Element) -> _ReportPage:
     """Read one page of a report: token, finished flag, column map (page 1) and raw rows."""
     result = _child(root, "QueryResult") if local_name(root.tag) == "report" else root
     if result is None or local_name(result.tag) != "QueryResult":
         raise ValueError(f"not an analytics report page (root <{local_name(root.tag)}>)")
-    token_element = _child(result, "ResumptionToken")
-    token = (token_element.text or "").strip() or None if token_element is not None else None
-    finished_element = _child(result, "IsFinished")
-    finished = (
-        (finished_element.text or "").strip().lower() == "true"
-        if finished_element is not None
-        else True
-    )
-    rows: list[dict[str, str | None]] = []
-    columns = None
+    token = _text(_child(result, "ResumptionToken"))
     result_xml = _child(result, "ResultXml")
     rowset = _child(result_xml, "rowset") if result_xml is not None else None
-    if rowset is not None:
-        columns = _columns(rowset)
-        for row in rowset:
-            if local_name(row.tag) == "Row":
-                rows.append({local_name(cell.tag): cell.text for cell in row})
-    return _ReportPage(token, finished, columns, rows)
+    if rowset is None:
+        return _ReportPage(token, _finished(result), None, [])
+    return _ReportPage(token, _finished(result), _columns(rowset), _rows(rowset))
 
 
 class AnalyticsStream:
@@ -103,8 +125,11 @@ class AnalyticsStream:
         limit: rows per page (25 to 1000; default 1000).
         filter: a ``sawx:expr`` filter (XML text), passed as ``filter``.
         params: other query parameters (e.g. ``col_names``).
+        max_empty_pages: how many empty ``IsFinished=false`` pages in a row are followed
+            before `ReportNotFinishedError` (``0``: raise at the first one).
+        extra_headers, timeout: sent with every page request.
 
-    ``columns`` (heading by ``ColumnN``) is known after the first page.
+    ``columns`` (heading by ``ColumnN``) is known after the first page with a schema.
     """
 
     def __init__(
@@ -115,9 +140,17 @@ class AnalyticsStream:
         limit: int = _MAX_LIMIT,
         filter: str | None = None,
         params: Mapping[str, Any] | None = None,
+        max_empty_pages: int = 10,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | float | None = None,
     ) -> None:
         if not 25 <= limit <= _MAX_LIMIT:
             raise ValueError(f"limit must be between 25 and {_MAX_LIMIT}, got {limit}")
+        if max_empty_pages < 0:
+            raise ValueError(f"max_empty_pages must be >= 0, got {max_empty_pages}")
+        self.max_empty_pages = max_empty_pages
+        self._per_call: dict[str, Any] = {"headers": extra_headers, "timeout": timeout}
+        self.rows_read = 0
         self._client = client
         self.lane: Lane = current_lane() or "batch"
         self.path = path
@@ -135,17 +168,19 @@ class AnalyticsStream:
             raise RuntimeError("a stream is iterated once; make a new one")
         self._started = True
         token: str | None = None
+        empty = 0
         while True:
             params = dict(self._params)
             if token is not None:
                 params["token"] = token
             page = await self._page(params)
-            if self.pages_read == 1:
-                token = page.token
-                self.columns = page.columns or {}
+            token = token or page.token
+            if self.columns is None and page.columns is not None:
+                self.columns = page.columns
             for row in page.rows:
+                self.rows_read += 1
                 yield self._named(row)
-            if page.finished or not page.rows:
+            if page.finished:
                 return
             if token is None:
                 raise ResponseFormatError(
@@ -155,10 +190,31 @@ class AnalyticsStream:
                     path="/esploro/v1/researchanalytics/reports",
                     status_code=200,
                 )
+            empty = 0 if page.rows else empty + 1
+            if empty:
+                await self._wait_for_rows(empty)
+
+    async def _wait_for_rows(self, empty: int) -> None:
+        """Back off after the ``empty``-th empty unfinished page in a row, or give up."""
+        if empty > self.max_empty_pages:
+            raise ReportNotFinishedError(
+                f"analytics report {self.path!r} answered IsFinished=false with no rows "
+                f"{empty} times in a row after {self.rows_read} rows; giving up (raise "
+                "max_empty_pages to wait longer)",
+                path=self.path,
+                rows=self.rows_read,
+                empty_pages=empty,
+            )
+        await anyio.sleep(min(_EMPTY_PAGE_DELAY * 2 ** (empty - 1), _EMPTY_PAGE_DELAY_CAP))
 
     async def _page(self, params: Mapping[str, Any]) -> _ReportPage:
         response = await self._client.request(
-            "GET", "researchanalytics/reports", params=params, format="xml", lane=self.lane
+            "GET",
+            "researchanalytics/reports",
+            params=params,
+            format="xml",
+            lane=self.lane,
+            **self._per_call,
         )
         self.pages_read += 1
         try:

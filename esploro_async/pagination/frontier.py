@@ -91,6 +91,11 @@ class Frontier(Generic[RecordT]):
         self._done: dict[int, tuple[int, str | None]] = {
             start: (start + page_size, None) for start in ahead
         }
+        # Positions handed out by a harvest before a checkpoint, beyond it (its pages ahead).
+        self._handed_ahead = frozenset(self._done)
+        # Pages taken in this run: in source order up to here, and the others by start.
+        self._in_order_end = offset
+        self._claimed: dict[int, int] = {}
 
     @property
     def ahead(self) -> tuple[int, ...]:
@@ -103,6 +108,7 @@ class Frontier(Generic[RecordT]):
         """A page handed out in source order: the checkpoint moves with every record."""
         page, ids, kept = self._page(offset, items, total)
         end = offset + len(items)
+        self._in_order_end = max(self._in_order_end, end)
         last_id = ids[-1] if ids else self.last_id
         if not kept:  # all handed out already: the frontier moves over them now
             self._advance(end, last_id)
@@ -117,6 +123,7 @@ class Frontier(Generic[RecordT]):
         """A main-pass page handed out as it completed."""
         page, ids, kept = self._page(offset, items, total)
         end = offset + len(items)
+        self._claimed[offset] = end
         last_id = ids[-1] if ids else None
         if not kept:
             self._complete(offset, end, last_id)
@@ -145,11 +152,20 @@ class Frontier(Generic[RecordT]):
         ids: list[str | None] = []
         kept: list[int] = []
         here: dict[int, str] = {}  # this page's ids by hash: a collision is not a duplicate
+        before = self._ahead_positions(offset, len(items))
+        edges = {0, len(items) - 1}
         for index, item in enumerate(items):
             record = self._wrap(item)
             key = record.record_id
             ids.append(key)
-            if key is not None and not self._first_time(key, here):
+            if offset + index in before:
+                continue
+            if key is None:
+                # Without an id only its position tells a record that neighbouring pages
+                # share (they overlap by one) from a new one.
+                if index in edges and self._taken(offset + index):
+                    continue
+            elif not self._first_time(key, here):
                 continue
             records.append(record)
             kept.append(index)
@@ -172,6 +188,22 @@ class Frontier(Generic[RecordT]):
         """The ids handed out (as hashes)."""
         return self._seen
 
+    def _taken(self, position: int) -> bool:
+        """Whether a page taken in this run (or before the checkpoint) held ``position``."""
+        if position < self._in_order_end:
+            return True
+        return any(start <= position < end for start, end in self._claimed.items())
+
+    def _ahead_positions(self, offset: int, count: int) -> set[int]:
+        """Positions in ``[offset, offset + count)`` that a page ahead of the checkpoint held."""
+        size = self.page_size
+        return {
+            position
+            for start in self._handed_ahead
+            if start < offset + count and offset < start + size
+            for position in range(max(start, offset), min(start + size, offset + count))
+        }
+
     def _advance(self, offset: int, last_id: str | None) -> None:
         if offset >= self.offset:
             self.offset, self.last_id = offset, last_id
@@ -182,8 +214,16 @@ class Frontier(Generic[RecordT]):
         self._absorb()
 
     def _absorb(self) -> None:
-        """Move the checkpoint over every done page that now touches it."""
-        while self.offset in self._done:
-            self.offset, self.last_id = self._done.pop(self.offset)
-        for start in [s for s in self._done if s < self.offset]:
-            del self._done[start]  # passed over by an in-order page
+        """Move the checkpoint over every done page that now reaches it.
+
+        Pages may overlap the position before them by a record, so a page reaches the
+        checkpoint when it starts at or before it.
+        """
+        while True:
+            reached = [start for start in self._done if start <= self.offset]
+            if not reached:
+                return
+            for start in reached:
+                end, last_id = self._done.pop(start)
+                if end > self.offset:
+                    self.offset, self.last_id = end, last_id

@@ -45,12 +45,19 @@ from esploro_async.errors import (
     IncompletePageError,
     InsufficientQuotaError,
     ResponseFormatError,
+    UnresolvedDriftError,
 )
 from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.models import Record
 from esploro_async.pagination.checkpoint import Checkpoint, canonical_params
 from esploro_async.pagination.frontier import Frontier, Handout, Page
-from esploro_async.pagination.scheduler import Drift, PageScheduler, short_by
+from esploro_async.pagination.scheduler import (
+    Drift,
+    PageScheduler,
+    requests_after,
+    short_by,
+    stride_for,
+)
 
 if TYPE_CHECKING:
     from esploro_async.session.base import BaseClient
@@ -151,6 +158,9 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             `DailyQuotaExhaustedError` (resume from the checkpoint after the reset).
         reread_on_drift: re-read pages after the total changed (default), or only report it.
         on_drift: a callback for every `Drift` (they are also kept in ``stream.drifts``).
+        overlap: start each page on the last record of the page before (default: one
+            record in a hundred read twice), so that records deleted or inserted between two
+            reads are noticed, and read again, even when the total does not change.
         lane: the governance lane of its requests (default: the surrounding `use_lane`
             block, else ``"batch"``).
         speculate: pages after the first to request with it, before its total is known
@@ -175,6 +185,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         max_reread_rounds: int = 3,
         on_drift: Callable[[Drift], object] | None = None,
         lane: Lane | None = None,
+        overlap: bool = True,
         speculate: int | None = None,
     ) -> None:
         _check_options(prefetch, on_insufficient_quota)
@@ -193,6 +204,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         self._reread = reread_on_drift
         self._max_rounds = max_reread_rounds
         self._on_drift = on_drift
+        self._stride = stride_for(self.page_size, overlap=overlap)
         self.drifts: list[Drift] = []
         self._first: _Raw | None = None
         self._speculative = _SPECULATIVE if speculate is None else speculate
@@ -249,7 +261,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             remaining = needed = None
         else:
             remaining = max(0, total - self._start)
-            needed = max(0, math.ceil((total - first.offset) / self.page_size) - 1)
+            needed = requests_after(first.offset, total, self.page_size, self._stride)
         fits = None
         if needed is not None and snapshot.quota_estimate is not None:
             fits = snapshot.quota_estimate - needed >= snapshot.daily_reserve
@@ -315,6 +327,8 @@ class OffsetStream(TaskHost, Generic[RecordT]):
                 reread_on_drift=self._reread,
                 max_rounds=self._max_rounds,
                 max_short_rereads=_MAX_SHORT_REREADS,
+                overlap=self._stride != self.page_size,
+                first_edges=(*self._edges(first), len(first.records)),
             )
             self._stray = {offset for offset in speculative if not scheduler.claim(offset)}
             async for handout in self._concurrent(scheduler, runner):
@@ -334,21 +348,21 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         """
         if self._first is not None or isinstance(runner, InlineRunner) or self._speculative < 1:
             return []
-        base = self._start - 1 if self._probes() else self._start
+        base = self._first_offset()
         count = self._speculative
         known = self._frontier.total
         if known is not None:
-            count = min(count, math.ceil((known - base) / self.page_size) - 1)
+            count = min(count, math.ceil((known - base - self.page_size) / self._stride))
         snapshot = self._client.governance.snapshot()
         if snapshot.quota_estimate is None:
             return []  # the first request probes the quota: nothing else goes before it
         count = min(count, snapshot.quota_estimate - snapshot.batch_reserve - 1)
         offsets: list[int] = []
-        offset = base + self.page_size
+        offset = base + self._stride
         while len(offsets) < count:
             if offset not in self._ahead:
                 offsets.append(offset)
-            offset += self.page_size
+            offset += self._stride
         for offset in offsets:
             runner.start(offset)
         return offsets
@@ -386,6 +400,14 @@ class OffsetStream(TaskHost, Generic[RecordT]):
 
     def _check_complete(self, scheduler: PageScheduler) -> None:
         """A harvest that ends before its total is an error, never a silent loss."""
+        if scheduler.unresolved:
+            raise UnresolvedDriftError(
+                f"GET {self.path}: records kept moving through {self._max_rounds} rounds of "
+                "re-reads; records that existed throughout may be missing. Harvest again "
+                "when the data is quieter",
+                path=self.path,
+                total=scheduler.expected,
+            )
         if self._frontier.offset < scheduler.expected:
             raise IncompletePageError(
                 f"GET {self.path}: the harvest ended at offset {self._frontier.offset} "
@@ -400,7 +422,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         self, scheduler: PageScheduler, raw: _Raw, ready: dict[int, _Raw]
     ) -> Handout[RecordT] | None:
         """What a page that came back is: a re-read, a main-pass page, or nothing yet."""
-        outcome = scheduler.finished(raw.offset, len(raw.records), raw.total)
+        outcome = scheduler.finished(raw.offset, len(raw.records), raw.total, self._edges(raw))
         if outcome == "again":
             return None
         if outcome == "reread":
@@ -409,6 +431,13 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             ready[raw.offset] = raw
             return None
         return self._frontier.out_of_order(raw.offset, raw.records, raw.total)
+
+    def _edges(self, raw: _Raw) -> tuple[str | None, str | None]:
+        """The ids of a page's first and last records."""
+        if not raw.records:
+            return None, None
+        first = self._wrap(dict(raw.records[0])).record_id
+        return first, self._wrap(dict(raw.records[-1])).record_id
 
     def _in_order(self, scheduler: PageScheduler, ready: dict[int, _Raw]) -> list[Handout[RecordT]]:
         """The ready pages that no open page of the main pass comes before."""
@@ -459,22 +488,30 @@ class OffsetStream(TaskHost, Generic[RecordT]):
 
     async def _first_page(self) -> _Raw:
         if self._first is None:
-            probe = self._probes()
-            raw = await self._fetch_whole(self._start - 1 if probe else self._start)
-            if probe and (
-                not raw.records or self._wrap(dict(raw.records[0])).record_id != self._resume_id
+            offset = self._first_offset()
+            raw = await self._fetch_whole(offset)
+            if (
+                offset < self._start
+                and self._resume_id is not None
+                and (not raw.records or self._edges(raw)[0] != self._resume_id)
             ):
                 self._report(Drift("resume_moved", self._frontier.total, raw.total, self._start))
             self._first = raw
         return self._first
 
-    def _probes(self) -> bool:
-        """Whether the first page starts one record before the checkpoint (to check it).
+    def _first_offset(self) -> int:
+        """Where a harvest starts: on the record before a checkpoint, where there is one.
 
-        The record before the checkpoint shows whether the data moved; not where pages ahead
-        of the checkpoint pin the grid of the harvest that made it.
+        That record shows whether the data moved since; overlapping pages start there
+        anyway (every page shares a record with the page before), which also keeps pages
+        ahead of the checkpoint on their grid. Without overlap, such pages pin the grid
+        to the checkpoint itself.
         """
-        return self._start > 0 and self._resume_id is not None and not self._ahead
+        if self._start == 0:
+            return 0
+        if self._stride != self.page_size:
+            return self._start - 1
+        return self._start - 1 if self._resume_id is not None and not self._ahead else self._start
 
     async def _fetch_whole(self, offset: int) -> _Raw:
         """A page read again while it comes back short of what its total says (bounded)."""
@@ -501,7 +538,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         if self._on_quota != "refuse" or first.total is None:
             return
         snapshot = self._client.governance.snapshot()
-        needed = max(0, math.ceil((first.total - first.offset) / self.page_size) - 1)
+        needed = requests_after(first.offset, first.total, self.page_size, self._stride)
         if snapshot.quota_estimate is None:
             return
         if snapshot.quota_estimate - needed < snapshot.daily_reserve:
@@ -531,7 +568,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         latencies = sorted(self._latencies) or [0.5]
         p95 = latencies[round(0.95 * (len(latencies) - 1))]
         want = math.ceil(rate * p95) + _IN_FLIGHT_HEADROOM
-        return max(2, min(getattr(governance, "max_in_flight", 64), want))
+        return max(2, min(governance.max_in_flight, want))
 
     def _report(self, drift: Drift) -> None:
         self.drifts.append(drift)

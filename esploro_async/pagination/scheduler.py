@@ -1,6 +1,9 @@
 """`PageScheduler`: which page of an offset/limit harvest to request next, and what came back.
 
-The harvest reads a grid of pages, ``base, base + size, …`` up to the total. Nothing is
+The harvest reads a grid of pages up to the total. Each page after the first starts on
+the last record of the page before (``base, base + size - 1, …``): when the two readings of
+that record differ, records moved between the two reads (some were deleted or inserted
+before it) even if the total did not change, and the pages are read again. Nothing is
 planned ahead: the next offset is computed when it is asked for, so a total of 10¹² costs
 no memory. In order of precedence the scheduler hands out:
 
@@ -9,7 +12,8 @@ no memory. In order of precedence the scheduler hands out:
    `IncompletePageError`, never a silent loss;
 2. the next page of the main pass, while it is below the latest reported total;
 3. after the main pass, if the total changed on the way, every page read at another total
-   than the final one, in rounds (at most ``max_rounds``), until a round agrees.
+   than the final one, in rounds (at most ``max_rounds``), until a round agrees; if
+   records moved at a page boundary, every page.
 
 Every change of the total is reported as a `Drift`. The scheduler does no I/O: the stream
 asks it for offsets and tells it what each response held.
@@ -17,6 +21,7 @@ asks it for offsets and tells it what each response held.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from typing import Literal
@@ -25,9 +30,19 @@ import attrs
 
 from esploro_async.errors import IncompletePageError
 
-__all__ = ["Drift", "PageScheduler", "short_by"]
+__all__ = ["Drift", "PageScheduler", "requests_after", "short_by", "stride_for"]
 
 Outcome = Literal["main", "reread", "again"]
+
+
+def stride_for(page_size: int, *, overlap: bool) -> int:
+    """How far apart pages start: one record less than a page when they overlap."""
+    return page_size - 1 if overlap and page_size > 1 else page_size
+
+
+def requests_after(first_offset: int, total: int, page_size: int, stride: int) -> int:
+    """Requests a harvest needs after its first page, with pages ``stride`` apart."""
+    return math.ceil(max(0, total - first_offset - page_size) / stride)
 
 
 def short_by(page_size: int, offset: int, count: int, total: int) -> bool:
@@ -39,12 +54,14 @@ def short_by(page_size: int, offset: int, count: int, total: int) -> bool:
 class Drift:
     """The data changed during a harvest.
 
-    ``kind``: ``total_changed`` (a response reported another total), ``reread`` (pages read
-    again at the final total: ``pages``), ``unresolved`` (still changing after the last
-    re-read round), ``resume_moved`` (the record before a checkpoint is no longer there).
+    ``kind``: ``total_changed`` (a response reported another total), ``shifted`` (the record
+    two neighbouring pages share was not the same: records moved between the two reads),
+    ``reread`` (pages read again: ``pages``), ``unresolved`` (still changing after the
+    last re-read round), ``resume_moved`` (the record before a checkpoint is no longer
+    there).
     """
 
-    kind: Literal["total_changed", "reread", "unresolved", "resume_moved"]
+    kind: Literal["total_changed", "shifted", "reread", "unresolved", "resume_moved"]
     expected_total: int | None
     observed_total: int | None
     offset: int
@@ -64,6 +81,9 @@ class PageScheduler:
         reread_on_drift: re-read pages read at another total (default), or only report.
         max_rounds: re-read rounds at most.
         max_short_rereads: times a short page is read again before it is an error.
+        overlap: start each page on the last record of the page before (default), to
+            notice records that moved between the two reads.
+        first_edges: the ids of the first page's first and last records, and its size.
     """
 
     def __init__(
@@ -78,6 +98,8 @@ class PageScheduler:
         reread_on_drift: bool = True,
         max_rounds: int = 3,
         max_short_rereads: int = 2,
+        overlap: bool = True,
+        first_edges: tuple[str | None, str | None, int] = (None, None, 0),
     ) -> None:
         self.path = path
         self.base = base
@@ -88,8 +110,14 @@ class PageScheduler:
         self._reread_on_drift = reread_on_drift
         self._rounds_left = max_rounds
         self._max_short = max_short_rereads
-        self._next = base + page_size
+        self.stride = stride_for(page_size, overlap=overlap)
+        self._next = base + self.stride
         self._observed: dict[int, int] = {base: total}
+        # per page: (first id, last id, records, round it was read in)
+        self._edges: dict[int, tuple[str | None, str | None, int, int]] = {base: (*first_edges, 0)}
+        self._generation = 0
+        self._shifted = False
+        self.unresolved = False
         self._again: deque[int] = deque()
         self._round: deque[int] = deque()
         self._rereading: set[int] = set()
@@ -126,16 +154,25 @@ class PageScheduler:
         it is not (past the total, say): its answer is to be ignored. Claim in grid order.
         """
         while self._next in self._skip:
-            self._next += self.page_size
-        if self._stopped or offset != self._next or offset >= self.expected:
+            self._next += self.stride
+        past = offset + self.page_size - self.stride >= self.expected
+        if self._stopped or offset != self._next or past:
             return False
-        self._next += self.page_size
+        self._next += self.stride
         self._main_open.add(offset)
         self._in_flight.add(offset)
         return True
 
-    def finished(self, offset: int, count: int, total: int | None) -> Outcome:
+    def finished(
+        self,
+        offset: int,
+        count: int,
+        total: int | None,
+        edges: tuple[str | None, str | None] = (None, None),
+    ) -> Outcome:
         """A page came back with ``count`` records and ``total``: what it is.
+
+        ``edges`` are the ids of its first and last records (to check page boundaries).
 
         ``"main"``: a page of the main pass, whole. ``"reread"``: a page read again after
         drift. ``"again"``: it came back short and was queued to be read again. Raises
@@ -144,6 +181,7 @@ class PageScheduler:
         self._in_flight.discard(offset)
         if self._is_short(offset, count, total):
             return self._read_again(offset, count, total)
+        self._check_edges(offset, count, edges)
         if total is not None:
             self._observed[offset] = total
             if total != self.expected:
@@ -167,14 +205,14 @@ class PageScheduler:
         if self._stopped:
             return None
         while self._next in self._skip:
-            self._next += self.page_size
-        if self._next < self.expected:
-            offset, self._next = self._next, self._next + self.page_size
+            self._next += self.stride
+        if self._next + self.page_size - self.stride < self.expected:
+            offset, self._next = self._next, self._next + self.stride
             self._main_open.add(offset)
             return offset
-        if not self._reread_on_drift or self._main_open or self._in_flight:
-            return None
         if not self._round:
+            if not self._reread_on_drift or self._main_open or self._in_flight:
+                return None  # a round is planned once the main pass (or last round) is done
             self._plan_round()
         if self._round:
             offset = self._round.popleft()
@@ -182,16 +220,39 @@ class PageScheduler:
             return offset
         return None
 
+    def _check_edges(self, offset: int, count: int, edges: tuple[str | None, str | None]) -> None:
+        """Compare the record this page shares with each neighbour read in the same round."""
+        self._edges[offset] = (*edges, count, self._generation)
+        if self.stride == self.page_size:
+            return
+        this = self._edges[offset]
+        for earlier, later in (
+            (self._edges.get(offset - self.stride), this),
+            (this, self._edges.get(offset + self.stride)),
+        ):
+            if _moved(earlier, later, self.page_size):
+                if not self._shifted:
+                    self._report(Drift("shifted", None, self.expected, offset))
+                self._shifted = True
+
     def _plan_round(self) -> None:
         final = self.expected
-        stale = sorted(o for o, seen in self._observed.items() if seen != final and o < final)
+        stale = sorted(
+            o
+            for o, seen in self._observed.items()
+            if (seen != final or self._shifted) and o < final
+        )
         if not stale:
             return
         if self._rounds_left == 0:
             self._report(Drift("unresolved", None, final, self.base))
+            self.unresolved = True
             self._observed = dict.fromkeys(self._observed, final)  # reported once
+            self._shifted = False
             return
         self._rounds_left -= 1
+        self._generation += 1
+        self._shifted = False
         self._report(Drift("reread", None, final, stale[0], pages=len(stale)))
         self._round.extend(stale)
 
@@ -214,3 +275,14 @@ class PageScheduler:
             )
         self._again.append(offset)
         return "again"
+
+
+def _moved(
+    earlier: tuple[str | None, str | None, int, int] | None,
+    later: tuple[str | None, str | None, int, int] | None,
+    page_size: int,
+) -> bool:
+    """Whether the record two full neighbouring pages of one round share differs."""
+    if earlier is None or later is None or earlier[3] != later[3] or earlier[2] < page_size:
+        return False
+    return earlier[1] is not None and later[0] is not None and earlier[1] != later[0]

@@ -7,9 +7,10 @@ here for convenience.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypedDict, TypeVar
 
 import attrs
+import httpx
 
 from esploro_async.errors import BriefRecordError, PatchFormatError, ResponseFormatError
 from esploro_async.models import Record
@@ -25,9 +26,13 @@ __all__ = [
     "PatchFormatError",
     "Resource",
     "StreamOptions",
+    "Timeout",
 ]
 
 RecordT = TypeVar("RecordT", bound=Record)
+
+Timeout: TypeAlias = "httpx.Timeout | float | None"
+"""A per-call ``timeout``: seconds or an `httpx.Timeout`; ``None`` keeps the client's."""
 
 
 @attrs.frozen
@@ -58,6 +63,7 @@ class StreamOptions(TypedDict, total=False):
     on_insufficient_quota: Literal["refuse", "run"]
     reread_on_drift: bool
     on_drift: Callable[[Drift], object]
+    overlap: bool
 
 
 def json_object(response: EsploroResponse) -> dict[str, Any]:
@@ -107,16 +113,56 @@ class Resource:
             self._client, path, list_key=list_key, params=params, wrap=wrap, **options
         )
 
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+        **kwargs: Any,
+    ) -> EsploroResponse:
+        """`BaseClient.request` with a resource method's ``extra_headers`` and ``timeout``."""
+        return await self._client.request(
+            method, path, headers=extra_headers, timeout=timeout, **kwargs
+        )
+
     async def _get_object(
-        self, path: str, params: Mapping[str, Any] | None = None
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
     ) -> dict[str, Any]:
-        response = await self._client.request("GET", path, params=params, format="json")
+        response = await self._request(
+            "GET",
+            path,
+            params=params,
+            format="json",
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
         return json_object(response)
 
-    async def _area_test(self, path: str, *, write: bool) -> ApiTestResult:
+    async def _area_test(
+        self,
+        path: str,
+        *,
+        write: bool,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> ApiTestResult:
         method = "POST" if write else "GET"
         # harmless to replay: the test endpoint changes nothing
-        response = await self._client.request(method, path, format="json", idempotent=True)
+        response = await self._request(
+            method,
+            path,
+            format="json",
+            idempotent=True,
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
         data = response.json()
         message = data.get("test") if isinstance(data, dict) else None
         return ApiTestResult(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from esploro_async.models import Activity
-from esploro_async.resources._base import Resource, as_json_object, json_object
+from esploro_async.resources._base import Resource, Timeout, as_json_object, json_object
 
 __all__ = ["Activities"]
 
@@ -17,19 +17,32 @@ class Activities(Resource):
     path = "/esploro/v1/activities"
 
     async def create(
-        self, activity: Activity | Mapping[str, Any], *, params: Mapping[str, Any] | None = None
+        self,
+        activity: Activity | Mapping[str, Any],
+        *,
+        params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
     ) -> Activity:
-        """Create an activity (``POST``, JSON) and return the record answered.
+        """Create an activity (``POST``, JSON, snake_case fields) and return the record answered.
 
-        The activity schema is not published (see `Activity`). Never replayed after an
+        See `Activity` for the field names and their source. Never replayed after an
         ambiguous failure::
 
             await client.activities.create({
-                "activityName": "Guest lecture", "activityCategory": "activity.teaching",
-                "activityType": "activity.course", "researcherUserID": "jdoe",
+                "activity_name": [{"language": "en", "value": "Guest lecture"}],
+                "activity_category": {"value": "activity.teaching"},
+                "member_researcher": [{"user_primary_id": "jdoe"}],
             })
         """
         body = as_json_object(activity, "activity")
-        response = await self._client.request("POST", self.path, params=params, json=body)
+        response = await self._request(
+            "POST",
+            self.path,
+            params=params,
+            json=body,
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
         data = json_object(response) if response.content else body
         return Activity.adopt(data, view="full")

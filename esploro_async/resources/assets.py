@@ -12,7 +12,7 @@ import anyio
 import attrs
 from typing_extensions import Unpack
 
-from esploro_async.errors import NotFoundError
+from esploro_async.errors import InvalidIdentifierError, NotFoundError
 from esploro_async.models import Asset, assets_from_xml, build_asset_patch_xml
 from esploro_async.pagination import OffsetStream
 from esploro_async.resources._base import (
@@ -20,11 +20,13 @@ from esploro_async.resources._base import (
     PatchFormatError,
     Resource,
     StreamOptions,
+    Timeout,
     as_json_object,
     flag,
     json_object,
 )
-from esploro_async.session import EsploroResponse, quote_segment
+from esploro_async.resources._paths import segment
+from esploro_async.session import EsploroResponse
 
 __all__ = ["MAX_IDS_PER_CALL", "AssetBatch", "Assets"]
 
@@ -123,7 +125,7 @@ class Assets(Resource):
         *,
         update_date_from: dt.date | str | None = None,
         doi: str | Sequence[str] | None = None,
-        params: dict[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
         **options: Unpack[StreamOptions],
     ) -> OffsetStream[Asset]:
         """Assets changed since a date, or with given DOIs, fetched concurrently.
@@ -148,22 +150,36 @@ class Assets(Resource):
 
     @staticmethod
     def _check_id(asset_id: str) -> str:
-        if not isinstance(asset_id, str) or not asset_id.strip():
-            raise ValueError(f"not an asset id: {asset_id!r}")
+        segment(asset_id, "asset id")  # refuses empty ids and dot segments
         if "," in asset_id:
-            raise ValueError(f"one asset id expected, got {asset_id!r}: use get_many()")
+            raise InvalidIdentifierError(f"one asset id expected, got {asset_id!r}: use get_many()")
         return asset_id.strip()
 
-    async def get(self, asset_id: str, *, params: Mapping[str, Any] | None = None) -> Asset:
+    async def get(
+        self,
+        asset_id: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> Asset:
         """One asset by id (``originalRepository.assetId``)::
 
             asset = await client.assets.get("991283105600561")
             print(asset.title, asset.doi)
 
-        Raises `NotFoundError` for an unknown id.
+        Raises `NotFoundError` for an unknown id (also when the API says so with HTTP 400
+        and a "not found" code).
         """
-        path = f"{self.path}/{quote_segment(self._check_id(asset_id))}"
-        response = await self._client.request("GET", path, params=params, format="json")
+        path = f"{self.path}/{segment(self._check_id(asset_id), 'asset id')}"
+        response = await self._request(
+            "GET",
+            path,
+            params=params,
+            format="json",
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
         records = _records(response)
         if not records:
             raise NotFoundError(
@@ -181,11 +197,14 @@ class Assets(Resource):
         *,
         chunk_size: int = MAX_IDS_PER_CALL,
         params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
     ) -> AssetBatch:
         """Many assets by id: calls of at most ``chunk_size`` comma-joined ids, concurrently.
 
         Ids are de-duplicated (first occurrence kept); unknown ids are reported in
-        ``missing``, not raised (a call answered 404 means none of its ids exists). Any
+        ``missing``, not raised (a call answered `NotFoundError`, i.e. 404 or a "not found"
+        error code with HTTP 400, means none of its ids exists). Any
         other error is raised as is, and the other calls are cancelled::
 
             batch = await client.assets.get_many(ids)
@@ -197,7 +216,9 @@ class Assets(Resource):
         wanted = list(dict.fromkeys(self._check_id(i) for i in asset_ids))
         chunks = [wanted[i : i + chunk_size] for i in range(0, len(wanted), chunk_size)]
         results: dict[str, Asset] = {}
-        pages = await _all_or_nothing([self._fetch_chunk(c, params) for c in chunks])
+        pages = await _all_or_nothing(
+            [self._fetch_chunk(c, params, extra_headers, timeout) for c in chunks]
+        )
         for page in pages:
             for asset in page:
                 aid = asset.asset_id
@@ -209,15 +230,26 @@ class Assets(Resource):
         )
 
     async def _fetch_chunk(
-        self, chunk: builtins.list[str], params: Mapping[str, Any] | None
+        self,
+        chunk: builtins.list[str],
+        params: Mapping[str, Any] | None,
+        extra_headers: Mapping[str, str] | None,
+        timeout: Timeout,
     ) -> builtins.list[Asset]:
-        path = f"{self.path}/{quote_segment(','.join(chunk))}"
+        path = f"{self.path}/{segment(','.join(chunk), 'asset ids')}"
         out: builtins.list[Asset] = []
         offset = 0
         while True:
             query = {**(params or {}), "limit": _PAGE, "offset": offset}
             try:
-                response = await self._client.request("GET", path, params=query, format="json")
+                response = await self._request(
+                    "GET",
+                    path,
+                    params=query,
+                    format="json",
+                    extra_headers=extra_headers,
+                    timeout=timeout,
+                )
             except NotFoundError:
                 return out  # none of these ids exists
             page = _records(response)
@@ -238,6 +270,8 @@ class Assets(Resource):
         open_access_enrichment: bool | None = None,
         import_profile: str | None = None,
         params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
     ) -> builtins.list[Asset]:
         """Create assets (``POST {"records": [...]}``); returns the records answered.
 
@@ -265,7 +299,14 @@ class Assets(Resource):
             "open_access_enrichment": flag(open_access_enrichment),
             "import_profile": import_profile,
         }
-        response = await self._client.request("POST", self.path, params=query, json=body)
+        response = await self._request(
+            "POST",
+            self.path,
+            params=query,
+            json=body,
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
         return _records(response)
 
     async def patch(
@@ -276,6 +317,8 @@ class Assets(Resource):
         action: Literal["add", "replace"] = "add",
         format: Literal["auto", "json", "xml"] = "auto",
         params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
     ) -> Asset:
         """Update some fields of an asset (``POST /assets/{id}?op=patch&action=...``).
 
@@ -312,21 +355,35 @@ class Assets(Resource):
             )
         if fmt == "xml" and links:
             raise PatchFormatError(f"{_LINKS_TO_EXTRACT} can only be patched as JSON")
-        path = f"{self.path}/{quote_segment(self._check_id(asset_id))}"
+        path = f"{self.path}/{segment(self._check_id(asset_id), 'asset id')}"
         query = {**(params or {}), "op": "patch", "action": action}
+        per_call: dict[str, Any] = {"extra_headers": extra_headers, "timeout": timeout}
         if fmt == "xml":
-            response = await self._client.request(
-                "POST", path, params=query, content=build_asset_patch_xml(body), format="xml"
+            response = await self._request(
+                "POST",
+                path,
+                params=query,
+                content=build_asset_patch_xml(body),
+                format="xml",
+                **per_call,
             )
         else:
-            response = await self._client.request(
-                "POST", path, params=query, json={"records": [body]}, format="json"
+            response = await self._request(
+                "POST", path, params=query, json={"records": [body]}, format="json", **per_call
             )
         records = _records(response)
         if not records:
-            return await self.get(asset_id)
+            return await self.get(asset_id, **per_call)
         return records[0]
 
-    async def test(self, *, write: bool = False) -> ApiTestResult:
+    async def test(
+        self,
+        *,
+        write: bool = False,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> ApiTestResult:
         """Check the key's read (``GET``) or write (``POST``) permission on assets."""
-        return await self._area_test(f"{self.path}/test", write=write)
+        return await self._area_test(
+            f"{self.path}/test", write=write, extra_headers=extra_headers, timeout=timeout
+        )

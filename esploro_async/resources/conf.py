@@ -1,5 +1,8 @@
 """``/esploro/v1/conf``: mapping tables (the one Esploro area under ``conf``, not ``researchconf``).
 
+Path confirmed by the Esploro Cloud App services (``CustomerParameters``,
+``AssetFileAndLinkTypes``) and by the real answers in ``tests/fixtures/real``.
+
 Exposed through ``client.config`` (`Configuration.mapping_tables`, `.mapping_table`).
 """
 
@@ -9,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from esploro_async.models import MappingTable
-from esploro_async.resources._base import Resource
-from esploro_async.session import quote_segment
+from esploro_async.resources._base import Resource, Timeout
+from esploro_async.resources._paths import segment
 
 __all__ = ["MappingTablesMixin"]
 
@@ -21,21 +24,32 @@ class MappingTablesMixin(Resource):
     mapping_tables_path = "/esploro/v1/conf/mapping-tables"
 
     async def mapping_tables(
-        self, *, params: Mapping[str, Any] | None = None
+        self,
+        *,
+        params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
     ) -> list[MappingTable]:
         """Every mapping table, as brief records (code, name, description; no rows)::
 
         for table in await client.config.mapping_tables():
             print(table.code, table.name)
         """
-        data = await self._get_object(self.mapping_tables_path, params)
+        data = await self._get_object(
+            self.mapping_tables_path, params, extra_headers=extra_headers, timeout=timeout
+        )
         items = data.get("mapping_table") or []
         if isinstance(items, dict):
             items = [items]
         return [MappingTable.adopt(t, view="brief") for t in items if isinstance(t, dict)]
 
     async def mapping_table(
-        self, name: str, *, params: Mapping[str, Any] | None = None
+        self,
+        name: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
     ) -> MappingTable:
         """One mapping table with its rows, e.g. ``AssetFileAndLinkTypes``::
 
@@ -45,7 +59,10 @@ class MappingTablesMixin(Resource):
 
         `NotFoundError` if unknown.
         """
-        if not name:
-            raise ValueError("a mapping table name is required")
-        data = await self._get_object(f"{self.mapping_tables_path}/{quote_segment(name)}", params)
+        data = await self._get_object(
+            f"{self.mapping_tables_path}/{segment(name, 'mapping table name')}",
+            params,
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
         return MappingTable.adopt(data, view="full")

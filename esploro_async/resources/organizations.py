@@ -9,8 +9,8 @@ from typing_extensions import Unpack
 
 from esploro_async.models import Organization
 from esploro_async.pagination import OffsetStream
-from esploro_async.resources._base import ApiTestResult, Resource, StreamOptions
-from esploro_async.session import quote_segment
+from esploro_async.resources._base import ApiTestResult, Resource, StreamOptions, Timeout
+from esploro_async.resources._paths import segment
 
 __all__ = ["Organizations"]
 
@@ -36,16 +36,30 @@ class Organizations(Resource):
             f"{self.path}/internal", "research_organization", _brief, params or {}, options
         )
 
-    async def get(self, code: str, *, params: Mapping[str, Any] | None = None) -> Organization:
+    async def get(
+        self,
+        code: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> Organization:
         """One organization by its code. `NotFoundError` if unknown::
 
         org = await client.organizations.get("01SIM_INST___1234")
         """
-        if not code:
-            raise ValueError("an organization code is required")
-        data = await self._get_object(f"{self.path}/internal/{quote_segment(code)}", params)
+        path = f"{self.path}/internal/{segment(code, 'organization code')}"
+        data = await self._get_object(path, params, extra_headers=extra_headers, timeout=timeout)
         return Organization.adopt(data, view="full")
 
-    async def test(self, *, write: bool = False) -> ApiTestResult:
+    async def test(
+        self,
+        *,
+        write: bool = False,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> ApiTestResult:
         """Check the key's read (``GET``) or write (``POST``) permission on organizations."""
-        return await self._area_test(f"{self.path}/test", write=write)
+        return await self._area_test(
+            f"{self.path}/test", write=write, extra_headers=extra_headers, timeout=timeout
+        )

@@ -1,79 +1,128 @@
-"""``client.config``: ``/esploro/v1/researchconf`` (sets, code tables, import profiles, jobs).
+"""``client.config``: the configuration area, one object with sub-resources.
 
-Mapping tables, which live under ``/esploro/v1/conf``, are on the same object (see
-`esploro_async.resources.conf`). Everything here is read-only: Esploro's ``researchconf``
-writes are unconfirmed (use Alma's ``/almaws/v1/conf`` through ``client.request``).
+* ``client.config.sets``: sets and members (`esploro_async.resources.config_sets`);
+* ``client.config.jobs``: jobs, runs, instances and ``wait_for``
+  (`esploro_async.resources.config_jobs`);
+* code tables and metadata import profiles (``/esploro/v1/researchconf``, below);
+* mapping tables (``/esploro/v1/conf``, `esploro_async.resources.conf`).
+
+The flat verbs of 0.1 (``sets()``, ``get_set()``, ``set_members()``, ``jobs()``, ``job()``,
+``job_instances()``, ``job_instance()``) still work, with a ``DeprecationWarning``, until 0.3.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Unpack
 
 from esploro_async.models import CodeTable, ImportProfile, Job, JobInstance, Set, SetMember
 from esploro_async.pagination import OffsetStream
-from esploro_async.resources._base import ApiTestResult, StreamOptions
+from esploro_async.resources._base import ApiTestResult, StreamOptions, Timeout
+from esploro_async.resources._paths import segment
 from esploro_async.resources.conf import MappingTablesMixin
-from esploro_async.session import quote_segment
+from esploro_async.resources.config_jobs import Jobs
+from esploro_async.resources.config_sets import Sets
+
+if TYPE_CHECKING:
+    from esploro_async.session.base import BaseClient
 
 __all__ = ["Configuration"]
-
-
-def _set(data: dict[str, Any]) -> Set:
-    return Set.adopt(data, view="brief")
-
-
-def _member(data: dict[str, Any]) -> SetMember:
-    return SetMember.adopt(data, view="brief")
 
 
 def _profile(data: dict[str, Any]) -> ImportProfile:
     return ImportProfile.adopt(data, view="brief")
 
 
-def _job(data: dict[str, Any]) -> Job:
-    return Job.adopt(data, view="brief")
-
-
-def _instance(data: dict[str, Any]) -> JobInstance:
-    return JobInstance.adopt(data, view="brief")
-
-
-def _seg(value: str, what: str) -> str:
-    if not value:
-        raise ValueError(f"a {what} is required")
-    return quote_segment(value)
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"client.config.{old} is deprecated; use client.config.{new} (removed in 0.3)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 class Configuration(MappingTablesMixin):
-    """Esploro configuration: sets, code tables, import profiles, jobs, mapping tables."""
+    """Configuration: ``sets``, ``jobs``, code tables, import profiles, mapping tables."""
 
     path = "/esploro/v1/researchconf"
 
-    # -- sets ---------------------------------------------------------------------------
-    def sets(
+    def __init__(self, client: BaseClient) -> None:
+        super().__init__(client)
+        self.sets = Sets(client)
+        """Sets and their members."""
+        self.jobs = Jobs(client)
+        """Jobs, runs and instances."""
+
+    # -- code tables (researchconf: Esploro Cloud App services) ---------------------------
+    async def code_table(
+        self,
+        name: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> CodeTable:
+        """A code table by name (e.g. ``UserTitles``), from
+        ``/esploro/v1/researchconf/code-tables/{name}`` (Esploro Cloud App services)::
+
+            titles = (await client.config.code_table("UserTitles")).as_mapping()
+
+        `NotFoundError` if unknown.
+        """
+        data = await self._get_object(
+            f"{self.path}/code-tables/{segment(name, 'code table name')}",
+            params,
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
+        return CodeTable.adopt(data, view="full")
+
+    # -- import profiles (researchconf: path listed by the Ex Libris QA launcher) ---------
+    def import_profiles(
+        self, *, params: Mapping[str, Any] | None = None, **options: Unpack[StreamOptions]
+    ) -> OffsetStream[ImportProfile]:
+        """Every metadata import profile (list key ``import_profile``), from
+        ``/esploro/v1/researchconf/md-import-profiles`` (path listed by the Ex Libris QA
+        launcher; no public answer seen)."""
+        return self._stream(
+            f"{self.path}/md-import-profiles", "import_profile", _profile, params or {}, options
+        )
+
+    async def import_profile(
+        self,
+        profile_id: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> ImportProfile:
+        """One metadata import profile by id (``.../md-import-profiles/{id}``, path listed by
+        the Ex Libris QA launcher). `NotFoundError` if unknown."""
+        path = f"{self.path}/md-import-profiles/{segment(profile_id, 'profile id')}"
+        data = await self._get_object(path, params, extra_headers=extra_headers, timeout=timeout)
+        return ImportProfile.adopt(data, view="full")
+
+    # -- test ----------------------------------------------------------------------------
+    async def test(
         self,
         *,
-        content_type: Literal["IER", "RESEARCHERS"] | str | None = None,
-        q: str | None = None,
-        params: Mapping[str, Any] | None = None,
-        **options: Unpack[StreamOptions],
-    ) -> OffsetStream[Set]:
-        """Sets, optionally by content type (``IER`` = research assets, ``RESEARCHERS``) and
-        brief search ``q`` (e.g. ``"name~FilesLoader"``)::
+        write: bool = False,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> ApiTestResult:
+        """Check the key's read (``GET``) or write (``POST``) permission on ``researchconf``."""
+        return await self._area_test(
+            f"{self.path}/test", write=write, extra_headers=extra_headers, timeout=timeout
+        )
 
-            async for s in client.config.sets(content_type="IER", q="name~FilesLoader"):
-                print(s.id, s.name, s.number_of_members)
-        """
-        query = {**(params or {}), "content_type": content_type, "q": q}
-        return self._stream(f"{self.path}/sets", "set", _set, query, options)
-
+    # -- deprecated flat verbs (until 0.3) -----------------------------------------------
     async def get_set(self, set_id: str, *, params: Mapping[str, Any] | None = None) -> Set:
-        """One set by id. `NotFoundError` if unknown."""
-        data = await self._get_object(f"{self.path}/sets/{_seg(set_id, 'set id')}", params)
-        return Set.adopt(data, view="full")
+        """Deprecated: use ``client.config.sets.get(set_id)``."""
+        _deprecated("get_set()", "sets.get()")
+        return await self.sets.get(set_id, params=params)
 
     def set_members(
         self,
@@ -82,57 +131,14 @@ class Configuration(MappingTablesMixin):
         params: Mapping[str, Any] | None = None,
         **options: Unpack[StreamOptions],
     ) -> OffsetStream[SetMember]:
-        """The members of a set (list key ``member``): ids and links::
-
-        ids = [m.id async for m in client.config.set_members("9563654780000561")]
-        """
-        path = f"{self.path}/sets/{_seg(set_id, 'set id')}/members"
-        return self._stream(path, "member", _member, params or {}, options)
-
-    # -- code tables ---------------------------------------------------------------------
-    async def code_table(self, name: str, *, params: Mapping[str, Any] | None = None) -> CodeTable:
-        """A code table by name (e.g. ``UserTitles``)::
-
-            titles = (await client.config.code_table("UserTitles")).as_mapping()
-
-        `NotFoundError` if unknown.
-        """
-        data = await self._get_object(
-            f"{self.path}/code-tables/{_seg(name, 'code table name')}", params
-        )
-        return CodeTable.adopt(data, view="full")
-
-    # -- import profiles -----------------------------------------------------------------
-    def import_profiles(
-        self, *, params: Mapping[str, Any] | None = None, **options: Unpack[StreamOptions]
-    ) -> OffsetStream[ImportProfile]:
-        """Every metadata import profile (list key ``import_profile``)."""
-        return self._stream(
-            f"{self.path}/md-import-profiles", "import_profile", _profile, params or {}, options
-        )
-
-    async def import_profile(
-        self, profile_id: str, *, params: Mapping[str, Any] | None = None
-    ) -> ImportProfile:
-        """One metadata import profile by id. `NotFoundError` if unknown."""
-        path = f"{self.path}/md-import-profiles/{_seg(profile_id, 'profile id')}"
-        return ImportProfile.adopt(await self._get_object(path, params), view="full")
-
-    # -- jobs ----------------------------------------------------------------------------
-    def jobs(
-        self, *, params: Mapping[str, Any] | None = None, **options: Unpack[StreamOptions]
-    ) -> OffsetStream[Job]:
-        """Every job definition (list key ``job``); filters such as ``type`` go in ``params``::
-
-        async for job in client.config.jobs():
-            print(job.id, job.name, job.category)
-        """
-        return self._stream(f"{self.path}/jobs", "job", _job, params or {}, options)
+        """Deprecated: use ``client.config.sets.members(set_id).list()``."""
+        _deprecated("set_members()", "sets.members(id).list()")
+        return self.sets.members(set_id).list(params=params, **options)
 
     async def job(self, job_id: str, *, params: Mapping[str, Any] | None = None) -> Job:
-        """One job definition by id (e.g. ``M50173``). `NotFoundError` if unknown."""
-        data = await self._get_object(f"{self.path}/jobs/{_seg(job_id, 'job id')}", params)
-        return Job.adopt(data, view="full")
+        """Deprecated: use ``client.config.jobs.get(job_id)``."""
+        _deprecated("job()", "jobs.get()")
+        return await self.jobs.get(job_id, params=params)
 
     def job_instances(
         self,
@@ -141,27 +147,13 @@ class Configuration(MappingTablesMixin):
         params: Mapping[str, Any] | None = None,
         **options: Unpack[StreamOptions],
     ) -> OffsetStream[JobInstance]:
-        """The instances (runs) of a job, as brief records (list key ``job_instance``)."""
-        path = f"{self.path}/jobs/{_seg(job_id, 'job id')}/instances"
-        return self._stream(path, "job_instance", _instance, params or {}, options)
+        """Deprecated: use ``client.config.jobs.instances(job_id).list()``."""
+        _deprecated("job_instances()", "jobs.instances(id).list()")
+        return self.jobs.instances(job_id).list(params=params, **options)
 
     async def job_instance(
         self, job_id: str, instance_id: str, *, params: Mapping[str, Any] | None = None
     ) -> JobInstance:
-        """One job instance: status, progress, counters, alerts::
-
-            run = await client.config.job_instance("M50173", "9563643080000561")
-            print(run.status, run.progress, run.is_finished, run.counter_values)
-
-        `NotFoundError` if unknown.
-        """
-        path = (
-            f"{self.path}/jobs/{_seg(job_id, 'job id')}"
-            f"/instances/{_seg(instance_id, 'instance id')}"
-        )
-        return JobInstance.adopt(await self._get_object(path, params), view="full")
-
-    # -- test ----------------------------------------------------------------------------
-    async def test(self, *, write: bool = False) -> ApiTestResult:
-        """Check the key's read (``GET``) or write (``POST``) permission on ``researchconf``."""
-        return await self._area_test(f"{self.path}/test", write=write)
+        """Deprecated: use ``client.config.jobs.instances(job_id).get(instance_id)``."""
+        _deprecated("job_instance()", "jobs.instances(id).get()")
+        return await self.jobs.instances(job_id).get(instance_id, params=params)

@@ -17,10 +17,11 @@ from esploro_async.resources._base import (
     BriefRecordError,
     Resource,
     StreamOptions,
+    Timeout,
     as_json_object,
     json_object,
 )
-from esploro_async.session import quote_segment
+from esploro_async.resources._paths import check_orcid, segment
 
 __all__ = ["DEFAULT_ORCID_SCOPES", "OrcidToken", "Researchers"]
 
@@ -63,14 +64,6 @@ class OrcidToken:
         return body
 
 
-def _orcid_segment(orcid: str) -> str:
-    """A bare ORCID from ``0000-...`` or ``https://orcid.org/0000-...``."""
-    bare = orcid.strip().rstrip("/").rsplit("/", 1)[-1]
-    if not bare:
-        raise ValueError(f"not an ORCID: {orcid!r}")
-    return bare
-
-
 class Researchers(Resource):
     """Researchers (Alma users with a researcher profile).
 
@@ -81,12 +74,10 @@ class Researchers(Resource):
     path = "/esploro/v1/researchers"
 
     def _item(self, primary_id: str) -> str:
-        if not primary_id:
-            raise ValueError("a researcher primary id is required")
-        return f"{self.path}/{quote_segment(primary_id)}"
+        return f"{self.path}/{segment(primary_id, 'researcher primary id')}"
 
     def list(
-        self, *, params: dict[str, Any] | None = None, **options: Unpack[StreamOptions]
+        self, *, params: Mapping[str, Any] | None = None, **options: Unpack[StreamOptions]
     ) -> OffsetStream[Researcher]:
         """Every researcher, as brief records (``view="brief"``), fetched concurrently.
 
@@ -104,21 +95,34 @@ class Researchers(Resource):
         *,
         view: Literal["full", "brief"] = "full",
         params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
     ) -> Researcher:
         """One researcher by primary id; the record's ``view`` is the one asked for::
 
             jane = await client.researchers.get("jdoe")
             print(jane.orcid, jane.affiliations)
 
-        Raises `NotFoundError` for an unknown id.
+        Raises `NotFoundError` for an unknown id (the real API answers HTTP 400 ``401861``),
+        `InvalidIdentifierError` for an id that could leave the endpoint (``..``).
         """
         if view not in ("full", "brief"):
             raise ValueError(f"view must be 'full' or 'brief', not {view!r}")
-        data = await self._get_object(self._item(primary_id), {**(params or {}), "view": view})
+        data = await self._get_object(
+            self._item(primary_id),
+            {**(params or {}), "view": view},
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
         return Researcher.adopt(data, view=view)
 
     async def create(
-        self, researcher: Researcher | Mapping[str, Any], *, params: Mapping[str, Any] | None = None
+        self,
+        researcher: Researcher | Mapping[str, Any],
+        *,
+        params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
     ) -> Researcher:
         """Create a researcher (``POST``) and return the record the API answers with.
 
@@ -128,7 +132,14 @@ class Researchers(Resource):
             await client.researchers.create({"primary_id": "jdoe", "is_researcher": True, ...})
         """
         body = as_json_object(researcher, "researcher")
-        response = await self._client.request("POST", self.path, params=params, json=body)
+        response = await self._request(
+            "POST",
+            self.path,
+            params=params,
+            json=body,
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
         return Researcher.adopt(json_object(response), view="full")
 
     async def update(
@@ -137,6 +148,8 @@ class Researchers(Resource):
         *,
         force: bool = False,
         params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
     ) -> Researcher:
         """Replace a researcher with ``researcher`` (``PUT``, swap-all); returns the answer.
 
@@ -154,7 +167,14 @@ class Researchers(Resource):
         primary_id = researcher.primary_id
         if not primary_id:
             raise ValueError("the researcher has no primary_id: cannot address the PUT")
-        return await self._put(primary_id, researcher, force=force, params=params)
+        return await self._put(
+            primary_id,
+            researcher,
+            force=force,
+            params=params,
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
 
     async def _put(
         self,
@@ -163,6 +183,8 @@ class Researchers(Resource):
         *,
         force: bool = False,
         params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
     ) -> Researcher:
         if researcher.view == "brief" and not force:
             raise BriefRecordError(
@@ -170,14 +192,32 @@ class Researchers(Resource):
                 "PUT resets every field it lacks. Fetch it with researchers.get() (or use "
                 "researchers.edit()), or pass force=True"
             )
-        response = await self._client.request(
-            "PUT", self._item(primary_id), params=params, json=researcher.to_dict()
+        response = await self._request(
+            "PUT",
+            self._item(primary_id),
+            params=params,
+            json=researcher.to_dict(),
+            extra_headers=extra_headers,
+            timeout=timeout,
         )
         return Researcher.adopt(json_object(response), view="full")
 
-    async def delete(self, primary_id: str, *, params: Mapping[str, Any] | None = None) -> None:
+    async def delete(
+        self,
+        primary_id: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> None:
         """Delete a researcher (``DELETE``, answered 204). `NotFoundError` if unknown."""
-        await self._client.request("DELETE", self._item(primary_id), params=params)
+        await self._request(
+            "DELETE",
+            self._item(primary_id),
+            params=params,
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
 
     async def add_orcid_token(
         self,
@@ -185,12 +225,15 @@ class Researchers(Resource):
         token: OrcidToken | Mapping[str, Any],
         *,
         params: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
     ) -> dict[str, Any]:
         """Store an ORCID trust token for the researcher with this ORCID.
 
         ``token`` is an `OrcidToken` or the raw body (``{"access.token": ..., ...}``);
-        ``orcid`` may be bare or an ``https://orcid.org/...`` URL. Returns the API's answer.
-        Not replayed after an ambiguous failure::
+        ``orcid`` may be bare or an ``https://orcid.org/...`` URL; its check digit is verified
+        (`InvalidIdentifierError` before sending). Returns the API's answer. Not replayed
+        after an ambiguous failure::
 
             await client.researchers.add_orcid_token(
                 "0000-0002-1825-0097",
@@ -198,18 +241,28 @@ class Researchers(Resource):
             )
         """
         body = token.to_json() if isinstance(token, OrcidToken) else dict(token)
-        path = f"{self.path}/{quote_segment(_orcid_segment(orcid))}/token"
-        response = await self._client.request("POST", path, params=params, json=body)
+        path = f"{self.path}/{segment(check_orcid(orcid), 'ORCID')}/token"
+        response = await self._request(
+            "POST", path, params=params, json=body, extra_headers=extra_headers, timeout=timeout
+        )
         return json_object(response) if response.content else {}
 
-    async def test(self, *, write: bool = False) -> ApiTestResult:
+    async def test(
+        self,
+        *,
+        write: bool = False,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> ApiTestResult:
         """Check the key's read (``GET``) or write (``POST``) permission on researchers.
 
         A cheap way to read the remaining daily quota::
 
             print((await client.researchers.test()).quota_remaining)
         """
-        return await self._area_test(f"{self.path}/test", write=write)
+        return await self._area_test(
+            f"{self.path}/test", write=write, extra_headers=extra_headers, timeout=timeout
+        )
 
     @contextlib.asynccontextmanager
     async def edit(self, primary_id: str) -> AsyncIterator[Researcher]:

@@ -16,11 +16,12 @@ import weakref
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Literal, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import anyio
 import attrs
 import httpx
+from typing_extensions import Unpack
 
 from esploro_async._clock import current_time
 from esploro_async._version import __version__
@@ -30,10 +31,11 @@ from esploro_async.errors import (
     ConnectionLostError,
     DailyQuotaExhaustedError,
     EsploroError,
+    InvalidIdentifierError,
     RequestTimeoutError,
     ResponseFormatError,
 )
-from esploro_async.governance.core import PER_SECOND_THRESHOLD, Governance, OnQuotaExhausted
+from esploro_async.governance.core import PER_SECOND_THRESHOLD, Governance
 from esploro_async.governance.lanes import LANES, Lane, current_lane
 from esploro_async.governance.protocol import Attempt, GovernanceProtocol, ResponseInfo
 from esploro_async.governance.quota import DAILY_THRESHOLD
@@ -46,6 +48,7 @@ from esploro_async.session.config import (
     resolve_api_key,
     resolve_base_url,
 )
+from esploro_async.session.options import ClientOptions, check_options
 from esploro_async.session.response import EsploroResponse, GatewayHeaders, api_error
 
 __all__ = ["DEFAULT_TIMEOUT", "BaseClient", "quote_segment"]
@@ -54,6 +57,14 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 """60 s to read a response, 10 s to connect. Waiting for a permit never counts."""
 
 _Client = TypeVar("_Client", bound="BaseClient")
+_GOVERNANCE_SETTINGS = (
+    "rate_limit",
+    "safety_margin",
+    "max_in_flight",
+    "daily_reserve",
+    "on_quota_exhausted",
+    "batch_reserve",
+)
 _ACCEPT = {"json": "application/json", "xml": "application/xml"}
 _log = logging.getLogger("esploro_async.http")
 
@@ -61,6 +72,22 @@ _log = logging.getLogger("esploro_async.http")
 def quote_segment(value: str) -> str:
     """Percent-encode ``value`` for use as one path segment (ids, codes)."""
     return quote(str(value), safe="")
+
+
+def _has_dot_segment(path: str) -> bool:
+    """Whether a ``/``-separated path has a ``.``/``..`` segment, raw or percent-encoded."""
+    for part in path.split("/"):
+        decoded = part
+        for _ in range(4):
+            if decoded in (".", ".."):
+                return True
+            step = unquote(decoded)
+            if step == decoded:
+                break
+            decoded = step
+        if "/" in decoded and _has_dot_segment(decoded):
+            return True
+    return False
 
 
 @attrs.frozen
@@ -86,31 +113,16 @@ class BaseClient:
     request path and lifecycle, the subclass adds the API areas.
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        region: str | None = None,
-        base_url: str | None = None,
-        format: Format = "json",
-        lang: str | None = None,
-        governance: GovernanceProtocol | None = None,
-        rate_limit: float | None = None,
-        safety_margin: float | Literal["auto"] | None = None,
-        max_in_flight: int | None = None,
-        daily_reserve: int | None = None,
-        on_quota_exhausted: OnQuotaExhausted | None = None,
-        batch_reserve: int | None = None,
-        lane: Lane = "interactive",
-        retry: RetryPolicy | None = None,
-        timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        if format not in _ACCEPT:
-            raise ConfigurationError(f"format must be 'json' or 'xml', not {format!r}")
+    def __init__(self, api_key: str | None = None, **options: Unpack[ClientOptions]) -> None:
+        check_options(type(self).__name__, options)
+        fmt = options.get("format", "json")
+        lane = options.get("lane", "interactive")
+        if fmt not in _ACCEPT:
+            raise ConfigurationError(f"format must be 'json' or 'xml', not {fmt!r}")
+        region, base_url = options.get("region"), options.get("base_url")
         if region is not None and base_url is not None:
             raise ConfigurationError("pass region or base_url, not both")
+        http_client, transport = options.get("http_client"), options.get("transport")
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass http_client or transport, not both")
         if lane not in LANES:
@@ -126,46 +138,16 @@ class BaseClient:
             for fmt, accept in _ACCEPT.items()
         }
         self.base_url = resolve_base_url(region, base_url)
-        self.format: Format = format
-        self.lang = lang
-        self.retry = retry or RetryPolicy()
+        self.format: Format = fmt
+        self.lang = options.get("lang")
+        self.retry = options.get("retry") or RetryPolicy()
         self._fingerprint = key_fingerprint(self._api_key)
         self._release: weakref.finalize[Any, Any] | None = None
-        local_settings = {
-            "rate_limit": rate_limit,
-            "safety_margin": safety_margin,
-            "max_in_flight": max_in_flight,
-            "daily_reserve": daily_reserve,
-            "on_quota_exhausted": on_quota_exhausted,
-            "batch_reserve": batch_reserve,
-        }
-        if governance is not None:
-            given = [name for name, value in local_settings.items() if value is not None]
-            if given:
-                raise ConfigurationError(
-                    f"{', '.join(given)} configure the default governance; with governance=... "
-                    "set them on that object instead"
-                )
-            self.governance = governance
-        else:
-            effective = {
-                "rate_limit": 25.0 if rate_limit is None else float(rate_limit),
-                "safety_margin": 0.10 if safety_margin is None else safety_margin,
-                "max_in_flight": 64 if max_in_flight is None else max_in_flight,
-                "daily_reserve": daily_reserve or 0,
-                "on_quota_exhausted": on_quota_exhausted or "raise",
-                "batch_reserve": batch_reserve,
-            }
-            self.governance, shared_key = acquire_shared(
-                (self.base_url, self._fingerprint),
-                tuple(effective.items()),
-                lambda: Governance.local(**effective),  # type: ignore[arg-type]
-            )
-            # Released by aclose(), or when an unclosed client is garbage-collected.
-            self._release = weakref.finalize(self, release_shared, shared_key)
+        self.governance = self._governance(options)
+        timeout = options.get("timeout", DEFAULT_TIMEOUT)
         self._owns_http = http_client is None
         if http_client is None:
-            pool = getattr(self.governance, "max_in_flight", 64)
+            pool = self.governance.max_in_flight
             http_client = httpx.AsyncClient(
                 transport=transport,
                 timeout=timeout,
@@ -175,6 +157,33 @@ class BaseClient:
         self._http = http_client
         self._timeout = timeout
         self._closed = False
+
+    def _governance(self, options: ClientOptions) -> GovernanceProtocol:
+        """The governance given, or the process's shared one for this gateway and key."""
+        local_settings = {name: options.get(name) for name in _GOVERNANCE_SETTINGS}
+        governance = options.get("governance")
+        if governance is not None:
+            _check_governance(governance, local_settings)
+            return governance
+        rate_limit = options.get("rate_limit")
+        safety_margin = options.get("safety_margin")
+        max_in_flight = options.get("max_in_flight")
+        effective = {
+            "rate_limit": 25.0 if rate_limit is None else float(rate_limit),
+            "safety_margin": 0.10 if safety_margin is None else safety_margin,
+            "max_in_flight": 64 if max_in_flight is None else max_in_flight,
+            "daily_reserve": options.get("daily_reserve") or 0,
+            "on_quota_exhausted": options.get("on_quota_exhausted") or "raise",
+            "batch_reserve": options.get("batch_reserve"),
+        }
+        shared, shared_key = acquire_shared(
+            (self.base_url, self._fingerprint),
+            tuple(effective.items()),
+            lambda: Governance.local(**effective),  # type: ignore[arg-type]
+        )
+        # Released by aclose(), or when an unclosed client is garbage-collected.
+        self._release = weakref.finalize(self, release_shared, shared_key)
+        return shared
 
     def __repr__(self) -> str:
         return (
@@ -215,6 +224,7 @@ class BaseClient:
         retry: RetryPolicy | None = None,
         idempotent: bool | None = None,
         lane: Lane | None = None,
+        timeout: httpx.Timeout | float | None = None,
     ) -> EsploroResponse:
         """Send one API request under governance, with retries, and return its checked response.
 
@@ -232,18 +242,26 @@ class BaseClient:
                 GET, HEAD, PUT, DELETE, OPTIONS. Decides retries after ambiguous failures.
             lane: ``"interactive"`` or ``"batch"``; default: the surrounding `use_lane`
                 block, else the client's ``lane``.
+            timeout: this request's timeout (per attempt) instead of the client's.
 
         Raises:
             APIError: or a subclass, when the API answered with an error.
             DailyQuotaExhaustedError: at the daily threshold or the configured reserve.
             APIConnectionError: when no response arrived.
             ResponseFormatError: when a success body cannot be parsed.
+            InvalidIdentifierError: the path has a ``.``/``..`` segment (also as ``%2e``);
+                nothing was sent.
         """
         if self._closed:
             raise RuntimeError("this client is closed")
         method = method.upper()
         fmt = format or self.format
         full_path = path if path.startswith("/") else f"/esploro/v1/{path}"
+        if _has_dot_segment(full_path.split("?", 1)[0]):
+            raise InvalidIdentifierError(
+                f"refusing {method} {full_path!r}: a '.'/'..' segment could resolve to "
+                "another endpoint"
+            )
         request_headers = self._headers(fmt, headers)
         body: bytes | None = None
         if json is not None:
@@ -266,7 +284,7 @@ class BaseClient:
         while True:
             attempt_no += 1
             result = await self._attempt(
-                method, full_path, query, body, request_headers, attempt_no, chosen
+                method, full_path, query, body, request_headers, attempt_no, chosen, timeout
             )
             if isinstance(result, EsploroResponse):
                 return result
@@ -333,10 +351,16 @@ class BaseClient:
         headers: Mapping[str, str],
         attempt_no: int,
         lane: Lane,
+        timeout: httpx.Timeout | float | None = None,
     ) -> EsploroResponse | _Failure:
         async with self.governance.attempt(retry=attempt_no > 1, lane=lane) as slot:
             request = self._http.build_request(
-                method, self.base_url + path, params=query, content=body, headers=headers
+                method,
+                self.base_url + path,
+                params=query,
+                content=body,
+                headers=headers,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
             sent_at = current_time()
             try:
@@ -452,8 +476,24 @@ class BaseClient:
             status_code=429,
             tracking_id=tracking_id,
         )
-        waits = getattr(self.governance, "on_quota_exhausted", "raise") == "wait"
+        waits = self.governance.on_quota_exhausted == "wait"
         return _Failure(error, "quota_wait" if waits else "final")
+
+
+def _check_governance(governance: object, local_settings: Mapping[str, object]) -> None:
+    """Refuse a governance object that lacks what the client reads, or settings beside it."""
+    if not isinstance(governance, GovernanceProtocol):
+        raise ConfigurationError(
+            "governance must implement esploro_async.governance.GovernanceProtocol "
+            "(attempt, snapshot, aclose, max_in_flight, on_quota_exhausted); "
+            f"got {type(governance).__name__}"
+        )
+    given = [name for name, value in local_settings.items() if value is not None]
+    if given:
+        raise ConfigurationError(
+            f"{', '.join(given)} configure the default governance; with governance=... "
+            "set them on that object instead"
+        )
 
 
 def _transport_message(method: str, path: str, exc: Exception) -> str:

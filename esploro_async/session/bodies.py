@@ -3,7 +3,9 @@
 Error bodies come in several shapes, all handled here:
 
 * JSON ``{"errorsExist": true, "errorList": {"error": [{errorCode, errorMessage, trackingId}]}}``
-  (``error`` may be a single object);
+  (``error`` may be a single object), also wrapped as ``{"web_service_result": {...}}``
+  with a single ``error`` object (the JSON rendering of the XML envelope, as parsed by
+  bodleian/almapy's ``web_service_result.errorList.error``);
 * XML ``<web_service_result xmlns="http://com/exlibris/urm/general/xmlbeans">`` with the
   same fields, sent by the gateway even to JSON requests;
 * an HTML page (the wrong host answers 401 with one), or an empty body.
@@ -76,15 +78,19 @@ def _parse_json(content: bytes) -> ParsedBody:
         return ParsedBody("json", None, valid=False, problem=f"invalid JSON: {exc}")
     if not isinstance(data, dict):
         return ParsedBody("json", data)
-    errors = _json_errors(data)
-    exists = _truthy(data.get("errorsExist")) or (bool(errors) and "errorsExist" in data)
+    envelope = data
+    wrapped = data.get("web_service_result")
+    if "errorList" not in data and isinstance(wrapped, dict):
+        envelope = wrapped  # {"web_service_result": {"errorsExist": ..., "errorList": ...}}
+    errors = _json_errors(envelope)
+    exists = _truthy(envelope.get("errorsExist")) or (
+        bool(errors) and ("errorsExist" in envelope or envelope is wrapped)
+    )
     return ParsedBody("json", data, errors=errors, errors_exist=exists)
 
 
-def _json_errors(data: dict[str, Any]) -> tuple[ErrorDetail, ...]:
-    container = data.get("errorList")
-    if container is None and isinstance(data.get("web_service_result"), dict):
-        container = data["web_service_result"].get("errorList")
+def _json_errors(envelope: dict[str, Any]) -> tuple[ErrorDetail, ...]:
+    container = envelope.get("errorList")
     if not isinstance(container, dict):
         return ()
     items = container.get("error")

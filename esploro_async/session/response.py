@@ -24,6 +24,7 @@ from esploro_async.errors import (
 from esploro_async.session.bodies import ParsedBody
 
 __all__ = [
+    "NOT_FOUND_CODES",
     "EsploroResponse",
     "GatewayHeaders",
     "api_error",
@@ -33,6 +34,23 @@ __all__ = [
 ]
 
 _AUTH_CODES = frozenset({"UNAUTHORIZED", "INVALID_REQUEST", "FORBIDDEN"})
+
+NOT_FOUND_CODES: frozenset[str] = frozenset(
+    {
+        # Ex Libris codes for unknown ids, seen in public clients of the same gateway
+        # (bodleian/almapy ``_ERROR_MAPPING``; NationalLibraryOfNorway/bikube
+        # ``AlmaErrorCode``), answered with HTTP 400:
+        "401861",  # "User with identifier X ... was not found" (researchers are users)
+        "402203",  # MMS id (asset id) not found
+        "401689",  # barcode not found
+        "401823",  # loan not found
+        # The simulator's codes for unknown assets and configuration objects (sets, jobs,
+        # job instances, code tables, profiles, organizations); see esploro_async.testing.api:
+        "402880",
+        "402885",
+    }
+)
+"""``errorCode`` values that mean "no such id": `NotFoundError` whatever the HTTP status."""
 
 
 @attrs.frozen
@@ -196,7 +214,7 @@ def api_error(
             ". Check that the key exists, belongs to this environment (sandbox vs production) "
             "and has permission for this API area (read or read/write)"
         )
-    elif status_code == 404:
+    elif status_code == 404 or (code in NOT_FOUND_CODES and status_code < 500):
         cls = NotFoundError
     elif status_code == 503 or code == "ROUTING_ERROR":
         cls = ServiceUnavailableError

@@ -4,27 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
 import inspect
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import httpx
 from typing_extensions import Self, Unpack
 
 from esploro_async.bulk import BulkResult, bulk
 from esploro_async.client import EsploroClient as AsyncEsploroClient
-from esploro_async.governance.core import OnQuotaExhausted
 from esploro_async.governance.lanes import Lane, current_lane, use_lane
 from esploro_async.governance.protocol import GovernanceProtocol
-from esploro_async.models import Record
-from esploro_async.resources import StreamOptions
 from esploro_async.retry import RetryPolicy
-from esploro_async.session.base import DEFAULT_TIMEOUT
 from esploro_async.session.config import Format
-from esploro_async.session.response import EsploroResponse
+from esploro_async.session.options import ClientOptions, check_options
+from esploro_async.sync._base import Blocking, area, blocking
 from esploro_async.sync._runner import Handle, LoopRunner, acquire_runner, release_runner
 from esploro_async.sync._streams import AnalyticsStream, OffsetStream
 from esploro_async.sync.activities import SyncActivities
@@ -42,7 +37,7 @@ R = TypeVar("R")
 _CLOSE_TIMEOUT = 30.0
 
 
-class EsploroClient:
+class EsploroClient(Blocking[AsyncEsploroClient]):
     """Blocking version of `esploro_async.EsploroClient`, for scripts and notebooks::
 
         from esploro_async.sync import EsploroClient
@@ -63,48 +58,12 @@ class EsploroClient:
     block) closes the client; the last one open stops the loop and joins its thread.
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        region: str | None = None,
-        base_url: str | None = None,
-        format: Format = "json",
-        lang: str | None = None,
-        governance: GovernanceProtocol | None = None,
-        rate_limit: float | None = None,
-        safety_margin: float | None = None,
-        max_in_flight: int | None = None,
-        daily_reserve: int | None = None,
-        on_quota_exhausted: OnQuotaExhausted | None = None,
-        batch_reserve: int | None = None,
-        lane: Lane = "interactive",
-        retry: RetryPolicy | None = None,
-        timeout: httpx.Timeout | float | None = DEFAULT_TIMEOUT,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, api_key: str | None = None, **options: Unpack[ClientOptions]) -> None:
+        check_options(type(self).__name__, options)
+
         async def open_client() -> AsyncEsploroClient:
             # In the loop: governance and the connection pool bind to the loop using them.
-            return AsyncEsploroClient(
-                api_key,
-                region=region,
-                base_url=base_url,
-                format=format,
-                lang=lang,
-                governance=governance,
-                rate_limit=rate_limit,
-                safety_margin=safety_margin,
-                max_in_flight=max_in_flight,
-                daily_reserve=daily_reserve,
-                on_quota_exhausted=on_quota_exhausted,
-                batch_reserve=batch_reserve,
-                lane=lane,
-                retry=retry,
-                timeout=timeout,
-                http_client=http_client,
-                transport=transport,
-            )
+            return AsyncEsploroClient(api_key, **options)
 
         runner = acquire_runner()
         try:
@@ -112,8 +71,7 @@ class EsploroClient:
         except BaseException:
             release_runner(runner)
             raise
-        self._handle = Handle(runner)
-        self._async = client
+        super().__init__(Handle(runner), client)
         # close(), or a safety net when an unclosed client is collected or at exit.
         self._finalizer = weakref.finalize(self, _shutdown, self._handle, client)
 
@@ -170,88 +128,21 @@ class EsploroClient:
         """The client's `RetryPolicy`."""
         return self._async.retry
 
-    # -- areas --------------------------------------------------------------------------------
+    @property
+    def lane(self) -> Lane:
+        """The default lane of single requests."""
+        return self._async.lane
 
-    @functools.cached_property
-    def researchers(self) -> SyncResearchers:
-        """Blocking version of `esploro_async.EsploroClient.researchers`."""
-        return SyncResearchers(self._handle, self._async.researchers)
+    # -- areas and methods, derived from the async client ----------------------------------
 
-    @functools.cached_property
-    def assets(self) -> SyncAssets:
-        """Blocking version of `esploro_async.EsploroClient.assets`."""
-        return SyncAssets(self._handle, self._async.assets)
-
-    @functools.cached_property
-    def organizations(self) -> SyncOrganizations:
-        """Blocking version of `esploro_async.EsploroClient.organizations`."""
-        return SyncOrganizations(self._handle, self._async.organizations)
-
-    @functools.cached_property
-    def activities(self) -> SyncActivities:
-        """Blocking version of `esploro_async.EsploroClient.activities`."""
-        return SyncActivities(self._handle, self._async.activities)
-
-    @functools.cached_property
-    def config(self) -> SyncConfiguration:
-        """Blocking version of `esploro_async.EsploroClient.config`."""
-        return SyncConfiguration(self._handle, self._async.config)
-
-    @functools.cached_property
-    def analytics(self) -> SyncAnalytics:
-        """Blocking version of `esploro_async.EsploroClient.analytics`."""
-        return SyncAnalytics(self._handle, self._async.analytics)
-
-    # -- methods ------------------------------------------------------------------------------
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        content: bytes | str | None = None,
-        format: Format | None = None,
-        headers: Mapping[str, str] | None = None,
-        retry: RetryPolicy | None = None,
-        idempotent: bool | None = None,
-    ) -> EsploroResponse:
-        """Blocking version of `esploro_async.EsploroClient.request`."""
-        return self._handle.run(
-            self._async.request(
-                method,
-                path,
-                params=params,
-                json=json,
-                content=content,
-                format=format,
-                headers=headers,
-                retry=retry,
-                idempotent=idempotent,
-            )
-        )
-
-    def paginate(
-        self,
-        path: str,
-        *,
-        list_key: str,
-        params: Mapping[str, Any] | None = None,
-        wrap: Callable[[dict[str, Any]], Record] = Record.adopt,
-        max_page_size: int = 100,
-        **options: Unpack[StreamOptions],
-    ) -> OffsetStream[Record]:
-        """Blocking version of `esploro_async.EsploroClient.paginate`."""
-        stream = self._async.paginate(
-            path,
-            list_key=list_key,
-            params=params,
-            wrap=wrap,
-            max_page_size=max_page_size,
-            **options,
-        )
-        return OffsetStream(self._handle, stream)
+    researchers = area(SyncResearchers)
+    assets = area(SyncAssets)
+    organizations = area(SyncOrganizations)
+    activities = area(SyncActivities)
+    config = area(SyncConfiguration)
+    analytics = area(SyncAnalytics)
+    request = blocking(AsyncEsploroClient.request)
+    paginate = blocking(AsyncEsploroClient.paginate)
 
     def bulk(
         self,

@@ -2,91 +2,70 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
-
-from typing_extensions import Unpack
-
-from esploro_async.models import CodeTable, ImportProfile, Job, JobInstance, Set, SetMember
-from esploro_async.resources import ApiTestResult, Configuration, StreamOptions
-from esploro_async.sync._streams import OffsetStream
+from esploro_async.resources import Configuration
+from esploro_async.resources.config_jobs import JobInstances, Jobs
+from esploro_async.resources.config_sets import SetMembers, Sets
+from esploro_async.sync._base import SyncResource, area, blocking
 from esploro_async.sync.conf import SyncMappingTablesMixin
 
-__all__ = ["SyncConfiguration"]
+__all__ = [
+    "SyncConfiguration",
+    "SyncJobInstances",
+    "SyncJobs",
+    "SyncSetMembers",
+    "SyncSets",
+]
+
+
+class SyncSetMembers(SyncResource[SetMembers]):
+    """Blocking version of `esploro_async.resources.config_sets.SetMembers`."""
+
+    list = blocking(SetMembers.list)
+    add = blocking(SetMembers.add)
+    remove = blocking(SetMembers.remove)
+
+
+class SyncSets(SyncResource[Sets]):
+    """Blocking version of `esploro_async.resources.config_sets.Sets`."""
+
+    __call__ = blocking(Sets.__call__)
+    list = blocking(Sets.list)
+    get = blocking(Sets.get)
+    create = blocking(Sets.create)
+    delete = blocking(Sets.delete)
+    members = blocking(Sets.members, SyncSetMembers)
+
+
+class SyncJobInstances(SyncResource[JobInstances]):
+    """Blocking version of `esploro_async.resources.config_jobs.JobInstances`."""
+
+    list = blocking(JobInstances.list)
+    get = blocking(JobInstances.get)
+
+
+class SyncJobs(SyncResource[Jobs]):
+    """Blocking version of `esploro_async.resources.config_jobs.Jobs`."""
+
+    __call__ = blocking(Jobs.__call__)
+    list = blocking(Jobs.list)
+    get = blocking(Jobs.get)
+    run = blocking(Jobs.run)
+    wait_for = blocking(Jobs.wait_for)
+    instances = blocking(Jobs.instances, SyncJobInstances)
 
 
 class SyncConfiguration(SyncMappingTablesMixin[Configuration]):
     """Blocking version of `esploro_async.resources.Configuration`."""
 
-    def sets(
-        self,
-        *,
-        content_type: Literal["IER", "RESEARCHERS"] | str | None = None,
-        q: str | None = None,
-        params: Mapping[str, Any] | None = None,
-        **options: Unpack[StreamOptions],
-    ) -> OffsetStream[Set]:
-        """Blocking version of `esploro_async.resources.Configuration.sets`."""
-        return self._stream(
-            self._area.sets(content_type=content_type, q=q, params=params, **options)
-        )
-
-    def get_set(self, set_id: str, *, params: Mapping[str, Any] | None = None) -> Set:
-        """Blocking version of `esploro_async.resources.Configuration.get_set`."""
-        return self._handle.run(self._area.get_set(set_id, params=params))
-
-    def set_members(
-        self,
-        set_id: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        **options: Unpack[StreamOptions],
-    ) -> OffsetStream[SetMember]:
-        """Blocking version of `esploro_async.resources.Configuration.set_members`."""
-        return self._stream(self._area.set_members(set_id, params=params, **options))
-
-    def code_table(self, name: str, *, params: Mapping[str, Any] | None = None) -> CodeTable:
-        """Blocking version of `esploro_async.resources.Configuration.code_table`."""
-        return self._handle.run(self._area.code_table(name, params=params))
-
-    def import_profiles(
-        self, *, params: Mapping[str, Any] | None = None, **options: Unpack[StreamOptions]
-    ) -> OffsetStream[ImportProfile]:
-        """Blocking version of `esploro_async.resources.Configuration.import_profiles`."""
-        return self._stream(self._area.import_profiles(params=params, **options))
-
-    def import_profile(
-        self, profile_id: str, *, params: Mapping[str, Any] | None = None
-    ) -> ImportProfile:
-        """Blocking version of `esploro_async.resources.Configuration.import_profile`."""
-        return self._handle.run(self._area.import_profile(profile_id, params=params))
-
-    def jobs(
-        self, *, params: Mapping[str, Any] | None = None, **options: Unpack[StreamOptions]
-    ) -> OffsetStream[Job]:
-        """Blocking version of `esploro_async.resources.Configuration.jobs`."""
-        return self._stream(self._area.jobs(params=params, **options))
-
-    def job(self, job_id: str, *, params: Mapping[str, Any] | None = None) -> Job:
-        """Blocking version of `esploro_async.resources.Configuration.job`."""
-        return self._handle.run(self._area.job(job_id, params=params))
-
-    def job_instances(
-        self,
-        job_id: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        **options: Unpack[StreamOptions],
-    ) -> OffsetStream[JobInstance]:
-        """Blocking version of `esploro_async.resources.Configuration.job_instances`."""
-        return self._stream(self._area.job_instances(job_id, params=params, **options))
-
-    def job_instance(
-        self, job_id: str, instance_id: str, *, params: Mapping[str, Any] | None = None
-    ) -> JobInstance:
-        """Blocking version of `esploro_async.resources.Configuration.job_instance`."""
-        return self._handle.run(self._area.job_instance(job_id, instance_id, params=params))
-
-    def test(self, *, write: bool = False) -> ApiTestResult:
-        """Blocking version of `esploro_async.resources.Configuration.test`."""
-        return self._handle.run(self._area.test(write=write))
+    sets = area(SyncSets)
+    jobs = area(SyncJobs)
+    code_table = blocking(Configuration.code_table)
+    import_profiles = blocking(Configuration.import_profiles)
+    import_profile = blocking(Configuration.import_profile)
+    test = blocking(Configuration.test)
+    # deprecated flat verbs (until 0.3)
+    get_set = blocking(Configuration.get_set)
+    set_members = blocking(Configuration.set_members)
+    job = blocking(Configuration.job)
+    job_instances = blocking(Configuration.job_instances)
+    job_instance = blocking(Configuration.job_instance)

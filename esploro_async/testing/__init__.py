@@ -26,8 +26,10 @@ from esploro_async.testing.gateway import (
     SimRequest,
     SimResponse,
     SimulatedGateway,
+    max_in_window,
 )
 from esploro_async.testing.institution import RecordStore, SyntheticInstitution
+from esploro_async.testing.process import GatewayLog, GatewayProcess
 from esploro_async.testing.redis_server import RedisServer, RedisServerMissing
 from esploro_async.testing.server import SimServer
 from esploro_async.testing.transport import SimTransport
@@ -37,6 +39,8 @@ __all__ = [
     "SIM_READ_ONLY_KEY",
     "Fault",
     "FaultKind",
+    "GatewayLog",
+    "GatewayProcess",
     "Latency",
     "RecordStore",
     "RedisServer",
@@ -49,4 +53,5 @@ __all__ = [
     "SimTransport",
     "SimulatedGateway",
     "SyntheticInstitution",
+    "max_in_window",
 ]

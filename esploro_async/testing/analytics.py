@@ -18,7 +18,7 @@ import attrs
 from esploro_async.testing import _generate as gen
 from esploro_async.testing._xml import XML_DECL
 
-__all__ = ["REPORT_ROOT", "Report", "default_reports", "render_page"]
+__all__ = ["REPORT_ROOT", "Report", "default_reports", "render_not_ready", "render_page"]
 
 REPORT_ROOT = "/shared/Sim University/Reports"
 ROWSET_NS = "urn:schemas-microsoft-com:xml-analysis:rowset"
@@ -159,10 +159,29 @@ def render_page(
     return (XML_DECL + head + rowset + "</ResultXml></QueryResult></report>").encode(), finished
 
 
+def render_not_ready(token: str | None) -> bytes:
+    """A page of a report whose query still runs: ``IsFinished=false``, ``<ResultXml/>``.
+
+    The shape is the one quoted verbatim in public Alma-analytics client code (a 200 with an
+    empty ``ResultXml``, ``IsFinished`` false and, on the first request, the token).
+    """
+    head = "<report><QueryResult>"
+    if token is not None:
+        head += f"<ResumptionToken>{escape(token)}</ResumptionToken>"
+    return (
+        XML_DECL + head + "<IsFinished>false</IsFinished><ResultXml/></QueryResult></report>"
+    ).encode()
+
+
 @attrs.define
 class AnalyticsSession:
-    """Server-side state behind one resumption token."""
+    """Server-side state behind one resumption token.
+
+    ``schema_sent`` is false while only not-ready pages were served: the next page with
+    rows then carries the namespaced rowset and its schema, as a first page does.
+    """
 
     report: Report
     limit: int
     offset: int
+    schema_sent: bool = True

@@ -5,23 +5,33 @@ default; XML when ``Accept`` asks for it (without JSON) or ``format=xml`` for as
 reads and writes, analytics (always XML), the ``/test`` endpoints, error bodies and the
 job-instance fixture.  Every other endpoint answers JSON only.
 
+Alma configuration writes (``/almaws/v1/conf``): sets are created (``POST /sets``), deleted,
+and their members added or removed (``POST /sets/{id}?op=add_members|delete_members``);
+``POST /jobs/{id}?op=run`` starts a :class:`SimJobRun` that is queued, runs with progress and
+ends with counters after simulated time. Activities must carry the snake_case fields of the
+Create Activity API (``activity_name``, ``activity_category``, ``member_researcher``).
+
 Empty pages omit the list key (``{"total_record_count": 0}``), as the real API may.
 
 Simulated application error codes (HTTP status, ``errorCode``):
 
+Unknown ids are answered with HTTP **400** and a "not found" code, as the real gateway
+answers an unknown user (``401861``, seen in public Alma clients); only unknown paths get 404.
+
 ====  =========  ===========================================================
-404   401861     researcher (user) not found
+400   401861     researcher (user) not found
 400   401858     researcher already exists (``POST /researchers``)
 400   402119     general error: unparsable or wrongly shaped body
 400   40166411   invalid parameter value (``limit``/``offset``/``action``/date...)
 400   40166410   mandatory parameter missing (``GET /assets`` without ``doi`` or
                  ``update_date_from``; analytics without ``path``)
-404   402880     no asset found for the requested id(s) (all ids unknown)
+400   402880     no asset found for the requested id(s) (all ids unknown)
 400   402884     asset id already exists (``POST /assets``)
 400   402882     ``identifier.*`` fields sent in a JSON patch (XML only)
 400   402883     ``temporary.linksToExtract`` sent in an XML patch (JSON only)
-404   402885     organization / set / code table / profile / job / mapping table
-                 / analytics path not found
+400   402885     organization / set / code table / profile / job / job instance /
+                 mapping table / analytics path not found
+400   402886     invalid set member id(s) with ``fail_on_invalid_id=true``
 400   402892     unknown analytics resumption token
 405   402894     method not supported on this path (e.g. PUT/DELETE on assets)
 404   402893     unknown path
@@ -40,10 +50,11 @@ from typing import Any
 
 import attrs
 
+from esploro_async._clock import current_time
 from esploro_async.testing import _generate as gen
 from esploro_async.testing import _xml
-from esploro_async.testing.analytics import AnalyticsSession, render_page
-from esploro_async.testing.institution import SyntheticInstitution
+from esploro_async.testing.analytics import AnalyticsSession, render_not_ready, render_page
+from esploro_async.testing.institution import SimJobRun, SyntheticInstitution
 
 __all__ = ["ApiRequest", "ApiResponse", "EsploroApi"]
 
@@ -114,10 +125,14 @@ class EsploroApi:
         tracking_id: Callable[[], str],
         today: Callable[[], _dt.date],
         seed: int = 0,
+        clock: Callable[[], float] = current_time,
+        wall_clock: Callable[[float], _dt.datetime] | None = None,
     ) -> None:
         self.inst = institution
         self._tracking_id = tracking_id
         self._today = today
+        self._clock = clock
+        self._wall_clock = wall_clock or (lambda t: _dt.datetime.now(_dt.timezone.utc))
         self._rng = random.Random(f"{seed}:api")
         self._sessions: dict[str, AnalyticsSession] = {}
         self._date_cache: dict[tuple[int, int], list[str]] = {}
@@ -125,9 +140,16 @@ class EsploroApi:
         institution.assets.today = lambda: today().toordinal()
 
     # -- entry ------------------------------------------------------------------------
-    def handle(self, req: ApiRequest) -> ApiResponse:
-        """Answer one request (never raises for client errors)."""
+    def handle(self, req: ApiRequest, *, report_not_ready: bool = False) -> ApiResponse:
+        """Answer one request (never raises for client errors).
+
+        ``report_not_ready`` (the ``REPORT_NOT_READY`` fault): an analytics report request
+        is answered as if its query still ran (``IsFinished=false``, ``<ResultXml/>``, the
+        token on a first request), and the report does not advance.
+        """
         try:
+            if report_not_ready and req.segments[2:] == ("researchanalytics", "reports"):
+                return self._report_not_ready(req)
             return self._route(req)
         except _Error as e:
             return self.error(req, e.status, e.code, e.message)
@@ -233,59 +255,71 @@ class EsploroApi:
 
     # -- researchers --------------------------------------------------------------------
     def _researchers(self, req: ApiRequest, rest: tuple[str, ...]) -> ApiResponse:
-        store = self.inst.researchers
-        link_base = f"{req.base_url}/esploro/v1/researchers"
         if not rest:
-            if req.method == "GET":
-                limit, offset = self._paging(req)
-                items = [
-                    gen.researcher_brief(rec, f"{link_base}/{rid}")
-                    for rid, rec in store.iter_page(offset, limit)
-                ]
-                return self._page_json(items, "user", len(store), "total_record_count")
-            if req.method == "POST":
-                body = self._json_object(req)
-                pid = body.get("primary_id")
-                if not isinstance(pid, str) or not pid:
-                    raise _Error(400, "402119", "General error: primary_id is mandatory")
-                if pid in store:
-                    raise _Error(400, "401858", f"User with identifier {pid} already exists.")
-                store.insert(None, body)
-                return _json(body)
-            raise self._not_allowed(req)
+            return self._researchers_root(req)
         rid = rest[0]
         if len(rest) == 2 and rest[1] == "token":
-            if req.method != "POST":
-                raise self._not_allowed(req)
-            if not _ORCID_RE.match(rid):
-                raise _Error(400, "40166411", f"Invalid ORCID identifier: {rid}")
-            body = self._json_object(req)
-            if "access.token" not in body:
-                raise _Error(400, "402119", "General error: access.token is mandatory")
-            return _json(body)
+            return self._orcid_token(req, rid)
         if len(rest) != 1:
             raise _Error(404, "402893", f"No such resource: {req.path}")
+        return self._researcher(req, rid)
+
+    def _researchers_root(self, req: ApiRequest) -> ApiResponse:
+        store = self.inst.researchers
+        if req.method == "GET":
+            limit, offset = self._paging(req)
+            link_base = f"{req.base_url}/esploro/v1/researchers"
+            items = [
+                gen.researcher_brief(rec, f"{link_base}/{rid}")
+                for rid, rec in store.iter_page(offset, limit)
+            ]
+            return self._page_json(items, "user", len(store), "total_record_count")
+        if req.method == "POST":
+            body = self._json_object(req)
+            pid = body.get("primary_id")
+            if not isinstance(pid, str) or not pid:
+                raise _Error(400, "402119", "General error: primary_id is mandatory")
+            if pid in store:
+                raise _Error(400, "401858", f"User with identifier {pid} already exists.")
+            store.insert(None, body)
+            return _json(body)
+        raise self._not_allowed(req)
+
+    def _orcid_token(self, req: ApiRequest, orcid: str) -> ApiResponse:
+        if req.method != "POST":
+            raise self._not_allowed(req)
+        if not _ORCID_RE.match(orcid):
+            raise _Error(400, "40166411", f"Invalid ORCID identifier: {orcid}")
+        body = self._json_object(req)
+        if "access.token" not in body:
+            raise _Error(400, "402119", "General error: access.token is mandatory")
+        return _json(body)
+
+    def _researcher(self, req: ApiRequest, rid: str) -> ApiResponse:
+        store = self.inst.researchers
+        unknown = _Error(400, "401861", f"User with identifier {rid} was not found.")
         if req.method == "GET":
             rec = store.ref(rid)
             if rec is None:
-                raise _Error(404, "401861", f"User with identifier {rid} was not found.")
+                raise unknown
             view = req.query.get("view", "full")
             if view not in ("full", "brief"):
                 raise _Error(400, "40166411", f"Invalid value for parameter view: {view}")
             if view == "brief":
-                return _json(gen.researcher_brief(rec, f"{link_base}/{rid}"))
+                link = f"{req.base_url}/esploro/v1/researchers/{rid}"
+                return _json(gen.researcher_brief(rec, link))
             return _json(rec)
         if req.method == "PUT":
             if req.body_is_xml:
                 raise _Error(400, "402119", "General error: the simulator accepts JSON only here")
             body = self._json_object(req)
             if rid not in store:
-                raise _Error(404, "401861", f"User with identifier {rid} was not found.")
+                raise unknown
             store.put(rid, body)
             return _json(body)
         if req.method == "DELETE":
             if not store.delete(rid):
-                raise _Error(404, "401861", f"User with identifier {rid} was not found.")
+                raise unknown
             return ApiResponse(204, b"", JSON_CT)
         raise self._not_allowed(req)
 
@@ -309,7 +343,7 @@ class EsploroApi:
             limit, offset = self._paging(req)
             found = [rec for rec in (self.inst.assets.ref(i) for i in ids) if rec is not None]
             if not found:
-                raise _Error(404, "402880", f"No asset found for id(s): {rest[0]}")
+                raise _Error(400, "402880", f"No asset found for id(s): {rest[0]}")
             return self._records_response(req, found[offset : offset + limit], len(found))
         if req.method == "POST":
             return self._asset_patch(req, rest[0])
@@ -394,7 +428,7 @@ class EsploroApi:
         store = self.inst.assets
         current = store.ref(aid)
         if current is None:
-            raise _Error(404, "402880", f"No asset found for id(s): {aid}")
+            raise _Error(400, "402880", f"No asset found for id(s): {aid}")
         records = self._body_records(req)
         if len(records) != 1:
             raise _Error(400, "402119", "General error: exactly one record is expected")
@@ -436,7 +470,7 @@ class EsploroApi:
             for org in orgs:
                 if org["organization_code"] == rest[1]:
                     return _json(org)
-            raise _Error(404, "402885", f"Organization {rest[1]} was not found.")
+            raise _Error(400, "402885", f"Organization {rest[1]} was not found.")
         raise _Error(404, "402893", f"No such resource: {req.path}")
 
     def _activities(self, req: ApiRequest, rest: tuple[str, ...]) -> ApiResponse:
@@ -445,8 +479,31 @@ class EsploroApi:
         if req.method != "POST":
             raise self._not_allowed(req)
         body = self._json_object(req)
+        self._check_activity(body)
         self.inst.activities.append(body)
         return _json(body)
+
+    def _check_activity(self, body: dict[str, Any]) -> None:
+        """The snake_case fields the Create Activity API takes (see ``models.activity``)."""
+        names = body.get("activity_name")
+        if (
+            not isinstance(names, list)
+            or not all(isinstance(n, dict) and n.get("value") for n in names)
+            or not names
+        ):
+            raise _Error(
+                400, "402119", 'General error: activity_name must be [{"language", "value"}]'
+            )
+        category = body.get("activity_category")
+        if not isinstance(category, dict) or not category.get("value"):
+            raise _Error(400, "402119", 'General error: activity_category must be {"value"}')
+        members = body.get("member_researcher")
+        if not isinstance(members, list) or not members:
+            raise _Error(400, "402119", "General error: member_researcher is mandatory")
+        for member in members:
+            uid = member.get("user_primary_id") if isinstance(member, dict) else None
+            if not isinstance(uid, str) or uid not in self.inst.researchers:
+                raise _Error(400, "401861", f"User with identifier {uid} was not found.")
 
     # -- configuration ------------------------------------------------------------------
     def _esploro_conf(self, req: ApiRequest, rest: tuple[str, ...]) -> ApiResponse:
@@ -457,64 +514,69 @@ class EsploroApi:
     def _conf(self, req: ApiRequest, rest: tuple[str, ...], *, alma: bool) -> ApiResponse:
         if rest == ("test",):
             return self._test(req)
-        if req.method != "GET":
-            raise self._not_allowed(req)
         if not rest:
             raise _Error(404, "402893", f"No such resource: {req.path}")
         kind, args = rest[0], rest[1:]
-        inst = self.inst
         prefix = f"{req.base_url}/{'almaws/v1/conf' if alma else 'esploro/v1/researchconf'}"
+        if req.method != "GET":
+            if alma and kind == "sets":
+                return self._set_write(req, args, prefix)
+            if alma and kind == "jobs" and len(args) == 1 and req.method == "POST":
+                return self._job_run(req, args[0])
+            raise self._not_allowed(req)
         if kind == "sets":
             return self._sets(req, args, prefix)
-        if kind == "code-tables" and len(args) == 1:
-            table = inst.code_tables.get(args[0])
-            if table is None:
-                raise _Error(404, "402885", f"Code table {args[0]} was not found.")
-            return _json(table)
-        if kind == "md-import-profiles" and not alma:
-            if not args:
-                limit, offset = self._paging(req)
-                profiles = inst.import_profiles
-                return self._page_json(
-                    profiles[offset : offset + limit],
-                    "import_profile",
-                    len(profiles),
-                    "total_record_count",
-                )
-            for p in inst.import_profiles:
-                if len(args) == 1 and p["id"] == args[0]:
-                    return _json(p)
-            raise _Error(404, "402885", f"Import profile {'/'.join(args)} was not found.")
         if kind == "jobs":
             return self._jobs(req, args)
+        if kind == "code-tables" and len(args) == 1:
+            return self._code_table(args[0])
+        if kind == "md-import-profiles" and not alma:
+            return self._import_profiles(req, args)
         if kind == "mapping-tables":
-            if not args:
-                return _json(inst.mapping_tables_list)
-            name = args[0]
-            if len(args) == 1:
-                table = inst.mapping_tables.get(name)
-                if table is not None:
-                    return _json(table)
-                for entry in inst.mapping_tables_list.get("mapping_table", []):
-                    if entry.get("code") == name:
-                        stub = {k: v for k, v in entry.items() if k != "link"}
-                        return _json({**stub, "header": [], "row": []})
-            raise _Error(404, "402885", f"Mapping table {name} was not found.")
+            return self._mapping_tables(args)
         raise _Error(404, "402893", f"No such resource: {req.path}")
+
+    def _code_table(self, name: str) -> ApiResponse:
+        table = self.inst.code_tables.get(name)
+        if table is None:
+            raise _Error(400, "402885", f"Code table {name} was not found.")
+        return _json(table)
+
+    def _import_profiles(self, req: ApiRequest, args: tuple[str, ...]) -> ApiResponse:
+        profiles = self.inst.import_profiles
+        if not args:
+            limit, offset = self._paging(req)
+            return self._page_json(
+                profiles[offset : offset + limit],
+                "import_profile",
+                len(profiles),
+                "total_record_count",
+            )
+        for p in profiles:
+            if len(args) == 1 and p["id"] == args[0]:
+                return _json(p)
+        raise _Error(400, "402885", f"Import profile {'/'.join(args)} was not found.")
+
+    def _mapping_tables(self, args: tuple[str, ...]) -> ApiResponse:
+        inst = self.inst
+        if not args:
+            return _json(inst.mapping_tables_list)
+        name = args[0]
+        if len(args) == 1:
+            table = inst.mapping_tables.get(name)
+            if table is not None:
+                return _json(table)
+            for entry in inst.mapping_tables_list.get("mapping_table", []):
+                if entry.get("code") == name:
+                    stub = {k: v for k, v in entry.items() if k != "link"}
+                    return _json({**stub, "header": [], "row": []})
+        raise _Error(400, "402885", f"Mapping table {name} was not found.")
 
     def _sets(self, req: ApiRequest, args: tuple[str, ...], prefix: str) -> ApiResponse:
         inst = self.inst
 
         def with_count(s: dict[str, Any]) -> dict[str, Any]:
-            members = inst.set_members[s["id"]]()
-            return {
-                **s,
-                "number_of_members": {
-                    "value": len(members),
-                    "link": f"{prefix}/sets/{s['id']}/members",
-                },
-                "link": f"{prefix}/sets/{s['id']}",
-            }
+            return self._set_with_count(s, prefix)
 
         if not args:
             limit, offset = self._paging(req)
@@ -532,7 +594,7 @@ class EsploroApi:
             return self._page_json(page, "set", len(sets), "total_record_count")
         found = next((s for s in inst.sets if s["id"] == args[0]), None)
         if found is None:
-            raise _Error(404, "402885", f"Set {args[0]} was not found.")
+            raise _Error(400, "402885", f"Set {args[0]} was not found.")
         if len(args) == 1:
             return _json(with_count(found))
         if args[1:] == ("members",):
@@ -550,6 +612,202 @@ class EsploroApi:
             return self._page_json(page, "member", len(members), "total_record_count")
         raise _Error(404, "402893", f"No such resource: {req.path}")
 
+    # -- Alma conf writes: sets, members, job runs ------------------------------------
+    def _set_write(self, req: ApiRequest, args: tuple[str, ...], prefix: str) -> ApiResponse:
+        inst = self.inst
+        if not args:
+            if req.method != "POST":
+                raise self._not_allowed(req)
+            return self._set_create(req, prefix)
+        if len(args) != 1:
+            raise self._not_allowed(req)
+        found = next((s for s in inst.sets if s["id"] == args[0]), None)
+        if found is None:
+            raise _Error(400, "402885", f"Set {args[0]} was not found.")
+        if req.method == "DELETE":
+            inst.sets.remove(found)
+            del inst.set_members[found["id"]]
+            return ApiResponse(204, b"", JSON_CT)
+        if req.method != "POST":
+            raise self._not_allowed(req)
+        return self._set_members_op(req, found, prefix)
+
+    def _set_create(self, req: ApiRequest, prefix: str) -> ApiResponse:
+        body = self._json_object(req)
+        name = body.get("name")
+        content = (body.get("content") or {}).get("value")
+        kind = (body.get("type") or {}).get("value", "ITEMIZED")
+        if not isinstance(name, str) or not name or content not in _SET_CONTENT:
+            raise _Error(400, "402119", "General error: a set needs a name and a content")
+        if kind not in ("ITEMIZED", "LOGICAL"):
+            raise _Error(400, "40166411", f"Invalid value for set type: {kind}")
+        sid = self.inst.new_id("96")
+        private = (body.get("private") or {}).get("value", "false")
+        created = {
+            "id": sid,
+            "name": name,
+            "description": body.get("description"),
+            "type": {"value": kind, "desc": kind.title()},
+            "content": {"value": content, "desc": _SET_CONTENT[content]},
+            "private": {"value": private, "desc": "Yes" if private == "true" else "No"},
+            "status": {"value": "ACTIVE", "desc": "Active"},
+            "origin": {"value": "UI", "desc": "Institution only"},
+            "created_by": {"value": "exl_api", "desc": "Ex Libris, API"},
+            "created_date": self._wall_clock(self._clock()).isoformat(timespec="milliseconds"),
+        }
+        if kind == "LOGICAL":
+            created["query"] = body.get("query") or {"value": ""}
+        self.inst.sets.append(created)
+        members: list[tuple[str, str]] = []
+        self.inst.set_members[sid] = lambda: members
+        return _json(self._set_with_count(created, prefix))
+
+    def _set_with_count(self, s: dict[str, Any], prefix: str) -> dict[str, Any]:
+        members = self.inst.set_members[s["id"]]()
+        return {
+            **s,
+            "number_of_members": {
+                "value": len(members),
+                "link": f"{prefix}/sets/{s['id']}/members",
+            },
+            "link": f"{prefix}/sets/{s['id']}",
+        }
+
+    def _set_members_op(self, req: ApiRequest, found: dict[str, Any], prefix: str) -> ApiResponse:
+        op = req.query.get("op")
+        if op not in ("add_members", "delete_members"):
+            raise _Error(400, "40166411", f"Invalid value for parameter op: {op}")
+        if found["type"]["value"] != "ITEMIZED":
+            raise _Error(400, "40166411", "Members can be changed in itemized sets only")
+        body = self._json_object(req)
+        items = (body.get("members") or {}).get("member") or []
+        ids = [m.get("id") for m in (items if isinstance(items, list) else [items])]
+        if not ids or not all(isinstance(i, str) and i for i in ids):
+            raise _Error(400, "402119", 'General error: expected {"members": {"member": [...]}}')
+        area = "assets" if found["content"]["value"] == "IER" else "researchers"
+        store = self.inst.assets if area == "assets" else self.inst.researchers
+        valid = [i for i in ids if store.ref(i) is not None]
+        if len(valid) < len(ids) and req.query.get("fail_on_invalid_id", "true") != "false":
+            bad = ", ".join(i for i in ids if i not in valid)
+            raise _Error(400, "402886", f"Invalid member id(s): {bad}")
+        members = self.inst.set_member_list(found["id"])
+        present = {m for m, _ in members}
+        if op == "add_members":
+            members.extend((i, area) for i in dict.fromkeys(valid) if i not in present)
+        else:
+            drop = set(valid)
+            members[:] = [m for m in members if m[0] not in drop]
+        return _json(self._set_with_count(found, prefix))
+
+    def _job_run(self, req: ApiRequest, job_id: str) -> ApiResponse:
+        if req.query.get("op") != "run":
+            raise _Error(400, "40166411", f"Invalid value for parameter op: {req.query.get('op')}")
+        inst = self.inst
+        job = inst.job_details.get(job_id) or next(
+            (j for j in inst.jobs if j["id"] == job_id), None
+        )
+        if job is None:
+            raise _Error(400, "402885", f"Job {job_id} was not found.")
+        if job.get("type", {}).get("value") != "MANUAL":
+            raise _Error(400, "40166411", f"Job {job_id} is not a manual job")
+        params = _job_parameters(self._json_object(req))
+        set_id = params.get("set_id")
+        members: list[tuple[str, str]] = []
+        if set_id is not None:
+            if set_id not in inst.set_members:
+                raise _Error(400, "402885", f"Set {set_id} was not found.")
+            members = inst.set_members[set_id]()
+        elif job.get("category", {}).get("value") == "RESEARCH_ASSETS":
+            raise _Error(400, "40166410", "Mandatory parameter missing: set_id")
+        now = self._clock()
+        iid = inst.new_id("98")
+        run = SimJobRun(
+            job=job,
+            instance_id=iid,
+            parameters=params,
+            submitted_at=now,
+            submit_wall=self._wall_clock(now),
+            duration=SimJobRun.base_seconds + SimJobRun.per_member_seconds * len(members),
+            final_status=inst.job_outcomes.get(job_id, "COMPLETED_SUCCESS"),
+            counters=self._job_counters(job, members),
+        )
+        inst.job_runs[(job_id, iid)] = run
+        base = f"{req.base_url}/almaws/v1/conf/jobs/{job_id}"
+        when = run.submit_wall.strftime("%a, %d %b %Y %H:%M:%S GMT")
+        answer = {
+            **{k: v for k, v in job.items() if k != "link"},
+            "parameter": [{"name": {"value": k}, "value": v} for k, v in params.items()],
+            "additional_info": {
+                "value": f"Job no. {iid} triggered on {when}",
+                "link": f"{base}/instances/{iid}",
+            },
+            "link": base,
+        }
+        return _json(answer)
+
+    def _job_counters(
+        self, job: dict[str, Any], members: list[tuple[str, str]]
+    ) -> list[tuple[str, str, int]]:
+        if job["id"] != "M50173":
+            return [("objects_processed", "Number of objects processed", len(members))]
+        ok = failed = skipped = files = 0
+        for mid, _ in members:
+            rec = self.inst.assets.ref(mid)
+            links = _links_to_extract(rec) if rec is not None else None
+            if links is None:
+                failed += 1
+            elif links:
+                ok += 1
+                files += len(links)
+            else:
+                ok += 1
+                skipped += 1
+        prefix = "import_research_assets_files."
+        return [
+            (prefix + "asset_succeeded", "Number of assets succeeded", ok),
+            (prefix + "asset_partial_succeeded", "Number of assets partially succeeded", 0),
+            (prefix + "asset_failed", "Number of assets failed", failed),
+            (prefix + "file_uploaded", "Number of files uploaded", files),
+            (prefix + "file_failed_to_upload", "Number of files failed to upload", 0),
+            (prefix + "file_skipped_upload", "Number of files skipped upload", skipped),
+        ]
+
+    def _run_json(self, req: ApiRequest, run: SimJobRun) -> dict[str, Any]:
+        job = run.job
+        status, progress = run.status_at(self._clock())
+        base = f"{req.base_url}/almaws/v1/conf/jobs/{job['id']}"
+        start = run.submit_wall + _dt.timedelta(seconds=run.duration / 10)
+        data: dict[str, Any] = {
+            "id": run.instance_id,
+            "name": f"{job['name']} - via API - {run.parameters.get('job_name', '')}".rstrip(),
+            "submitted_by": {"value": "exl_api", "desc": "Ex Libris, API"},
+            "submit_time": _iso(run.submit_wall),
+            "progress": progress,
+            "status": {"value": status, "desc": _JOB_STATUS_DESC.get(status, status.title())},
+        }
+        if status != "QUEUED":
+            data["start_time"] = _iso(start)
+        if progress == 100:
+            end = run.submit_wall + _dt.timedelta(seconds=run.duration)
+            data["end_time"] = _iso(end)
+            data["status_date"] = end.date().isoformat() + "Z"
+            alert = (
+                "alert_general_success"
+                if status.startswith("COMPLETED_S")
+                else "alert_general_failure"
+            )
+            data["alert"] = [{"value": alert, "desc": _ALERT_DESC[alert]}]
+            data["counter"] = [
+                {"type": {"value": code, "desc": desc}, "value": str(value)}
+                for code, desc, value in run.counters
+            ]
+        data["job_info"] = {
+            **{k: job[k] for k in ("id", "name", "description", "type", "category") if k in job},
+            "link": base,
+        }
+        data["link"] = f"{base}/instances/{run.instance_id}"
+        return data
+
     def _jobs(self, req: ApiRequest, args: tuple[str, ...]) -> ApiResponse:
         inst = self.inst
         if not args:
@@ -562,23 +820,30 @@ class EsploroApi:
             (j for j in inst.jobs if j["id"] == job_id), None
         )
         if job is None:
-            raise _Error(404, "402885", f"Job {job_id} was not found.")
+            raise _Error(400, "402885", f"Job {job_id} was not found.")
         if len(args) == 1:
             return _json(job)
         if args[1] != "instances" or len(args) > 3:
             raise _Error(404, "402893", f"No such resource: {req.path}")
         instances = [key for key in inst.job_instance_xml if key[0] == job_id]
+        runs = [run for key, run in inst.job_runs.items() if key[0] == job_id]
         if len(args) == 2:
-            items = []
+            items: list[dict[str, Any]] = []
             for _, iid in instances:
                 data = self._instance_json(job_id, iid)
                 items.append(
                     {k: data[k] for k in ("id", "name", "status", "progress") if k in data}
                 )
+            for run in runs:
+                data = self._run_json(req, run)
+                keys: tuple[str, ...] = ("id", "name", "status", "progress", "link")
+                items.append({k: data[k] for k in keys})
             return self._page_json(items, "job_instance", len(items), "total_record_count")
         key = (job_id, args[2])
+        if key in inst.job_runs:
+            return _json(self._run_json(req, inst.job_runs[key]))
         if key not in inst.job_instance_xml:
-            raise _Error(404, "402885", f"Job instance {args[2]} was not found.")
+            raise _Error(400, "402885", f"Job instance {args[2]} was not found.")
         if req.wants_xml:
             return ApiResponse(200, inst.job_instance_xml[key].encode(), XML_CT)
         return _json(self._instance_json(*key))
@@ -607,7 +872,7 @@ class EsploroApi:
                 child = f"{prefix}/{tail[0]}"
                 children[child] = "Report" if len(tail) == 1 else "Folder"
             if not children:
-                raise _Error(404, "402885", f"Analytics path {prefix or '/'} was not found.")
+                raise _Error(400, "402885", f"Analytics path {prefix or '/'} was not found.")
             return _json(
                 {
                     "path": [
@@ -638,7 +903,9 @@ class EsploroApi:
             if session is None:
                 raise _Error(400, "402892", f"Invalid resumption token: {token}")
             lim = limit or session.limit
-            body, _ = render_page(session.report, session.offset, lim, token=None, first=False)
+            first = not session.schema_sent
+            body, _ = render_page(session.report, session.offset, lim, token=None, first=first)
+            session.schema_sent = True
             session.offset = min(session.report.row_count, session.offset + lim)
             return ApiResponse(200, body, XML_CT)
         path = req.query.get("path")
@@ -648,10 +915,74 @@ class EsploroApi:
         if report is None:
             raise _Error(400, "402885", f"Analytics path {path} was not found.")
         lim = limit or 25
-        token = "".join(self._rng.choice("0123456789ABCDEF") for _ in range(48))
+        token = self._new_token()
         self._sessions[token] = AnalyticsSession(report, lim, min(report.row_count, lim))
         body, _ = render_page(report, 0, lim, token=token, first=True)
         return ApiResponse(200, body, XML_CT)
+
+    def _new_token(self) -> str:
+        return "".join(self._rng.choice("0123456789ABCDEF") for _ in range(48))
+
+    def _report_not_ready(self, req: ApiRequest) -> ApiResponse:
+        if req.method != "GET":
+            raise self._not_allowed(req)
+        token = req.query.get("token")
+        if token:
+            if token not in self._sessions:
+                raise _Error(400, "402892", f"Invalid resumption token: {token}")
+            return ApiResponse(200, render_not_ready(None), XML_CT)
+        path = req.query.get("path")
+        report = self.inst.reports.get(path or "")
+        if report is None:
+            return self._report(req)  # the same errors as a ready report
+        limit = max(25, min(1000, int(req.query.get("limit") or 25)))
+        token = self._new_token()
+        self._sessions[token] = AnalyticsSession(report, limit, 0, schema_sent=False)
+        return ApiResponse(200, render_not_ready(token), XML_CT)
+
+
+_SET_CONTENT = {"IER": "Research assets", "RESEARCHERS": "Researchers"}
+_JOB_STATUS_DESC = {
+    "QUEUED": "Queued",
+    "RUNNING": "Running",
+    "COMPLETED_SUCCESS": "Completed Successfully",
+    "COMPLETED_WARNINGS": "Completed with Warnings",
+    "COMPLETED_FAILED": "Completed with Errors",
+    "FAILED": "Failed",
+    "ABORTED": "Aborted",
+    "CANCELLED": "Cancelled",
+}
+_ALERT_DESC = {
+    "alert_general_success": (
+        "The job completed successfully. For more information view the report details."
+    ),
+    "alert_general_failure": "The job failed. For more information view the report details.",
+}
+
+
+def _iso(when: _dt.datetime) -> str:
+    return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _job_parameters(body: dict[str, Any]) -> dict[str, str]:
+    """``{"parameter": [{"name": {"value": n}, "value": v}]}`` (the Cloud App's body)."""
+    items = body.get("parameter") or []
+    out: dict[str, str] = {}
+    for item in items if isinstance(items, list) else [items]:
+        name = item.get("name") if isinstance(item, dict) else None
+        key = name.get("value") if isinstance(name, dict) else name
+        if not isinstance(key, str) or not key:
+            raise _Error(400, "402119", "General error: a job parameter has no name")
+        out[key] = str(item.get("value", ""))
+    return out
+
+
+def _links_to_extract(record: dict[str, Any]) -> list[Any]:
+    temporary = record.get("temporary")
+    links = record.get("temporary.linksToExtract")
+    if links is None and isinstance(temporary, dict):
+        links = temporary.get("linksToExtract")
+    return links if isinstance(links, list) else ([links] if links else [])
 
 
 def _is_empty(value: Any) -> bool:

@@ -100,6 +100,11 @@ class FaultKind(str, enum.Enum):
     SHORT_PAGE = "short_page"
     #: HTTP 200 with a list page whose list key is missing altogether, total kept.
     NO_LIST = "no_list"
+    #: An analytics report request answered HTTP 200 ``IsFinished=false`` with an empty
+    #: ``<ResultXml/>`` (and the ``ResumptionToken`` on a first request), as the reports
+    #: API does while the query runs; the report does not advance. Selected on every
+    #: request (no ``max_count``), the report never finishes.
+    REPORT_NOT_READY = "report_not_ready"
 
 
 _PROCESSED_DEFAULT = {
@@ -113,6 +118,7 @@ _PROCESSED_DEFAULT = {
     FaultKind.HTML_401: False,
     FaultKind.SHORT_PAGE: True,
     FaultKind.NO_LIST: True,
+    FaultKind.REPORT_NOT_READY: True,
 }
 
 #: Faults that damage the body of a processed response.
@@ -150,7 +156,9 @@ class Fault:
 
     ``processed`` (``None`` = the kind's default, see :class:`FaultKind`) says whether the
     API really applied the request (e.g. a POST) before the failure.  ``truncate_at`` is
-    the fraction of the body kept by ``TRUNCATED``.
+    the fraction of the body kept by ``TRUNCATED``.  ``retry_after`` (seconds) adds a
+    ``Retry-After`` header to the error responses (``ROUTING_ERROR``, ``HTTP_500``,
+    ``HTTP_502``), e.g. ``3600`` for a gateway that asks to come back in an hour.
     """
 
     kind: FaultKind = attrs.field(converter=FaultKind)
@@ -161,13 +169,14 @@ class Fault:
     max_count: int | None = None
     processed: bool | None = None
     truncate_at: float = 0.5
+    retry_after: float | None = None
 
     @property
     def is_processed(self) -> bool:
         """Whether the selected request is applied by the API (explicit or kind default)."""
         if self.kind is FaultKind.HTML_401:
             return False
-        if self.kind in BODY_FAULTS:
+        if self.kind in BODY_FAULTS or self.kind is FaultKind.REPORT_NOT_READY:
             return True
         return _PROCESSED_DEFAULT[self.kind] if self.processed is None else self.processed
 

@@ -26,7 +26,7 @@ import random
 import string
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
 import anyio
@@ -44,6 +44,7 @@ from esploro_async.testing.faults import (
 from esploro_async.testing.institution import SyntheticInstitution
 
 if TYPE_CHECKING:
+    from esploro_async.testing.process import GatewayProcess
     from esploro_async.testing.server import SimServer
     from esploro_async.testing.transport import SimTransport
 
@@ -56,6 +57,7 @@ __all__ = [
     "SimRequest",
     "SimResponse",
     "SimulatedGateway",
+    "max_in_window",
 ]
 
 
@@ -125,6 +127,8 @@ class RequestRecord:
     fault: str | None = None
     arrived: bool = True
     processed: bool = False
+    #: When the client sent it (monotonic); ``None`` for foreign arrivals.
+    sent: float | None = None
 
 
 @attrs.frozen
@@ -192,7 +196,9 @@ class SimulatedGateway:
     **Foreign load.**  ``foreign_rate`` req/s of Poisson arrivals from another
     integration (seeded), materialised lazily up to each real arrival; they take window
     slots and quota like accepted requests when they fit, and are logged with
-    ``lane="foreign"``.
+    ``lane="foreign"``.  ``foreign_arrivals`` (or `add_foreign_arrivals`) schedules foreign
+    arrivals at given monotonic times instead, e.g. a burst that fills the window just
+    before a client's request; both sources may be combined.
 
     **Clock.**  The simulated wall clock (the ``Date`` header, the quota day) starts at
     ``start``, by default the host's clock when the gateway is built, and then follows the
@@ -219,6 +225,7 @@ class SimulatedGateway:
         up_fraction: float = 0.5,
         faults: Iterable[Fault] = (),
         foreign_rate: float = 0.0,
+        foreign_arrivals: Iterable[float] = (),
         api_keys: Mapping[str, str] | None = None,
         seed: int = 0,
     ) -> None:
@@ -258,9 +265,15 @@ class SimulatedGateway:
         self._t0: float | None = None
         self._next_reset: float = float("inf")
         self._foreign_next: float | None = None
+        self._foreign_at: list[float] = sorted(foreign_arrivals)
         self._number = 0
         self.api = EsploroApi(
-            self.institution, tracking_id=self._tracking_id, today=self._today, seed=seed
+            self.institution,
+            tracking_id=self._tracking_id,
+            today=self._today,
+            seed=seed,
+            clock=self.now,
+            wall_clock=self.wall_clock,
         )
 
     # -- clocks -----------------------------------------------------------------------
@@ -335,9 +348,27 @@ class SimulatedGateway:
         self.quota_remaining -= 1
         return None
 
+    def add_foreign_arrivals(self, times: Iterable[float]) -> None:
+        """Schedule foreign arrivals at monotonic ``times`` (see *Foreign load* above).
+
+        They are decided, like the Poisson ones, when a later client request arrives.
+        """
+        self._foreign_at = sorted([*self._foreign_at, *times])
+
+    def _next_foreign(self, t: float) -> float | None:
+        """The earliest foreign arrival due by ``t`` (consumed), or ``None``."""
+        scheduled = self._foreign_at[0] if self._foreign_at else None
+        poisson = self._foreign_next
+        if poisson is not None and poisson <= t and (scheduled is None or poisson <= scheduled):
+            assert self.foreign_rate > 0
+            self._foreign_next = poisson + self._foreign_rng.expovariate(self.foreign_rate)
+            return poisson
+        if scheduled is not None and scheduled <= t:
+            return self._foreign_at.pop(0)
+        return None
+
     def _materialise_foreign(self, t: float) -> None:
-        while self._foreign_next is not None and self._foreign_next <= t:
-            f = self._foreign_next
+        while (f := self._next_foreign(t)) is not None:
             code = self._admit(f)
             self._number += 1
             self.log.append(
@@ -355,7 +386,6 @@ class SimulatedGateway:
                     processed=code is None,
                 )
             )
-            self._foreign_next = f + self._foreign_rng.expovariate(self.foreign_rate)
 
     # -- faults / latency -----------------------------------------------------------------
     def _pick_fault(self, method: str, path: str) -> Fault | None:
@@ -427,7 +457,7 @@ class SimulatedGateway:
         return SimResponse(status, self._headers(XML_CT, t=t), body)
 
     def _arrive(
-        self, req: SimRequest, fault: Fault | None, t: float, number: int
+        self, req: SimRequest, fault: Fault | None, t: float, number: int, sent: float | None = None
     ) -> tuple[SimResponse | None, RequestRecord]:
         """Decide at arrival time ``t`` (synchronous: atomic w.r.t. other requests)."""
         if self._t0 is None:
@@ -457,6 +487,7 @@ class SimulatedGateway:
                 key_fingerprint=fp,
                 fault=None if fault is None else fault.kind.value,
                 processed=processed,
+                sent=sent,
             )
 
         if fault is not None and fault.kind is FaultKind.HTML_401:
@@ -481,11 +512,14 @@ class SimulatedGateway:
             base_url=req.base_url,
         )
         processed = fault is None or fault.is_processed
-        api_resp: ApiResponse | None = self.api.handle(api_req) if processed else None
-        if fault is None or fault.kind in BODY_FAULTS:
+        not_ready = fault is not None and fault.kind is FaultKind.REPORT_NOT_READY
+        api_resp: ApiResponse | None = (
+            self.api.handle(api_req, report_not_ready=not_ready) if processed else None
+        )
+        if fault is None or not_ready or fault.kind in BODY_FAULTS:
             assert api_resp is not None
             body = api_resp.body
-            if fault is not None:
+            if fault is not None and not not_ready:
                 body = _damage(body, fault, api_resp.content_type)
             resp = SimResponse(
                 api_resp.status,
@@ -495,19 +529,28 @@ class SimulatedGateway:
                 body,
             )
             return resp, record(api_resp.status, api_resp.error_code, True, True)
+        failed = self._fault_response(fault, api_req, t)
+        if failed is None:  # RESET (processed) and HANG: no response reaches the client.
+            return None, record(None, fault.kind.value.upper(), True, processed)
+        resp, code = failed
+        if fault.retry_after is not None:
+            resp.headers.append(("Retry-After", f"{fault.retry_after:g}"))
+        return resp, record(resp.status, code, True, processed)
+
+    def _fault_response(
+        self, fault: Fault, api_req: ApiRequest, t: float
+    ) -> tuple[SimResponse, str | None] | None:
+        """The error response of an injected fault and its error code, if it answers."""
         kind = fault.kind
         if kind is FaultKind.ROUTING_ERROR:
-            resp = self._gateway_error(503, "ROUTING_ERROR", ROUTING_MESSAGE, t)
-            return resp, record(503, "ROUTING_ERROR", True, processed)
+            return self._gateway_error(503, "ROUTING_ERROR", ROUTING_MESSAGE, t), "ROUTING_ERROR"
         if kind is FaultKind.HTTP_500:
             err = self.api.error(api_req, 500, "INTERNAL_SERVER_ERROR", "Internal server error.")
             resp = SimResponse(500, self._headers(err.content_type, t=t), err.body)
-            return resp, record(500, "INTERNAL_SERVER_ERROR", True, processed)
+            return resp, "INTERNAL_SERVER_ERROR"
         if kind is FaultKind.HTTP_502:
-            resp = SimResponse(502, self._headers("text/html", t=t), HTML_502.encode())
-            return resp, record(502, None, True, processed)
-        # RESET (processed) and HANG: no response reaches the client.
-        return None, record(None, kind.value.upper(), True, processed)
+            return SimResponse(502, self._headers("text/html", t=t), HTML_502.encode()), None
+        return None
 
     async def exchange(self, req: SimRequest, *, read_timeout: float | None = None) -> SimResponse:
         """Carry one request through latency, governance, faults and the API.
@@ -539,6 +582,7 @@ class SimulatedGateway:
                 accepted=False,
                 fault=None if fault is None else fault.kind.value,
                 arrived=False,
+                sent=sent,
             )
 
         if fault is not None and fault.kind is FaultKind.RESET and not fault.is_processed:
@@ -550,7 +594,7 @@ class SimulatedGateway:
             self.log.append(lost("TIMEOUT"))
             raise ResponseTimeout()
         await _sleep(up)
-        response, rec = self._arrive(req, fault, self.now(), number)
+        response, rec = self._arrive(req, fault, self.now(), number, sent)
         self.log.append(rec)
         if response is None:
             assert fault is not None
@@ -589,6 +633,24 @@ class SimulatedGateway:
         finally:
             await server.close()
 
+    @staticmethod
+    def in_child_process(
+        *, researchers: int = 200, assets: int = 500, **options: Any
+    ) -> GatewayProcess:
+        """A gateway like this one, served over loopback HTTP by a child process.
+
+        For benchmarks and load tests, where the simulator must not share a core with the
+        client it measures: ``options`` are this class's keyword arguments (picklable),
+        ``researchers`` and ``assets`` size its `SyntheticInstitution`. See `GatewayProcess`::
+
+            with SimulatedGateway.in_child_process(researchers=20_000) as gw:
+                ...  # point clients at gw.url
+                log = gw.stop()
+        """
+        from esploro_async.testing.process import GatewayProcess
+
+        return GatewayProcess(researchers=researchers, assets=assets, **options)
+
     # -- observation ------------------------------------------------------------------------
     def max_in_window(
         self, window: float | None = None, *, accepted_only: bool = True, lane: str | None = None
@@ -598,20 +660,20 @@ class SimulatedGateway:
         ``lane=None`` counts client and foreign arrivals alike (what the server sees);
         ``lane="client"`` only ours.  Requests that never arrived are ignored.
         """
-        w = round((self.window if window is None else window) * _NS)
         times = [
-            round(r.arrival * _NS)
+            r.arrival
             for r in self.log
             if r.arrived and (r.accepted or not accepted_only) and (lane is None or r.lane == lane)
         ]
-        times.sort()
-        best = 0
-        lo = 0
-        for hi, t in enumerate(times):
-            while times[lo] + w <= t:
-                lo += 1
-            best = max(best, hi - lo + 1)
-        return best
+        return max_in_window(times, self.window if window is None else window)
+
+    def max_sent_in_window(self, window: float | None = None) -> int:
+        """Most of the client's requests *sent* in any window ``[t, t + window)``.
+
+        What the client controls; arrivals differ from it by the jitter of the request leg.
+        """
+        sent = [r.sent for r in self.log if r.sent is not None]
+        return max_in_window(sent, self.window if window is None else window)
 
     def counts_by_status(self, lane: str | None = "client") -> Counter[int | None]:
         """``Counter`` of HTTP statuses (``None`` = no response) in the log."""
@@ -630,6 +692,21 @@ class SimulatedGateway:
     def reset_log(self) -> None:
         """Forget the log (governance state is kept)."""
         self.log.clear()
+
+
+def max_in_window(times: Iterable[float], window: float = 1.0) -> int:
+    """Most of ``times`` in any half-open window ``[t, t + window)`` (the gateway's rule).
+
+    Times are quantised to integer nanoseconds, as the gateway does.
+    """
+    ns = sorted(round(t * _NS) for t in times)
+    w = round(window * _NS)
+    best = lo = 0
+    for hi, t in enumerate(ns):
+        while ns[lo] + w <= t:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
 
 
 def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:

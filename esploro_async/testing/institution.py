@@ -16,7 +16,9 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+import attrs
 
 from esploro_async.testing import _generate as gen
 
@@ -306,6 +308,24 @@ class SyntheticInstitution:
         }
         self.activities: list[JsonDict] = []
         self.reports = default_reports(seed, analytics_rows)
+        #: Job runs started with ``POST /almaws/v1/conf/jobs/{id}?op=run``, by
+        #: ``(job id, instance id)``; each takes simulated time (see :class:`SimJobRun`).
+        self.job_runs: dict[tuple[str, str], SimJobRun] = {}
+        #: Final status forced per job id (e.g. ``{"M50173": "COMPLETED_FAILED"}``);
+        #: other runs end ``COMPLETED_SUCCESS``.
+        self.job_outcomes: dict[str, str] = {}
+        self._next_id = 0
+
+    def new_id(self, prefix: str) -> str:
+        """A fresh numeric id in the institution's style (``96...4321``)."""
+        self._next_id += 1
+        return f"{prefix}{self._next_id:010d}4321"
+
+    def set_member_list(self, set_id: str) -> list[tuple[str, str]]:
+        """The members of a set as a list the caller may change (materialised once)."""
+        members = self.set_members[set_id]()
+        self.set_members[set_id] = lambda: members
+        return members
 
     @classmethod
     def from_fixtures(
@@ -333,6 +353,39 @@ class SyntheticInstitution:
     def add_researcher(self, record: JsonDict, position: int | None = None) -> str:
         """Add a researcher record verbatim (its ``primary_id`` is kept)."""
         return self.researchers.insert(position, record)
+
+
+@attrs.define
+class SimJobRun:
+    """One simulated job instance: queued, then running, then finished at ``ends_at``.
+
+    Times are the gateway's monotonic clock. The real instance of
+    ``tests/fixtures/real/job-instance.xml`` ran 3.9 s for one asset: a run takes
+    ``base_seconds + per_member_seconds × members`` and is queued for its first tenth.
+    ``counters`` are ``(code, description, value)``, shown once the run has ended.
+    """
+
+    job: JsonDict
+    instance_id: str
+    parameters: dict[str, str]
+    submitted_at: float
+    submit_wall: _dt.datetime
+    duration: float
+    final_status: str
+    counters: list[tuple[str, str, int]]
+
+    base_seconds: ClassVar[float] = 4.0
+    per_member_seconds: ClassVar[float] = 0.02
+
+    def status_at(self, t: float) -> tuple[str, int]:
+        """``(status code, progress %)`` at monotonic time ``t``."""
+        elapsed = t - self.submitted_at
+        if elapsed >= self.duration:
+            return self.final_status, 100
+        if elapsed < self.duration / 10:
+            return "QUEUED", 0
+        running = (elapsed - self.duration / 10) / (self.duration * 0.9)
+        return "RUNNING", min(99, int(100 * running))
 
 
 def _set(sid: str, name: str, content: str, desc: str) -> JsonDict:

@@ -66,7 +66,8 @@ async def test_every_line_ends_in_exactly_one_result_despite_faults(tmp_path: Pa
     by_line = {r["line"]: r for r in results}
     assert by_line[len(lines) - 1]["status"] == "invalid"
     assert by_line[len(lines)]["status"] == "error"
-    assert by_line[len(lines)]["error"]["status_code"] == 404
+    # an unknown id is answered HTTP 400 (401861), as by the real gateway
+    assert by_line[len(lines)]["error"]["status_code"] == 400
     for i, rid in enumerate(researchers, start=1):
         stored = gw.institution.researchers.get(rid)
         assert stored is not None

@@ -248,12 +248,12 @@ def test_set_private_and_other_setters_keep_shape() -> None:
     record.name = "n"
     assert changed_keys(data, record.to_dict()) == {"private", "name"}
 
-    activity = Activity.from_dict({"activityCategory": "activity.teaching", "k": 1})
+    activity = Activity.from_dict({"activity_category": "activity.teaching", "k": 1})
     activity.category = "activity.service"
-    assert activity.to_dict() == {"activityCategory": "activity.service", "k": 1}
-    coded = Activity.from_dict({"activityType": {"value": "a", "desc": "A"}})
+    assert activity.to_dict() == {"activity_category": "activity.service", "k": 1}
+    coded = Activity.from_dict({"activity_type": {"value": "a", "desc": "A"}})
     coded.type = "b"
-    assert coded.to_dict() == {"activityType": {"value": "b"}}
+    assert coded.to_dict() == {"activity_type": {"value": "b"}}
 
     org = Organization.from_dict({"organization_name": "Old", "x": 1})
     org.name = "New"

@@ -85,3 +85,19 @@ def test_a_page_of_only_duplicates_moves_the_checkpoint_at_once() -> None:
     handout = made.in_order(10, page(5, 5), 30)  # five records moved down
     assert handout.page.records == ()
     assert (made.offset, made.last_id) == (15, "R9")
+
+
+def test_records_without_ids_are_told_apart_by_position_where_pages_overlap() -> None:
+    from esploro_async.models import Record
+
+    made: Frontier[Record] = Frontier(Record.adopt, page_size=10)
+    rows = [{"n": i} for i in range(19)]
+    first = made.in_order(0, rows[0:10], 19)
+    second = made.in_order(9, rows[9:19], 19)  # shares position 9 with the first page
+    assert len(first.page.records) + len(second.page.records) == 19
+
+    unordered: Frontier[Record] = Frontier(Record.adopt, page_size=10, offset=10)
+    later = unordered.out_of_order(18, [{"n": i} for i in range(18, 28)], 28)
+    earlier = unordered.out_of_order(9, [{"n": i} for i in range(9, 19)], 28)
+    assert len(later.page.records) == 10
+    assert [r["n"] for r in earlier.page.records] == list(range(10, 18))  # 9 and 18 were taken

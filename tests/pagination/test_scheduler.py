@@ -9,6 +9,8 @@ from esploro_async.pagination.scheduler import Drift, PageScheduler
 
 
 def scheduler(total: int, **kwargs: object) -> tuple[PageScheduler, list[Drift]]:
+    """A scheduler of pages of 100 from offset 0, without overlap unless asked."""
+    kwargs.setdefault("overlap", False)
     drifts: list[Drift] = []
     made = PageScheduler(
         path="/esploro/v1/researchers",
@@ -130,3 +132,50 @@ def test_without_rereads_drift_is_only_reported() -> None:
     made.finished(0, 100, 200)
     assert made.take() is None
     assert drifts == []
+
+
+def page_edges(offset: int, ids: list[str]) -> tuple[str, str]:
+    """The first and last ids of a full page at ``offset`` of ``ids``."""
+    return ids[offset], ids[offset + 99]
+
+
+def test_overlapping_pages_share_one_record_with_the_page_before() -> None:
+    made, _ = scheduler(400, overlap=True)
+    assert take_all(made) == [99, 198, 297, 396]  # each page brings 99 new records
+    made, _ = scheduler(397, overlap=True)
+    assert take_all(made) == [99, 198, 297]  # the page at 297 reaches position 396
+
+
+def test_a_record_moved_at_a_page_boundary_is_noticed_and_every_page_read_again() -> None:
+    ids = [f"R{i}" for i in range(397)]
+    made, drifts = scheduler(397, overlap=True, first_edges=(*page_edges(0, ids), 100))
+    take_all(made)
+    assert made.finished(99, 100, 397, page_edges(99, ids)) == "main"
+    del ids[10:12]  # two records deleted, two inserted at the end: the total stays
+    ids += ["N1", "N2"]
+    made.finished(198, 100, 397, page_edges(198, ids))
+    made.finished(297, 100, 397, page_edges(297, ids))
+    assert [d.kind for d in drifts] == ["shifted"]
+    assert take_all(made) == [0, 99, 198, 297]  # a round over every page
+    assert drifts[-1] == Drift("reread", None, 397, 0, pages=4)
+    for offset in (0, 99, 198, 297):
+        assert made.finished(offset, 100, 397, page_edges(offset, ids)) == "reread"
+    assert made.take() is None  # the round agreed
+    assert not made.unresolved
+
+
+def test_records_that_keep_moving_are_unresolved_after_the_last_round() -> None:
+    ids = [f"R{i}" for i in range(298)]
+    made, drifts = scheduler(
+        298, overlap=True, max_rounds=1, first_edges=(*page_edges(0, ids), 100)
+    )
+    take_all(made)
+    made.finished(99, 100, 298, ("R98", ids[198]))  # shifted by one
+    made.finished(198, 100, 298, page_edges(198, ids))
+    assert take_all(made) == [0, 99, 198]
+    made.finished(0, 100, 298, page_edges(0, ids))
+    made.finished(99, 100, 298, ("R97", ids[198]))  # still moving
+    made.finished(198, 100, 298, page_edges(198, ids))
+    assert made.take() is None
+    assert made.unresolved
+    assert drifts[-1].kind == "unresolved"

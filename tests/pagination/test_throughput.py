@@ -31,6 +31,11 @@ def client_for(gw: SimulatedGateway, **kwargs: Any) -> EsploroClient:
     )
 
 
+def assert_each_page_once(gw: SimulatedGateway) -> None:
+    offsets = [r.query for r in gw.client_log()]
+    assert len(offsets) == len(set(offsets))
+
+
 def steady_rate(gw: SimulatedGateway) -> float:
     """Accepted arrivals per second from the 2nd accepted one to the last."""
     times = sorted(r.arrival for r in gw.client_log() if r.accepted)[1:]
@@ -58,7 +63,7 @@ async def test_pages_after_the_first_go_with_it_once_the_quota_is_known() -> Non
     assert "offset=0" in first.query
     during = [r for r in gw.client_log() if first.arrival < r.arrival < first.arrival + 0.5]
     assert len(during) == 8  # the first round trip is not idle
-    assert len(gw.client_log()) == 30  # and nothing was requested twice
+    assert_each_page_once(gw)
 
 
 async def test_pages_past_a_small_total_cost_one_request_each_and_are_ignored() -> None:
@@ -83,7 +88,7 @@ async def test_no_page_goes_before_the_first_while_the_quota_is_unknown() -> Non
             pass
     first, second = gw.client_log()[:2]
     assert second.arrival >= first.arrival + 0.5
-    assert len(gw.client_log()) == 30
+    assert_each_page_once(gw)
 
 
 async def test_speculate_must_not_be_negative() -> None:

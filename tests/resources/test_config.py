@@ -1,4 +1,8 @@
-"""``client.config`` (researchconf and conf mapping tables) against the simulated gateway."""
+"""``client.config``: sets, jobs, code tables, profiles, mapping tables, on the simulator.
+
+Shapes follow the real payloads of the Esploro files-loader Cloud App (set create / members
+/ job run answers) and ``tests/fixtures/real`` (jobs list, job details, job instance).
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,10 @@ IER_SET = "9500000020004321"
 
 
 async def test_sets_with_filters(client: EsploroClient, gw: SimulatedGateway) -> None:
-    every = [s async for s in client.config.sets()]
+    every = [s async for s in client.config.sets.list()]
     assert [s.id for s in every] == [s["id"] for s in gw.institution.sets]
     gw.reset_log()
-    ier = [s async for s in client.config.sets(content_type="IER", q="name~files")]
+    ier = [s async for s in client.config.sets.list(content_type="IER", q="name~files")]
     assert [s.name for s in ier] == ["CloudApp-FilesLoaderSet-sim"]
     assert ier[0].view == "brief"
     (call,) = calls(gw)
@@ -28,21 +32,21 @@ async def test_sets_with_filters(client: EsploroClient, gw: SimulatedGateway) ->
 
 
 async def test_get_set_and_members(client: EsploroClient, gw: SimulatedGateway) -> None:
-    s = await client.config.get_set(IER_SET)
+    s = await client.config.sets.get(IER_SET)
     assert s.id == IER_SET
     assert s.content is not None
     assert s.content.value == "IER"
     assert s.number_of_members == 120
-    assert calls(gw)[-1].path == f"/esploro/v1/researchconf/sets/{IER_SET}"
-    members = [m async for m in client.config.set_members(IER_SET)]
+    assert calls(gw)[-1].path == f"/almaws/v1/conf/sets/{IER_SET}"
+    members = [m async for m in client.config.sets.members(IER_SET).list()]
     assert [m.id for m in members] == gw.institution.assets.ids()[:120]
     assert members[0].link is not None
     assert members[0].link.endswith(members[0].id or "?")
     assert {r.path for r in calls(gw)[1:]} == {f"/esploro/v1/researchconf/sets/{IER_SET}/members"}
     with pytest.raises(NotFoundError):
-        await client.config.get_set("404")
+        await client.config.sets.get("404")
     with pytest.raises(ValueError, match="set id"):
-        client.config.set_members("")
+        client.config.sets.members("")
 
 
 async def test_code_table(client: EsploroClient, gw: SimulatedGateway) -> None:
@@ -67,28 +71,47 @@ async def test_import_profiles(client: EsploroClient, gw: SimulatedGateway) -> N
 
 
 async def test_jobs(client: EsploroClient, gw: SimulatedGateway) -> None:
-    jobs = [j async for j in client.config.jobs(params={"type": "MANUAL"})]
+    jobs = [j async for j in client.config.jobs.list(params={"type": "MANUAL"})]
     assert len(jobs) == len(gw.institution.jobs)
     assert {query(r)["type"] for r in calls(gw)} == {"MANUAL"}
-    assert {r.path for r in calls(gw)} == {"/esploro/v1/researchconf/jobs"}
-    job = await client.config.job("M50173")
+    assert {r.path for r in calls(gw)} == {"/almaws/v1/conf/jobs"}
+    job = await client.config.jobs.get("M50173")
     assert job.id == "M50173"
     assert job.view == "full"
-    assert calls(gw)[-1].path == "/esploro/v1/researchconf/jobs/M50173"
+    assert calls(gw)[-1].path == "/almaws/v1/conf/jobs/M50173"
     with pytest.raises(NotFoundError):
-        await client.config.job("M0")
+        await client.config.jobs.get("M0")
 
 
 async def test_job_instances(client: EsploroClient, gw: SimulatedGateway) -> None:
-    runs = [r async for r in client.config.job_instances("M50173")]
+    runs = [r async for r in client.config.jobs.instances("M50173").list()]
     assert [r.id for r in runs] == ["9563643080000561"]
-    assert calls(gw)[-1].path == "/esploro/v1/researchconf/jobs/M50173/instances"
-    run = await client.config.job_instance("M50173", "9563643080000561")
+    assert calls(gw)[-1].path == "/almaws/v1/conf/jobs/M50173/instances"
+    run = await client.config.jobs.instances("M50173").get("9563643080000561")
     assert run.id == "9563643080000561"
     assert run.status is not None
-    assert calls(gw)[-1].path == "/esploro/v1/researchconf/jobs/M50173/instances/9563643080000561"
+    assert calls(gw)[-1].path == "/almaws/v1/conf/jobs/M50173/instances/9563643080000561"
     with pytest.raises(NotFoundError):
-        await client.config.job_instance("M50173", "1")
+        await client.config.jobs.instances("M50173").get("1")
+
+
+async def test_flat_verbs_still_work_with_a_deprecation_warning(
+    client: EsploroClient, gw: SimulatedGateway
+) -> None:
+    with pytest.warns(DeprecationWarning, match=r"sets\.list"):
+        assert [s.id async for s in client.config.sets(content_type="IER")]
+    with pytest.warns(DeprecationWarning, match=r"sets\.get"):
+        assert (await client.config.get_set(IER_SET)).id == IER_SET
+    with pytest.warns(DeprecationWarning, match=r"members\(id\)\.list"):
+        assert len([m async for m in client.config.set_members(IER_SET)]) == 120
+    with pytest.warns(DeprecationWarning, match=r"jobs\.list"):
+        assert [j async for j in client.config.jobs(page_size=100)]
+    with pytest.warns(DeprecationWarning, match=r"jobs\.get"):
+        assert (await client.config.job("M50173")).id == "M50173"
+    with pytest.warns(DeprecationWarning, match=r"instances\(id\)\.list"):
+        assert [r async for r in client.config.job_instances("M50173")]
+    with pytest.warns(DeprecationWarning, match=r"instances\(id\)\.get"):
+        assert (await client.config.job_instance("M50173", "9563643080000561")).is_finished
 
 
 async def test_mapping_tables(client: EsploroClient, gw: SimulatedGateway) -> None:

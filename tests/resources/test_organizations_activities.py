@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from resource_sim import Recorder, calls, query
 
-from esploro_async import AuthenticationError, EsploroClient, NotFoundError
+from esploro_async import AuthenticationError, BadRequestError, EsploroClient, NotFoundError
 from esploro_async.models import Activity
 from esploro_async.testing import SimulatedGateway
 
@@ -46,31 +46,58 @@ async def test_organizations_test(client: EsploroClient) -> None:
 async def test_activity_create(
     client: EsploroClient, gw: SimulatedGateway, recorder: Recorder
 ) -> None:
+    # the snake_case body of the Create Activity API (issue #13; see models.activity)
     body = {
-        "activityName": "Guest lecture ✓",
-        "activityCategory": "activity.teaching",
-        "activityType": "activity.course",
-        "researcherUserID": "R00000001",
-        "activityStartDate": "01/02/2026",
+        "activity_name": [{"language": "en", "value": "Guest lecture ✓"}],
+        "activity_category": {"value": "activity.teaching", "desc": "Teaching"},
+        "member_researcher": [{"user_primary_id": "R00000001"}],
+        "activity_start_date": "2026-02-01",
     }
     created = await client.activities.create(body)
     assert created.name == "Guest lecture ✓"
+    assert created.names == {"en": "Guest lecture ✓"}
+    assert created.category is not None
+    assert created.category.value == "activity.teaching"
     assert created.researcher_user_id == "R00000001"
     assert gw.institution.activities == [body]
     req = recorder.last()
     assert (req.method, req.url.path) == ("POST", "/esploro/v1/activities")
     assert req.headers["content-type"] == "application/json"
     assert recorder.last_json() == body
-    typed = Activity.from_dict({"activityName": "x"})
+    typed = Activity.from_dict({})
+    typed.name = "x"
+    typed.category = "activity.service"
+    typed.researcher_user_id = "R00000002"
     await client.activities.create(typed)
-    assert gw.institution.activities[-1] == {"activityName": "x"}
+    assert gw.institution.activities[-1] == {
+        "activity_name": [{"value": "x"}],
+        "activity_category": {"value": "activity.service"},
+        "member_researcher": [{"user_primary_id": "R00000002"}],
+    }
+
+
+async def test_the_simulator_refuses_camel_case_and_unknown_researchers(
+    client: EsploroClient, gw: SimulatedGateway
+) -> None:
+    with pytest.raises(BadRequestError, match="activity_name"):
+        await client.activities.create({"activityName": "x", "researcherUserID": "R00000001"})
+    with pytest.raises(NotFoundError) as unknown:
+        await client.activities.create(
+            {
+                "activity_name": [{"value": "x"}],
+                "activity_category": {"value": "activity.teaching"},
+                "member_researcher": [{"user_primary_id": "nobody"}],
+            }
+        )
+    assert unknown.value.error_code == "401861"
+    assert gw.institution.activities == []
 
 
 async def test_activity_create_needs_write_permission(
     ro_client: EsploroClient, gw: SimulatedGateway
 ) -> None:
     with pytest.raises(AuthenticationError):
-        await ro_client.activities.create({"activityName": "x"})
+        await ro_client.activities.create({"activity_name": [{"value": "x"}]})
     assert gw.institution.activities == []
     with pytest.raises(TypeError):
         await ro_client.activities.create(["not", "an", "object"])  # type: ignore[arg-type]

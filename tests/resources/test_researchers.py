@@ -9,7 +9,7 @@ import pytest
 from resource_sim import Recorder, calls, query, stored_researcher
 
 from esploro_async import AuthenticationError, EsploroClient, NotFoundError
-from esploro_async.errors import BadRequestError
+from esploro_async.errors import BadRequestError, InvalidIdentifierError
 from esploro_async.models import Researcher
 from esploro_async.resources import BriefRecordError, OrcidToken
 from esploro_async.testing import SimulatedGateway
@@ -158,8 +158,16 @@ async def test_add_orcid_token(
     }
     await client.researchers.add_orcid_token("0000-0002-1825-0097", {"access.token": "raw"})
     assert recorder.last_json() == {"access.token": "raw"}
-    with pytest.raises(BadRequestError):
+    sent = len(calls(gw))
+    with pytest.raises(InvalidIdentifierError, match="not an ORCID"):
         await client.researchers.add_orcid_token("not-an-orcid", token)
+    # ORCID's own example with its last (check) digit changed: refused before sending
+    with pytest.raises(InvalidIdentifierError, match="check digit"):
+        await client.researchers.add_orcid_token("0000-0002-1825-0098", token)
+    assert len(calls(gw)) == sent
+    # an X check digit is valid (0000-0002-1694-233X is an example on orcid.org)
+    await client.researchers.add_orcid_token("0000-0002-1694-233x", {"access.token": "x"})
+    assert calls(gw)[-1].path == "/esploro/v1/researchers/0000-0002-1694-233X/token"
 
 
 async def test_test_endpoint(

@@ -88,7 +88,8 @@ def test_other_areas_and_streams() -> None:
     gw = gateway(researchers=30)
     with open_client(gw) as client:
         pages = list(client.researchers.list(page_size=10).pages())
-        assert [p.offset for p in pages] == [0, 10, 20]
+        assert [p.offset for p in pages] == [0, 9, 18, 27]  # each shares a record with the last
+        assert sum(len(p.records) for p in pages) == 30
         assert len(list(client.assets.list(update_date_from="1900-01-01"))) == 20
         orgs = list(client.organizations.list())
         assert orgs
@@ -98,7 +99,7 @@ def test_other_areas_and_streams() -> None:
         sets = list(client.config.sets())
         assert sets
         assert sets[0].id is not None
-        list(client.config.set_members(sets[0].id))
+        list(client.config.sets.members(sets[0].id).list())
         assert client.config.mapping_tables()
         report = client.analytics.report("/shared/Sim University/Reports/Single row")
         rows = list(report)

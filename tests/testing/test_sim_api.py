@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
+import pytest
 from defusedxml import ElementTree as SafeET
 
 from esploro_async.testing import SIM_API_KEY, SimulatedGateway, SyntheticInstitution
@@ -61,12 +63,13 @@ async def test_researchers_list_and_get() -> None:
         assert len(ids["ORCID"]) == 19
         assert full["status"]["value"] in ("ACTIVE", "INACTIVE")
         assert full["job_description"] is None
+        # an unknown id: HTTP 400 with 401861, as the real gateway answers (not 404)
         r = await c.get(f"{RS}/nobody")
-        assert r.status_code == 404
+        assert r.status_code == 400
         assert err(r) == "401861"
         assert r.json()["result"] is None
         r = await c.get(f"{RS}/nobody", headers=XML_HEADERS)
-        assert r.status_code == 404
+        assert r.status_code == 400
         assert "<errorCode>401861</errorCode>" in r.text
         r = await c.get(RS, params={"limit": 101})
         assert r.status_code == 400
@@ -96,7 +99,7 @@ async def test_put_is_swap_all() -> None:
         brief = (await c.get(f"{RS}/R00000002", params={"view": "brief"})).json()
         assert "status" not in brief  # dropped fields are really gone
         r = await c.put(f"{RS}/R99999999", json=body)
-        assert r.status_code == 404
+        assert r.status_code == 400
 
 
 async def test_create_delete_token_researchers() -> None:
@@ -112,8 +115,8 @@ async def test_create_delete_token_researchers() -> None:
         r = await c.delete(f"{RS}/jdoe")
         assert r.status_code == 204
         assert r.content == b""
-        assert (await c.get(f"{RS}/jdoe")).status_code == 404
-        assert (await c.delete(f"{RS}/jdoe")).status_code == 404
+        assert (await c.get(f"{RS}/jdoe")).status_code == 400
+        assert (await c.delete(f"{RS}/jdoe")).status_code == 400
         token = {
             "access.token": "abc",
             "token.type": "bearer",
@@ -162,7 +165,7 @@ async def test_assets_by_ids() -> None:
         assert data["totalRecordCount"] == 2
         assert [x["originalRepository"]["assetId"] for x in data["records"]] == [a[1]]
         r = await c.get(f"{AS}/missing1,missing2")
-        assert r.status_code == 404
+        assert r.status_code == 400
         assert err(r) == "402880"
         rec = (await c.get(f"{AS}/{a[0]}")).json()["records"][0]
         assert rec["etd"] == {}
@@ -319,8 +322,14 @@ async def test_organizations_activities_conf() -> None:
         code = orgs["research_organization"][1]["organization_code"]
         one = await c.get(f"/esploro/v1/organizations/internal/{code}")
         assert one.json()["organization_code"] == code
-        assert (await c.get("/esploro/v1/organizations/internal/NOPE")).status_code == 404
-        act = {"activityCategory": "activity.teaching", "activityName": "Course"}
+        assert (await c.get("/esploro/v1/organizations/internal/NOPE")).status_code == 400
+        camel = {"activityCategory": "activity.teaching", "activityName": "Course"}
+        assert (await c.post("/esploro/v1/activities", json=camel)).status_code == 400
+        act = {
+            "activity_name": [{"language": "en", "value": "Course"}],
+            "activity_category": {"value": "activity.teaching"},
+            "member_researcher": [{"user_primary_id": "R00000001"}],
+        }
         assert (await c.post("/esploro/v1/activities", json=act)).json() == act
         assert gw.institution.activities == [act]
         sets = (await c.get("/esploro/v1/researchconf/sets", params={"content_type": "IER"})).json()
@@ -408,3 +417,63 @@ async def test_analytics_token_paging() -> None:
             await c.get("/esploro/v1/researchanalytics/paths/shared/Sim University/Reports")
         ).json()
         assert {p["value"] for p in paths["path"]} == set(gw.institution.reports)
+
+
+async def test_report_not_ready_fault_serves_the_real_empty_shape() -> None:
+    from esploro_async.testing import Fault, FaultKind
+
+    quirk = Fault(FaultKind.REPORT_NOT_READY, endpoint="analytics", requests={1})
+    gw = gateway(faults=[quirk])
+    path = "/shared/Sim University/Reports/Researchers"
+    async with client_for(gw, "application/xml") as c:
+        first = await c.get(REPORTS, params={"path": path, "limit": 25})
+        assert first.status_code == 200
+        root = SafeET.fromstring(first.content)
+        result = root.find("QueryResult")
+        assert result is not None
+        token = result.findtext("ResumptionToken")
+        assert token
+        assert result.findtext("IsFinished") == "false"
+        result_xml = result.find("ResultXml")
+        assert result_xml is not None
+        assert len(result_xml) == 0  # <ResultXml/>
+        # the next page (with the token) is the first data page: namespaced, with the schema
+        second = await c.get(REPORTS, params={"token": token})
+        assert b"saw-sql:columnHeading" in second.content
+        assert b'xmlns="urn:schemas-microsoft-com:xml-analysis:rowset"' in second.content
+
+
+@pytest.mark.looptime
+async def test_job_run_takes_simulated_time_and_ends_with_counters() -> None:
+    gw = gateway()
+    set_id = "9500000020004321"  # the first 120 assets: all 50 of this institution
+    run_body = {"parameter": [{"name": {"value": "set_id"}, "value": set_id}]}
+    async with client_for(gw) as c:
+        r = await c.post("/almaws/v1/conf/jobs/M50173", params={"op": "run"}, json=run_body)
+        assert r.status_code == 200
+        link = r.json()["additional_info"]["link"]
+        instance = link.removeprefix(BASE)
+        (run,) = gw.institution.job_runs.values()
+        assert run.duration == pytest.approx(4.0 + 0.02 * 50)
+        queued = (await c.get(instance)).json()
+        assert queued["status"]["value"] == "QUEUED"
+        assert "counter" not in queued
+        await anyio.sleep(run.duration / 2)
+        running = (await c.get(instance)).json()
+        assert running["status"]["value"] == "RUNNING"
+        assert 0 < running["progress"] < 100
+        await anyio.sleep(run.duration)
+        done = (await c.get(instance)).json()
+        assert done["status"] == {"value": "COMPLETED_SUCCESS", "desc": "Completed Successfully"}
+        assert done["progress"] == 100
+        counters = {x["type"]["value"]: x["value"] for x in done["counter"]}
+        # no asset has links to extract: each succeeds with its (absent) file skipped
+        assert counters["import_research_assets_files.asset_succeeded"] == "50"
+        assert counters["import_research_assets_files.file_skipped_upload"] == "50"
+        assert done["job_info"]["id"] == "M50173"
+        listed = (await c.get("/almaws/v1/conf/jobs/M50173/instances")).json()
+        assert [i["id"] for i in listed["job_instance"]][-1] == run.instance_id
+        bad = await c.post("/almaws/v1/conf/jobs/M50173", params={"op": "run"}, json={})
+        assert (bad.status_code, err(bad)) == (400, "40166410")
+        wrong_op = await c.post("/almaws/v1/conf/jobs/M50173", json=run_body)
+        assert (wrong_op.status_code, err(wrong_op)) == (400, "40166411")
