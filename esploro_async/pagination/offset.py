@@ -340,16 +340,18 @@ class OffsetStream(TaskHost, Generic[RecordT]):
     def _speculate(self, runner: Runner[_Raw]) -> list[int]:
         """Start the pages after the first one before the first one tells the total.
 
-        At most ``speculate`` (default `_SPECULATIVE`), never past a total known from a
-        checkpoint, never more than the daily quota estimate leaves above the reserve; none
-        while the quota is unknown (the first request of the day probes it, alone), when the
-        first page is already known (`estimate`), or when requests run one at a time. A page
-        past the end costs one request and is ignored.
+        At most ``speculate`` (default `_SPECULATIVE`) and fewer than ``max_in_flight``,
+        never past a total known from a checkpoint, never more than the daily quota
+        estimate leaves above the reserve; none while the quota is unknown (the first
+        request of the day probes it, alone), when the first page is already known
+        (`estimate`), or when requests run one at a time. A page past the end costs one
+        request and is ignored.
         """
         if self._first is not None or isinstance(runner, InlineRunner) or self._speculative < 1:
             return []
         base = self._first_offset()
-        count = self._speculative
+        # No more than could be in flight beside the first page.
+        count = min(self._speculative, self._client.governance.max_in_flight - 1)
         known = self._frontier.total
         if known is not None:
             count = min(count, math.ceil((known - base - self.page_size) / self._stride))
