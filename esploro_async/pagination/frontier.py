@@ -11,7 +11,7 @@ A page is handed out in one of three ways, one method each:
 
 Records already handed out (by record id) are dropped from every page, so no record is
 handed out twice, whatever the pages overlap. The ids are remembered as 64-bit hashes
-(`SeenIds`, about 16 bytes each); within a page they are compared as strings, so two ids
+(`SeenIds`, 11 to 16 bytes each); within a page they are compared as strings, so two ids
 of one page whose hashes collide are both kept.
 
 A page is kept as the JSON objects of its records until it is handed out: the record

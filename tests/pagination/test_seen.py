@@ -29,15 +29,15 @@ def test_behaves_like_a_set_of_strings(ids: list[str]) -> None:
     assert 42 not in seen
 
 
-def test_ids_take_at_most_24_bytes_each() -> None:
+def test_ids_take_at_most_16_bytes_each() -> None:
     seen = SeenIds(f"99{i:08d}" for i in range(200_000))
     assert len(seen) == 200_000
-    assert seen.nbytes / len(seen) <= 24
+    assert seen.nbytes / len(seen) <= 16
     assert "9900000000" in seen
     assert "9900200000" not in seen
     strings = {f"99{i:08d}" for i in range(100_000)}
     as_set = sys.getsizeof(strings) + sum(sys.getsizeof(s) for s in strings)
-    assert as_set / len(strings) > 4 * 24  # what a set of the strings would cost
+    assert as_set / len(strings) > 5 * 16  # what a set of the strings would cost
 
 
 def test_two_ids_of_one_page_with_the_same_hash_are_both_handed_out(
