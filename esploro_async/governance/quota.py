@@ -40,8 +40,8 @@ __all__ = ["DAILY_THRESHOLD", "LocalQuotaLedger", "QuotaDay", "ServerClock"]
 
 DAILY_THRESHOLD = "DAILY_THRESHOLD"
 
-# After this many responses in a row without ``X-Exl-Api-Remaining`` (a proxy that strips
-# it, a stand-in server), the quota counts as not reported and probing stops.
+# After this many API answers (below 500) in a row without ``X-Exl-Api-Remaining`` (a proxy
+# that strips it, a stand-in server), the quota counts as not reported and probing stops.
 _UNREPORTED_LIMIT = 3
 
 
@@ -214,7 +214,9 @@ class LocalQuotaLedger:
         elif self._lowest is not None and day == self._day:
             # No header: the request may still have been charged.
             self._lowest = max(0, self._lowest - 1)
-        elif self._lowest is None:
+        elif self._lowest is None and info.status_code is not None and info.status_code < 500:
+            # An answer of the API itself without the header (timeouts and 5xx pages of a
+            # proxy prove nothing about the gateway).
             self._unreported += 1
 
     def status(self) -> QuotaStatus:

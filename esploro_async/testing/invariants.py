@@ -378,23 +378,28 @@ def _quota_violations(outcome: Outcome) -> list[str]:
     if schedule.quota is None:
         return []
     found = []
-    days: Counter[Any] = Counter()
-    lowest: dict[Any, int] = {}
-    floors: dict[Any, int] = {}
+    spent: Counter[Any] = Counter()
+    blind: Counter[Any] = Counter()  # spent before any answer could tell the quota
+    told: set[Any] = set()
     first_day = None
     for record in gw.log:
-        if record.lane != "client" or not record.accepted:
+        if record.lane != "client":
             continue
         day = record.wall_time.date()
         first_day = first_day or day
-        days[day] += 1
+        if record.accepted:
+            spent[day] += 1
+            if day not in told:
+                blind[day] += 1
+        if _tells_the_quota(record.status):
+            told.add(day)
+    for day, used in spent.items():
         budget = outcome.start_remaining if day == first_day else schedule.daily_quota
-        # The one request that learns an unknown quota may spend it below the reserve.
-        floors[day] = min(budget, schedule.reserve) - 1
-        lowest[day] = budget - days[day]
-    for day, left in lowest.items():
-        if left < floors[day]:
-            found.append(f"reserve {schedule.reserve} crossed on {day}: {left} left")
+        # Requests sent while the quota was unknown (the probe, and probes after one that
+        # told nothing) may spend it below the reserve.
+        floor = min(budget - blind[day], schedule.reserve) - 1
+        if budget - used < floor:
+            found.append(f"reserve {schedule.reserve} crossed on {day}: {budget - used} left")
     refusals = Counter(
         r.wall_time.date()
         for r in gw.log
@@ -402,6 +407,11 @@ def _quota_violations(outcome: Outcome) -> list[str]:
     )
     found += [f"{n} × 429 DAILY_THRESHOLD on {day}" for day, n in refusals.items() if n > 1]
     return found
+
+
+def _tells_the_quota(status: int | None) -> bool:
+    """Whether a response with ``status`` carries the gateway's quota header."""
+    return status is not None and status != 502  # 502: a proxy's page, not the gateway's
 
 
 def _stopping_violations(outcome: Outcome) -> list[str]:
