@@ -12,7 +12,13 @@ import pytest
 from esploro_async import ConfigurationError, EsploroClient
 from esploro_async.models import Researcher
 from esploro_async.pagination import OffsetStream
-from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
+from esploro_async.testing import (
+    SIM_API_KEY,
+    Fault,
+    Latency,
+    SimulatedGateway,
+    SyntheticInstitution,
+)
 
 pytestmark = pytest.mark.looptime
 
@@ -96,3 +102,25 @@ async def test_speculate_must_not_be_negative() -> None:
     async with client_for(gw) as client:
         with pytest.raises(ConfigurationError, match="speculate"):
             OffsetStream(client, "researchers", list_key="user", wrap=Researcher, speculate=-1)
+
+
+async def test_finished_pages_waiting_for_a_slow_one_are_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The page after the first hangs until its timeout: the pages after it finish and wait,
+    and once the buffer is full nothing more is requested until it comes back."""
+    from esploro_async.pagination import offset as module
+
+    monkeypatch.setattr(module, "_MAX_BUFFERED", 10)
+    hang = Fault(kind="hang", endpoint="/esploro/v1/researchers", requests={2}, max_count=1)
+    gw = gateway(6000, latency=Latency.fixed(0.1), faults=[hang])
+    async with client_for(gw, timeout=5.0) as client:
+        ids = [r.primary_id async for r in client.researchers.list()]
+    assert len(set(ids)) == len(ids) == 6000
+    log = gw.client_log()
+    stuck = log[1]  # the request that hung
+    retried = next(r for r in log[2:] if r.query == stuck.query)
+    meanwhile = [r for r in log if stuck.arrival < r.arrival < retried.arrival]
+    # 10 finished pages waiting, and what was in flight when the buffer filled (at most the
+    # in-flight target: rate x latency + 2 = 5 here, the hung one included).
+    assert 10 <= len(meanwhile) <= 10 + 5
