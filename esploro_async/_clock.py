@@ -8,10 +8,12 @@ looptime) at a fraction of the cost. Elsewhere (trio) it falls back to anyio.
 from __future__ import annotations
 
 import asyncio
+import email.utils
+from datetime import datetime, timezone
 
 import anyio
 
-__all__ = ["current_time"]
+__all__ = ["current_time", "parse_http_date"]
 
 
 def current_time() -> float:
@@ -20,3 +22,27 @@ def current_time() -> float:
         return asyncio.get_running_loop().time()
     except RuntimeError:
         return anyio.current_time()
+
+
+# A ``Date`` outside these years is not a gateway's clock; accepting it would overflow
+# date arithmetic (``datetime.max`` is 9999-12-31) or move the quota day by centuries.
+_PLAUSIBLE_YEARS = range(2000, 2200)
+
+
+def parse_http_date(value: str) -> datetime | None:
+    """An HTTP date (``Date``, ``Retry-After``) as an aware UTC datetime.
+
+    ``None`` when ``value`` is malformed, holds absurd numbers, or lies outside the
+    years 2000-2199: a header never raises.
+    """
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    try:
+        parsed = parsed.astimezone(timezone.utc)
+    except OverflowError:
+        return None
+    return parsed if parsed.year in _PLAUSIBLE_YEARS else None

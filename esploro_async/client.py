@@ -66,10 +66,15 @@ class EsploroClient(BaseClient):
         lane: the default lane of single requests, ``"interactive"`` (default) or
             ``"batch"``; streams and ``bulk`` run in ``"batch"`` (see `use_lane`).
         retry: the `RetryPolicy` (default: 5 attempts, full-jitter backoff, 300 s deadline).
-        timeout: httpx timeout for one attempt (default 60 s read, 10 s connect).
+        timeout: httpx timeout for one attempt (default 60 s read, 10 s connect). The
+            attempt as a whole, however slowly the server trickles, ends after the
+            longest of its connect, write and read timeouts (`RequestTimeoutError`).
         http_client: an ``httpx.AsyncClient`` to send with (not closed by this client);
             give it a pool of at least ``max_in_flight`` connections.
         transport: an httpx transport for a client this object creates (tests, proxies).
+        max_response_bytes: the largest response body read, counted after
+            decompression (default 64 MiB); a larger one raises `ResponseFormatError`
+            having read no more than that.
 
     Clients opened in one process for the same gateway and key share one governance,
     so a second client cannot double the rate.

@@ -13,7 +13,7 @@ Every exception the library raises on purpose derives from `EsploroError`::
     ├── DailyQuotaExhaustedError    429 DAILY_THRESHOLD, or the daily reserve is reached
     │   └── InsufficientQuotaError  a harvest would not finish above the reserve (refused up front)
     ├── RedisUnavailableError       the shared governance store (Redis) cannot be reached
-    ├── ResponseFormatError         a success response whose body cannot be parsed
+    ├── ResponseFormatError         a success response whose body is unreadable, too large or HTML
     │   └── IncompletePageError     a page stayed short of what its total says is there
     ├── UnresolvedDriftError        the data kept changing under a harvest: records may be missing
     ├── APIConnectionError          no HTTP response at all
@@ -217,7 +217,12 @@ class RedisUnavailableError(EsploroError):
 
 
 class ResponseFormatError(EsploroError):
-    """A success response whose body could not be parsed as the expected JSON or XML."""
+    """A success response whose body is not a usable API answer.
+
+    It could not be parsed as JSON or XML, nests deeper than the parser allows, is larger
+    than the client's ``max_response_bytes`` (counted after decompression), or is an HTML
+    page (a proxy, login or maintenance page answering for the API).
+    """
 
     def __init__(self, message: str, *, method: str, path: str, status_code: int) -> None:
         super().__init__(message)
@@ -364,6 +369,9 @@ class NotFoundError(APIError):
 
 class RateLimitError(APIError):
     """HTTP 429 ``PER_SECOND_THRESHOLD`` persisted through every retry.
+
+    Also raised at once when the 429's ``Retry-After`` exceeds the policy's
+    ``retry_after_cap``.
 
     Another integration of the institution is probably using the shared per-second budget.
     """

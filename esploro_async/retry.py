@@ -11,7 +11,9 @@ The rules follow from what the gateway guarantees:
   replayed POST could create or append twice.
 
 Backoff is exponential with full jitter, capped, within an overall deadline.
-A ``Retry-After`` longer than ``retry_after_cap`` fails at once instead of sleeping.
+A ``Retry-After`` longer than ``retry_after_cap`` fails that request at once instead of
+sleeping, and never pauses other senders; one that is negative, not finite or not a
+number is ignored.
 """
 
 from __future__ import annotations

@@ -31,7 +31,10 @@ import attrs
 
 from esploro_async.errors import ConfigurationError
 
-__all__ = ["AdaptiveRate", "RatePolicy"]
+__all__ = ["MAX_PAUSE", "AdaptiveRate", "RatePolicy", "usable_retry_after"]
+
+MAX_PAUSE = 300.0
+"""The longest shared pause a ``Retry-After`` can impose, in seconds."""
 
 # Round-trip samples kept for the spread, how many are needed before narrowing, and how
 # often (in samples) the target is computed again: sorting on every response would cost
@@ -208,7 +211,7 @@ class AdaptiveRate:
         self._recovery_anchor = now
         repeated = now <= self._pause_end + 1.0
         pause = policy.pause if repeated else min(policy.pause, policy.first_pause)
-        self._pause_end = now + max(pause, retry_after or 0.0)
+        self._pause_end = now + max(pause, usable_retry_after(retry_after) or 0.0)
         return self._pause_end
 
     def _narrow(self, now: float) -> None:
@@ -229,3 +232,13 @@ class AdaptiveRate:
         if steps > 0:
             self._rate = min(policy.rate_limit, self._rate + steps * policy.increase)
             self._recovery_anchor += steps * policy.increase_every
+
+
+def usable_retry_after(retry_after: float | None) -> float | None:
+    """``Retry-After`` as a pause: ``None`` if absent, negative or not finite; at most `MAX_PAUSE`.
+
+    One broken header must not stall every sender for hours (or forever).
+    """
+    if retry_after is None or not 0 <= retry_after < math.inf:
+        return None
+    return min(retry_after, MAX_PAUSE)

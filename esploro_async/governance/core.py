@@ -28,7 +28,7 @@ import anyio
 
 from esploro_async._clock import current_time
 from esploro_async.errors import ConfigurationError, DailyQuotaExhaustedError
-from esploro_async.governance.adaptive import AdaptiveRate, RatePolicy
+from esploro_async.governance.adaptive import AdaptiveRate, RatePolicy, usable_retry_after
 from esploro_async.governance.events import (
     GovernanceSnapshot,
     Listeners,
@@ -407,6 +407,7 @@ class Governance:
 
     async def _on_throttled(self, retry_after: float | None, granted: float) -> None:
         self._throttled += 1
+        retry_after = usable_retry_after(retry_after)  # whatever the rate gate does with it
         # A request sent before the last 429 was handled belongs to the same overload: the
         # pause and the cut it caused already answer it, and lengthening the pause for it
         # would punish the same overload twice.

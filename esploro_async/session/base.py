@@ -10,10 +10,12 @@ of attempts; each attempt holds a governance slot while it is on the wire::
 
 from __future__ import annotations
 
+import asyncio
 import json as jsonlib
 import logging
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote, unquote
@@ -41,7 +43,13 @@ from esploro_async.governance.protocol import Attempt, GovernanceProtocol, Respo
 from esploro_async.governance.quota import DAILY_THRESHOLD
 from esploro_async.governance.registry import acquire_shared, release_shared
 from esploro_async.retry import IDEMPOTENT_METHODS, RetryPolicy
-from esploro_async.session.bodies import parse_body
+from esploro_async.session.bodies import (
+    BodyUnreadable,
+    ParsedBody,
+    parse_body,
+    read_body,
+    truncate,
+)
 from esploro_async.session.config import (
     Format,
     key_fingerprint,
@@ -51,10 +59,17 @@ from esploro_async.session.config import (
 from esploro_async.session.options import ClientOptions, check_options
 from esploro_async.session.response import EsploroResponse, GatewayHeaders, api_error
 
-__all__ = ["DEFAULT_TIMEOUT", "BaseClient", "quote_segment"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "BaseClient", "quote_segment"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-"""60 s to read a response, 10 s to connect. Waiting for a permit never counts."""
+"""60 s to read a response, 10 s to connect, 60 s for a whole attempt (the longest part).
+
+Each read, and the attempt as a whole, is bounded: a server trickling bytes cannot
+stretch an attempt past the deadline. Waiting for a permit never counts.
+"""
+
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+"""The largest response body read (64 MiB, counted after decompression)."""
 
 _Client = TypeVar("_Client", bound="BaseClient")
 _GOVERNANCE_SETTINGS = (
@@ -66,7 +81,12 @@ _GOVERNANCE_SETTINGS = (
     "batch_reserve",
 )
 _ACCEPT = {"json": "application/json", "xml": "application/xml"}
+_ACCEPT_ENCODING = "gzip, deflate"  # what `read_body` decodes with a bounded output
 _log = logging.getLogger("esploro_async.http")
+# Python 3.11+: asyncio's own timeout, used when the loop is asyncio's.
+_asyncio_timeout: Callable[[float], AbstractAsyncContextManager[object]] | None = getattr(
+    asyncio, "timeout", None
+)
 
 
 def quote_segment(value: str) -> str:
@@ -127,12 +147,16 @@ class BaseClient:
             raise ConfigurationError("pass http_client or transport, not both")
         if lane not in LANES:
             raise ConfigurationError(f"lane must be 'interactive' or 'batch', not {lane!r}")
+        self.max_response_bytes = _byte_limit(
+            options.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES)
+        )
         self.lane: Lane = lane
         self._api_key = resolve_api_key(api_key)
         self._base_headers = {
             fmt: {
                 "User-Agent": f"esploro-async/{__version__}",
                 "Accept": accept,
+                "Accept-Encoding": _ACCEPT_ENCODING,
                 "Authorization": f"apikey {self._api_key}",
             }
             for fmt, accept in _ACCEPT.items()
@@ -156,6 +180,7 @@ class BaseClient:
             )
         self._http = http_client
         self._timeout = timeout
+        self._attempt_deadline = _attempt_deadline(http_client.timeout)
         self._closed = False
 
     def _governance(self, options: ClientOptions) -> GovernanceProtocol:
@@ -284,7 +309,7 @@ class BaseClient:
         while True:
             attempt_no += 1
             result = await self._attempt(
-                method, full_path, query, body, request_headers, attempt_no, chosen, timeout
+                method, full_path, query, body, request_headers, attempt_no, chosen, policy, timeout
             )
             if isinstance(result, EsploroResponse):
                 return result
@@ -308,11 +333,12 @@ class BaseClient:
         base = self._base_headers[fmt]
         if not extra:
             return dict(base)
-        # A caller may set its own User-Agent, never Accept or Authorization.
+        # A caller may set its own User-Agent, never Accept, Accept-Encoding or Authorization.
         return {
             "User-Agent": base["User-Agent"],
             **extra,
             "Accept": base["Accept"],
+            "Accept-Encoding": base["Accept-Encoding"],
             "Authorization": base["Authorization"],
         }
 
@@ -351,6 +377,7 @@ class BaseClient:
         headers: Mapping[str, str],
         attempt_no: int,
         lane: Lane,
+        policy: RetryPolicy,
         timeout: httpx.Timeout | float | None = None,
     ) -> EsploroResponse | _Failure:
         async with self.governance.attempt(retry=attempt_no > 1, lane=lane) as slot:
@@ -362,9 +389,25 @@ class BaseClient:
                 headers=headers,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
+            deadline = (
+                self._attempt_deadline
+                if timeout is None
+                else _attempt_deadline(httpx.Timeout(timeout))
+            )
             sent_at = current_time()
             try:
-                response = await self._http.send(request)
+                response, content = await self._exchange_in_time(request, deadline)
+            except TimeoutError:
+                await slot.record(ResponseInfo(status_code=None))
+                return _Failure(
+                    RequestTimeoutError(
+                        f"{method} {path}: no complete response within "
+                        f"{deadline:g} s (the attempt's deadline)",
+                        method=method,
+                        path=path,
+                    ),
+                    "ambiguous",
+                )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 await slot.record(ResponseInfo(status_code=None, sent=False))
                 return _Failure(
@@ -383,7 +426,7 @@ class BaseClient:
                 )
             except (httpx.UnsupportedProtocol, httpx.ProxyError) as exc:
                 await slot.record(ResponseInfo(status_code=None, sent=False))
-                raise ConfigurationError(f"{method} {path}: {type(exc).__name__}: {exc}") from None
+                raise ConfigurationError(_transport_message(method, path, exc)) from None
             except httpx.TransportError as exc:
                 await slot.record(ResponseInfo(status_code=None))
                 return _Failure(
@@ -392,20 +435,55 @@ class BaseClient:
                     ),
                     "ambiguous",
                 )
-            return await self._check(slot, response, method, path, attempt_no, sent_at)
+            return await self._check(
+                slot, response, content, method, path, attempt_no, sent_at, policy
+            )
+
+    async def _exchange_in_time(
+        self, request: httpx.Request, deadline: float | None
+    ) -> tuple[httpx.Response, bytes | str]:
+        """`_exchange` within ``deadline`` seconds (`TimeoutError` past it; ``None``: none)."""
+        if deadline is None:
+            return await self._exchange(request)
+        if _asyncio_timeout is not None and _on_asyncio():
+            async with _asyncio_timeout(deadline):  # a fifth of the cost of an anyio scope
+                return await self._exchange(request)
+        with anyio.fail_after(deadline):
+            return await self._exchange(request)
+
+    async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes | str]:
+        """Send ``request`` and read its body; a body that cannot be read gives the reason."""
+        response = await self._http.send(request, stream=True)
+        try:
+            content: bytes | str = await read_body(response, self.max_response_bytes)
+        except BodyUnreadable as exc:
+            content = exc.problem
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+            raise
+        if not response.is_closed:  # a body read whole has closed its response already
+            await response.aclose()
+        return response, content
 
     async def _check(
         self,
         slot: Attempt,
         response: httpx.Response,
+        content: bytes | str,
         method: str,
         path: str,
         attempt_no: int,
         sent_at: float,
+        policy: RetryPolicy,
     ) -> EsploroResponse | _Failure:
         status = response.status_code
         gateway = GatewayHeaders.read(response.headers)
-        body = parse_body(response.content, gateway.content_type)
+        if isinstance(content, str):  # too large or undecodable: what it said is unknown
+            body = ParsedBody("text", None, valid=False, problem=content)
+            content = b""
+        else:
+            body = parse_body(content, gateway.content_type)
         remaining = gateway.remaining
         code = body.errors[0].code if body.errors else None
         if status == 429 and code != DAILY_THRESHOLD:
@@ -417,7 +495,8 @@ class BaseClient:
                 error_code=code,
                 remaining=remaining,
                 server_date=gateway.date,
-                retry_after=retry_after,
+                # A pause longer than this request would wait is never imposed on others.
+                retry_after=_within(retry_after, policy.retry_after_cap),
             )
         )
         if _log.isEnabledFor(logging.DEBUG):
@@ -431,22 +510,14 @@ class BaseClient:
                 remaining,
             )
         if 200 <= status < 300:
-            if not body.valid:
-                return _Failure(
-                    ResponseFormatError(
-                        f"{method} {path}: HTTP {status} but the body could not be read "
-                        f"({body.problem}); the request was processed",
-                        method=method,
-                        path=path,
-                        status_code=status,
-                    ),
-                    "ambiguous",
-                )
+            unusable = _unusable_success(status, body, method, path)
+            if unusable is not None:
+                return unusable
             if not body.errors_exist:
                 return EsploroResponse(
                     status_code=status,
                     headers=response.headers,
-                    content=response.content,
+                    content=content,
                     data=body.data,
                     quota_remaining=remaining,
                     attempts=attempt_no,
@@ -497,5 +568,56 @@ def _check_governance(governance: object, local_settings: Mapping[str, object]) 
 
 
 def _transport_message(method: str, path: str, exc: Exception) -> str:
-    detail = str(exc) or type(exc).__name__
+    detail = truncate(str(exc)) or type(exc).__name__
     return f"{method} {path}: {type(exc).__name__}: {detail}"
+
+
+def _unusable_success(status: int, body: ParsedBody, method: str, path: str) -> _Failure | None:
+    """A 2xx whose body is not an API answer: the request was processed (or not), unknown."""
+    if body.kind == "html":
+        problem = (
+            "with an HTML page instead of an API answer (a proxy, login or maintenance page? "
+            "check base_url); the request may not have been processed"
+        )
+    elif not body.valid:
+        problem = f"but the body could not be read ({body.problem}); the request was processed"
+    else:
+        return None
+    return _Failure(
+        ResponseFormatError(
+            f"{method} {path}: HTTP {status} {problem}",
+            method=method,
+            path=path,
+            status_code=status,
+        ),
+        "ambiguous",
+    )
+
+
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _byte_limit(value: object) -> int:
+    if isinstance(value, bool) or not (isinstance(value, int) and value > 0):
+        raise ConfigurationError(f"max_response_bytes must be a positive int, not {value!r}")
+    return value
+
+
+def _within(retry_after: float | None, cap: float) -> float | None:
+    """``retry_after`` if it is at most ``cap``, else ``None`` (no shared pause from it)."""
+    return retry_after if retry_after is not None and retry_after <= cap else None
+
+
+def _attempt_deadline(timeout: httpx.Timeout) -> float | None:
+    """The whole-attempt deadline: the longest of the connect, write and read timeouts.
+
+    ``None`` (no deadline) when reads are not timed out either.
+    """
+    if timeout.read is None:
+        return None
+    return max(t for t in (timeout.connect, timeout.write, timeout.read) if t is not None)

@@ -10,25 +10,54 @@ Error bodies come in several shapes, all handled here:
   same fields, sent by the gateway even to JSON requests;
 * an HTML page (the wrong host answers 401 with one), or an empty body.
 
-The content type is trusted first, then the body is sniffed.
+The content type is trusted first, then the body is sniffed. Hostile bodies are
+bounded: nesting deeper than `MAX_NESTING` is refused before parsing (so nothing
+downstream recurses without end), and error texts kept from a body are cut at
+`MAX_MESSAGE` characters.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import zlib
 from typing import Any, Literal
 from xml.etree.ElementTree import Element, ParseError
 
 import attrs
 import defusedxml.ElementTree as SafeET
+import httpx
 from defusedxml import DefusedXmlException
 
 from esploro_async.errors import ErrorDetail
 
-__all__ = ["BodyKind", "ParsedBody", "local_name", "parse_body"]
+__all__ = [
+    "MAX_MESSAGE",
+    "MAX_NESTING",
+    "BodyKind",
+    "BodyUnreadable",
+    "ParsedBody",
+    "local_name",
+    "parse_body",
+    "read_body",
+    "truncate",
+]
 
 BodyKind = Literal["json", "xml", "html", "empty", "text"]
+
+MAX_NESTING = 100
+"""The deepest JSON or XML nesting accepted (Ex Libris records nest about 8 deep)."""
+
+MAX_MESSAGE = 500
+"""Characters of a server-supplied text kept in an exception or a log line."""
+_MAX_ERRORS = 20
+
+
+def truncate(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 @attrs.define(slots=True)
@@ -72,10 +101,13 @@ def parse_body(content: bytes, content_type: str) -> ParsedBody:
 
 
 def _parse_json(content: bytes) -> ParsedBody:
+    if _json_too_deep(content):
+        return ParsedBody("json", None, valid=False, problem=_TOO_DEEP)
     try:
         data = json.loads(content)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return ParsedBody("json", None, valid=False, problem=f"invalid JSON: {exc}")
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        problem = truncate(f"invalid JSON: {type(exc).__name__}: {exc}", 200)
+        return ParsedBody("json", None, valid=False, problem=problem)
     if not isinstance(data, dict):
         return ParsedBody("json", data)
     envelope = data
@@ -104,7 +136,7 @@ def _json_errors(envelope: dict[str, Any]) -> tuple[ErrorDetail, ...]:
             message=_text(item.get("errorMessage")),
             tracking_id=_text(item.get("trackingId")),
         )
-        for item in items
+        for item in items[:_MAX_ERRORS]
         if isinstance(item, dict)
     )
 
@@ -113,7 +145,10 @@ def _parse_xml(content: bytes) -> ParsedBody:
     try:
         root = SafeET.fromstring(content)
     except (ParseError, DefusedXmlException, ValueError) as exc:
-        return ParsedBody("xml", None, valid=False, problem=f"invalid XML: {exc}")
+        problem = truncate(f"invalid XML: {exc}", 200)
+        return ParsedBody("xml", None, valid=False, problem=problem)
+    if _xml_too_deep(root):
+        return ParsedBody("xml", None, valid=False, problem=_TOO_DEEP)
     if local_name(root.tag) != "web_service_result":
         return ParsedBody("xml", root)
     errors: list[ErrorDetail] = []
@@ -124,23 +159,148 @@ def _parse_xml(content: bytes) -> ParsedBody:
             exists = _truthy(child.text)
         elif name == "errorList":
             errors.extend(_xml_error(error) for error in child if local_name(error.tag) == "error")
-    return ParsedBody("xml", root, errors=tuple(errors), errors_exist=exists or bool(errors))
+    kept = tuple(errors[:_MAX_ERRORS])
+    return ParsedBody("xml", root, errors=kept, errors_exist=exists or bool(errors))
 
 
 def _xml_error(element: Element) -> ErrorDetail:
     fields = {local_name(child.tag): (child.text or "").strip() or None for child in element}
     return ErrorDetail(
-        code=fields.get("errorCode"),
-        message=fields.get("errorMessage"),
-        tracking_id=fields.get("trackingId"),
+        code=_text(fields.get("errorCode")),
+        message=_text(fields.get("errorMessage")),
+        tracking_id=_text(fields.get("trackingId")),
     )
 
 
+_TOO_DEEP = f"nested deeper than {MAX_NESTING} levels"
+# Everything but the characters that open, close or quote: deleted before counting depth.
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}\\')
+
+
+def _json_too_deep(content: bytes) -> bool:
+    """Whether ``content`` nests deeper than `MAX_NESTING`, read at C speed without parsing.
+
+    Everything but backslashes, quotes and brackets goes first, then escapes, then
+    strings (brackets inside strings do not nest); each pass then peels the innermost
+    ``[]``/``{}`` pairs.
+    """
+    if content.count(b"[") + content.count(b"{") <= MAX_NESTING:
+        return False  # too few openings to nest that deep
+    shape = content.translate(None, _NOT_STRUCTURE)
+    if b"\\" in shape:
+        shape = shape.replace(b"\\\\", b"").replace(b'\\"', b"").replace(b"\\", b"")
+    shape = shape.replace(b'""', b"")
+    if b'"' in shape:
+        shape = b"".join(shape.split(b'"')[::2])
+    for _ in range(MAX_NESTING):
+        # Marking first peels one level per pass: ``{[]}`` takes two.
+        peeled = shape.replace(b"[]", b"x").replace(b"{}", b"x").replace(b"x", b"")
+        if peeled == shape:
+            return False  # unbalanced or done: the parser has the last word
+        shape = peeled
+    return bool(shape)
+
+
+def _xml_too_deep(root: Element) -> bool:
+    level = list(root)
+    for _ in range(MAX_NESTING - 1):
+        if not level:
+            return False
+        level = [child for element in level for child in element]
+    return bool(level)
+
+
 def _text(value: object) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else truncate(str(value))
 
 
 def _truthy(value: object) -> bool:
     if isinstance(value, str):
         return value.strip().lower() == "true"
     return value is True
+
+
+class BodyUnreadable(Exception):
+    """A body that was not read whole: too large, or its content encoding is broken."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+_DECODERS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+async def read_body(response: httpx.Response, limit: int) -> bytes:
+    """Read a streamed ``response`` whole, decoded, keeping at most ``limit`` bytes.
+
+    The limit counts bytes after decompression, and decompression never produces more
+    than one byte past it: a small gzip "bomb" costs ``limit`` bytes of memory, not what
+    it inflates to. Raises `BodyUnreadable` when the body is larger or cannot be decoded.
+    """
+    if response.is_stream_consumed:  # read already, e.g. by an event hook of the http_client
+        if len(response.content) > limit:
+            raise BodyUnreadable(_too_large(limit))
+        return response.content
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity", *_DECODERS):
+        return await _read_decoded_by_httpx(response, limit)
+    declared = response.headers.get("content-length", "")
+    if encoding in ("", "identity") and declared.isdigit() and int(declared) > limit:
+        raise BodyUnreadable(_too_large(limit))
+    inflater = _Inflater(encoding) if encoding in _DECODERS else None
+    chunks: list[bytes] = []
+    size = 0
+    async for raw in response.aiter_raw():
+        chunk = raw if inflater is None else inflater.feed(raw, limit - size)
+        size += len(chunk)
+        if size > limit:
+            raise BodyUnreadable(_too_large(limit))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_decoded_by_httpx(response: httpx.Response, limit: int) -> bytes:
+    """An encoding this module does not decode (e.g. ``br``): httpx decodes, chunk by chunk."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise BodyUnreadable(_too_large(limit))
+            chunks.append(chunk)
+    except httpx.DecodingError as exc:
+        raise BodyUnreadable(truncate(f"the body could not be decoded: {exc}", 200)) from None
+    return b"".join(chunks)
+
+
+class _Inflater:
+    """An incremental gzip/deflate decoder whose output per call is bounded."""
+
+    def __init__(self, encoding: str) -> None:
+        self._encoding = encoding
+        self._zlib = zlib.decompressobj(_DECODERS[encoding])
+        self._first = True
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """Decode ``data``; more than ``room`` bytes out means the body is too large.
+
+        At most ``room + 1`` bytes are produced: input left over at that point is
+        never inflated.
+        """
+        try:
+            out = self._zlib.decompress(data, max(room, 0) + 1)
+        except zlib.error as exc:
+            if not (self._first and self._encoding == "deflate"):
+                raise BodyUnreadable(f"the {self._encoding} body is corrupt: {exc}") from None
+            # Some servers send raw deflate without the zlib header (as httpx accepts).
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            self._first = False
+            return self.feed(data, room)
+        self._first = False
+        return out
+
+
+def _too_large(limit: int) -> str:
+    return f"the body is larger than the client's max_response_bytes ({limit:,} bytes)"

@@ -38,7 +38,11 @@ API_KEY_ENV = "ESPLORO_API_KEY"
 
 
 def resolve_api_key(api_key: str | None) -> str:
-    """The key given, else ``$ESPLORO_API_KEY``; `ConfigurationError` if neither."""
+    """The key given, else ``$ESPLORO_API_KEY``, stripped.
+
+    `ConfigurationError` if neither, or if the key holds anything but printable ASCII
+    (a header cannot carry it; refusing it here beats failing on every request).
+    """
     key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
     if not key or not key.strip():
         raise ConfigurationError(
@@ -48,7 +52,22 @@ def resolve_api_key(api_key: str | None) -> str:
     key = key.strip()
     if any(c in key for c in "\r\n"):
         raise ConfigurationError("the API key contains a line break; check how it was read")
+    for position, char in enumerate(key, 1):
+        if not "!" <= char <= "~":  # printable ASCII, no space: all a header can carry
+            raise ConfigurationError(
+                f"the API key contains {_describe_char(char)} at position {position}; "
+                "keys are printable ASCII: check how it was copied or read"
+            )
     return key
+
+
+def _describe_char(char: str) -> str:
+    """Name an unacceptable key character without echoing the key."""
+    if char.isspace():
+        return "whitespace"
+    if ord(char) < 32 or ord(char) == 127:
+        return f"a control character (U+{ord(char):04X})"
+    return f"a non-ASCII character (U+{ord(char):04X})"
 
 
 def key_fingerprint(api_key: str) -> str:

@@ -46,6 +46,7 @@ class ClientOptions(TypedDict, total=False):
     timeout: httpx.Timeout | float | None
     http_client: httpx.AsyncClient | None
     transport: httpx.AsyncBaseTransport | None
+    max_response_bytes: int
 
 
 def check_options(owner: str, options: Mapping[str, Any]) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import email.utils
 import functools
+import math
 from datetime import datetime, timezone
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -11,6 +11,7 @@ from xml.etree.ElementTree import Element
 import attrs
 import httpx
 
+from esploro_async._clock import parse_http_date
 from esploro_async.errors import (
     APIError,
     AuthenticationError,
@@ -116,64 +117,72 @@ class GatewayHeaders:
         ctype = found.get(b"content-type", b"").decode("latin-1")
         remaining = found.get(b"x-exl-api-remaining")
         date = found.get(b"date")
+        server_date = None if not date else _parse_http_date(date.decode("latin-1"))
         retry_after = found.get(b"retry-after")
         return cls(
             content_type=ctype,
             remaining=None if remaining is None else _remaining(remaining.decode("latin-1")),
-            date=None if not date else _parse_http_date(date.decode("latin-1")),
-            retry_after=None if not retry_after else _retry_after(retry_after.decode("latin-1")),
+            date=server_date,
+            # an HTTP-date Retry-After is measured from the gateway's Date, not the host's clock
+            retry_after=None
+            if not retry_after
+            else _retry_after(retry_after.decode("latin-1"), server_date),
         )
 
 
 _WANTED = frozenset({b"content-type", b"x-exl-api-remaining", b"date", b"retry-after"})
 
 
+# Beyond this an ``X-Exl-Api-Remaining`` is not a quota but a broken header.
+_MAX_REMAINING = 10**12
+
+
 def _remaining(value: str) -> int | None:
     try:
-        return max(0, int(float(value.strip())))
+        number = float(value.strip())
     except ValueError:
         return None
+    if not 0 <= number <= _MAX_REMAINING:  # also false for nan
+        return None
+    return int(number)
 
 
 def parse_remaining(headers: httpx.Headers) -> int | None:
-    """``X-Exl-Api-Remaining`` as an int; ``None`` if missing or not a number."""
+    """``X-Exl-Api-Remaining`` as an int; ``None`` if missing, not a number or absurd."""
     value = headers.get("x-exl-api-remaining")
     return None if value is None else _remaining(value)
 
 
 def parse_date(headers: httpx.Headers) -> datetime | None:
-    """The ``Date`` header, timezone-aware; ``None`` if missing or malformed."""
+    """The ``Date`` header, timezone-aware; ``None`` if missing, malformed or absurd."""
     value = headers.get("date")
     return _parse_http_date(value) if value else None
 
 
 @functools.lru_cache(maxsize=16)  # the header changes once a second
 def _parse_http_date(value: str) -> datetime | None:
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parse_http_date(value)
 
 
 def parse_retry_after(headers: httpx.Headers, now: datetime | None = None) -> float | None:
-    """``Retry-After`` in seconds (delta-seconds or an HTTP date); ``None`` if absent."""
+    """``Retry-After`` in seconds (delta-seconds or an HTTP date).
+
+    ``None`` if absent, unparseable, negative or not finite: such a value never
+    pauses anyone.
+    """
     value = headers.get("retry-after")
     return _retry_after(value, now) if value else None
 
 
 def _retry_after(value: str, now: datetime | None = None) -> float | None:
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+        when = parse_http_date(value)
+        if when is None:
+            return None
+        return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+    return seconds if 0 <= seconds < math.inf else None
 
 
 def api_error(

@@ -133,6 +133,11 @@ class EsploroClient(Blocking[AsyncEsploroClient]):
         """The default lane of single requests."""
         return self._async.lane
 
+    @property
+    def max_response_bytes(self) -> int:
+        """The largest response body read, counted after decompression."""
+        return self._async.max_response_bytes
+
     # -- areas and methods, derived from the async client ----------------------------------
 
     researchers = area(SyncResearchers)

@@ -10,11 +10,19 @@ from __future__ import annotations
 import enum
 import math
 import random
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import attrs
 
-__all__ = ["Fault", "FaultKind", "Latency"]
+__all__ = [
+    "ABSURD_HEADERS",
+    "BODY_FAULTS",
+    "RESPONSE_FAULTS",
+    "Fault",
+    "FaultKind",
+    "Latency",
+    "fault_body_size",
+]
 
 
 @attrs.frozen
@@ -95,6 +103,23 @@ class FaultKind(str, enum.Enum):
     #: The "wrong host" answer: HTTP 401 with an HTML "HTTP Status 401 – Unauthorized"
     #: page, no gateway headers, no governance accounting, nothing processed.
     HTML_401 = "html_401"
+    #: A proxy, login or maintenance page answering instead of the API: HTTP 200 with an
+    #: HTML body, no gateway headers, no governance accounting, nothing processed.
+    HTML_200 = "html_200"
+    #: Whatever the request gets (a 429 too), padded with whitespace to ``body_size``
+    #: bytes (default 100 MB), generated as it is read, sent without ``Content-Length``.
+    HUGE_BODY = "huge_body"
+    #: Whatever the request gets, padded to ``body_size`` bytes (default 1 GiB) and sent
+    #: with ``Content-Encoding: gzip``: about 1 MB on the wire per GB inflated.
+    GZIP_BOMB = "gzip_bomb"
+    #: Whatever the request gets (HTTP 200 once processed), its body replaced by JSON
+    #: arrays nested ``depth`` deep.
+    DEEP_JSON = "deep_json"
+    #: Whatever the request gets (a 429 too), with absurd ``Date``, ``X-Exl-Api-Remaining``
+    #: and ``Retry-After`` values: ``headers`` if given, else drawn from `ABSURD_HEADERS`.
+    ABSURD_HEADERS = "absurd_headers"
+    #: Whatever the request gets, its body sent one byte every ``trickle_interval`` seconds.
+    TRICKLE = "trickle"
     #: HTTP 200 with a list page short of records: the second half of its list is
     #: dropped while ``total_record_count`` stays (a page the stream must read again).
     SHORT_PAGE = "short_page"
@@ -119,12 +144,43 @@ _PROCESSED_DEFAULT = {
     FaultKind.SHORT_PAGE: True,
     FaultKind.NO_LIST: True,
     FaultKind.REPORT_NOT_READY: True,
+    FaultKind.HTML_200: False,
+    FaultKind.HUGE_BODY: True,
+    FaultKind.GZIP_BOMB: True,
+    FaultKind.DEEP_JSON: True,
+    FaultKind.ABSURD_HEADERS: True,
+    FaultKind.TRICKLE: True,
 }
 
 #: Faults that damage the body of a processed response.
 BODY_FAULTS = frozenset(
     {FaultKind.TRUNCATED, FaultKind.MALFORMED, FaultKind.SHORT_PAGE, FaultKind.NO_LIST}
 )
+
+#: Faults that change the response of a request the API really handled.
+RESPONSE_FAULTS = BODY_FAULTS | {
+    FaultKind.HUGE_BODY,
+    FaultKind.GZIP_BOMB,
+    FaultKind.DEEP_JSON,
+    FaultKind.ABSURD_HEADERS,
+    FaultKind.TRICKLE,
+}
+
+#: Values `FaultKind.ABSURD_HEADERS` draws from, per header: overflowing, non-finite,
+#: negative, unparseable, far in the future.
+ABSURD_HEADERS: Mapping[str, tuple[str, ...]] = {
+    "Date": (
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+        "Mon, 01 Jan 2026 99999999999999999999:00:00 GMT",
+        "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",
+        "Mon, 01 Jan 2026 00:00:00 +99999999999999999999",
+        "yesterday",
+    ),
+    "X-Exl-Api-Remaining": ("1e400", "-1e400", "nan", "9" * 40, "-5", "many"),
+    "Retry-After": ("1e6", "inf", "1e400", "-1", "nan", "soon", "Fri, 31 Dec 9999 23:59:59 GMT"),
+}
+
+_DEFAULT_SIZE = {FaultKind.HUGE_BODY: 100_000_000, FaultKind.GZIP_BOMB: 1 << 30}
 
 
 def _to_frozenset(value: Collection[int] | None) -> frozenset[int] | None:
@@ -133,6 +189,13 @@ def _to_frozenset(value: Collection[int] | None) -> frozenset[int] | None:
 
 def _upper_or_none(value: str | None) -> str | None:
     return None if value is None else str(value).upper()
+
+
+def _header_pairs(
+    value: Mapping[str, str] | Collection[tuple[str, str]],
+) -> tuple[tuple[str, str], ...]:
+    items = value.items() if isinstance(value, Mapping) else value
+    return tuple((str(k), str(v)) for k, v in items)
 
 
 @attrs.frozen
@@ -159,6 +222,10 @@ class Fault:
     the fraction of the body kept by ``TRUNCATED``.  ``retry_after`` (seconds) adds a
     ``Retry-After`` header to the error responses (``ROUTING_ERROR``, ``HTTP_500``,
     ``HTTP_502``), e.g. ``3600`` for a gateway that asks to come back in an hour.
+    ``body_size`` is the bytes of a ``HUGE_BODY`` or the inflated bytes of a ``GZIP_BOMB``
+    (``None``: 100 MB, 1 GiB); ``depth`` the nesting of ``DEEP_JSON``; ``headers`` the
+    values ``ABSURD_HEADERS`` sets; ``trickle_interval`` the seconds between the bytes of a
+    ``TRICKLE``.
     """
 
     kind: FaultKind = attrs.field(converter=FaultKind)
@@ -170,13 +237,17 @@ class Fault:
     processed: bool | None = None
     truncate_at: float = 0.5
     retry_after: float | None = None
+    body_size: int | None = None
+    depth: int = 100_000
+    headers: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_header_pairs)
+    trickle_interval: float = 0.5
 
     @property
     def is_processed(self) -> bool:
         """Whether the selected request is applied by the API (explicit or kind default)."""
-        if self.kind is FaultKind.HTML_401:
+        if self.kind in (FaultKind.HTML_401, FaultKind.HTML_200):
             return False
-        if self.kind in BODY_FAULTS or self.kind is FaultKind.REPORT_NOT_READY:
+        if self.kind in RESPONSE_FAULTS or self.kind is FaultKind.REPORT_NOT_READY:
             return True
         return _PROCESSED_DEFAULT[self.kind] if self.processed is None else self.processed
 
@@ -206,3 +277,8 @@ def endpoint_matches(key: str | None, path: str) -> bool:
     name = endpoint_name(path)
     aliases = {"analytics": "researchanalytics", "configuration": "researchconf"}
     return name == aliases.get(key, key)
+
+
+def fault_body_size(fault: Fault) -> int:
+    """The padded size of a ``HUGE_BODY`` or ``GZIP_BOMB`` (its default if not set)."""
+    return fault.body_size if fault.body_size is not None else _DEFAULT_SIZE[fault.kind]

@@ -25,17 +25,18 @@ import json
 import random
 import string
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
 import anyio
 import attrs
 
-from esploro_async.testing import _xml
+from esploro_async.testing import _hostile, _xml
 from esploro_async.testing.api import XML_CT, ApiRequest, ApiResponse, EsploroApi
 from esploro_async.testing.faults import (
     BODY_FAULTS,
+    RESPONSE_FAULTS,
     Fault,
     FaultKind,
     Latency,
@@ -145,11 +146,25 @@ class SimRequest:
 
 @attrs.frozen
 class SimResponse:
-    """A transport-neutral HTTP response."""
+    """A transport-neutral HTTP response.
+
+    With ``stream`` the body is ``body`` followed by the stream's chunks, of a length
+    not known in advance (sent without ``Content-Length``; read it once).
+    """
 
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    stream: AsyncIterable[bytes] | None = attrs.field(default=None, eq=False)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The whole body, chunk by chunk."""
+        if self.body:
+            yield self.body
+        if self.stream is not None:
+            async for chunk in self.stream:
+                if chunk:
+                    yield chunk
 
 
 class ConnectionReset(Exception):
@@ -493,6 +508,9 @@ class SimulatedGateway:
         if fault is not None and fault.kind is FaultKind.HTML_401:
             headers = self._headers("text/html;charset=utf-8", gateway=False, t=t)
             return SimResponse(401, headers, HTML_401.encode()), record(401, None, False)
+        if fault is not None and fault.kind is FaultKind.HTML_200:
+            headers = self._headers("text/html;charset=utf-8", gateway=False, t=t)
+            return SimResponse(200, headers, _hostile.HTML_200.encode()), record(200, None, False)
         role = self.api_keys.get(key) if key else None
         if role is None or (role == "ro" and method in WRITE_METHODS):
             resp = self._gateway_error(400, "UNAUTHORIZED", UNAUTHORIZED_MESSAGE, t)
@@ -516,10 +534,10 @@ class SimulatedGateway:
         api_resp: ApiResponse | None = (
             self.api.handle(api_req, report_not_ready=not_ready) if processed else None
         )
-        if fault is None or not_ready or fault.kind in BODY_FAULTS:
+        if fault is None or not_ready or fault.kind in RESPONSE_FAULTS:
             assert api_resp is not None
             body = api_resp.body
-            if fault is not None and not not_ready:
+            if fault is not None and fault.kind in BODY_FAULTS:
                 body = _damage(body, fault, api_resp.content_type)
             resp = SimResponse(
                 api_resp.status,
@@ -596,6 +614,8 @@ class SimulatedGateway:
         await _sleep(up)
         response, rec = self._arrive(req, fault, self.now(), number, sent)
         self.log.append(rec)
+        if response is not None and fault is not None and fault.kind in _hostile.KINDS:
+            response = _hostile.apply(response, fault, self._fault_rng)
         if response is None:
             assert fault is not None
             if fault.kind is FaultKind.RESET:

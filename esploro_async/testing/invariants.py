@@ -14,7 +14,8 @@ run broke:
 - never more than 25 of our arrivals in any sliding second;
 - the daily reserve never crossed (± 1), and at most one ``429 DAILY_THRESHOLD`` a day;
 - every exception an `EsploroError`;
-- no task left, and no request sent after the consumer was cancelled;
+- no task left, no request sent after the consumer was cancelled, and no stall (an absurd
+  ``Retry-After`` must not hold the senders for an hour);
 - no POST sent again after an ambiguous failure.
 
 ``python -m benchmarks.soak --seeds N`` runs many seeds and prints how to reproduce a
@@ -48,6 +49,8 @@ __all__ = ["Outcome", "Schedule", "run_schedule", "run_seed", "violations"]
 BASE_URL = "http://esploro.localhost"
 API_KEY = "l7xx-soak-key"
 RATE_LIMIT = 25
+#: Virtual seconds past which a workload counts as stalled (it needs minutes at most).
+STALL = 3600.0
 SAFETY_MARGIN = 0.10
 
 #: Fault kinds a schedule may draw, with the ``processed`` values that make sense for each.
@@ -61,7 +64,19 @@ FAULT_KINDS: dict[str, tuple[bool | None, ...]] = {
     "malformed": (None,),
     "short_page": (None,),
     "no_list": (None,),
+    "html_200": (None,),
+    "huge_body": (None,),
+    "gzip_bomb": (None,),
+    "deep_json": (None,),
+    "absurd_headers": (None,),
+    "trickle": (None,),
 }
+
+#: Bodies of hostile faults, and the client's cap, small enough for many seeds a second.
+HOSTILE_BODY = 3_000_000
+MAX_RESPONSE_BYTES = 1_000_000
+#: ``Retry-After`` values a 5xx may carry: ordinary, absurd, non-finite, negative.
+RETRY_AFTERS = (None, None, 2.0, 1e6, float("inf"), -5.0)
 
 
 @attrs.frozen
@@ -134,6 +149,10 @@ def _draw_faults(rng: random.Random) -> tuple[Fault, ...]:
                 FaultKind(kind),
                 probability=rng.choice([0.02, 0.05, 0.15]),
                 processed=rng.choice(FAULT_KINDS[kind]),
+                retry_after=rng.choice(RETRY_AFTERS),
+                body_size=HOSTILE_BODY,
+                depth=rng.choice([200, 5_000]),
+                trickle_interval=rng.choice([0.2, 2.0]),
             )
         )
     return tuple(faults)
@@ -156,6 +175,7 @@ class Outcome:
     in_flight_at_cancel: int = 0
     leftover_tasks: int = 0
     start_remaining: int = 0
+    duration: float = 0.0
 
 
 async def run_schedule(schedule: Schedule) -> Outcome:
@@ -176,10 +196,12 @@ async def run_schedule(schedule: Schedule) -> Outcome:
     outcome = Outcome(schedule, gw, start_remaining=gw.quota_remaining)
     outcome.present_throughout = set(gw.institution.researchers.ids())
     client = _client(schedule, gw, start)
+    began = anyio.current_time()
     try:
         await _workload(schedule, client, outcome)
     finally:
         await client.aclose()
+    outcome.duration = anyio.current_time() - began
     await anyio.sleep(60)  # anything still on its way arrives now
     outcome.leftover_tasks = _leftover_tasks()
     if not outcome.completed and outcome.checkpoint is not None and not schedule.drift:
@@ -208,6 +230,7 @@ def _client(schedule: Schedule, gw: SimulatedGateway, start: datetime) -> Esplor
         governance=governance,
         timeout=5.0,
         retry=RetryPolicy(max_attempts=4, deadline=60.0),
+        max_response_bytes=MAX_RESPONSE_BYTES,
     )
 
 
@@ -416,6 +439,8 @@ def _tells_the_quota(status: int | None) -> bool:
 
 def _stopping_violations(outcome: Outcome) -> list[str]:
     found = []
+    if outcome.duration > STALL:
+        found.append(f"the workload took {outcome.duration:.0f} s of virtual time (a stall)")
     if outcome.leftover_tasks:
         found.append(f"{outcome.leftover_tasks} tasks left running")
     if outcome.cancelled_at_log is not None:

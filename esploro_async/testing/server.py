@@ -1,8 +1,9 @@
 """A minimal asyncio HTTP/1.1 server exposing a :class:`SimulatedGateway` on loopback.
 
 Enough HTTP for ``httpx`` and ``curl``: keep-alive, ``Content-Length`` and chunked
-request bodies, ``Content-Length`` responses.  Network faults map to socket behaviour:
-a reset aborts the TCP connection, a hang keeps it silent until the client gives up.
+request bodies, ``Content-Length`` responses (chunked when the body is a stream).
+Network faults map to socket behaviour: a reset aborts the TCP connection, a hang keeps
+it silent until the client gives up.
 Only loopback addresses are bound unless ``allow_non_loopback=True``.
 """
 
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 from esploro_async.testing.gateway import ConnectionReset, ResponseTimeout, SimRequest
 
 if TYPE_CHECKING:
-    from esploro_async.testing.gateway import SimulatedGateway
+    from esploro_async.testing.gateway import SimResponse, SimulatedGateway
 
 __all__ = ["SimServer", "is_loopback"]
 
@@ -206,10 +207,26 @@ class SimServer:
             )
             out = [f"HTTP/1.1 {resp.status} {reason}"]
             out += [f"{k}: {v}" for k, v in resp.headers]
-            out.append(f"Content-Length: {len(resp.body)}")
+            if resp.stream is None:
+                out.append(f"Content-Length: {len(resp.body)}")
+            else:
+                out.append("Transfer-Encoding: chunked")
             if not keep_alive:
                 out.append("Connection: close")
-            writer.write(("\r\n".join(out) + "\r\n\r\n").encode("latin-1") + resp.body)
+            head = ("\r\n".join(out) + "\r\n\r\n").encode("latin-1")
+            if resp.stream is None:
+                writer.write(head + resp.body)
+            else:
+                writer.write(head)
+                await _write_chunked(writer, resp)
             await writer.drain()
             if not keep_alive:
                 return
+
+
+async def _write_chunked(writer: asyncio.StreamWriter, resp: SimResponse) -> None:
+    """Send a streamed body with chunked transfer encoding, as it is generated."""
+    async for chunk in resp.chunks():
+        writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        await writer.drain()
+    writer.write(b"0\r\n\r\n")

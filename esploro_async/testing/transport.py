@@ -2,13 +2,16 @@
 
 No sockets: each request runs :meth:`SimulatedGateway.exchange` in the caller's task,
 so ``looptime`` virtual time applies.  The read timeout of the request
-(``request.extensions["timeout"]["read"]``) bounds the time from send to response.
+(``request.extensions["timeout"]["read"]``) bounds the time from send to response, and
+each chunk of a streamed body.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+import anyio
 import httpx
 
 from esploro_async.testing.gateway import ConnectionReset, ResponseTimeout, SimRequest
@@ -47,5 +50,25 @@ class SimTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError("connection reset by peer", request=request) from exc
         except ResponseTimeout as exc:
             raise httpx.ReadTimeout("simulated read timeout", request=request) from exc
+        if resp.stream is not None:  # generated as it is read: no Content-Length
+            chunks = _each_within(resp.chunks(), read_timeout, request)
+            return httpx.Response(
+                resp.status, headers=resp.headers, content=chunks, request=request
+            )
         headers = [*resp.headers, ("Content-Length", str(len(resp.body)))]
         return httpx.Response(resp.status, headers=headers, content=resp.body, request=request)
+
+
+async def _each_within(
+    chunks: AsyncIterator[bytes], read_timeout: float | None, request: httpx.Request
+) -> AsyncIterator[bytes]:
+    """``chunks``, each within the read timeout (as a socket read would be)."""
+    while True:
+        try:
+            with anyio.fail_after(read_timeout):
+                chunk = await anext(chunks)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise httpx.ReadTimeout("simulated read timeout", request=request) from None
+        yield chunk

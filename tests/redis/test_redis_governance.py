@@ -418,3 +418,25 @@ def test_works_without_redis_installed() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
     assert "pip install 'esploro-async[redis]'" in out
+
+
+@pytest.mark.parametrize("retry_after", [float("inf"), float("nan"), -1.0])
+async def test_a_broken_retry_after_never_stalls_the_other_processes(
+    redis_url: str, retry_after: float
+) -> None:
+    first, second = governance(redis_url), governance(redis_url)
+    try:
+        async with first.attempt() as slot:  # inf raised OverflowError
+            await slot.record(
+                ResponseInfo(
+                    status_code=429, error_code="PER_SECOND_THRESHOLD", retry_after=retry_after
+                )
+            )
+        paused_until = first.rate.paused_until()
+        assert paused_until is not None
+        assert paused_until - asyncio.get_running_loop().time() <= first.gate.policy.pause
+        # the ordinary pause, then the other process sends
+        await asyncio.wait_for(second.rate.acquire(), timeout=5.0)
+    finally:
+        await first.aclose()
+        await second.aclose()
