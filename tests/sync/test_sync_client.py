@@ -96,7 +96,7 @@ def test_other_areas_and_streams() -> None:
         code = orgs[0].organization_code
         assert code is not None
         assert client.organizations.get(code).organization_code == code
-        sets = list(client.config.sets())
+        sets = list(client.config.sets.list())
         assert sets
         assert sets[0].id is not None
         list(client.config.sets.members(sets[0].id).list())
