@@ -1,22 +1,27 @@
 """Run every benchmark scenario side by side in one run and write the report.
 
-    python -m benchmarks                 # full run (about 10 min): writes benchmarks/RESULTS.md,
+    python -m benchmarks                 # full run (about 15 min): writes benchmarks/RESULTS.md,
                                          # benchmarks/throughput.png, benchmarks/memory.png
-    python -m benchmarks --quick         # smoke run (under 2 min), into a temporary directory
+    python -m benchmarks --quick         # smoke run (about 3 min), into a temporary directory
     python -m benchmarks --quick --out DIR
     python -m benchmarks --scenarios harvest,overhead
 
 Scenarios, in this order (all against the simulated gateway served on loopback by a process
 of its own, except the overhead one which uses an in-process transport):
 
-  harvest   20,000 researchers, 0.2-0.8 s latency: esploro-async (margins 0.10 and 0.02),
-            a sequential httpx page loop, asyncio.gather behind aiolimiter, asyncio.gather
-            with no limiter (see ``benchmarks.harvest``)
-  foreign   the same while another integration sends 5 req/s into the same window
+  harvest   20,000 researchers, 0.2-0.8 s latency, 2 % of it before arrival (a 12 ms spread
+            of send-to-arrival delay): esploro-async (margins 0.10, 0.02 and "auto"), the
+            competent hand-written client (asyncio.gather behind AsyncLimiter(1, 1/24.5),
+            429s retried), a sequential httpx page loop, asyncio.gather behind
+            AsyncLimiter(25, 1), asyncio.gather with no limiter (see ``benchmarks.harvest``)
+  spread    the same with half the latency before arrival: a 0.3 s spread
+  steady    steady round trips, 0.30-0.32 s (half before arrival): where "auto" narrows
+  slow      1-3 s latency (2 % before arrival): the in-flight requests the rate needs
+  foreign   the first one while another integration sends 5 req/s into the same window
   redis     4 processes on one Redis vs 4 processes with in-process limiters only
             (``benchmarks.redis_workers``; needs ``redis-server``, else skipped)
   overhead  added cost per request over raw httpx (``benchmarks.overhead``)
-  memory    RSS while streaming 200,000 records (``benchmarks.memory``)
+  memory    RSS while streaming 1,000,000 records (``benchmarks.memory``)
 
 Nothing is asserted. The exit status is 0 when every scenario ran (a skipped Redis
 scenario included), 1 when one failed, 130 on Ctrl-C; the Markdown is written in every
@@ -42,10 +47,17 @@ from types import FrameType
 
 from benchmarks import harvest, memory, overhead, redis_workers
 from benchmarks._process import GatewaySpec, run_in_child
-from benchmarks.report import Suite, machine_note, write_markdown, write_plots
+from benchmarks.report import (
+    SLOW_LATENCY,
+    STEADY_LATENCY,
+    Suite,
+    machine_note,
+    write_markdown,
+    write_plots,
+)
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("harvest", "foreign", "redis", "overhead", "memory")
+SCENARIOS = ("harvest", "spread", "steady", "slow", "foreign", "redis", "overhead", "memory")
 
 
 def _log(message: str) -> None:
@@ -56,32 +68,59 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # the same clean-up path as Ctrl-C
 
 
-def _harvest_rows(suite: Suite, rows: list[harvest.Result], keys: str, foreign_rate: float) -> None:
+def _harvest_rows(
+    suite: Suite,
+    rows: list[harvest.Result],
+    keys: str,
+    *,
+    latency: str | None = None,
+    up_fraction: float | None = None,
+    foreign_rate: float = 0.0,
+) -> None:
     """Run strategies ``keys`` one after the other, appending each row as it completes."""
     spec = GatewaySpec(
         researchers=suite.researchers,
-        latency=suite.latency,
-        up_fraction=suite.up_fraction,
+        latency=latency or suite.latency,
+        up_fraction=suite.up_fraction if up_fraction is None else up_fraction,
         foreign_rate=foreign_rate,
     )
     for key in keys:
         _log(f"  ({key}) {harvest.STRATEGIES[key][0]} ...")
         r = harvest.run_strategy(key, spec)
         _log(
-            f"      {r.wall:.1f} s, {r.throttled} x 429, max {r.max_1s}/s, "
-            f"{r.unique:,} unique records, peak RSS {r.peak_rss / 2**20:.0f} MB"
+            f"      {r.wall:.1f} s, {r.goodput:,.0f} records/s, {r.throttled} x 429, "
+            f"max {r.max_1s}/s, {r.unique:,} unique records, peak RSS {r.peak_rss / 2**20:.0f} MB"
         )
         rows.append(r)
 
 
 def scenario_harvest(suite: Suite) -> None:
     """1. The harvest, every strategy (the sequential loop only in the full run)."""
-    _harvest_rows(suite, suite.harvest, "abdf" if suite.quick else "abcdf", 0.0)
+    _harvest_rows(suite, suite.harvest, "abghdf" if suite.quick else "abghcdf")
+
+
+def scenario_spread(suite: Suite) -> None:
+    """1b. The harvest with a 0.3 s spread of send-to-arrival delay."""
+    rows = suite.variants.setdefault("spread", [])
+    _harvest_rows(suite, rows, "agh" if suite.quick else "abegh", up_fraction=0.5)
+
+
+def scenario_steady(suite: Suite) -> None:
+    """1c. Steady round trips (0.30-0.32 s): the automatic margin narrows."""
+    rows = suite.variants.setdefault("steady", [])
+    _harvest_rows(suite, rows, "agh", latency=STEADY_LATENCY, up_fraction=0.5)
+
+
+def scenario_slow(suite: Suite) -> None:
+    """1d. 1-3 s latency: about 45 requests must be in flight."""
+    rows = suite.variants.setdefault("slow", [])
+    _harvest_rows(suite, rows, "agh", latency=SLOW_LATENCY)
 
 
 def scenario_foreign(suite: Suite) -> None:
     """2. The harvest while another integration uses part of the budget."""
-    _harvest_rows(suite, suite.foreign, "adf" if suite.quick else "abdf", suite.foreign_rate)
+    keys = "aghdf" if suite.quick else "abghdf"
+    _harvest_rows(suite, suite.foreign, keys, foreign_rate=suite.foreign_rate)
 
 
 def scenario_redis(suite: Suite) -> None:
@@ -106,18 +145,24 @@ def scenario_overhead(suite: Suite) -> None:
     rounds = 10 if suite.quick else 20
     suite.overhead = run_in_child(overhead.run, suite.overhead_requests, rounds)
     o = suite.overhead
-    _log(f"  median added {o.added_us:.1f} µs ({o.ratio:.2f}x raw httpx)")
+    _log(
+        f"  added {o.added_medians_us:.1f} µs (difference of medians), {o.added_us:.1f} µs "
+        f"(median of differences), {o.ratio:.2f}x raw httpx"
+    )
 
 
 def scenario_memory(suite: Suite) -> None:
     """5. RSS while streaming many records, in a fresh process."""
-    suite.memory_records = 20_000 if suite.quick else 200_000
+    suite.memory_records = 20_000 if suite.quick else 1_000_000
     suite.memory = run_in_child(memory.measure, suite.memory_records)
     _log(f"  {suite.memory.records:,} records, RSS growth {suite.memory.growth / 2**20:.1f} MB")
 
 
 RUNNERS: dict[str, Callable[[Suite], None]] = {
     "harvest": scenario_harvest,
+    "spread": scenario_spread,
+    "steady": scenario_steady,
+    "slow": scenario_slow,
     "foreign": scenario_foreign,
     "redis": scenario_redis,
     "overhead": scenario_overhead,
@@ -140,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Run every benchmark side by side and write RESULTS.md and the figures.",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="smoke run: small sizes, under 2 minutes"
+        "--quick", action="store_true", help="smoke run: small sizes, about 3 minutes"
     )
     parser.add_argument(
         "--out",

@@ -7,8 +7,13 @@ Rounds alternate between the two so that machine noise hits both alike.
 
     python -m benchmarks.overhead [--requests 10000] [--rounds 100]
 
-Target (printed as PASS/MISS, never asserted): at most 100 µs added per request at the
-median.
+Two measures of the added cost are reported: the *difference of medians* (the governed
+client's median over every request minus raw httpx's) and the *median of differences*
+(per round, governed median minus raw median; then the median over rounds, which
+discards the rounds a noisy neighbour disturbed). The first is what a user compares; the
+second is steadier on a shared machine.
+
+Target (printed as PASS/MISS, never asserted): at most 60 µs added per request by both.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from esploro_async import EsploroClient
 BASE_URL = "http://bench.localhost"
 KEY = "bench-key"
 BODY = {"user": [{"primary_id": f"r{i}", "first_name": "Ada"} for i in range(10)]}
-TARGET_US = 100.0
+TARGET_US = 60.0
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,13 @@ class Overhead:
         return statistics.quantiles(self.governed, n=10)[-1] * 1e6
 
     @property
+    def added_medians_us(self) -> float:
+        """The difference of medians: governed median minus raw median, µs per request."""
+        return self.governed_median_us - self.raw_median_us
+
+    @property
     def added_us(self) -> float:
-        """Median over rounds of the added median µs per request."""
+        """The median of differences: over rounds, of (governed - raw) median µs."""
         return statistics.median(
             (statistics.median(g) - statistics.median(r)) * 1e6
             for r, g in zip(self.raw_rounds, self.governed_rounds, strict=True)
@@ -162,10 +172,12 @@ def main(requests: int, rounds: int) -> None:
     print(f"{'':24}{'median µs':>12}{'p90 µs':>10}")
     print(f"{'raw httpx':24}{o.raw_median_us:12.1f}{o.raw_p90_us:10.1f}")
     print(f"{'esploro-async governed':24}{o.governed_median_us:12.1f}{o.governed_p90_us:10.1f}")
-    print(f"added per request (median): {o.added_us:.1f} µs  (ratio {o.ratio:.2f}x)")
+    print(f"added per request, difference of medians: {o.added_medians_us:.1f} µs")
+    print(f"added per request, median of differences: {o.added_us:.1f} µs  (ratio {o.ratio:.2f}x)")
     print(f"added CPU per request (median over rounds): {o.added_cpu_us:.1f} µs")
-    verdict = "PASS" if o.added_us <= TARGET_US else "MISS"
-    print(f"{verdict}  added <= {TARGET_US:.0f} µs at the median")
+    worst = max(o.added_us, o.added_medians_us)
+    verdict = "PASS" if worst <= TARGET_US else "MISS"
+    print(f"{verdict}  added <= {TARGET_US:.0f} µs by both measures")
 
 
 if __name__ == "__main__":

@@ -18,13 +18,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harvest import PAGE, RATE_LIMIT, Result
+from benchmarks.harvest import PAGE, PHYSICAL, RATE_LIMIT, Result
 from benchmarks.memory import MB, TARGET_GROWTH, Run
 from benchmarks.overhead import TARGET_US, Overhead
 from benchmarks.redis_workers import EFFECTIVE_RATE
 from benchmarks.redis_workers import targets as redis_targets
 
-__all__ = ["Check", "Suite", "machine_note", "write_markdown", "write_plots"]
+__all__ = [
+    "SLOW_LATENCY",
+    "STEADY_LATENCY",
+    "Check",
+    "Suite",
+    "machine_note",
+    "write_markdown",
+    "write_plots",
+]
+
+#: The latency of the "steady" and "slow" harvest scenarios (CLI syntax).
+STEADY_LATENCY = "0.30:0.32"
+SLOW_LATENCY = "1:3"
+#: Whole-run records/s targets: the default margin at 0.2-0.8 s, "auto" on steady round trips.
+DEFAULT_TARGET = 2150
+AUTO_TARGET = 2300
+#: The library's CPU per request at most this many times the hand-written client's (h).
+CPU_RATIO = 1.5
 
 PLOT_HINT = "pip install 'esploro-async[bench]', or pip install matplotlib"
 
@@ -43,6 +60,7 @@ class Suite:
     up_fraction: float = 0.02
     harvest: list[Result] = field(default_factory=list)
     foreign: list[Result] = field(default_factory=list)
+    variants: dict[str, list[Result]] = field(default_factory=dict)  # spread, steady, slow
     redis: list[dict[str, Any]] = field(default_factory=list)
     redis_per_process: int = 0
     overhead: Overhead | None = None
@@ -139,6 +157,8 @@ def _label(r: Result) -> str:
 HARVEST_HEAD = [
     "strategy",
     "wall s",
+    "records/s (whole run)",
+    "of 2,500",
     "accepted req/s",
     "of 25/s",
     "steady req/s",
@@ -159,6 +179,8 @@ def _harvest_rows(results: Sequence[Result]) -> list[list[str]]:
             [
                 _label(r),
                 f"{r.wall:.1f}",
+                f"{r.goodput:,.0f}",
+                f"{r.goodput / PHYSICAL:.0%}",
                 f"{r.rate:.2f}",
                 f"{r.rate / RATE_LIMIT:.0%}",
                 f"{r.steady:.2f}",
@@ -173,45 +195,125 @@ def _harvest_rows(results: Sequence[Result]) -> list[list[str]]:
     return rows
 
 
-def harvest_checks(results: Sequence[Result]) -> list[Check]:
-    """The library rows' targets (0 429s, max <= 25/s, every record once, steady >= 95 %)."""
+def _row_checks(r: Result, *, no_429: bool) -> list[Check]:
+    """What every library row must do: every record once, 25/s, steady >= 95 % of its rate."""
+    ref = r.outcome.ref_rate
+    floor = 0.95 * ref
+    subject = _label(r)
+    checks = [
+        Check(
+            subject,
+            f"max in any 1 s <= {RATE_LIMIT}",
+            str(r.max_1s),
+            r.max_1s <= RATE_LIMIT,
+            f"{r.max_1s - RATE_LIMIT} over",
+        ),
+        Check(
+            subject,
+            f"records = unique = {r.expected:,}",
+            f"{r.records:,} / {r.unique:,}",
+            r.records == r.unique == r.expected,
+            f"{r.expected - r.unique:+,} unique, {r.records - r.unique:,} duplicates",
+        ),
+        Check(
+            subject,
+            f"steady >= 95% of {ref:.2f} = {floor:.2f} req/s",
+            f"{r.steady:.2f} req/s ({r.steady / ref:.1%})",
+            r.steady >= floor,
+            f"{floor - r.steady:.2f} req/s short ({(r.steady - floor) / floor:+.1%})",
+        ),
+    ]
+    if no_429:
+        checks.insert(
+            0,
+            Check(
+                subject, "0 x 429", str(r.throttled), r.throttled == 0, f"{r.throttled} too many"
+            ),
+        )
+    return checks
+
+
+def _at_least(r: Result, target: float) -> Check:
+    return Check(
+        _label(r),
+        f">= {target:,.0f} records/s over the whole run ({target / PHYSICAL:.0%})",
+        f"{r.goodput:,.0f} ({r.goodput / PHYSICAL:.1%})",
+        r.goodput >= target,
+        f"{target - r.goodput:,.0f} records/s short",
+    )
+
+
+def _versus_competent(r: Result, h: Result) -> list[Check]:
+    """Ahead of the competent hand-written client (h) in records/s, memory and CPU."""
+    cpu = r.client_cpu / max(r.accepted, 1)
+    h_cpu = h.client_cpu / max(h.accepted, 1)
+    return [
+        Check(
+            _label(r),
+            f"records/s >= (h)'s {h.goodput:,.0f}",
+            f"{r.goodput:,.0f}",
+            r.goodput >= h.goodput,
+            f"{h.goodput - r.goodput:,.0f} records/s short",
+        ),
+        Check(
+            _label(r),
+            f"peak RSS <= (h)'s {_mb(h.peak_rss)} MB",
+            f"{_mb(r.peak_rss)} MB",
+            r.peak_rss <= h.peak_rss,
+            f"{(r.peak_rss - h.peak_rss) / MB:.0f} MB over",
+        ),
+        Check(
+            _label(r),
+            f"client CPU per request <= {CPU_RATIO}x (h)'s {h_cpu * 1e6:.0f} µs",
+            f"{cpu * 1e6:.0f} µs ({cpu / h_cpu:.2f}x)" if h_cpu else f"{cpu * 1e6:.0f} µs",
+            cpu <= CPU_RATIO * h_cpu,
+            f"{(cpu - CPU_RATIO * h_cpu) * 1e6:.0f} µs over",
+        ),
+    ]
+
+
+def harvest_checks(results: Sequence[Result], scenario: str = "harvest") -> list[Check]:
+    """The library rows' targets in one harvest scenario (see the module's sections)."""
+    h = next((r for r in results if r.key == "h"), None)
     checks = []
     for r in results:
         if not r.library:
             continue
-        ref = r.outcome.ref_rate
-        floor = 0.95 * ref
-        subject = _label(r)
-        checks += [
-            Check(
-                subject,
-                "0 x 429",
-                str(r.throttled),
-                r.throttled == 0,
-                f"{r.throttled} too many",
-            ),
-            Check(
-                subject,
-                f"max in any 1 s <= {RATE_LIMIT}",
-                str(r.max_1s),
-                r.max_1s <= RATE_LIMIT,
-                f"{r.max_1s - RATE_LIMIT} over",
-            ),
-            Check(
-                subject,
-                f"records = unique = {r.expected:,}",
-                f"{r.records:,} / {r.unique:,}",
-                r.records == r.unique == r.expected,
-                f"{r.expected - r.unique:+,} unique, {r.records - r.unique:,} duplicates",
-            ),
-            Check(
-                subject,
-                f"steady >= 95% of {ref:.2f} = {floor:.2f} req/s",
-                f"{r.steady:.2f} req/s ({r.steady / ref:.1%})",
-                r.steady >= floor,
-                f"{floor - r.steady:.2f} req/s short ({(r.steady - floor) / floor:+.1%})",
-            ),
-        ]
+        if scenario == "spread":
+            # Only a margin that covers the 0.3 s spread can promise 0 x 429 here.
+            checks += _row_checks(r, no_429=r.key in ("e", "g"))
+        else:
+            checks += _row_checks(r, no_429=True)
+        if scenario == "harvest" and r.key == "a":
+            checks.append(_at_least(r, DEFAULT_TARGET))
+        if scenario == "steady" and r.key == "g":
+            checks.append(_at_least(r, AUTO_TARGET))
+        if h is not None and scenario in ("harvest", "steady", "slow"):
+            checks += _versus_competent(r, h)
+    return checks
+
+
+def foreign_checks(results: Sequence[Result]) -> list[Check]:
+    """Under foreign load: goodput at least the best lossless alternative's, nothing lost."""
+    others = [r for r in results if not r.library and r.lost == 0]
+    best = max(others, key=lambda r: r.goodput, default=None)
+    checks = []
+    for r in results:
+        if not r.library:
+            continue
+        checks.append(
+            Check(_label(r), "nothing lost", f"{r.lost:,} lost", r.lost == 0, f"{r.lost:,} lost")
+        )
+        if best is not None:
+            checks.append(
+                Check(
+                    _label(r),
+                    f"goodput >= best lossless alternative {_label(best)}: {best.goodput:,.0f}",
+                    f"{r.goodput:,.0f} records/s",
+                    r.goodput >= best.goodput,
+                    f"{best.goodput - r.goodput:,.0f} records/s short",
+                )
+            )
     return checks
 
 
@@ -318,21 +420,32 @@ def redis_checks(rows: Sequence[dict[str, Any]]) -> list[Check]:
 
 
 def overhead_lines(o: Overhead) -> list[str]:
-    """The overhead table and its target."""
+    """The overhead table and its targets (both measures of the added cost)."""
     rows = [
         ["raw httpx", f"{o.raw_median_us:.1f}", f"{o.raw_p90_us:.1f}"],
         ["esploro-async", f"{o.governed_median_us:.1f}", f"{o.governed_p90_us:.1f}"],
-        ["added by esploro-async", f"{o.added_us:.1f}", f"{o.governed_p90_us - o.raw_p90_us:.1f}"],
-        ["added CPU time", f"{o.added_cpu_us:.1f}", "-"],
+        [
+            "added: difference of medians",
+            f"{o.added_medians_us:.1f}",
+            f"{o.governed_p90_us - o.raw_p90_us:.1f}",
+        ],
+        ["added: median over rounds of the difference", f"{o.added_us:.1f}", "-"],
+        ["added CPU time (median over rounds)", f"{o.added_cpu_us:.1f}", "-"],
     ]
-    check = Check(
-        "esploro-async",
-        f"added <= {TARGET_US:.0f} µs at the median",
-        f"{o.added_us:.1f} µs ({o.ratio:.2f}x raw)",
-        o.added_us <= TARGET_US,
-        f"{o.added_us - TARGET_US:.1f} µs over",
-    )
-    return [*_table(["client", "median µs", "p90 µs"], rows), "", *_checks_table([check])]
+    checks = [
+        Check(
+            "esploro-async",
+            f"added <= {TARGET_US:.0f} µs, {label}",
+            f"{value:.1f} µs ({o.ratio:.2f}x raw)",
+            value <= TARGET_US,
+            f"{value - TARGET_US:.1f} µs over",
+        )
+        for label, value in (
+            ("difference of medians", o.added_medians_us),
+            ("median of differences", o.added_us),
+        )
+    ]
+    return [*_table(["client", "median µs", "p90 µs"], rows), "", *_checks_table(checks)]
 
 
 def memory_lines(run: Run, records: int) -> list[str]:
@@ -346,9 +459,9 @@ def memory_lines(run: Run, records: int) -> list[str]:
     timeline = [[f"{t - t0:.1f}", f"{n:,}", f"{rss / MB:.1f}"] for t, rss, n in picks]
     check = Check(
         "esploro-async",
-        f"RSS growth < {TARGET_GROWTH // MB} MB",
+        f"RSS growth <= {TARGET_GROWTH // MB} MB",
         f"{run.growth / MB:.1f} MB",
-        run.growth < TARGET_GROWTH,
+        run.growth <= TARGET_GROWTH,
         f"{(run.growth - TARGET_GROWTH) / MB:.1f} MB over",
     )
     return [
@@ -371,6 +484,58 @@ def _section_status(suite: Suite, key: str) -> list[str]:
     if key in suite.skipped:
         return ["", f"Skipped: {suite.skipped[key]}.", ""]
     return []
+
+
+def _spread(latency: str, up_fraction: float) -> float:
+    """The spread (s) of send-to-arrival delay of a uniform ``"low:high"`` latency."""
+    low, _, high = latency.partition(":")
+    return (float(high or low) - float(low)) * up_fraction
+
+
+def _harvest_section(results: Sequence[Result], scenario: str) -> list[str]:
+    md = ["", *_table(HARVEST_HEAD, _harvest_rows(results))]
+    md += [
+        "",
+        "records/s = unique records / wall time of the whole run (start-up and the last "
+        "round trip included); accepted req/s likewise; steady = accepted rate from the 2nd "
+        "accepted arrival to the last (gateway clock); max in any 1 s = most accepted "
+        "arrivals in any sliding second; peak RSS = `VmHWM` of the client's process "
+        "(interpreter and imports included).",
+    ]
+    checks = harvest_checks(results, scenario)
+    if checks:
+        md += ["", "Targets (library rows):", "", *_checks_table(checks)]
+    return md
+
+
+def _variants(suite: Suite) -> list[tuple[str, str, str]]:
+    """(scenario, heading, description) of the harvest variants."""
+    steady = STEADY_LATENCY.replace(":", "–")
+    slow = SLOW_LATENCY.replace(":", "–")
+    return [
+        (
+            "spread",
+            "### 1b. The same with a 0.3 s spread of send-to-arrival delay",
+            f"Latency uniform {suite.latency.replace(':', '–')} s, half of it before arrival: "
+            f"a {_spread(suite.latency, 0.5) * 1000:.0f} ms spread, which only a margin of "
+            'about 0.3 can absorb. (e) is the library at margin 0.30. `"auto"` assumes '
+            "that at most half of the round-trip spread lies before arrival, which holds here.",
+        ),
+        (
+            "steady",
+            f"### 1c. Steady round trips ({steady} s)",
+            f"Latency uniform {steady} s, half of it before arrival "
+            f"({_spread(STEADY_LATENCY, 0.5) * 1000:.0f} ms spread): the round trips tell "
+            '`"auto"` that the network is steady, and its margin narrows to about 0.03.',
+        ),
+        (
+            "slow",
+            f"### 1d. Slow responses ({slow} s)",
+            f"Latency uniform {slow} s, {suite.up_fraction:.0%} of it before arrival "
+            f"({_spread(SLOW_LATENCY, suite.up_fraction) * 1000:.0f} ms spread): about 45 "
+            "requests must be in flight to keep the rate.",
+        ),
+    ]
 
 
 def render(suite: Suite) -> str:
@@ -400,27 +565,27 @@ def render(suite: Suite) -> str:
         f"## 1. Harvest {n:,} researchers ({-(-n // PAGE)} pages of {PAGE})",
         "",
         f"Gateway: {RATE_LIMIT} requests in any sliding second, latency uniform "
-        f"{suite.latency.replace(':', '–')} s ({suite.up_fraction:.0%} of it before arrival). "
-        "(a)/(b): `client.researchers.list()`; (c): one page after another with httpx; (d): "
-        "`asyncio.gather` over all pages behind `aiolimiter.AsyncLimiter(25, 1)`; (f): "
-        "`asyncio.gather` with no limiter (httpx's pool of 100 connections is the only bound). "
-        "(c), (d), (f) retry a page once, 1 s after a 429, then give it up.",
+        f"{suite.latency.replace(':', '–')} s ({suite.up_fraction:.0%} of it before arrival: "
+        "a spread of send-to-arrival delay of "
+        f"{_spread(suite.latency, suite.up_fraction) * 1000:.0f} ms, the jitter every row "
+        "here faces). The physical limit is 25 x 100 = 2,500 records/s. "
+        '(a)/(b)/(g): `client.researchers.list()` at margins 0.10, 0.02 and `"auto"`; '
+        "(h): the competent hand-written client, `asyncio.gather` over all pages behind "
+        "`aiolimiter.AsyncLimiter(1, 1/24.5)`, a 429 retried after 1 s (up to 10 times); "
+        "(c): one page after another with httpx; (d): `asyncio.gather` behind "
+        "`aiolimiter.AsyncLimiter(25, 1)`; (f): `asyncio.gather` with no limiter (httpx's "
+        "pool of 100 connections is the only bound). (c), (d), (f) retry a page once, 1 s "
+        "after a 429, then give it up.",
         *_section_status(suite, "harvest"),
     ]
     if suite.harvest:
-        md += ["", *_table(HARVEST_HEAD, _harvest_rows(suite.harvest))]
-        md += [
-            "",
-            "accepted req/s = accepted requests / wall time (start-up and the last round trip "
-            "included); steady = accepted rate from the 2nd accepted arrival to the last "
-            "(gateway clock); max in any 1 s = most accepted arrivals in any sliding second; "
-            "peak RSS = `VmHWM` of the client's process (interpreter and imports included).",
-        ]
+        md += _harvest_section(suite.harvest, "harvest")
         if suite.quick and not any(r.key == "c" for r in suite.harvest):
             md += ["", "(c) httpx sequential is skipped in `--quick` (about 2 req/s)."]
-        checks = harvest_checks(suite.harvest)
-        if checks:
-            md += ["", "Targets (library rows):", "", *_checks_table(checks)]
+    for key, title, text in _variants(suite):
+        md += ["", title, "", text, *_section_status(suite, key)]
+        if suite.variants.get(key):
+            md += _harvest_section(suite.variants[key], key)
 
     md += [
         "",
@@ -434,6 +599,9 @@ def render(suite: Suite) -> str:
     ]
     if suite.foreign:
         md += ["", *_table(FOREIGN_HEAD, _foreign_rows(suite.foreign))]
+        checks = foreign_checks(suite.foreign)
+        if checks:
+            md += ["", "Targets (library rows):", "", *_checks_table(checks)]
 
     md += [
         "",
@@ -521,6 +689,15 @@ def write_plots(suite: Suite, outdir: Path) -> list[str]:
                 None,
             )
         )
+    for key, title, _ in _variants(suite):
+        if suite.variants.get(key):
+            panels.append(
+                (
+                    title.removeprefix("### "),
+                    [(_label(r), r.log.accepted_times) for r in suite.variants[key]],
+                    None,
+                )
+            )
     if suite.foreign:
         panels.append(
             (
@@ -584,7 +761,7 @@ def write_plots(suite: Suite, outdir: Path) -> list[str]:
             (run.start_rss + TARGET_GROWTH) / MB,
             color="red",
             linestyle="--",
-            label="target: start + 50 MB",
+            label=f"target: start + {TARGET_GROWTH // MB} MB",
         )
         ax.set_xlabel("seconds")
         ax.set_ylabel("RSS, MB")

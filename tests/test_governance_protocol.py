@@ -57,7 +57,9 @@ async def test_an_object_with_only_the_protocol_governs_requests_streams_and_bul
 
     results = [r async for r in client.bulk(ids[:5], read, concurrency=3)]
     assert sorted(str(r.value) for r in results) == sorted(str(i) for i in ids[:5])
-    assert governance.attempts == len(gateway.client_log())  # every request went through it
+    # Every request went through it (pages requested before the total was known and past
+    # it may be cancelled before they are sent: attempts, not requests).
+    assert governance.attempts >= len(gateway.client_log())
     assert gateway.max_in_window() <= 25
 
 

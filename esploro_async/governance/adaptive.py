@@ -4,15 +4,28 @@ The gateway allows ``rate_limit`` requests per second per institution, shared by
 every integration. Our limiter runs at ``rate_limit / (1 + safety_margin)`` so
 that network jitter up to ``safety_margin`` seconds cannot push 26 arrivals into
 one second. When the gateway still answers 429 ``PER_SECOND_THRESHOLD``, someone
-else is using the budget: every sender pauses long enough for the gateway's
-window to empty, the rate drops multiplicatively (once per cooldown, since one
-overload produces a cluster of 429s) and climbs back additively while no 429
-comes, never above the ceiling.
+else is using the budget: every sender pauses, the rate drops multiplicatively
+(once per cooldown, since one overload produces a cluster of 429s) and climbs back
+additively while no 429 comes, never above the ceiling. The pause is short after an
+isolated 429 (``first_pause``: another integration's burst took a few slots of one
+second, and stopping every sender for a second would cost far more than it saves); a
+429 within a second after that pause means the window is still full, and every sender
+then waits ``pause``, long enough for the window to empty.
+
+With ``auto_margin`` the safety margin follows the network instead of staying fixed: it
+starts at ``safety_margin``, narrows (at most ``narrow_rate`` per second) towards
+``min_margin + jitter_share * spread``, where ``spread`` is the spread of the round-trip
+times observed lately, and widens at once when that target grows or a 429 comes.
+``jitter_share`` is the assumption that decides safety: the part of the round-trip spread
+that may lie *before* a request reaches the gateway (0.5: no more variation on the way
+there than on the way back).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections import deque
 
 import attrs
 
@@ -22,6 +35,14 @@ __all__ = ["MAX_PAUSE", "AdaptiveRate", "RatePolicy", "usable_retry_after"]
 
 MAX_PAUSE = 300.0
 """The longest shared pause a ``Retry-After`` can impose, in seconds."""
+
+# Round-trip samples kept for the spread, how many are needed before narrowing, and how
+# often (in samples) the target is computed again: sorting on every response would cost
+# more than the rest of governance together.
+_SAMPLES = 128
+_LATEST = 32
+_MIN_SAMPLES = 8
+_EVERY = 8
 
 
 def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -49,7 +70,9 @@ class RatePolicy:
             spacing is ``(1 + safety_margin) / rate_limit`` (default 0.10: 44 ms,
             22.7 req/s). Choose at least the worst spread of send-to-gateway delay
             in seconds; 0 only where that spread is nil.
-        pause: seconds every sender waits after a 429 (at least; ``Retry-After`` if longer).
+        pause: seconds every sender waits after a 429 that follows another within a
+            second of its pause (``Retry-After`` if longer).
+        first_pause: seconds every sender waits after an isolated 429.
         decrease: factor applied to the rate on a 429 (AIMD multiplicative decrease).
         decrease_cooldown: at most one decrease per this many seconds.
         increase: requests per second added back after each ``increase_every`` seconds
@@ -57,17 +80,42 @@ class RatePolicy:
         increase_every: see ``increase``.
         min_rate: the rate never drops below this.
         adaptive: ``False`` keeps the pause but never changes the rate.
+        auto_margin: let the margin follow the observed round-trip spread (module
+            docstring); ``safety_margin`` is then where it starts.
+        min_margin, max_margin: the bounds of an automatic margin.
+        jitter_share: the part of the round-trip spread assumed to lie before arrival.
+        narrow_rate: how fast (margin per second) an automatic margin may narrow.
+        margin_hold: seconds after a 429 during which an automatic margin never narrows.
     """
 
     rate_limit: float = attrs.field(default=25.0, validator=_positive)
     safety_margin: float = attrs.field(default=0.10, validator=_non_negative)
     pause: float = attrs.field(default=1.1, validator=_non_negative)
+    first_pause: float = attrs.field(default=0.1, validator=_non_negative)
     decrease: float = attrs.field(default=0.8, validator=_fraction)
     decrease_cooldown: float = attrs.field(default=2.0, validator=_non_negative)
     increase: float = attrs.field(default=0.5, validator=_non_negative)
     increase_every: float = attrs.field(default=2.0, validator=_positive)
     min_rate: float = attrs.field(default=1.0, validator=_positive)
     adaptive: bool = True
+    auto_margin: bool = False
+    min_margin: float = attrs.field(default=0.02, validator=_non_negative)
+    max_margin: float = attrs.field(default=0.5, validator=_non_negative)
+    jitter_share: float = attrs.field(default=0.5, validator=_fraction)
+    narrow_rate: float = attrs.field(default=0.05, validator=_positive)
+    margin_hold: float = attrs.field(default=30.0, validator=_non_negative)
+
+    def __attrs_post_init__(self) -> None:
+        if self.auto_margin and not self.min_margin <= self.max_margin:
+            raise ValueError(
+                f"min_margin ({self.min_margin}) must not exceed max_margin ({self.max_margin})"
+            )
+
+    @classmethod
+    def auto(cls, rate_limit: float = 25.0, **options: object) -> RatePolicy:
+        """The policy of ``safety_margin="auto"``: an automatic margin starting at 0.10."""
+        options.setdefault("safety_margin", 0.10)
+        return cls(rate_limit=rate_limit, auto_margin=True, **options)  # type: ignore[arg-type]
 
     @property
     def interval(self) -> float:
@@ -81,10 +129,10 @@ class RatePolicy:
 
 
 class AdaptiveRate:
-    """AIMD state for one institution. Pure: every method takes the current time.
+    """AIMD state (and the automatic margin) of one institution. Pure: every method takes the time.
 
     ``rate`` is the allowed rate before the safety margin; ``interval(now)`` is
-    what the limiter spaces grants by.
+    what the limiter spaces grants by; ``margin`` the safety margin now in force.
     """
 
     def __init__(self, policy: RatePolicy) -> None:
@@ -93,16 +141,61 @@ class AdaptiveRate:
         self._last_decrease = -math.inf
         self._recovery_anchor = 0.0
         self.throttled_count = 0
+        self._margin = policy.safety_margin
+        self._samples: deque[float] = deque(maxlen=_SAMPLES)
+        self._fresh = 0
+        self._low, self._high = math.inf, -math.inf
+        self._target = policy.safety_margin
+        self._narrowed_at: float | None = None
+        self._hold_until = -math.inf
+        self._pause_end = -math.inf
 
     @property
     def rate(self) -> float:
         """The rate as of the last call that was given the time."""
         return self._rate
 
+    @property
+    def margin(self) -> float:
+        """The safety margin now in force."""
+        return self._margin
+
     def interval(self, now: float) -> float:
         """Seconds between grants at ``now``, after any additive recovery due."""
         self._recover(now)
-        return (1.0 + self.policy.safety_margin) / self._rate
+        if self.policy.auto_margin:
+            self._narrow(now)
+        return (1.0 + self._margin) / self._rate
+
+    def observe(self, now: float, round_trip: float) -> None:
+        """Record the round-trip time of one response (used by the automatic margin)."""
+        if not self.policy.auto_margin:
+            return
+        samples = self._samples
+        samples.append(round_trip)
+        self._fresh += 1
+        if len(samples) < _MIN_SAMPLES:
+            return
+        # Every few samples, and at once for one outside the bulk seen so far.
+        if self._fresh < _EVERY and self._low <= round_trip <= self._high:
+            return
+        self._fresh = 0
+        ordered = sorted(samples)
+        last = len(ordered) - 1
+        # The spread of the bulk (2nd to 98th percentile), not of one straggler; and that
+        # of the latest samples (10th to 90th), which moves first when the network changes.
+        self._low, self._high = ordered[round(0.02 * last)], ordered[round(0.98 * last)]
+        latest = sorted(itertools.islice(reversed(samples), _LATEST))
+        spread = max(
+            self._high - self._low,
+            latest[round(0.9 * (len(latest) - 1))] - latest[round(0.1 * (len(latest) - 1))],
+        )
+        policy = self.policy
+        self._target = min(policy.max_margin, policy.min_margin + policy.jitter_share * spread)
+        if self._target > self._margin:
+            self._margin = self._target  # widen at once
+        if self._narrowed_at is None:
+            self._narrowed_at = now
 
     def throttled(self, now: float, retry_after: float | None) -> float:
         """Register a 429 ``PER_SECOND_THRESHOLD`` at ``now``; return the pause deadline."""
@@ -111,8 +204,25 @@ class AdaptiveRate:
         if policy.adaptive and now - self._last_decrease >= policy.decrease_cooldown:
             self._rate = max(policy.min_rate, self._rate * policy.decrease)
             self._last_decrease = now
+            if policy.auto_margin:
+                self._margin = min(policy.max_margin, max(2 * self._margin, policy.safety_margin))
+        if policy.auto_margin:
+            self._hold_until = now + policy.margin_hold
         self._recovery_anchor = now
-        return now + max(policy.pause, usable_retry_after(retry_after) or 0.0)
+        repeated = now <= self._pause_end + 1.0
+        pause = policy.pause if repeated else min(policy.pause, policy.first_pause)
+        self._pause_end = now + max(pause, usable_retry_after(retry_after) or 0.0)
+        return self._pause_end
+
+    def _narrow(self, now: float) -> None:
+        if self._narrowed_at is None or self._margin <= self._target:
+            return
+        if now < self._hold_until:
+            self._narrowed_at = now
+            return
+        step = self.policy.narrow_rate * (now - self._narrowed_at)
+        self._margin = max(self._target, self._margin - step)
+        self._narrowed_at = now
 
     def _recover(self, now: float) -> None:
         policy = self.policy

@@ -18,9 +18,11 @@ The attempt then records what came back, which feeds the quota ledger and, on
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from datetime import time, timezone
 from types import TracebackType
+from typing import Literal
 
 import anyio
 
@@ -54,14 +56,37 @@ _log = logging.getLogger("esploro_async.governance")
 # After the reset, wait a little longer: the Date header has a 1 s resolution.
 _RESET_GRACE = 2.0
 
+# Above this many requests per second the limiter's one-second guard is left out: it keeps
+# one timestamp per permit of the last second (a benchmark sets rate_limit=1e9).
+_WINDOW_CHECKED = 10_000
+
+
+# How late (s) a permit's wake-up may be and keep its slot on the limiter's timeline: an
+# asyncio timer fires about 1 ms late, more on a loaded host; never more than the margin.
+CATCH_UP = 0.005
+
 
 class LocalRateGate:
-    """In-process `RateGate`: a `SpacingLimiter` driven by an `AdaptiveRate`."""
+    """In-process `RateGate`: a `SpacingLimiter` driven by an `AdaptiveRate`.
+
+    Grants are scheduled on a timeline that recovers wake-ups up to `CATCH_UP` late, and
+    never more than ``floor(rate_limit)`` of them fall within one second, whatever the
+    margin (see `SpacingLimiter`).
+    """
 
     def __init__(self, policy: RatePolicy | None = None) -> None:
         self.policy = policy or RatePolicy()
         self._adaptive = AdaptiveRate(self.policy)
-        self._limiter = SpacingLimiter(self._adaptive.interval)
+        limit = math.floor(self.policy.rate_limit)
+        self._limiter = SpacingLimiter(
+            self._adaptive.interval,
+            catch_up=CATCH_UP,
+            window=(limit, 1.0) if 1 <= limit <= _WINDOW_CHECKED else None,
+        )
+        #: Called with each response's round-trip time when the margin is automatic.
+        self.observe_latency: Callable[[float], None] | None = (
+            self._observe if self.policy.auto_margin else None
+        )
 
     @property
     def waiting(self) -> int:
@@ -81,6 +106,13 @@ class LocalRateGate:
         """The adaptive rate now in force (before the safety margin)."""
         return self._adaptive.rate
 
+    def current_margin(self) -> float:
+        """The safety margin now in force (it moves with ``auto_margin``)."""
+        return self._adaptive.margin
+
+    def _observe(self, round_trip: float) -> None:
+        self._adaptive.observe(current_time(), round_trip)
+
     def paused_until(self) -> float | None:
         """The pause deadline, if any pause was ever set."""
         deadline = self._limiter.paused_until
@@ -93,16 +125,20 @@ class _Attempt:
     def __init__(self, governance: Governance) -> None:
         self._governance = governance
         self.info: ResponseInfo | None = None
+        self.granted = 0.0
 
     async def record(self, info: ResponseInfo) -> None:
         if self.info is not None:
             raise RuntimeError("an attempt is recorded once")
         self.info = info
+        observe = self._governance._observe_latency
+        if observe is not None and info.status_code is not None:
+            observe(current_time() - self.granted)
         # The ledger learns at once, so that an error built from this response (its
         # reset time, say) already reflects it.
         await self._governance.quota.settle(info)
         if info.error_code == PER_SECOND_THRESHOLD:
-            await self._governance._on_throttled(info.retry_after)
+            await self._governance._on_throttled(info.retry_after, self.granted)
 
 
 class _AttemptContext:
@@ -129,6 +165,7 @@ class _AttemptContext:
         governance._requests += 1
         if self._retry:
             governance._retries += 1
+        self._attempt.granted = current_time()
         return self._attempt
 
     async def __aexit__(
@@ -171,7 +208,7 @@ class Governance:
         *,
         rate: RateGate,
         quota: QuotaLedger,
-        max_in_flight: int = 50,
+        max_in_flight: int = 64,
         on_quota_exhausted: OnQuotaExhausted = "raise",
         rate_limit: float = 25.0,
         safety_margin: float = 0.10,
@@ -209,17 +246,23 @@ class Governance:
         self._requests = 0
         self._retries = 0
         self._throttled = 0
+        self._last_throttled = -math.inf
         self._throttled_listeners: Listeners[ThrottledEvent] = Listeners()
         self._quota_alerts: list[tuple[int, Listeners[QuotaLowEvent]]] = []
         self._alerted: set[tuple[int, object]] = set()
+        # Optional parts of a rate gate: the automatic margin's inputs and current value.
+        self._observe_latency: Callable[[float], None] | None = getattr(
+            rate, "observe_latency", None
+        )
+        self._current_margin: Callable[[], float] | None = getattr(rate, "current_margin", None)
 
     @classmethod
     def local(
         cls,
         *,
         rate_limit: float = 25.0,
-        safety_margin: float = 0.10,
-        max_in_flight: int = 50,
+        safety_margin: float | Literal["auto"] = 0.10,
+        max_in_flight: int = 64,
         daily_reserve: int = 0,
         on_quota_exhausted: OnQuotaExhausted = "raise",
         rate_policy: RatePolicy | None = None,
@@ -228,10 +271,20 @@ class Governance:
     ) -> Governance:
         """In-process governance with the defaults described in the README.
 
+        ``safety_margin="auto"`` lets the margin follow the network (`RatePolicy.auto`).
         ``rate_policy`` overrides ``rate_limit``/``safety_margin`` and tunes the
         adaptive behaviour.
         """
-        policy = rate_policy or RatePolicy(rate_limit=rate_limit, safety_margin=safety_margin)
+        if rate_policy is not None:
+            policy = rate_policy
+        elif safety_margin == "auto":
+            policy = RatePolicy.auto(rate_limit)
+        elif isinstance(safety_margin, (int, float)):
+            policy = RatePolicy(rate_limit=rate_limit, safety_margin=safety_margin)
+        else:
+            raise ConfigurationError(
+                f"safety_margin must be a number or 'auto', not {safety_margin!r}"
+            )
         return cls(
             rate=LocalRateGate(policy),
             quota=LocalQuotaLedger(daily_reserve, reset_time=quota_reset_time),
@@ -268,7 +321,7 @@ class Governance:
         return GovernanceSnapshot(
             rate_limit=self.rate_limit,
             current_rate=current,
-            effective_rate=current / (1.0 + self.safety_margin),
+            effective_rate=current / (1.0 + self._margin()),
             paused_until_in=paused_in,
             in_flight=self._in_flight,
             waiting=self._waiting,
@@ -280,10 +333,14 @@ class Governance:
             daily_reserve=quota.reserve,
             batch_reserve=self.batch_reserve,
             quota_resets_at=quota.resets_at,
+            safety_margin=self._margin(),
         )
 
     async def aclose(self) -> None:
         """Nothing to release in process."""
+
+    def _margin(self) -> float:
+        return self.safety_margin if self._current_margin is None else self._current_margin()
 
     async def _take_slots(self, lane: Lane) -> None:
         if lane == "batch":
@@ -348,15 +405,20 @@ class Governance:
         )
         await anyio.sleep(delay)
 
-    async def _on_throttled(self, retry_after: float | None) -> None:
+    async def _on_throttled(self, retry_after: float | None, granted: float) -> None:
         self._throttled += 1
         retry_after = usable_retry_after(retry_after)  # whatever the rate gate does with it
-        await self.rate.throttled(retry_after)
+        # A request sent before the last 429 was handled belongs to the same overload: the
+        # pause and the cut it caused already answer it, and lengthening the pause for it
+        # would punish the same overload twice.
+        if granted >= self._last_throttled:
+            self._last_throttled = current_time()
+            await self.rate.throttled(retry_after)
         rate = self.rate.current_rate()
         _log.warning(
             "429 PER_SECOND_THRESHOLD: pausing all senders, rate now %.2f req/s "
             "(another integration may be using the institution's budget)",
-            rate / (1.0 + self.safety_margin),
+            rate / (1.0 + self._margin()),
         )
         self._throttled_listeners.emit(
             ThrottledEvent(retry_after=retry_after, current_rate=rate, count=self._throttled)

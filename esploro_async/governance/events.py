@@ -33,6 +33,7 @@ class GovernanceSnapshot:
         daily_reserve: the floor below which nothing is sent (interactive lane).
         batch_reserve: the floor at which batch work stops.
         quota_resets_at: when the daily quota resets.
+        safety_margin: the margin now in force (it moves with ``safety_margin="auto"``).
     """
 
     rate_limit: float
@@ -49,6 +50,7 @@ class GovernanceSnapshot:
     daily_reserve: int
     quota_resets_at: datetime
     batch_reserve: int = 0
+    safety_margin: float = 0.10
 
 
 @attrs.frozen

@@ -1,21 +1,28 @@
-"""A spacing limiter: consecutive grants at least one interval apart, in priority order.
+"""A spacing limiter: grants one interval apart on a virtual timeline, in priority order.
 
-This is the semantics of ``aiolimiter.AsyncLimiter(1, interval)`` (burst 1, the
-interval measured from the previous *actual* grant), built on anyio so that it
-runs on asyncio and trio, reads a virtual clock in tests, and lets the interval
-change at run time. Waiters are served by priority (lower first), first come
-first served within a priority: interactive requests overtake queued batch work,
-and a retry overtakes fresh requests of its lane, without ever shortening the spacing.
+Each grant takes a *slot* on a timeline; the next slot is one interval after it. A
+waiter that wakes up late for its slot (a timer fires late, the event loop was busy)
+keeps the slot if it is at most ``catch_up`` seconds late, so a late wake-up is
+recovered by the next grant instead of being carried into every later one; a waiter
+later than that, or a caller that finds the limiter idle, starts the timeline anew at
+its own time. Waiters are served by priority (lower first), first come first served
+within a priority: interactive requests overtake queued batch work, and a retry
+overtakes fresh requests of its lane, without ever shortening the spacing.
 
-Why spacing and not a token bucket or a reservation scheduler:
+The guarantees, for any pattern of wake-ups:
 
-* any ``N + 1`` consecutive grants span at least ``N * interval``, so with
-  ``interval = (1 + margin) / rate`` no window of ``1 s`` ever holds more than
-  ``rate`` grants, and the margin absorbs network jitter;
-* a bucket with capacity ``C`` lets ``C + rate - 1`` grants into one second
-  (``AsyncLimiter(25, 1)``: 49);
-* a scheduler that hands out future slots bunches them after an event-loop
-  stall, while spacing from the last actual grant only loses throughput.
+* two grants are at least ``interval - catch_up`` apart, and any ``N + 1`` consecutive
+  grants span at least ``N * interval - catch_up``: with ``interval = (1 + margin) /
+  rate`` and ``catch_up <= margin`` no window of one second holds more than ``rate``
+  grants, and what is left of the margin absorbs network jitter;
+* with ``window=(limit, period)`` no ``limit + 1`` consecutive grants fall within
+  ``period`` seconds, whatever the interval (this is what keeps a margin of 0 exact);
+* an event-loop stall never bunches grants: after it the timeline restarts at most
+  ``catch_up`` in the past.
+
+Why not a token bucket: a bucket with capacity ``C`` lets ``C + rate - 1`` grants into one
+second (``AsyncLimiter(25, 1)``: 49). With ``catch_up=0`` the limiter is
+``AsyncLimiter(1, interval)``: the interval is measured from the previous actual grant.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from collections import deque
 from collections.abc import Callable
 
 import anyio
@@ -62,13 +70,23 @@ class SpacingLimiter:
     Args:
         interval: seconds between grants, or a callable ``interval(now)`` read
             before every grant (the adaptive rate uses this).
+        catch_up: how late (s) a waiter may wake and still keep its slot on the
+            timeline (default 0: spacing from the previous actual grant).
+        window: ``(limit, period)``: never more than ``limit`` grants within any
+            ``period`` seconds, checked on the actual grant times.
 
     ``pause_until(deadline)`` holds every grant until ``deadline`` (the
     ``anyio.current_time()`` clock). A waiter cancelled while queued or while
     sleeping at the head consumes nothing.
     """
 
-    def __init__(self, interval: float | Callable[[float], float]) -> None:
+    def __init__(
+        self,
+        interval: float | Callable[[float], float],
+        *,
+        catch_up: float = 0.0,
+        window: tuple[int, float] | None = None,
+    ) -> None:
         if callable(interval):
             self._interval = interval
         else:
@@ -76,7 +94,15 @@ class SpacingLimiter:
                 raise ConfigurationError(f"interval must be >= 0, got {interval!r}")
             fixed = float(interval)
             self._interval = lambda _now: fixed
-        self._last_grant = -math.inf
+        if not (catch_up >= 0 and math.isfinite(catch_up)):
+            raise ValueError(f"catch_up must be >= 0, got {catch_up!r}")
+        if window is not None and not (window[0] >= 1 and window[1] > 0):
+            raise ValueError(f"window must be (limit >= 1, period > 0), got {window!r}")
+        self.catch_up = catch_up
+        self.window = window
+        self._period = 0.0 if window is None else float(window[1])
+        self._recent: deque[float] | None = None if window is None else deque(maxlen=window[0])
+        self._slot = -math.inf
         self._paused_until = -math.inf
         self._queue: list[_Waiter] = []
         self._seq = itertools.count()
@@ -96,12 +122,19 @@ class SpacingLimiter:
         self._paused_until = max(self._paused_until, deadline)
 
     def _earliest(self, now: float) -> float:
-        return max(self._last_grant + self._interval(now) + _TOLERANCE, self._paused_until)
+        earliest = max(self._slot + self._interval(now) + _TOLERANCE, self._paused_until)
+        recent = self._recent
+        if recent is not None and len(recent) == recent.maxlen:
+            # The window's guard: the grant `limit` back must have left the period.
+            earliest = max(earliest, recent[0] + self._period + _TOLERANCE)
+        return earliest
 
-    def _grant(self, now: float) -> float:
-        # Record the later of the two so that an early wake-up is not carried into the
-        # next interval.
-        self._last_grant = max(now, self._earliest(now))
+    def _grant(self, now: float, earliest: float, waited: bool) -> float:
+        # The slot is the later of the two so that an early wake-up is not carried into the
+        # next interval; a waiter that slept for its slot keeps it when late by <= catch_up.
+        self._slot = max(earliest, now - self.catch_up if waited else now)
+        if self._recent is not None:
+            self._recent.append(now)
         return now
 
     async def acquire(self, priority: int = 0) -> float:
@@ -111,8 +144,9 @@ class SpacingLimiter:
         """
         if not self._queue:
             now = current_time()
-            if now + _TOLERANCE >= self._earliest(now):
-                return self._grant(now)
+            earliest = self._earliest(now)
+            if now + _TOLERANCE >= earliest:
+                return self._grant(now, earliest, waited=False)
         waiter = _Waiter(priority, next(self._seq))
         # A waiter that overtakes the head needs no nudge for it: only the head grants, and a
         # former head that wakes at its deadline finds it is no longer first and waits.
@@ -126,7 +160,7 @@ class SpacingLimiter:
                         heapq.heappop(self._queue)
                         if self._queue:
                             self._queue[0].nudge()
-                        return self._grant(now)
+                        return self._grant(now, earliest, waited=True)
                     with anyio.move_on_after(earliest - now):
                         await waiter.event.wait()
                 else:

@@ -10,7 +10,12 @@ A page is handed out in one of three ways, one method each:
 - `reread`: pages read again after the data changed. They never move the checkpoint.
 
 Records already handed out (by record id) are dropped from every page, so no record is
-handed out twice, whatever the pages overlap.
+handed out twice, whatever the pages overlap. The ids are remembered as 64-bit hashes
+(`SeenIds`, 11 to 16 bytes each); within a page they are compared as strings, so two ids
+of one page whose hashes collide are both kept.
+
+A page is kept as the JSON objects of its records until it is handed out: the record
+objects are built then (`Frontier.in_order` and the others), not while it waits.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from esploro_async.models import Record
+from esploro_async.pagination._seen import SeenIds, key_of
 
 __all__ = ["Frontier", "Handout", "Page"]
 
@@ -81,7 +87,7 @@ class Frontier(Generic[RecordT]):
         self.delivered = delivered
         self.total = total
         self.duplicates = 0
-        self._seen: set[str] = set() if last_id is None else {last_id}
+        self._seen = SeenIds(() if last_id is None else (last_id,))
         self._done: dict[int, tuple[int, str | None]] = {
             start: (start + page_size, None) for start in ahead
         }
@@ -145,6 +151,7 @@ class Frontier(Generic[RecordT]):
         records: list[RecordT] = []
         ids: list[str | None] = []
         kept: list[int] = []
+        here: dict[int, str] = {}  # this page's ids by hash: a collision is not a duplicate
         before = self._ahead_positions(offset, len(items))
         edges = {0, len(items) - 1}
         for index, item in enumerate(items):
@@ -158,10 +165,8 @@ class Frontier(Generic[RecordT]):
                 # share (they overlap by one) from a new one.
                 if index in edges and self._taken(offset + index):
                     continue
-            else:
-                if key in self._seen:
-                    continue
-                self._seen.add(key)
+            elif not self._first_time(key, here):
+                continue
             records.append(record)
             kept.append(index)
         duplicates = len(items) - len(records)
@@ -169,6 +174,19 @@ class Frontier(Generic[RecordT]):
         if total is not None:
             self.total = total
         return Page(offset, tuple(records), total, duplicates), ids, kept
+
+    def _first_time(self, key: str, here: dict[int, str]) -> bool:
+        """Whether ``key`` was never handed out (and remember it)."""
+        hashed = key_of(key)
+        earlier = here.setdefault(hashed, key)
+        if earlier != key:
+            return True  # another id of this very page has the same hash
+        return self._seen.add(key)
+
+    @property
+    def seen(self) -> SeenIds:
+        """The ids handed out (as hashes)."""
+        return self._seen
 
     def _taken(self, position: int) -> bool:
         """Whether a page taken in this run (or before the checkpoint) held ``position``."""

@@ -3,14 +3,18 @@
 How a harvest runs:
 
 1. The first page (at the start offset, or one record before a checkpoint to check that
-   nothing moved) reveals the total. Before going on, the stream checks that the harvest
-   can finish above the daily reserve (`estimate`), or refuses with `InsufficientQuotaError`.
+   nothing moved) reveals the total; the pages after it are requested with it, a few
+   (``speculate``), so that the first round trip is not idle. Before going on, the stream
+   checks that the harvest can finish above the daily reserve (`estimate`), or refuses with
+   `InsufficientQuotaError`.
 2. The other pages are requested as a `PageScheduler` says (lazily, short pages again,
-   re-reads after drift), concurrently through the client's governance, with at most
-   ``prefetch`` pages in flight or waiting to be consumed: enough to keep the rate limiter
-   busy at the observed latency, and a bound on memory (a slow consumer simply stops new
-   pages from being requested). Records come out in source order by default;
-   ``ordered=False`` hands out pages as they complete.
+   re-reads after drift), concurrently through the client's governance. As many requests
+   are in flight as the rate needs at the observed latency (rate x 95th percentile of the
+   round trips, within governance's concurrency limit); separately, at most 64 finished
+   pages wait for an earlier one to come back (a bound on memory; a slow consumer simply
+   stops new pages from being requested). ``prefetch`` instead bounds both together.
+   Records come out in source order by default; ``ordered=False`` hands out pages as they
+   complete.
 3. A `Frontier` drops records handed out before (by record id) and keeps the checkpoint:
    the position after the last contiguous record handed out.
 
@@ -34,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 import anyio
 import attrs
 
-from esploro_async._concurrency import Runner, TaskHost, runner_for
+from esploro_async._concurrency import InlineRunner, Runner, TaskHost, runner_for
 from esploro_async.errors import (
     ConfigurationError,
     DailyQuotaExhaustedError,
@@ -63,7 +67,9 @@ __all__ = ["Drift", "HarvestEstimate", "OffsetStream", "Page"]
 RecordT = TypeVar("RecordT", bound=Record)
 
 _log = logging.getLogger("esploro_async.pagination")
-_MAX_PREFETCH = 64
+_MAX_BUFFERED = 64
+_SPECULATIVE = 8
+_IN_FLIGHT_HEADROOM = 2
 _MAX_SHORT_REREADS = 2
 
 
@@ -144,7 +150,8 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         page_size: records per request (default and maximum: ``max_page_size``).
         max_page_size: the endpoint's maximum (100 for Esploro).
         ordered: hand out records in source order (default), or pages as they complete.
-        prefetch: pages in flight or buffered at most (default: adapted to the latency).
+        prefetch: pages in flight or buffered at most (default: in flight as the rate and
+            the latency need, and up to 64 finished pages buffered besides).
         resume_from: a `Checkpoint` of an earlier harvest of the same query.
         on_insufficient_quota: ``"refuse"`` to start a harvest that cannot finish above the
             daily reserve (default), or ``"run"`` until the reserve and stop there with
@@ -156,6 +163,8 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             reads are noticed, and read again, even when the total does not change.
         lane: the governance lane of its requests (default: the surrounding `use_lane`
             block, else ``"batch"``).
+        speculate: pages after the first to request with it, before its total is known
+            (default 8; 0 for none). Those past the end cost a request each.
     """
 
     def __init__(
@@ -177,8 +186,11 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         on_drift: Callable[[Drift], object] | None = None,
         lane: Lane | None = None,
         overlap: bool = True,
+        speculate: int | None = None,
     ) -> None:
         _check_options(prefetch, on_insufficient_quota)
+        if speculate is not None and speculate < 0:
+            raise ConfigurationError(f"speculate must be >= 0, got {speculate}")
         self._client = client
         self.lane: Lane = lane or current_lane() or "batch"
         self.path = path if path.startswith("/") else f"/esploro/v1/{path}"
@@ -195,6 +207,8 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         self._stride = stride_for(self.page_size, overlap=overlap)
         self.drifts: list[Drift] = []
         self._first: _Raw | None = None
+        self._speculative = _SPECULATIVE if speculate is None else speculate
+        self._stray: set[int] = set()
         self._latencies: deque[float] = deque(maxlen=32)
         if resume_from is not None and not resume_from.matches(self.path, self.params):
             raise ConfigurationError(
@@ -293,33 +307,67 @@ class OffsetStream(TaskHost, Generic[RecordT]):
                 yield handout.page
 
     async def _walk(self) -> AsyncGenerator[Handout[RecordT], None]:
-        first = await self._first_page()
-        self._check_quota(first)
-        yield self._frontier.in_order(first.offset, first.records, first.total)
-        if first.total is None:
-            async for raw in self._sequential(first):
-                yield self._frontier.in_order(raw.offset, raw.records, raw.total)
-            return
-        scheduler = PageScheduler(
-            path=self.path,
-            base=first.offset,
-            page_size=self.page_size,
-            total=first.total,
-            skip=self._ahead,
-            report=self._report,
-            reread_on_drift=self._reread,
-            max_rounds=self._max_rounds,
-            max_short_rereads=_MAX_SHORT_REREADS,
-            overlap=self._stride != self.page_size,
-            first_edges=(*self._edges(first), len(first.records)),
-        )
         runner: Runner[_Raw] = runner_for(self._fetch, self._task_group)
         try:
+            speculative = self._speculate(runner)
+            first = await self._first_page()
+            self._check_quota(first)
+            yield self._frontier.in_order(first.offset, first.records, first.total)
+            if first.total is None:
+                async for raw in self._sequential(first):
+                    yield self._frontier.in_order(raw.offset, raw.records, raw.total)
+                return
+            scheduler = PageScheduler(
+                path=self.path,
+                base=first.offset,
+                page_size=self.page_size,
+                total=first.total,
+                skip=self._ahead,
+                report=self._report,
+                reread_on_drift=self._reread,
+                max_rounds=self._max_rounds,
+                max_short_rereads=_MAX_SHORT_REREADS,
+                overlap=self._stride != self.page_size,
+                first_edges=(*self._edges(first), len(first.records)),
+            )
+            self._stray = {offset for offset in speculative if not scheduler.claim(offset)}
             async for handout in self._concurrent(scheduler, runner):
                 yield handout
         finally:
             with anyio.CancelScope(shield=True):
                 await runner.aclose()
+
+    def _speculate(self, runner: Runner[_Raw]) -> list[int]:
+        """Start the pages after the first one before the first one tells the total.
+
+        At most ``speculate`` (default `_SPECULATIVE`) and fewer than ``max_in_flight``,
+        never past a total known from a checkpoint, never more than the daily quota
+        estimate leaves above the reserve; none while the quota is unknown (the first
+        request of the day probes it, alone), when the first page is already known
+        (`estimate`), or when requests run one at a time. A page past the end costs one
+        request and is ignored.
+        """
+        if self._first is not None or isinstance(runner, InlineRunner) or self._speculative < 1:
+            return []
+        base = self._first_offset()
+        # No more than could be in flight beside the first page.
+        count = min(self._speculative, self._client.governance.max_in_flight - 1)
+        known = self._frontier.total
+        if known is not None:
+            count = min(count, math.ceil((known - base - self.page_size) / self._stride))
+        snapshot = self._client.governance.snapshot()
+        if snapshot.quota_estimate is None:
+            return []  # the first request probes the quota: nothing else goes before it
+        count = min(count, snapshot.quota_estimate - snapshot.batch_reserve - 1)
+        offsets: list[int] = []
+        offset = base + self._stride
+        while len(offsets) < count:
+            if offset not in self._ahead:
+                offsets.append(offset)
+            offset += self._stride
+        for offset in offsets:
+            runner.start(offset)
+        return offsets
 
     async def _concurrent(
         self, scheduler: PageScheduler, runner: Runner[_Raw]
@@ -335,6 +383,8 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             if scheduler.in_flight == 0:
                 break
             offset, answer = await runner.next_result()
+            if offset in self._stray:
+                continue  # started before the total was known, and past it
             if isinstance(answer, DailyQuotaExhaustedError):
                 # The requests in flight settle; then the harvest stops here.
                 scheduler.failed(offset)
@@ -402,7 +452,13 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         return handouts
 
     def _top_up(self, scheduler: PageScheduler, runner: Runner[_Raw], *, buffered: int) -> None:
-        while scheduler.in_flight + buffered < self._prefetch_now():
+        if self._prefetch is not None:
+            limit = self._prefetch - buffered
+        else:
+            # What is in flight must fit in the buffer once back, should the head be slow.
+            target = self._in_flight_now()
+            limit = min(target, target + _MAX_BUFFERED - buffered)
+        while scheduler.in_flight < limit:
             offset = scheduler.take()
             if offset is None:
                 return
@@ -507,14 +563,14 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             raw = await self._fetch(raw.offset + self.page_size)
             yield raw
 
-    def _prefetch_now(self) -> int:
-        if self._prefetch is not None:
-            return self._prefetch
-        snapshot = self._client.governance.snapshot()
-        latency = max(self._latencies, default=0.5)
-        cap = min(_MAX_PREFETCH, self._client.governance.max_in_flight)
-        want = math.ceil(snapshot.effective_rate * latency * 1.5) + 2
-        return max(2, min(cap, want))
+    def _in_flight_now(self) -> int:
+        """Requests in flight that keep the rate busy: rate x 95th percentile round trip."""
+        governance = self._client.governance
+        rate = governance.snapshot().effective_rate
+        latencies = sorted(self._latencies) or [0.5]
+        p95 = latencies[round(0.95 * (len(latencies) - 1))]
+        want = math.ceil(rate * p95) + _IN_FLIGHT_HEADROOM
+        return max(2, min(governance.max_in_flight, want))
 
     def _report(self, drift: Drift) -> None:
         self.drifts.append(drift)

@@ -147,6 +147,22 @@ class PageScheduler:
             self._in_flight.add(offset)
         return offset
 
+    def claim(self, offset: int) -> bool:
+        """Count ``offset``, requested before the total was known, as the next page taken.
+
+        True when it is the next page of the main pass (it is then in flight); False when
+        it is not (past the total, say): its answer is to be ignored. Claim in grid order.
+        """
+        while self._next in self._skip:
+            self._next += self.stride
+        past = offset + self.page_size - self.stride >= self.expected
+        if self._stopped or offset != self._next or past:
+            return False
+        self._next += self.stride
+        self._main_open.add(offset)
+        self._in_flight.add(offset)
+        return True
+
     def finished(
         self,
         offset: int,

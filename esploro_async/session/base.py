@@ -209,8 +209,8 @@ class BaseClient:
         max_in_flight = options.get("max_in_flight")
         effective = {
             "rate_limit": 25.0 if rate_limit is None else float(rate_limit),
-            "safety_margin": 0.10 if safety_margin is None else float(safety_margin),
-            "max_in_flight": 50 if max_in_flight is None else max_in_flight,
+            "safety_margin": 0.10 if safety_margin is None else safety_margin,
+            "max_in_flight": 64 if max_in_flight is None else max_in_flight,
             "daily_reserve": options.get("daily_reserve") or 0,
             "on_quota_exhausted": options.get("on_quota_exhausted") or "raise",
             "batch_reserve": options.get("batch_reserve"),

@@ -9,7 +9,7 @@ keyword raises `TypeError` as it would for an ordinary signature.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 import httpx
 
@@ -37,7 +37,7 @@ class ClientOptions(TypedDict, total=False):
     institution: str | None
     governance: GovernanceProtocol | None
     rate_limit: float | None
-    safety_margin: float | None
+    safety_margin: float | Literal["auto"] | None
     max_in_flight: int | None
     daily_reserve: int | None
     on_quota_exhausted: OnQuotaExhausted | None
