@@ -115,11 +115,13 @@ def _total(data: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _check_options(prefetch: int | None, on_insufficient_quota: str) -> None:
+def _check_options(prefetch: int | None, on_insufficient_quota: str, speculate: int | None) -> None:
     if prefetch is not None and prefetch < 1:
         raise ConfigurationError(f"prefetch must be >= 1, got {prefetch}")
     if on_insufficient_quota not in ("refuse", "run"):
         raise ConfigurationError("on_insufficient_quota must be 'refuse' or 'run'")
+    if speculate is not None and speculate < 0:
+        raise ConfigurationError(f"speculate must be >= 0, got {speculate}")
 
 
 def _page_size(page_size: int | None, max_page_size: int, resume_from: Checkpoint | None) -> int:
@@ -188,9 +190,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         overlap: bool = True,
         speculate: int | None = None,
     ) -> None:
-        _check_options(prefetch, on_insufficient_quota)
-        if speculate is not None and speculate < 0:
-            raise ConfigurationError(f"speculate must be >= 0, got {speculate}")
+        _check_options(prefetch, on_insufficient_quota, speculate)
         self._client = client
         self.lane: Lane = lane or current_lane() or "batch"
         self.path = path if path.startswith("/") else f"/esploro/v1/{path}"

@@ -64,6 +64,7 @@ class StreamOptions(TypedDict, total=False):
     reread_on_drift: bool
     on_drift: Callable[[Drift], object]
     overlap: bool
+    speculate: int
 
 
 def json_object(response: EsploroResponse) -> dict[str, Any]:
