@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 
 from esploro_async.governance.redis import RedisGovernance
 from esploro_async.testing import Latency, SimulatedGateway, SyntheticInstitution
+from esploro_async.testing.gateway import max_in_window as max_in_window
 from esploro_async.testing.redis_server import RedisServer, RedisServerMissing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,17 +71,6 @@ def gateway(**kwargs: Any) -> SimulatedGateway:
     kwargs.setdefault("up_fraction", 0.05)
     kwargs.setdefault("start", datetime.now(timezone.utc))
     return SimulatedGateway(SyntheticInstitution(seed=1, researchers=2000, assets=10), **kwargs)
-
-
-def max_in_window(times: Sequence[float], window: float = 1.0) -> int:
-    """The most of ``times`` in any half-open window of ``window`` seconds."""
-    ordered = sorted(times)
-    best = lo = 0
-    for hi, t in enumerate(ordered):
-        while ordered[lo] + window <= t:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 def start_worker(base_url: str, redis_url: str, offsets: Sequence[int], **cfg: Any) -> Any:

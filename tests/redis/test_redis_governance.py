@@ -1,10 +1,9 @@
 """`RedisGovernance` against a real redis-server (real time: Redis TIME is real time).
 
-The suite starts its own ``redis-server`` on a free loopback port (no persistence), once
-per session, and flushes it before each test. If ``redis-server`` is not installed the
-tests fail, saying how to install it: the guarantees are only worth testing against a real
-server. (The fixtures live here rather than in a ``conftest.py``: mypy checks ``tests`` as
-top-level modules, and a second ``conftest`` module would clash with ``tests/conftest.py``.)
+The module starts its own ``redis-server`` on a free loopback port (no persistence) and
+flushes it before each test (fixtures in ``redis_support``). If ``redis-server`` is not
+installed the tests fail, saying how to install it: the guarantees are only worth testing
+against a real server.
 """
 
 from __future__ import annotations
@@ -15,13 +14,21 @@ import logging
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from redis_support import (  # the fixtures are used as test parameters
+    INST,
+    admin,  # noqa: F401
+    governance,
+    max_in_window,
+    redis_process,  # noqa: F401
+    redis_url,  # noqa: F401
+)
 
 from esploro_async import EsploroClient
 from esploro_async.errors import DailyQuotaExhaustedError, EsploroError
@@ -29,48 +36,10 @@ from esploro_async.governance.lanes import priority
 from esploro_async.governance.protocol import QuotaRefusal, ResponseInfo
 from esploro_async.governance.redis import RedisGovernance, RedisUnavailableError
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
-from esploro_async.testing.redis_server import RedisServer, RedisServerMissing
+from esploro_async.testing.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
-INST = "01TEST_INST"
 INTERVAL = 1.1 / 25
-
-
-@pytest.fixture(scope="session")
-def redis_process() -> Iterator[RedisServer]:
-    """The session's redis-server (a real one: no fake Redis for the guarantees)."""
-    try:
-        server = RedisServer()
-    except RedisServerMissing as exc:
-        pytest.fail(f"{exc} (the Redis governance tests need a real server)", pytrace=False)
-    with server:
-        yield server
-
-
-@pytest.fixture
-async def redis_url(redis_process: RedisServer) -> AsyncIterator[str]:
-    """The URL of a running, empty server with reset statistics."""
-    if not redis_process.running:
-        redis_process.start()
-    client = aioredis.Redis.from_url(redis_process.url)
-    await client.flushall()
-    await client.config_resetstat()
-    await client.aclose()
-    yield redis_process.url
-    if not redis_process.running:  # a test stopped it: leave a running server behind
-        redis_process.start()
-
-
-@pytest.fixture
-async def admin(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    """A plain client for inspecting the server."""
-    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
-def governance(url: str, **kwargs: Any) -> RedisGovernance:
-    return RedisGovernance(url, institution=kwargs.pop("institution", INST), **kwargs)
 
 
 def gateway(**kwargs: Any) -> SimulatedGateway:
@@ -78,16 +47,6 @@ def gateway(**kwargs: Any) -> SimulatedGateway:
     kwargs.setdefault("up_fraction", 0.05)
     kwargs.setdefault("start", datetime.now(timezone.utc))
     return SimulatedGateway(SyntheticInstitution(seed=1, researchers=1000, assets=10), **kwargs)
-
-
-def max_in_window(times: Sequence[float], window: float = 1.0) -> int:
-    ordered = sorted(times)
-    best = lo = 0
-    for hi, t in enumerate(ordered):
-        while ordered[lo] + window <= t:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 async def harvest(client: EsploroClient, offsets: Sequence[int], concurrency: int = 8) -> int:
