@@ -47,30 +47,24 @@ class SeenIds:
         if not isinstance(record_id, str):
             return False
         key = key_of(record_id)
+        return self._table[self._slot(key)] == key
+
+    def _slot(self, key: int) -> int:
+        """The slot holding ``key``, or the empty slot where it would go (linear probing)."""
         table = self._table
         size = len(table)
         slot = key % size
-        while True:
-            found = table[slot]
-            if found == key:
-                return True
-            if found == _EMPTY:
-                return False
+        while table[slot] != key and table[slot] != _EMPTY:
             slot = slot + 1 if slot + 1 < size else 0
+        return slot
 
     def add(self, record_id: str) -> bool:
         """Remember ``record_id``; ``False`` if it was already there."""
         key = key_of(record_id)
         table = self._table
-        size = len(table)
-        slot = key % size
-        while True:
-            found = table[slot]
-            if found == key:
-                return False
-            if found == _EMPTY:
-                break
-            slot = slot + 1 if slot + 1 < size else 0
+        slot = self._slot(key)
+        if table[slot] == key:
+            return False
         table[slot] = key
         self._size += 1
         if self._size >= self._limit:
