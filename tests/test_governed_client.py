@@ -91,7 +91,7 @@ async def test_a_429_pauses_every_sender_and_cuts_the_rate(make_client: ClientFa
     assert all(a.status == 200 for a in gateway.client_log() if a.arrival > refused[-1])
     assert len([a for a in gateway.client_log() if a.status == 200]) == 200
     assert throttled
-    assert throttled[0] == pytest.approx(20.0)
+    assert throttled[0] == pytest.approx(22.5)
     snapshot = client.governance.snapshot()
     assert snapshot.throttled == len(refused)
     assert snapshot.retries == len(refused)

@@ -136,21 +136,21 @@ def test_policy_defaults_match_the_gateway() -> None:
 def test_throttle_pauses_and_decreases_once_per_cooldown() -> None:
     aimd = AdaptiveRate(RatePolicy())
     assert aimd.throttled(10.0, None) == pytest.approx(10.1)  # isolated: a short pause
-    assert aimd.rate == pytest.approx(20.0)
+    assert aimd.rate == pytest.approx(22.5)  # x 0.9
     assert aimd.throttled(11.0, None) == pytest.approx(12.1)  # again: the window is full
-    assert aimd.rate == pytest.approx(20.0)  # within the cooldown: no second decrease
+    assert aimd.rate == pytest.approx(22.5)  # within the cooldown: no second decrease
     assert aimd.throttled(12.5, 3.0) == pytest.approx(15.5)  # Retry-After longer than the pause
-    assert aimd.rate == pytest.approx(16.0)
+    assert aimd.rate == pytest.approx(20.25)
     assert aimd.throttled_count == 3
     assert aimd.throttled(30.0, None) == pytest.approx(30.1)  # isolated again
 
 
 def test_rate_recovers_additively_up_to_the_ceiling() -> None:
     aimd = AdaptiveRate(RatePolicy())
-    aimd.throttled(0.0, None)  # 25 -> 20
-    assert aimd.interval(1.9) == pytest.approx(1.1 / 20)
-    assert aimd.interval(2.0) == pytest.approx(1.1 / 20.5)
-    assert aimd.interval(7.0) == pytest.approx(1.1 / 21.5)  # three clean steps of 2 s
+    aimd.throttled(0.0, None)  # 25 -> 22.5
+    assert aimd.interval(0.9) == pytest.approx(1.1 / 22.5)
+    assert aimd.interval(1.0) == pytest.approx(1.1 / 23)
+    assert aimd.interval(3.5) == pytest.approx(1.1 / 24)  # three clean steps of 1 s
     assert aimd.interval(1000.0) == pytest.approx(1.1 / 25)  # never above the ceiling
 
 

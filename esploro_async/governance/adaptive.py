@@ -19,6 +19,16 @@ times observed lately, and widens at once when that target grows or a 429 comes.
 ``jitter_share`` is the assumption that decides safety: the part of the round-trip spread
 that may lie *before* a request reaches the gateway (0.5: no more variation on the way
 there than on the way back).
+
+The round trips cannot tell variation before arrival from a slow backend (most of a
+round trip is the API's own work, after the gateway counted the request). So the automatic
+margin also reads the order in which the gateway counted our requests (`ArrivalOrder`,
+from ``X-Exl-Api-Remaining``): requests that arrived out of order widen the margin at
+once to what their gaps prove (`ArrivalOrder.proven`); once enough close pairs arrived in
+order, the target may go below the round-trip bound, down to the finest gap that order
+can resolve (about one interval) and never below ``min_margin``. While the order is still
+being read the margin does not widen on the round trips alone; without the header (or when
+it does not behave as a count taken at arrival) the round-trip bound decides, as before.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ from collections import deque
 import attrs
 
 from esploro_async.errors import ConfigurationError
+from esploro_async.governance.arrivals import ArrivalOrder
 
 __all__ = ["MAX_PAUSE", "AdaptiveRate", "RatePolicy", "usable_retry_after"]
 
@@ -84,6 +95,8 @@ class RatePolicy:
             docstring); ``safety_margin`` is then where it starts.
         min_margin, max_margin: the bounds of an automatic margin.
         jitter_share: the part of the round-trip spread assumed to lie before arrival.
+        arrival_order: also bound the jitter by the order the gateway counted requests in
+            (module docstring); ``False``: the round trips alone decide.
         narrow_rate: how fast (margin per second) an automatic margin may narrow.
         margin_hold: seconds after a 429 during which an automatic margin never narrows.
     """
@@ -92,16 +105,17 @@ class RatePolicy:
     safety_margin: float = attrs.field(default=0.10, validator=_non_negative)
     pause: float = attrs.field(default=1.1, validator=_non_negative)
     first_pause: float = attrs.field(default=0.1, validator=_non_negative)
-    decrease: float = attrs.field(default=0.8, validator=_fraction)
+    decrease: float = attrs.field(default=0.9, validator=_fraction)
     decrease_cooldown: float = attrs.field(default=2.0, validator=_non_negative)
     increase: float = attrs.field(default=0.5, validator=_non_negative)
-    increase_every: float = attrs.field(default=2.0, validator=_positive)
+    increase_every: float = attrs.field(default=1.0, validator=_positive)
     min_rate: float = attrs.field(default=1.0, validator=_positive)
     adaptive: bool = True
     auto_margin: bool = False
     min_margin: float = attrs.field(default=0.02, validator=_non_negative)
     max_margin: float = attrs.field(default=0.5, validator=_non_negative)
     jitter_share: float = attrs.field(default=0.5, validator=_fraction)
+    arrival_order: bool = True
     narrow_rate: float = attrs.field(default=0.05, validator=_positive)
     margin_hold: float = attrs.field(default=30.0, validator=_non_negative)
 
@@ -149,6 +163,8 @@ class AdaptiveRate:
         self._narrowed_at: float | None = None
         self._hold_until = -math.inf
         self._pause_end = -math.inf
+        self._order = ArrivalOrder(policy.rate_limit) if policy.arrival_order else None
+        self._round_trip_target = policy.safety_margin
 
     @property
     def rate(self) -> float:
@@ -167,18 +183,34 @@ class AdaptiveRate:
             self._narrow(now)
         return (1.0 + self._margin) / self._rate
 
-    def observe(self, now: float, round_trip: float) -> None:
-        """Record the round-trip time of one response (used by the automatic margin)."""
+    def observe(self, now: float, round_trip: float, remaining: int | None = None) -> None:
+        """Record one response (used by the automatic margin).
+
+        ``round_trip``: seconds since its request was granted; ``remaining``: the
+        ``X-Exl-Api-Remaining`` of an accepted request (``None`` for a refused one or a
+        response without it).
+        """
         if not self.policy.auto_margin:
             return
+        order = self._order
+        inverted = 0.0
+        if order is not None and remaining is not None:
+            inverted = order.inverted
+            order.observe(now - round_trip, remaining)
+        spread_changed = self._sample(round_trip)
+        if spread_changed or (order is not None and order.inverted > inverted):
+            self._retarget(now)
+
+    def _sample(self, round_trip: float) -> bool:
+        """Add a round trip; True when the round-trip target was computed again."""
         samples = self._samples
         samples.append(round_trip)
         self._fresh += 1
         if len(samples) < _MIN_SAMPLES:
-            return
+            return False
         # Every few samples, and at once for one outside the bulk seen so far.
         if self._fresh < _EVERY and self._low <= round_trip <= self._high:
-            return
+            return False
         self._fresh = 0
         ordered = sorted(samples)
         last = len(ordered) - 1
@@ -190,8 +222,22 @@ class AdaptiveRate:
             self._high - self._low,
             latest[round(0.9 * (len(latest) - 1))] - latest[round(0.1 * (len(latest) - 1))],
         )
+        self._round_trip_target = self.policy.min_margin + self.policy.jitter_share * spread
+        return True
+
+    def _retarget(self, now: float) -> None:
+        """Combine the round-trip bound with the arrival order (module docstring)."""
         policy = self.policy
-        self._target = min(policy.max_margin, policy.min_margin + policy.jitter_share * spread)
+        target = self._round_trip_target
+        order = self._order
+        if order is not None and order.reading:
+            bound = order.bound()
+            if bound is None:  # still reading: the round trips alone never widen
+                target = min(target, self._margin)
+            else:
+                target = min(target, max(policy.min_margin, bound))
+            target = max(target, order.proven())
+        self._target = min(policy.max_margin, target)
         if self._target > self._margin:
             self._margin = self._target  # widen at once
         if self._narrowed_at is None:

@@ -83,8 +83,9 @@ class LocalRateGate:
             catch_up=CATCH_UP,
             window=(limit, 1.0) if 1 <= limit <= _WINDOW_CHECKED else None,
         )
-        #: Called with each response's round-trip time when the margin is automatic.
-        self.observe_latency: Callable[[float], None] | None = (
+        #: Called with each response's round-trip time and, for an accepted request, its
+        #: ``X-Exl-Api-Remaining``, when the margin is automatic.
+        self.observe_latency: Callable[[float, int | None], None] | None = (
             self._observe if self.policy.auto_margin else None
         )
 
@@ -110,8 +111,8 @@ class LocalRateGate:
         """The safety margin now in force (it moves with ``auto_margin``)."""
         return self._adaptive.margin
 
-    def _observe(self, round_trip: float) -> None:
-        self._adaptive.observe(current_time(), round_trip)
+    def _observe(self, round_trip: float, remaining: int | None) -> None:
+        self._adaptive.observe(current_time(), round_trip, remaining)
 
     def paused_until(self) -> float | None:
         """The pause deadline, if any pause was ever set."""
@@ -133,7 +134,9 @@ class _Attempt:
         self.info = info
         observe = self._governance._observe_latency
         if observe is not None and info.status_code is not None:
-            observe(current_time() - self.granted)
+            # A refused request was not counted: its header repeats another's count.
+            counted = info.remaining if info.status_code != 429 else None
+            observe(current_time() - self.granted, counted)
         # The ledger learns at once, so that an error built from this response (its
         # reset time, say) already reflects it.
         await self._governance.quota.settle(info)
@@ -251,7 +254,7 @@ class Governance:
         self._quota_alerts: list[tuple[int, Listeners[QuotaLowEvent]]] = []
         self._alerted: set[tuple[int, object]] = set()
         # Optional parts of a rate gate: the automatic margin's inputs and current value.
-        self._observe_latency: Callable[[float], None] | None = getattr(
+        self._observe_latency: Callable[[float, int | None], None] | None = getattr(
             rate, "observe_latency", None
         )
         self._current_margin: Callable[[], float] | None = getattr(rate, "current_margin", None)

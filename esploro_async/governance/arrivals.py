@@ -1,0 +1,112 @@
+"""How much send-to-arrival delay varies, read from the order the gateway counted requests in.
+
+The gateway decrements ``X-Exl-Api-Remaining`` as each request arrives and writes the
+count into that request's response, so two responses tell in which order their requests
+*arrived* (a lower count arrived later; other integrations' requests only leave gaps).
+When a request sent ``g`` seconds after another one arrived first, their send-to-arrival
+delays differ by more than ``g``: an *inversion*, hard evidence of at least ``g`` seconds
+of jitter. Pairs sent ``g`` apart that arrived in order are evidence, weaker, that the
+jitter is below ``g``; our own requests are spaced by the limiter's interval, so that is
+the finest resolution this signal has.
+
+`ArrivalOrder.bound` turns the recent pairs into a bound on the jitter: the resolution (the
+25th percentile of the gaps of the closest pairs checked, about one interval) or, after an
+inversion of largest gap ``g``, ``max(1.5 g, g + 1.5 x resolution)``: pairs come only at
+multiples of the interval, so a jitter just short of the next multiple shows as ``g``. No
+bound is given before ``min_pairs`` close pairs were checked.
+
+The signal is used only while the header behaves as a count taken at arrival: two
+responses with the same count, or counts further apart than the gateway could have taken
+in the time between the sends, mark it unusable for ``min_pairs`` more pairs (a proxy
+or cache rewriting the header, a new quota day). Refused requests (429) are not counted
+by the gateway, so their responses are not samples. That the count is written at arrival
+is an inference from the header's documented meaning, not a documented fact; a gateway
+that writes it when the response leaves shows inversions as wide as the round-trip spread,
+which only widens the margin.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+__all__ = ["ArrivalOrder"]
+
+# Pairs sent at most this far apart are compared (seconds).
+_PAIR_WINDOW = 0.5
+# Pairs this close count towards the resolution (seconds).
+_CLOSE = 0.1
+
+
+class ArrivalOrder:
+    """Bounds send-to-arrival jitter from ``(sent at, X-Exl-Api-Remaining)`` samples.
+
+    Args:
+        rate_limit: the gateway's per-second ceiling (bounds how far counts can move).
+        min_pairs: close pairs needed before `bound` answers.
+        history: pair verdicts kept (the recent past that `bound` speaks for).
+    """
+
+    def __init__(self, rate_limit: float = 25.0, *, min_pairs: int = 48, history: int = 512):
+        self._rate_limit = rate_limit
+        self._min_pairs = min_pairs
+        self._samples: deque[tuple[float, int]] = deque(maxlen=32)
+        self._gaps: deque[float] = deque(maxlen=history)  # close pairs that arrived in order
+        self._inverted: deque[float] = deque(maxlen=history)
+        self._distrust = 0  # pairs still to check before the signal counts again
+
+    def observe(self, sent: float, remaining: int) -> None:
+        """One accepted response: its request was granted at ``sent`` and counted ``remaining``."""
+        for other_sent, other_remaining in self._samples:
+            gap = sent - other_sent
+            if abs(gap) <= _PAIR_WINDOW:
+                self._compare(gap, other_remaining - remaining)
+        self._samples.append((sent, remaining))
+
+    def _compare(self, gap: float, drop: int) -> None:
+        """``drop``: how much lower the count of the request sent ``gap`` seconds later is."""
+        if gap < 0:
+            gap, drop = -gap, -drop
+        # Generous: arrivals may spread wider than the sends, and refusals may count too.
+        possible = 2 * self._rate_limit * (gap + 2.0) + 2
+        if drop == 0 or abs(drop) > possible:
+            self._distrust = self._min_pairs
+            self._gaps.clear()
+            self._inverted.clear()
+            return
+        self._distrust = max(0, self._distrust - 1)
+        if drop < 0:
+            self._inverted.append(gap)
+        elif gap <= _CLOSE:
+            self._gaps.append(gap)
+
+    @property
+    def reading(self) -> bool:
+        """True once samples came and the header still behaves as a count taken at arrival."""
+        return bool(self._samples) and not self._distrust
+
+    @property
+    def inverted(self) -> float:
+        """The largest gap between two requests that arrived out of order, lately (0: none)."""
+        return max(self._inverted, default=0.0) if not self._distrust else 0.0
+
+    def proven(self) -> float:
+        """The jitter the inversions show, with room for gaps between samples (0: none)."""
+        inverted = self.inverted
+        if not inverted:
+            return 0.0
+        return max(1.5 * inverted, inverted + 1.5 * (self._resolution() or 0.0))
+
+    def bound(self) -> float | None:
+        """The jitter the recent pairs allow for, in seconds; ``None`` while they cannot tell."""
+        resolution = self._resolution()
+        if self._distrust or resolution is None:
+            return None
+        return max(resolution, self.proven())
+
+    def _resolution(self) -> float | None:
+        """The finest gap checked: the 25th percentile of the close pairs' gaps."""
+        if len(self._gaps) < self._min_pairs:
+            return None
+        gaps = sorted(self._gaps)
+        return gaps[math.floor(0.25 * (len(gaps) - 1))]

@@ -1,0 +1,167 @@
+"""The automatic margin reads the order the gateway counted our requests in.
+
+Unit level: `ArrivalOrder` against counts written the way a gateway writes
+``X-Exl-Api-Remaining`` (at arrival, other integrations leaving gaps), for seeded random
+jitter. End to end, in virtual time: round trips that vary by 0.6 s while the way to the
+gateway varies by 12 ms (the API's own work is the spread) no longer hold the margin at
+0.32; without the header, the round trips decide as before.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from esploro_async import EsploroClient
+from esploro_async.governance.arrivals import ArrivalOrder
+from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
+
+INTERVAL = 1.02 / 25
+
+
+def counted(
+    delays: list[float], *, foreign: float = 0.0, seed: int = 0, start: int = 100_000
+) -> list[tuple[float, int]]:
+    """(sent, remaining) of requests sent every INTERVAL with these send-to-arrival delays.
+
+    The count drops by one at each arrival, ours or (Poisson, ``foreign`` per second)
+    another integration's.
+    """
+    rng = random.Random(seed)
+    arrivals = [(i * INTERVAL + d, i) for i, d in enumerate(delays)]
+    t, horizon = 0.0, len(delays) * INTERVAL + max(delays, default=0.0)
+    while foreign and t < horizon:
+        t += rng.expovariate(foreign)
+        arrivals.append((t, -1))
+    remaining, counts = start, {}
+    for _, index in sorted(arrivals):
+        remaining -= 1
+        if index >= 0:
+            counts[index] = remaining
+    return [(i * INTERVAL, counts[i]) for i in range(len(delays))]
+
+
+def feed(order: ArrivalOrder, samples: list[tuple[float, int]]) -> None:
+    for sent, remaining in samples:
+        order.observe(sent, remaining)
+
+
+def test_requests_counted_in_order_bound_the_jitter_by_the_spacing() -> None:
+    order = ArrivalOrder()
+    feed(order, counted([0.01] * 20))
+    assert order.reading
+    assert order.bound() is None  # too few pairs to speak
+    feed(order, counted([0.01] * 200, start=50_000))
+    bound = order.bound()
+    assert bound == pytest.approx(INTERVAL, rel=0.01)  # the finest gap order resolves
+    assert order.inverted == 0.0
+
+
+def test_an_inversion_is_evidence_of_at_least_its_gap() -> None:
+    order = ArrivalOrder()
+    delays = [0.01] * 200
+    delays[100] = 0.01 + 3.5 * INTERVAL  # overtaken by the next three requests
+    feed(order, counted(delays))
+    assert order.inverted == pytest.approx(3 * INTERVAL)
+    bound = order.bound()
+    assert bound is not None
+    assert bound == pytest.approx(4.5 * INTERVAL)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_bound_covers_random_jitter(seed: int) -> None:
+    rng = random.Random(seed)
+    jitter = rng.choice([0.0, 0.01, 0.03, 0.05, 0.08, 0.15, 0.3, 0.6])
+    base = rng.uniform(0.005, 0.2)
+    delays = [base + rng.uniform(0, jitter) for _ in range(400)]
+    order = ArrivalOrder()
+    feed(order, counted(delays, foreign=rng.choice([0.0, 5.0, 15.0]), seed=seed))
+    bound = order.bound()
+    assert bound is not None
+    assert bound >= max(delays) - min(delays)
+
+
+def test_a_count_that_is_not_taken_at_arrival_is_not_trusted() -> None:
+    order = ArrivalOrder()
+    samples = counted([0.01] * 200)
+    feed(order, samples)
+    assert order.bound() is not None
+    order.observe(samples[-1][0] + INTERVAL, samples[-1][1])  # the same count twice
+    assert not order.reading
+    assert order.bound() is None
+    feed(order, counted([0.01] * 200, start=samples[-1][1] - 1))
+    assert order.bound() is not None  # trusted again after enough consistent pairs
+
+
+def test_a_new_quota_day_is_not_read_as_an_inversion() -> None:
+    order = ArrivalOrder()
+    feed(order, counted([0.01] * 100, start=300))
+    last = counted([0.01] * 100, start=300)[-1][0]
+    order.observe(last + INTERVAL, 1_000_000)  # the quota was reset in between
+    assert order.inverted == 0.0
+    assert order.bound() is None
+
+
+# -- end to end, in virtual time -----------------------------------------------------------
+
+
+class StripQuotaHeader(httpx.AsyncBaseTransport):
+    """A proxy that drops ``X-Exl-Api-Remaining``."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        del response.headers["X-Exl-Api-Remaining"]
+        return response
+
+
+async def harvest_margin(gw: SimulatedGateway, transport: httpx.AsyncBaseTransport) -> Any:
+    client = EsploroClient(
+        SIM_API_KEY,
+        base_url="http://esploro.localhost",
+        transport=transport,
+        safety_margin="auto",
+    )
+    left = iter(range(400))
+
+    async def worker() -> None:
+        for _ in left:
+            await client.request("GET", "researchers", params={"limit": 1}, lane="batch")
+
+    async with client:
+        async with anyio.create_task_group() as tg:
+            for _ in range(40):
+                tg.start_soon(worker)
+        return client.governance.snapshot()
+
+
+@pytest.mark.looptime
+async def test_a_slow_backend_does_not_widen_the_margin_when_arrivals_are_in_order() -> None:
+    # Round trips spread over 0.6 s, but 98% of it is the API's work after arrival.
+    gw = SimulatedGateway(
+        SyntheticInstitution(seed=4, researchers=50),
+        latency=Latency.uniform(0.2, 0.8),
+        up_fraction=0.02,
+    )
+    snapshot = await harvest_margin(gw, gw.transport())
+    assert snapshot.safety_margin < 0.06  # was 0.32 from the round trips alone
+    assert gw.counts_by_status()[429] == 0
+    assert gw.max_in_window() <= 25
+
+
+@pytest.mark.looptime
+async def test_without_the_header_the_round_trips_decide() -> None:
+    gw = SimulatedGateway(
+        SyntheticInstitution(seed=4, researchers=50),
+        latency=Latency.uniform(0.2, 0.8),
+        up_fraction=0.02,
+    )
+    snapshot = await harvest_margin(gw, StripQuotaHeader(gw.transport()))
+    assert snapshot.safety_margin >= 0.25
+    assert gw.counts_by_status()[429] == 0
