@@ -102,6 +102,8 @@ def quote_segment(value: str) -> str:
 
 def _has_dot_segment(path: str) -> bool:
     """Whether a ``/``-separated path has a ``.``/``..`` segment, raw or percent-encoded."""
+    if "." not in path and "%" not in path:
+        return False  # no dot, raw or encoded (the usual path): nothing to decode
     for part in path.split("/"):
         decoded = part
         for _ in range(4):
