@@ -48,3 +48,22 @@ def test_redis_governance_is_importable_from_the_package() -> None:
     from esploro_async.governance.redis import RedisGovernance as Direct
 
     assert RedisGovernance is Direct
+
+
+def test_a_json_client_never_loads_the_xml_parsers() -> None:
+    after = modules_after(
+        "import asyncio, httpx\n"
+        "from esploro_async import EsploroClient\n"
+        "async def main():\n"
+        "    t = httpx.MockTransport(lambda r: httpx.Response(200, json={'a': 1}))\n"
+        "    async with EsploroClient('k', base_url='http://e.localhost', transport=t) as c:\n"
+        "        response = await c.request('GET', 'researchers')\n"
+        "        assert response.json() == {'a': 1}\n"
+        "        try:\n"
+        "            response.xml()\n"
+        "        except TypeError:\n"
+        "            pass\n"
+        "asyncio.run(main())"
+    )
+    assert not loaded(after, "defusedxml")
+    assert not loaded(after, "xml.etree")

@@ -21,15 +21,15 @@ from __future__ import annotations
 import json
 import re
 import zlib
-from typing import Any, Literal
-from xml.etree.ElementTree import Element, ParseError
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
-import defusedxml.ElementTree as SafeET
 import httpx
-from defusedxml import DefusedXmlException
 
 from esploro_async.errors import ErrorDetail
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 __all__ = [
     "MAX_MESSAGE",
@@ -145,6 +145,12 @@ def _json_errors(envelope: dict[str, Any]) -> tuple[ErrorDetail, ...]:
 
 
 def _parse_xml(content: bytes) -> ParsedBody:
+    # Loaded on the first XML body: a JSON client never needs the XML parsers.
+    from xml.etree.ElementTree import ParseError
+
+    import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
+
     try:
         root = SafeET.fromstring(content)
     except (ParseError, DefusedXmlException, ValueError) as exc:
