@@ -67,3 +67,28 @@ def test_a_json_client_never_loads_the_xml_parsers() -> None:
     )
     assert not loaded(after, "defusedxml")
     assert not loaded(after, "xml.etree")
+
+
+def test_an_area_loads_its_own_models_only() -> None:
+    after = modules_after(
+        "from esploro_async import EsploroClient\n"
+        "client = EsploroClient('key', base_url='http://esploro.localhost')\n"
+        "client.researchers"
+    )
+    assert loaded(after, "esploro_async.models.researcher")
+    assert loaded(after, "esploro_async.resources.researchers")
+    others = ("asset", "config", "jobs", "organization", "activity")
+    assert [m for m in others if loaded(after, f"esploro_async.models.{m}")] == []
+    assert not loaded(after, "esploro_async.resources.assets")
+
+
+def test_every_lazy_name_of_the_packages_resolves() -> None:
+    import esploro_async
+    from esploro_async import models, resources
+
+    for package in (esploro_async, models, resources):
+        for name in package.__all__:
+            assert getattr(package, name) is not None, name
+    for package in (models, resources):
+        assert set(package.__all__) <= set(dir(package))
+    assert models.RECORD_CLASSES[0] is models.Researcher
