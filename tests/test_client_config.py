@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import httpx
@@ -104,6 +105,54 @@ async def test_headers_format_and_lang() -> None:
     for request in (first, xml_get, xml_post, put):
         assert API_KEY not in str(request.url)
         assert request.headers["Authorization"] == f"apikey {API_KEY}"
+
+
+def _recorder(log: list[httpx.Request]) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        log.append(request)
+        return httpx.Response(200)
+
+    return handler
+
+
+async def test_headers_are_the_same_with_an_owned_or_an_injected_http_client() -> None:
+    """An owned httpx client sends the fixed headers itself; what goes out is unchanged."""
+    sent: dict[str, list[httpx.Request]] = {"owned": [], "injected": []}
+
+    async def exchange(client: EsploroClient) -> None:
+        await client.request("GET", "researchers")
+        await client.request("GET", "researchers", format="json")
+        await client.request("GET", "researchers", format="xml")
+        await client.request("GET", "researchers", headers={"User-Agent": "portal/1"})
+        await client.request("GET", "researchers", headers={"Authorization": "apikey other"})
+        await client.request("POST", "assets", content="<records/>")
+        await client.request("POST", "assets", content=b"{}", headers={"Content-Type": "x/y"})
+        await client.request("PUT", "researchers/a", json={}, format="json")
+
+    for fmt in ("json", "xml"):
+        for kind in sent:
+            log = sent[kind]
+            log.clear()
+            transport = httpx.MockTransport(_recorder(log))
+            if kind == "owned":
+                client = EsploroClient(API_KEY, base_url=BASE_URL, transport=transport, format=fmt)
+            else:
+                http = httpx.AsyncClient(transport=transport)
+                client = EsploroClient(API_KEY, base_url=BASE_URL, http_client=http, format=fmt)
+            async with client:
+                await exchange(client)
+        fixed = ("user-agent", "accept", "accept-encoding", "authorization", "content-type")
+        for owned, injected in zip(sent["owned"], sent["injected"], strict=True):
+            assert [owned.headers.get_list(name) for name in fixed] == [
+                injected.headers.get_list(name) for name in fixed
+            ]
+            assert owned.headers["Authorization"] == f"apikey {API_KEY}"
+        accepts = [r.headers["Accept"] for r in sent["owned"]]
+        assert accepts[:3] == [f"application/{fmt}", "application/json", "application/xml"]
+        assert sent["owned"][3].headers["User-Agent"] == "portal/1"
+        assert sent["owned"][5].headers["Content-Type"] == f"application/{fmt}"
+        assert sent["owned"][6].headers["Content-Type"] == "x/y"
+        assert sent["owned"][7].headers["Content-Type"] == "application/json"
 
 
 async def test_an_injected_http_client_is_used_and_not_closed() -> None:

@@ -31,7 +31,8 @@ from esploro_async.errors import (
 from esploro_async.governance import Governance
 from esploro_async.governance.adaptive import MAX_PAUSE, AdaptiveRate, RatePolicy
 from esploro_async.retry import RetryPolicy
-from esploro_async.session.base import DEFAULT_MAX_RESPONSE_BYTES
+from esploro_async.session.base import DEFAULT_MAX_RESPONSE_BYTES, _has_dot_segment
+from esploro_async.session.bodies import parse_body
 
 pytestmark = pytest.mark.looptime
 
@@ -421,3 +422,40 @@ async def test_every_hostile_answer_raises_an_esploro_error() -> None:
         async with client(server, retry=RetryPolicy.none()) as c:
             with pytest.raises(EsploroError):
                 await c.request("GET", "researchers")
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "kind", "valid"),
+    [
+        (b'{"a": [1]}', "application/json;charset=UTF-8", "json", True),
+        (b"[1, 2]", "Application/JSON", "json", True),
+        (b'{"a": 1}', "text/html; charset=utf-8", "html", True),  # the type is trusted first
+        (b'{"a": 1}', "text/json+html", "html", True),
+        (b"{broken", "application/json", "json", False),
+        (b'  {"a": 1}', "application/json", "json", True),
+        (b'{"a": 1}', "", "json", True),
+        (b'{"a": 1}', "application/xml", "xml", False),
+        (b"", "application/json", "empty", True),
+    ],
+)
+def test_a_body_is_read_as_its_type_says_then_as_it_looks(
+    content: bytes, content_type: str, kind: str, valid: bool
+) -> None:
+    parsed = parse_body(content, content_type)
+    assert (parsed.kind, parsed.valid) == (kind, valid)
+
+
+@pytest.mark.parametrize(
+    ("path", "dotted"),
+    [
+        ("/esploro/v1/researchers", False),
+        ("/esploro/v1/researchers/a.b", False),
+        ("/esploro/v1/researchers/a%20b", False),
+        ("/esploro/v1/researchers/../conf", True),
+        ("/esploro/v1/researchers/%2e%2E/conf", True),
+        ("/esploro/v1/researchers/%252e", True),
+        ("/esploro/v1/researchers/a%2F..%2Fb", True),
+    ],
+)
+def test_dot_segments_are_found_raw_or_encoded(path: str, dotted: bool) -> None:
+    assert _has_dot_segment(path) is dotted

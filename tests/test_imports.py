@@ -48,3 +48,47 @@ def test_redis_governance_is_importable_from_the_package() -> None:
     from esploro_async.governance.redis import RedisGovernance as Direct
 
     assert RedisGovernance is Direct
+
+
+def test_a_json_client_never_loads_the_xml_parsers() -> None:
+    after = modules_after(
+        "import asyncio, httpx\n"
+        "from esploro_async import EsploroClient\n"
+        "async def main():\n"
+        "    t = httpx.MockTransport(lambda r: httpx.Response(200, json={'a': 1}))\n"
+        "    async with EsploroClient('k', base_url='http://e.localhost', transport=t) as c:\n"
+        "        response = await c.request('GET', 'researchers')\n"
+        "        assert response.json() == {'a': 1}\n"
+        "        try:\n"
+        "            response.xml()\n"
+        "        except TypeError:\n"
+        "            pass\n"
+        "asyncio.run(main())"
+    )
+    assert not loaded(after, "defusedxml")
+    assert not loaded(after, "xml.etree")
+
+
+def test_an_area_loads_its_own_models_only() -> None:
+    after = modules_after(
+        "from esploro_async import EsploroClient\n"
+        "client = EsploroClient('key', base_url='http://esploro.localhost')\n"
+        "client.researchers"
+    )
+    assert loaded(after, "esploro_async.models.researcher")
+    assert loaded(after, "esploro_async.resources.researchers")
+    others = ("asset", "config", "jobs", "organization", "activity")
+    assert [m for m in others if loaded(after, f"esploro_async.models.{m}")] == []
+    assert not loaded(after, "esploro_async.resources.assets")
+
+
+def test_every_lazy_name_of_the_packages_resolves() -> None:
+    import esploro_async
+    from esploro_async import models, resources
+
+    for package in (esploro_async, models, resources):
+        for name in package.__all__:
+            assert getattr(package, name) is not None, name
+    for package in (models, resources):
+        assert set(package.__all__) <= set(dir(package))
+    assert models.RECORD_CLASSES[0] is models.Researcher

@@ -102,6 +102,8 @@ def quote_segment(value: str) -> str:
 
 def _has_dot_segment(path: str) -> bool:
     """Whether a ``/``-separated path has a ``.``/``..`` segment, raw or percent-encoded."""
+    if "." not in path and "%" not in path:
+        return False  # no dot, raw or encoded (the usual path): nothing to decode
     for part in path.split("/"):
         decoded = part
         for _ in range(4):
@@ -176,6 +178,9 @@ class BaseClient:
         self.governance = self._governance(options)
         timeout = options.get("timeout", DEFAULT_TIMEOUT)
         self._owns_http = http_client is None
+        # The headers an owned client sends by itself: a request in the client's format
+        # without extra headers passes none (httpx merges each one it is given, slowly).
+        self._sent_by_default: Format | None = None
         if http_client is None:
             pool = self.governance.max_in_flight
             http_client = httpx.AsyncClient(
@@ -183,7 +188,9 @@ class BaseClient:
                 timeout=timeout,
                 limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
                 follow_redirects=False,
+                headers=self._base_headers[fmt],
             )
+            self._sent_by_default = fmt
         self._http = http_client
         self._timeout = timeout
         self._attempt_deadline = _attempt_deadline(http_client.timeout)
@@ -307,9 +314,10 @@ class BaseClient:
             if content is not None:
                 raise ValueError("pass json or content, not both")
             body = jsonlib.dumps(json, ensure_ascii=False).encode()
-            request_headers["Content-Type"] = "application/json"
+            request_headers = {**(request_headers or {}), "Content-Type": "application/json"}
         elif content is not None:
             body = content.encode() if isinstance(content, str) else content
+            request_headers = dict(request_headers or {})
             request_headers.setdefault("Content-Type", _ACCEPT[fmt])
         query = {k: v for k, v in (params or {}).items() if v is not None}
         if self.lang is not None:
@@ -343,10 +351,11 @@ class BaseClient:
             if delay > 0:
                 await anyio.sleep(delay)
 
-    def _headers(self, fmt: Format, extra: Mapping[str, str] | None) -> dict[str, str]:
+    def _headers(self, fmt: Format, extra: Mapping[str, str] | None) -> dict[str, str] | None:
+        """The headers to pass with a request; ``None`` when the http client sends them."""
         base = self._base_headers[fmt]
         if not extra:
-            return dict(base)
+            return None if fmt == self._sent_by_default else dict(base)
         # A caller may set its own User-Agent, never Accept, Accept-Encoding or Authorization.
         return {
             "User-Agent": base["User-Agent"],
@@ -388,7 +397,7 @@ class BaseClient:
         path: str,
         query: Mapping[str, Any],
         body: bytes | None,
-        headers: Mapping[str, str],
+        headers: Mapping[str, str] | None,
         attempt_no: int,
         lane: Lane,
         policy: RetryPolicy,

@@ -21,15 +21,15 @@ from __future__ import annotations
 import json
 import re
 import zlib
-from typing import Any, Literal
-from xml.etree.ElementTree import Element, ParseError
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
-import defusedxml.ElementTree as SafeET
 import httpx
-from defusedxml import DefusedXmlException
 
 from esploro_async.errors import ErrorDetail
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 __all__ = [
     "MAX_MESSAGE",
@@ -82,15 +82,18 @@ def local_name(tag: str) -> str:
 
 
 _FIRST_VISIBLE = re.compile(rb"\S")
+_JSON_OPENINGS = (b"{", b"[")
 
 
 def parse_body(content: bytes, content_type: str) -> ParsedBody:
     """Parse ``content`` by its content type, falling back to sniffing."""
+    ctype = content_type.lower()
+    if content[:1] in _JSON_OPENINGS and "json" in ctype and "html" not in ctype:
+        return _parse_json(content)  # the usual answer, decided as below without sniffing
     start = _FIRST_VISIBLE.search(content)
     if start is None:
         return ParsedBody("empty", None)
     head = content[start.start() : start.start() + 64].lower()
-    ctype = content_type.lower()
     if "html" in ctype or head.startswith((b"<!doctype html", b"<html")):
         return ParsedBody("html", None)
     if "json" in ctype or (head[:1] in (b"{", b"[") and "xml" not in ctype):
@@ -142,6 +145,12 @@ def _json_errors(envelope: dict[str, Any]) -> tuple[ErrorDetail, ...]:
 
 
 def _parse_xml(content: bytes) -> ParsedBody:
+    # Loaded on the first XML body: a JSON client never needs the XML parsers.
+    from xml.etree.ElementTree import ParseError
+
+    import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
+
     try:
         root = SafeET.fromstring(content)
     except (ParseError, DefusedXmlException, ValueError) as exc:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from datetime import datetime, timezone
-from typing import Any
-from xml.etree.ElementTree import Element
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import httpx
@@ -23,6 +23,9 @@ from esploro_async.errors import (
     WrongHostError,
 )
 from esploro_async.session.bodies import ParsedBody
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 __all__ = [
     "NOT_FOUND_CODES",
@@ -81,20 +84,28 @@ class EsploroResponse:
 
     def json(self) -> Any:
         """The decoded JSON body (``None`` for an empty body)."""
-        if isinstance(self.data, Element):
+        if _is_element(self.data):
             raise TypeError("this response is XML; use .xml()")
         return self.data
 
     def xml(self) -> Element:
         """The XML root element (parsed with defusedxml)."""
-        if not isinstance(self.data, Element):
+        if not _is_element(self.data):
             raise TypeError("this response is not XML; use .json()")
-        return self.data
+        element: Element = self.data
+        return element
 
     @property
     def text(self) -> str:
         """The body as text."""
         return self.content.decode("utf-8", errors="replace")
+
+
+def _is_element(value: object) -> bool:
+    """Whether ``value`` is an XML element; an element exists only once the XML parser
+    was loaded, so a JSON client never loads it for this check."""
+    etree = sys.modules.get("xml.etree.ElementTree")
+    return etree is not None and isinstance(value, etree.Element)
 
 
 @attrs.define(slots=True)
