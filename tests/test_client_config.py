@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timezone
 
 import httpx
@@ -20,6 +19,7 @@ from esploro_async import (
     NotFoundError,
     RetryPolicy,
 )
+from esploro_async.session.config import Format
 from esploro_async.testing import Fault, FaultKind
 
 pytestmark = pytest.mark.looptime
@@ -107,19 +107,24 @@ async def test_headers_format_and_lang() -> None:
         assert request.headers["Authorization"] == f"apikey {API_KEY}"
 
 
-def _recorder(log: list[httpx.Request]) -> Callable[[httpx.Request], httpx.Response]:
+_FIXED_HEADERS = ("user-agent", "accept", "accept-encoding", "authorization", "content-type")
+
+
+async def _sent(fmt: Format, *, owned: bool) -> list[httpx.Request]:
+    """The requests a client in ``fmt`` sends, with an httpx client of its own or given one."""
+    sent: list[httpx.Request] = []
+
     def handler(request: httpx.Request) -> httpx.Response:
-        log.append(request)
+        sent.append(request)
         return httpx.Response(200)
 
-    return handler
-
-
-async def test_headers_are_the_same_with_an_owned_or_an_injected_http_client() -> None:
-    """An owned httpx client sends the fixed headers itself; what goes out is unchanged."""
-    sent: dict[str, list[httpx.Request]] = {"owned": [], "injected": []}
-
-    async def exchange(client: EsploroClient) -> None:
+    transport = httpx.MockTransport(handler)
+    if owned:
+        client = EsploroClient(API_KEY, base_url=BASE_URL, format=fmt, transport=transport)
+    else:
+        http = httpx.AsyncClient(transport=transport)
+        client = EsploroClient(API_KEY, base_url=BASE_URL, format=fmt, http_client=http)
+    async with client:
         await client.request("GET", "researchers")
         await client.request("GET", "researchers", format="json")
         await client.request("GET", "researchers", format="xml")
@@ -128,31 +133,25 @@ async def test_headers_are_the_same_with_an_owned_or_an_injected_http_client() -
         await client.request("POST", "assets", content="<records/>")
         await client.request("POST", "assets", content=b"{}", headers={"Content-Type": "x/y"})
         await client.request("PUT", "researchers/a", json={}, format="json")
+    return sent
 
-    for fmt in ("json", "xml"):
-        for kind in sent:
-            log = sent[kind]
-            log.clear()
-            transport = httpx.MockTransport(_recorder(log))
-            if kind == "owned":
-                client = EsploroClient(API_KEY, base_url=BASE_URL, transport=transport, format=fmt)
-            else:
-                http = httpx.AsyncClient(transport=transport)
-                client = EsploroClient(API_KEY, base_url=BASE_URL, http_client=http, format=fmt)
-            async with client:
-                await exchange(client)
-        fixed = ("user-agent", "accept", "accept-encoding", "authorization", "content-type")
-        for owned, injected in zip(sent["owned"], sent["injected"], strict=True):
-            assert [owned.headers.get_list(name) for name in fixed] == [
-                injected.headers.get_list(name) for name in fixed
-            ]
-            assert owned.headers["Authorization"] == f"apikey {API_KEY}"
-        accepts = [r.headers["Accept"] for r in sent["owned"]]
-        assert accepts[:3] == [f"application/{fmt}", "application/json", "application/xml"]
-        assert sent["owned"][3].headers["User-Agent"] == "portal/1"
-        assert sent["owned"][5].headers["Content-Type"] == f"application/{fmt}"
-        assert sent["owned"][6].headers["Content-Type"] == "x/y"
-        assert sent["owned"][7].headers["Content-Type"] == "application/json"
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+async def test_headers_are_the_same_with_an_owned_or_an_injected_http_client(fmt: Format) -> None:
+    """An owned httpx client sends the fixed headers itself; what goes out is unchanged."""
+    owned, injected = await _sent(fmt, owned=True), await _sent(fmt, owned=False)
+    assert len(owned) == len(injected) == 8
+    for mine, given in zip(owned, injected, strict=True):
+        assert [mine.headers.get_list(h) for h in _FIXED_HEADERS] == [
+            given.headers.get_list(h) for h in _FIXED_HEADERS
+        ]
+        assert mine.headers["Authorization"] == f"apikey {API_KEY}"
+    accepts = [r.headers["Accept"] for r in owned[:3]]
+    assert accepts == [f"application/{fmt}", "application/json", "application/xml"]
+    assert owned[3].headers["User-Agent"] == "portal/1"
+    assert owned[5].headers["Content-Type"] == f"application/{fmt}"
+    assert owned[6].headers["Content-Type"] == "x/y"
+    assert owned[7].headers["Content-Type"] == "application/json"
 
 
 async def test_an_injected_http_client_is_used_and_not_closed() -> None:

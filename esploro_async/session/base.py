@@ -308,17 +308,7 @@ class BaseClient:
                 f"refusing {method} {full_path!r}: a '.'/'..' segment could resolve to "
                 "another endpoint"
             )
-        request_headers = self._headers(fmt, headers)
-        body: bytes | None = None
-        if json is not None:
-            if content is not None:
-                raise ValueError("pass json or content, not both")
-            body = jsonlib.dumps(json, ensure_ascii=False).encode()
-            request_headers = {**(request_headers or {}), "Content-Type": "application/json"}
-        elif content is not None:
-            body = content.encode() if isinstance(content, str) else content
-            request_headers = dict(request_headers or {})
-            request_headers.setdefault("Content-Type", _ACCEPT[fmt])
+        body, request_headers = self._body_and_headers(fmt, headers, json, content)
         query = {k: v for k, v in (params or {}).items() if v is not None}
         if self.lang is not None:
             query.setdefault("lang", self.lang)
@@ -350,6 +340,22 @@ class BaseClient:
             )
             if delay > 0:
                 await anyio.sleep(delay)
+
+    def _body_and_headers(
+        self, fmt: Format, extra: Mapping[str, str] | None, json: Any, content: bytes | str | None
+    ) -> tuple[bytes | None, dict[str, str] | None]:
+        """The body to send and the headers to pass with it (``None``: the client's own)."""
+        headers = self._headers(fmt, extra)
+        if json is not None:
+            if content is not None:
+                raise ValueError("pass json or content, not both")
+            body = jsonlib.dumps(json, ensure_ascii=False).encode()
+            return body, {**(headers or {}), "Content-Type": "application/json"}
+        if content is None:
+            return None, headers
+        headers = dict(headers or {})
+        headers.setdefault("Content-Type", _ACCEPT[fmt])
+        return content.encode() if isinstance(content, str) else content, headers
 
     def _headers(self, fmt: Format, extra: Mapping[str, str] | None) -> dict[str, str] | None:
         """The headers to pass with a request; ``None`` when the http client sends them."""
