@@ -240,3 +240,26 @@ async def test_an_unclosed_client_releases_its_governance_when_collected(
     del lost
     gc.collect()
     assert make_client(rate_limit=10).governance.snapshot().rate_limit == 10
+
+
+async def test_a_header_name_in_any_case_never_doubles_a_fixed_header() -> None:
+    """``accept``/``authorization`` in lower case cannot add a second value to ours."""
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={})
+
+    transport = httpx.MockTransport(handler)
+    async with EsploroClient(API_KEY, base_url=BASE_URL, transport=transport) as client:
+        await client.request(
+            "GET",
+            "researchers",
+            headers={"accept": "text/html", "authorization": "apikey other", "user-agent": "p/1"},
+        )
+        await client.request("POST", "assets", content=b"{}", headers={"content-type": "x/y"})
+    first, second = sent
+    assert first.headers.get_list("Accept") == ["application/json"]
+    assert first.headers.get_list("Authorization") == [f"apikey {API_KEY}"]
+    assert first.headers.get_list("User-Agent") == ["p/1"]
+    assert second.headers.get_list("Content-Type") == ["x/y"]

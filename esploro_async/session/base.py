@@ -354,7 +354,8 @@ class BaseClient:
         if content is None:
             return None, headers
         headers = dict(headers or {})
-        headers.setdefault("Content-Type", _ACCEPT[fmt])
+        if not any(name.lower() == "content-type" for name in headers):
+            headers["Content-Type"] = _ACCEPT[fmt]
         return content.encode() if isinstance(content, str) else content, headers
 
     def _headers(self, fmt: Format, extra: Mapping[str, str] | None) -> dict[str, str] | None:
@@ -362,14 +363,18 @@ class BaseClient:
         base = self._base_headers[fmt]
         if not extra:
             return None if fmt == self._sent_by_default else dict(base)
-        # A caller may set its own User-Agent, never Accept, Accept-Encoding or Authorization.
-        return {
-            "User-Agent": base["User-Agent"],
-            **extra,
-            "Accept": base["Accept"],
-            "Accept-Encoding": base["Accept-Encoding"],
-            "Authorization": base["Authorization"],
-        }
+        # A caller may set its own User-Agent, never Accept, Accept-Encoding or Authorization,
+        # in whatever case it spells them (one name in two cases would send both values).
+        headers = {"User-Agent": base["User-Agent"]}
+        for name, value in extra.items():
+            lowered = name.lower()
+            if lowered == "user-agent":
+                headers["User-Agent"] = value
+            elif lowered not in _FIXED_HEADERS:
+                headers[name] = value
+        for name in ("Accept", "Accept-Encoding", "Authorization"):
+            headers[name] = base[name]
+        return headers
 
     def _retry_delay(
         self,
@@ -629,6 +634,9 @@ def _on_asyncio() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+_FIXED_HEADERS = frozenset({"accept", "accept-encoding", "authorization"})
 
 
 def _byte_limit(value: object) -> int:
