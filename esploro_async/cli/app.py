@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Literal, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -110,10 +110,20 @@ def _simulation(ctx: click.Context, simulate: bool) -> SimulationSettings | None
     )
 
 
-def _margin(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
-    if value is not None and not (math.isfinite(value) and value >= 0):
-        raise click.BadParameter(f"must be a number >= 0 (e.g. 0.10), not {value}")
-    return value
+def _margin(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> float | Literal["auto"] | None:
+    if value is None:
+        return None
+    if value == "auto":
+        return "auto"
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number >= 0):
+        raise click.BadParameter(f'must be a number >= 0 (e.g. 0.10) or "auto", not {value}')
+    return number
 
 
 def _latency(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -160,9 +170,8 @@ def _iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 )
 @click.option(
     "--safety-margin",
-    type=float,
     callback=_margin,
-    help="Rate margin for network jitter, >= 0 (default 0.10).",
+    help='Rate margin for network jitter, >= 0 (default 0.10), or "auto" to follow the network.',
 )
 @click.option(
     "--log-level",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 import attrs
 
@@ -59,7 +60,7 @@ class Settings:
     redis_url: str | None = None
     institution: str | None = None
     daily_reserve: int | None = None
-    safety_margin: float | None = None
+    safety_margin: float | Literal["auto"] | None = None
     simulate: SimulationSettings | None = None
 
     @classmethod
@@ -125,6 +126,11 @@ async def connect(settings: Settings) -> AsyncIterator[Connection]:
         )
     region = None if settings.base_url else settings.region
     if settings.redis_url:
+        if settings.safety_margin == "auto":
+            raise ConfigurationError(
+                "--safety-margin auto follows one process's view of the network; with a Redis "
+                "URL every process shares one rate, so give a number (e.g. 0.10)"
+            )
         if not settings.institution:
             raise ConfigurationError(
                 "with a Redis URL, also set ESPLORO_INSTITUTION (or --institution) to the "

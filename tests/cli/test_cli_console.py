@@ -134,6 +134,19 @@ BAD_INPUT: list[tuple[list[str], str]] = [
         "--safety-margin",
     ),
     (["--safety-margin", "-0.1", "quota"], "--safety-margin"),
+    (["--safety-margin", "fast", "quota"], "--safety-margin"),
+    (
+        [
+            "--safety-margin",
+            "auto",
+            "--redis-url",
+            "redis://127.0.0.1:1",
+            "--institution",
+            "X",
+            "quota",
+        ],
+        "--safety-margin auto",
+    ),
     (["harvest", "set-members", "--out", "{tmp}/m.jsonl"], "--set-id"),
     (["harvest", "researchers", "--out", "{tmp}/precious.txt"], "--resume"),
     (["harvest", "researchers", "--resume", "--out", "{tmp}/precious.txt"], "no checkpoint"),
@@ -368,6 +381,16 @@ def test_quota_with_a_good_key(served: Served) -> None:
     result = cli("quota", served=served)
     assert result.returncode == 0, result.stderr
     assert re.search(r"daily quota left: [\d,]+\nresets at: ", result.stdout)
+
+
+def test_an_automatic_margin_harvests_everything(tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    result = cli(
+        *SIM, "--safety-margin", "auto", "harvest", "researchers", "--simulate", "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    records = ids(out)
+    assert len(records) == len(set(records)) == 300
 
 
 def test_version() -> None:
