@@ -59,6 +59,7 @@ def test_a_json_client_never_loads_the_xml_parsers() -> None:
         "    async with EsploroClient('k', base_url='http://e.localhost', transport=t) as c:\n"
         "        response = await c.request('GET', 'researchers')\n"
         "        assert response.json() == {'a': 1}\n"
+        "        assert [r async for r in c.researchers.list()] == []\n"
         "        try:\n"
         "            response.xml()\n"
         "        except TypeError:\n"

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
-from xml.etree.ElementTree import Element
 
 import anyio
 import httpx
@@ -37,6 +36,8 @@ from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.session.bodies import local_name
 
 if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
     from esploro_async.session.base import BaseClient
 
 __all__ = ["AnalyticsStream", "parse_report_page"]
