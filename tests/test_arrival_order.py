@@ -141,14 +141,18 @@ async def harvest_margin(gw: SimulatedGateway, transport: httpx.AsyncBaseTranspo
         return client.governance.snapshot()
 
 
-@pytest.mark.looptime
-async def test_a_slow_backend_does_not_widen_the_margin_when_arrivals_are_in_order() -> None:
-    # Round trips spread over 0.6 s, but 98% of it is the API's work after arrival.
-    gw = SimulatedGateway(
+def slow_backend() -> SimulatedGateway:
+    """Round trips spread over 0.6 s, but 98% of it is the API's work after arrival."""
+    return SimulatedGateway(
         SyntheticInstitution(seed=4, researchers=50),
         latency=Latency.uniform(0.2, 0.8),
         up_fraction=0.02,
     )
+
+
+@pytest.mark.looptime
+async def test_a_slow_backend_does_not_widen_the_margin_when_arrivals_are_in_order() -> None:
+    gw = slow_backend()
     snapshot = await harvest_margin(gw, gw.transport())
     assert snapshot.safety_margin < 0.06  # was 0.32 from the round trips alone
     assert gw.counts_by_status()[429] == 0
@@ -157,11 +161,7 @@ async def test_a_slow_backend_does_not_widen_the_margin_when_arrivals_are_in_ord
 
 @pytest.mark.looptime
 async def test_without_the_header_the_round_trips_decide() -> None:
-    gw = SimulatedGateway(
-        SyntheticInstitution(seed=4, researchers=50),
-        latency=Latency.uniform(0.2, 0.8),
-        up_fraction=0.02,
-    )
+    gw = slow_backend()
     snapshot = await harvest_margin(gw, StripQuotaHeader(gw.transport()))
     assert snapshot.safety_margin >= 0.25
     assert gw.counts_by_status()[429] == 0
