@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import os
 import platform
+import statistics
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class Suite:
     up_fraction: float = 0.02
     harvest: list[Result] = field(default_factory=list)
     foreign: list[Result] = field(default_factory=list)
+    foreign_seeds: list[Result] = field(default_factory=list)  # more seeds of a few rows
     variants: dict[str, list[Result]] = field(default_factory=dict)  # spread, steady, slow
     redis: list[dict[str, Any]] = field(default_factory=list)
     redis_per_process: int = 0
@@ -315,6 +317,73 @@ def foreign_checks(results: Sequence[Result]) -> list[Check]:
                 )
             )
     return checks
+
+
+def _by_strategy(results: Sequence[Result]) -> dict[str, list[Result]]:
+    grouped: dict[str, list[Result]] = {}
+    for r in results:
+        grouped.setdefault(r.key, []).append(r)
+    return grouped
+
+
+def foreign_seed_rows(results: Sequence[Result]) -> list[list[str]]:
+    """Per strategy over every seed: goodput mean/min/max, 429s, the other's refusals."""
+    rows = []
+    for runs in _by_strategy(results).values():
+        goodputs = [r.goodput for r in runs]
+        refused = sum(r.log.foreign_refused for r in runs)
+        offered = sum(r.log.foreign_accepted + r.log.foreign_refused for r in runs)
+        rows.append(
+            [
+                _label(runs[0]),
+                str(len(runs)),
+                f"{statistics.mean(goodputs):,.0f}",
+                f"{min(goodputs):,.0f}",
+                f"{max(goodputs):,.0f}",
+                f"{statistics.mean(r.throttled for r in runs):.1f}",
+                f"{refused} of {offered} ({refused / max(offered, 1):.0%})",
+                f"{sum(r.lost for r in runs):,}",
+            ]
+        )
+    return rows
+
+
+def foreign_seed_checks(results: Sequence[Result]) -> list[Check]:
+    """The goodput target on the mean over seeds (one seed's Poisson arrivals decide a lot)."""
+    grouped = _by_strategy(results)
+    lossless = [runs for runs in grouped.values() if not runs[0].library]
+    lossless = [runs for runs in lossless if all(r.lost == 0 for r in runs)]
+    if not lossless:
+        return []
+    best = max(lossless, key=lambda runs: statistics.mean(r.goodput for r in runs))
+    best_mean = statistics.mean(r.goodput for r in best)
+    checks = []
+    for runs in grouped.values():
+        if runs[0].library:
+            mean = statistics.mean(r.goodput for r in runs)
+            checks.append(
+                Check(
+                    _label(runs[0]),
+                    f"mean goodput >= best lossless alternative {_label(best[0])}: "
+                    f"{best_mean:,.0f}",
+                    f"{mean:,.0f} records/s",
+                    mean >= best_mean,
+                    f"{best_mean - mean:,.0f} records/s short",
+                )
+            )
+    return checks
+
+
+FOREIGN_SEEDS_HEAD = [
+    "strategy",
+    "seeds",
+    "goodput mean",
+    "min",
+    "max",
+    "429s (ours) mean",
+    "the other integration's requests refused",
+    "lost",
+]
 
 
 def _checks_table(checks: Sequence[Check]) -> list[str]:
@@ -602,6 +671,18 @@ def render(suite: Suite) -> str:
         checks = foreign_checks(suite.foreign)
         if checks:
             md += ["", "Targets (library rows):", "", *_checks_table(checks)]
+    if suite.foreign_seeds:
+        md += [
+            "",
+            "One seed's Poisson arrivals decide a lot, so a few rows ran with more seeds (each "
+            "against a fresh gateway): the goodput target is judged on the mean, beside what "
+            "each strategy cost the other integration.",
+            "",
+            *_table(FOREIGN_SEEDS_HEAD, foreign_seed_rows(suite.foreign_seeds)),
+        ]
+        checks = foreign_seed_checks(suite.foreign_seeds)
+        if checks:
+            md += ["", *_checks_table(checks)]
 
     md += [
         "",
