@@ -15,13 +15,20 @@ from esploro_async.pagination import offset as offset_module
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
 
 
-def test_a_waiting_page_keeps_only_its_bytes() -> None:
-    body = json.dumps({"user": [{"primary_id": "R1"}], "total_record_count": 300}).encode()
-    raw = offset_module._Raw(99, [{"primary_id": "R1"}], 300, 0.5, body)
-    offset_module._shelve({99: raw})
-    assert raw.shelved
-    assert raw.records == []
-    assert raw.content == body
+def test_pages_waiting_far_behind_keep_only_their_bytes() -> None:
+    def raw(offset: int) -> offset_module._Raw:
+        body = json.dumps({"user": [{"primary_id": f"R{offset}"}]}).encode()
+        return offset_module._Raw(offset, [{"primary_id": f"R{offset}"}], 10_000, 0.5, body)
+
+    keep = offset_module._KEEP_PARSED
+    short = {o: raw(o) for o in range(0, keep * 100, 100)}
+    offset_module._shelve(short)
+    assert not any(r.shelved for r in short.values())  # a short queue stays parsed
+    ready = {o: raw(o) for o in range(0, (keep + 5) * 100, 100)}
+    offset_module._shelve(ready)
+    shelved = sorted(o for o, r in ready.items() if r.shelved)
+    assert shelved == sorted(ready)[keep:]  # the pages handed out last
+    assert all(ready[o].records == [] and ready[o].content for o in shelved)
 
 
 @pytest.mark.looptime
@@ -36,7 +43,7 @@ async def test_shelved_pages_come_out_whole_and_in_source_order(
         shelve(ready)
 
     monkeypatch.setattr(offset_module, "_shelve", counting)
-    institution = SyntheticInstitution(seed=8, researchers=3_000)
+    institution = SyntheticInstitution(seed=8, researchers=10_000)
     gw = SimulatedGateway(institution, latency=Latency.uniform(0.1, 3.0), up_fraction=0.02)
     async with EsploroClient(
         SIM_API_KEY, base_url="http://esploro.localhost", transport=gw.transport()
