@@ -258,8 +258,10 @@ async def test_a_header_name_in_any_case_never_doubles_a_fixed_header() -> None:
             headers={"accept": "text/html", "authorization": "apikey other", "user-agent": "p/1"},
         )
         await client.request("POST", "assets", content=b"{}", headers={"content-type": "x/y"})
-    first, second = sent
+        await client.request("PUT", "assets/a", json={}, headers={"content-type": "x/y"})
+    first, second, third = sent
     assert first.headers.get_list("Accept") == ["application/json"]
     assert first.headers.get_list("Authorization") == [f"apikey {API_KEY}"]
     assert first.headers.get_list("User-Agent") == ["p/1"]
     assert second.headers.get_list("Content-Type") == ["x/y"]
+    assert third.headers.get_list("Content-Type") == ["application/json"]  # the body is JSON

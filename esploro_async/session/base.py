@@ -350,13 +350,11 @@ class BaseClient:
             if content is not None:
                 raise ValueError("pass json or content, not both")
             body = jsonlib.dumps(json, ensure_ascii=False).encode()
-            return body, {**(headers or {}), "Content-Type": "application/json"}
+            return body, _content_type(headers, "application/json", replace=True)
         if content is None:
             return None, headers
-        headers = dict(headers or {})
-        if not any(name.lower() == "content-type" for name in headers):
-            headers["Content-Type"] = _ACCEPT[fmt]
-        return content.encode() if isinstance(content, str) else content, headers
+        body = content.encode() if isinstance(content, str) else content
+        return body, _content_type(headers, _ACCEPT[fmt], replace=False)
 
     def _headers(self, fmt: Format, extra: Mapping[str, str] | None) -> dict[str, str] | None:
         """The headers to pass with a request; ``None`` when the http client sends them."""
@@ -637,6 +635,23 @@ def _on_asyncio() -> bool:
 
 
 _FIXED_HEADERS = frozenset({"accept", "accept-encoding", "authorization"})
+
+
+def _content_type(
+    headers: Mapping[str, str] | None, value: str, *, replace: bool
+) -> dict[str, str]:
+    """``headers`` with one ``Content-Type``: ``value``, or the caller's unless ``replace``.
+
+    Names are compared whatever their case: one name in two cases would send both values.
+    """
+    merged = dict(headers or {})
+    given = [name for name in merged if name.lower() == "content-type"]
+    if given and not replace:
+        return merged
+    for name in given:
+        del merged[name]
+    merged["Content-Type"] = value
+    return merged
 
 
 def _byte_limit(value: object) -> int:
