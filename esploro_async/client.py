@@ -47,9 +47,13 @@ class EsploroClient(BaseClient):
     Args:
         api_key: the Developer Network key; default ``$ESPLORO_API_KEY``. It is sent
             only in the ``Authorization: apikey ...`` header and never logged or shown.
-        region: ``na`` (default), ``eu``, ``ap``, ``aps``, ``ca`` or ``cn``.
+        region: ``na``, ``eu``, ``ap``, ``aps``, ``ca`` or ``cn``; default
+            ``$ESPLORO_REGION``, else ``na``.
         base_url: an explicit gateway URL instead of ``region`` (``https://``; plain
-            ``http://`` only for loopback hosts, e.g. the simulated gateway).
+            ``http://`` only for loopback hosts, e.g. the simulated gateway); default
+            ``$ESPLORO_BASE_URL``. The environment is read only when neither ``region`` nor
+            ``base_url`` is passed, and ``ESPLORO_BASE_URL`` wins over ``ESPLORO_REGION``,
+            as on the command line.
         format: ``"json"`` (default) or ``"xml"``: the ``Accept`` of every request.
         lang: sent as the ``lang`` query parameter when given.
         institution: the institution code (e.g. ``"01ABC_INST"``). The thresholds are the
@@ -79,6 +83,11 @@ class EsploroClient(BaseClient):
         max_response_bytes: the largest response body read, counted after
             decompression (default 64 MiB); a larger one raises `ResponseFormatError`
             having read no more than that.
+        verify: how server certificates are checked (default: httpx's, the certifi
+            roots). ``"system"`` uses the operating system's trust store through
+            ``truststore`` (``pip install 'esploro-async[truststore]'``): a campus proxy's
+            CA installed on the machine is then trusted, without patching ``ssl`` for the
+            process. An ``ssl.SSLContext`` is used as given.
 
     Clients opened in one process for the same institution (or, unnamed, the same
     gateway and key) share one governance, so a second client cannot double the rate.

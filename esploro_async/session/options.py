@@ -8,6 +8,7 @@ keyword raises `TypeError` as it would for an ordinary signature.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from typing import Any, Literal, TypedDict
 
@@ -48,6 +49,7 @@ class ClientOptions(TypedDict, total=False):
     http_client: httpx.AsyncClient | None
     transport: httpx.AsyncBaseTransport | None
     max_response_bytes: int
+    verify: ssl.SSLContext | Literal["system"]
 
 
 def check_options(owner: str, options: Mapping[str, Any]) -> None:
