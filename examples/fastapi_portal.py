@@ -17,9 +17,8 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
-from typing import Any
-
 from datetime import datetime, timezone
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse

@@ -199,7 +199,8 @@ class Governance:
         quota: the daily-quota ledger.
         max_in_flight: attempts allowed at once.
         on_quota_exhausted: ``"raise"`` `DailyQuotaExhaustedError`, or ``"wait"`` until the reset.
-        rate_limit, safety_margin: reported in snapshots.
+        rate_limit: reported in snapshots.
+        safety_margin: reported in snapshots.
         batch_reserve: the daily-quota floor of the ``batch`` lane (default: the ledger's
             reserve); batch work stops there while ``interactive`` work goes on.
         interactive_slots: concurrency slots batch work may never take (default a fifth of

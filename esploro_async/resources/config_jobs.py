@@ -84,10 +84,12 @@ class JobInstances(Resource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> JobInstance:
-        """One instance: status, progress, counters, alerts::
+        """One instance: status, progress, counters, alerts:
 
-            run = await client.config.jobs.instances("M50173").get("9563643080000561")
-            print(run.status, run.progress, run.is_finished, run.counter_values)
+        ```python
+        run = await client.config.jobs.instances("M50173").get("9563643080000561")
+        print(run.status, run.progress, run.is_finished, run.counter_values)
+        ```
 
         `NotFoundError` if unknown.
         """
@@ -106,10 +108,12 @@ class Jobs(Resource):
     def list(
         self, *, params: Mapping[str, Any] | None = None, **options: Unpack[StreamOptions]
     ) -> OffsetStream[Job]:
-        """Every job definition (list key ``job``); filters such as ``type`` go in ``params``::
+        """Every job definition (list key ``job``); filters such as ``type`` go in ``params``:
 
+        ```python
         async for job in client.config.jobs.list(params={"type": "MANUAL"}):
             print(job.id, job.name, job.category)
+        ```
         """
         return self._stream(JOBS, "job", _job, params or {}, options)
 
@@ -154,11 +158,13 @@ class Jobs(Resource):
 
         Returns the API's answer: ``instance_id``/``instance_link`` name the new instance;
         pass the answer to `wait_for`. Never replayed after an ambiguous failure (the job
-        would run twice)::
+        would run twice):
 
-            run = await client.config.jobs.run("M50173", {"set_id": s.id})
-            done = await client.config.jobs.wait_for(run)
-            print(done.status, done.counter_values)
+        ```python
+        run = await client.config.jobs.run("M50173", {"set_id": s.id})
+        done = await client.config.jobs.wait_for(run)
+        print(done.status, done.counter_values)
+        ```
         """
         body = {
             "parameter": [
@@ -198,11 +204,13 @@ class Jobs(Resource):
         through governance like every request; the wait between polls starts at
         ``poll_interval`` seconds and grows by ``backoff`` up to ``max_interval``.
         ``on_progress`` gets every polled instance. To bound the whole wait, wrap the call
-        in ``anyio.fail_after(...)``::
+        in ``anyio.fail_after(...)``:
 
-            done = await client.config.jobs.wait_for(
-                run, on_progress=lambda i: print(i.status, i.progress)
-            )
+        ```python
+        done = await client.config.jobs.wait_for(
+            run, on_progress=lambda i: print(i.status, i.progress)
+        )
+        ```
 
         Raises:
             JobFailedError: the instance ended ``FAILED``, ``COMPLETED_FAILED``,

@@ -2,10 +2,12 @@
 
 Every higher layer (pagination, resources, bulk operations) calls `BaseClient.request`,
 so governance, retries and error mapping live here only. One request is a loop
-of attempts; each attempt holds a governance slot while it is on the wire::
+of attempts; each attempt holds a governance slot while it is on the wire:
 
-    request ─► attempt 1 ─► [slot ─► quota ─► permit ─► send ─► record] ─► done / retry?
-                attempt 2 ─► ...
+```text
+request ─► attempt 1 ─► [slot ─► quota ─► permit ─► send ─► record] ─► done / retry?
+            attempt 2 ─► ...
+```
 """
 
 from __future__ import annotations

@@ -18,11 +18,13 @@ class RedisGovernance(Governance):
     """`Governance` whose rate gate and quota ledger live in Redis, for many processes.
 
     Every process (and host) working for the institution creates one with the same
-    ``url``, ``institution`` and rate settings and passes it to its clients::
+    ``url``, ``institution`` and rate settings and passes it to its clients:
 
-        governance = RedisGovernance("redis://redis:6379/0", institution="01ABC_INST")
-        async with EsploroClient(governance=governance) as client: ...
-        await governance.aclose()
+    ```python
+    governance = RedisGovernance("redis://redis:6379/0", institution="01ABC_INST")
+    async with EsploroClient(governance=governance) as client: ...
+    await governance.aclose()
+    ```
 
     Args:
         url: a redis-py URL of one server (``redis://host:6379/0``, ``rediss://``,
@@ -32,8 +34,12 @@ class RedisGovernance(Governance):
         institution: the institution code: the budget is shared by everything using it, so
             it is required (a key fingerprint would silently split one institution's
             budget between its API keys).
-        rate_limit, safety_margin, max_in_flight, daily_reserve, on_quota_exhausted: as for
-            the in-process governance; all processes should use the same values.
+        rate_limit: the per-second threshold (default 25), as for the in-process
+            governance; all processes should use the same values (so for the four below).
+        safety_margin: spacing margin for network jitter (default 0.10).
+        max_in_flight: attempts on the wire at once, per process (default 50).
+        daily_reserve: requests of the daily quota never to spend (default 0).
+        on_quota_exhausted: ``"raise"`` (default) or ``"wait"`` until the reset.
         fallback: ``"error"`` (default) raises `RedisUnavailableError` while Redis is
             unreachable; ``"local"`` continues at ``fallback_rate`` per process.
         fallback_rate: request starts per second per process in fallback (default 5.0:
@@ -47,8 +53,10 @@ class RedisGovernance(Governance):
         quota_reset_time: when the quota day ends (default midnight UTC).
         pool_size: Redis connections per process (a `BlockingConnectionPool`, default 8).
         socket_timeout: seconds before a Redis call counts as failed (default 1.0).
-        batch_reserve, interactive_slots: the lanes' quota floor and held-back slots, as
-            for `Governance`; ``batch_reserve`` applies institution-wide.
+        batch_reserve: the batch lane's quota floor, as for `Governance`, institution-wide
+            (default: ``daily_reserve``).
+        interactive_slots: slots batch work may never take, as for `Governance` (default a
+            fifth of ``max_in_flight``).
         interactive_share: while interactive requests come from any process, the share of
             the rate kept for them, before the batch work of every process (default 0.25).
         interactive_window: seconds after the last interactive request during which that
