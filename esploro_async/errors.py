@@ -41,10 +41,11 @@ names still import, with a ``DeprecationWarning``, until 0.3: ``DailyQuotaExhaus
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import attrs
+import httpx
 
 __all__ = [
     "APIConnectionError",
@@ -315,6 +316,9 @@ class APIError(EsploroError):
         tracking_id: the first error's tracking id (quote it to Ex Libris support).
         errors: every error listed in the body.
         quota_remaining: ``X-Exl-Api-Remaining`` on that response, if present.
+        headers: the response's headers (``Retry-After``, ``Date``, the gateway's own), as
+            httpx's and openai-python's errors carry them; empty when the error was built
+            without a response. The request's headers are not kept: they hold the key.
         method, path: the request (path without the query string).
     """
 
@@ -327,8 +331,10 @@ class APIError(EsploroError):
         quota_remaining: int | None = None,
         method: str = "",
         path: str = "",
+        headers: httpx.Headers | Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
+        self.headers: httpx.Headers = httpx.Headers(headers)
         self.status_code = status_code
         self.errors = tuple(errors)
         first = self.errors[0] if self.errors else None

@@ -25,6 +25,9 @@ Instruments (names and units after the OpenTelemetry conventions):
 =========================================  =================  ==============================
 
 A ``429 DAILY_THRESHOLD`` is never retried; it shows as ``quota.remaining`` 0.
+
+Traces (a span per request, the wait for a permit apart from the time on the wire) come
+from `esploro_async.tracing`, with the same extra.
 """
 
 from __future__ import annotations

@@ -210,3 +210,25 @@ def test_old_exception_names_still_import_with_a_deprecation_warning(old: str, n
         assert cls is getattr(errors, new)
     with pytest.raises(AttributeError):
         _ = esploro_async.NoSuchError
+
+
+async def test_an_api_error_carries_the_response_headers_and_status_not_the_key() -> None:
+    headers = {"X-Exl-Api-Remaining": "41", "Retry-After": "7", "X-Request-Tag": "abc"}
+    async with respx.mock(base_url=BASE_URL) as mock:
+        mock.get("/esploro/v1/researchers/x").mock(
+            return_value=httpx.Response(404, json=JSON_ERROR, headers=headers)
+        )
+        async with EsploroClient(API_KEY, base_url=BASE_URL) as client:
+            with pytest.raises(NotFoundError) as raised:
+                await client.request("GET", "researchers/x")
+    error = raised.value
+    assert error.status_code == 404
+    assert isinstance(error.headers, httpx.Headers)
+    assert error.headers["x-request-tag"] == "abc"  # any case, as httpx's headers
+    assert error.headers["Retry-After"] == "7"
+    assert API_KEY not in repr(error.headers) + repr(vars(error))
+
+
+def test_an_api_error_built_by_hand_has_empty_headers() -> None:
+    error = APIError("boom", status_code=500)
+    assert error.headers == httpx.Headers()

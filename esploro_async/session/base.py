@@ -68,6 +68,7 @@ from esploro_async.session.config import (
 )
 from esploro_async.session.options import ClientOptions, check_options
 from esploro_async.session.response import EsploroResponse, GatewayHeaders, api_error
+from esploro_async.tracing import RequestTrace, on_the_wire, start_request_trace, throttle_kind
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "BaseClient", "quote_segment"]
 
@@ -326,16 +327,49 @@ class BaseClient:
         policy = retry or self.retry
         replayable = idempotent if idempotent is not None else method in IDEMPOTENT_METHODS
         chosen: Lane = lane or current_lane() or self.lane
+        trace = start_request_trace(method, full_path, chosen)  # None: not traced
+        if trace is None:
+            return await self._attempts(
+                method, full_path, query, body, request_headers, chosen, policy, replayable, timeout
+            )
+        try:
+            response = await self._attempts(
+                method, full_path, query, body, request_headers, chosen, policy, replayable,
+                timeout, trace,
+            )  # fmt: skip
+        except BaseException as exc:
+            trace.end(exc)
+            raise
+        trace.end()
+        return response
+
+    async def _attempts(
+        self,
+        method: str,
+        full_path: str,
+        query: Mapping[str, Any],
+        body: bytes | None,
+        request_headers: Mapping[str, str] | None,
+        chosen: Lane,
+        policy: RetryPolicy,
+        replayable: bool,
+        timeout: httpx.Timeout | float | None,
+        trace: RequestTrace | None = None,
+    ) -> EsploroResponse:
+        """The attempts of one request, until a response, or an error not to retry."""
         started = current_time()
         attempt_no = 0
         counted = 0
         while True:
             attempt_no += 1
             result = await self._attempt(
-                method, full_path, query, body, request_headers, attempt_no, chosen, policy, timeout
-            )
+                method, full_path, query, body, request_headers, attempt_no, chosen, policy,
+                timeout, trace,
+            )  # fmt: skip
             if isinstance(result, EsploroResponse):
                 return result
+            if trace is not None and (kind := throttle_kind(result.error)) is not None:
+                trace.throttled(kind)
             if result.kind == "quota_wait":
                 continue  # governance holds the next attempt until the reset
             counted += 1
@@ -422,8 +456,13 @@ class BaseClient:
         lane: Lane,
         policy: RetryPolicy,
         timeout: httpx.Timeout | float | None = None,
+        trace: RequestTrace | None = None,
     ) -> EsploroResponse | _Failure:
+        if trace is not None:
+            trace.waiting(attempt_no)
         async with self.governance.attempt(retry=attempt_no > 1, lane=lane) as slot:
+            if trace is not None:
+                trace.sending(attempt_no)
             request = self._http.build_request(
                 method,
                 self.base_url + path,
@@ -439,7 +478,10 @@ class BaseClient:
             )
             sent_at = current_time()
             try:
-                response, content = await self._exchange_in_time(request, deadline)
+                exchange = self._exchange_in_time(request, deadline)
+                response, content = await (
+                    exchange if trace is None else on_the_wire(trace, exchange)
+                )
             except TimeoutError:
                 await slot.record(ResponseInfo(status_code=None))
                 return _Failure(
@@ -572,7 +614,14 @@ class BaseClient:
             return self._daily_threshold(
                 body.errors[0].tracking_id if body.errors else None, remaining
             )
-        error = api_error(status, body, method=method, path=path, quota_remaining=remaining)
+        error = api_error(
+            status,
+            body,
+            method=method,
+            path=path,
+            quota_remaining=remaining,
+            headers=response.headers,
+        )
         if status == 429:
             return _Failure(error, "throttled", retry_after)
         if status >= 500:

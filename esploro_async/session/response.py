@@ -203,12 +203,14 @@ def api_error(
     method: str,
     path: str,
     quota_remaining: int | None,
+    headers: httpx.Headers | None = None,
 ) -> APIError:
     """The exception for an error response (``DAILY_THRESHOLD`` is handled by the caller)."""
     first = body.errors[0] if body.errors else None
     code = first.code if first else None
     where = f"{method} {path}"
     kwargs: dict[str, Any] = {
+        "headers": headers,
         "status_code": status_code,
         "errors": body.errors,
         "quota_remaining": quota_remaining,
