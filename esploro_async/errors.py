@@ -336,11 +336,11 @@ class APIError(EsploroError):
         super().__init__(message)
         self.headers: httpx.Headers = httpx.Headers(headers)
         self.status_code = status_code
-        self.errors = tuple(errors)
+        self.errors: tuple[ErrorDetail, ...] = tuple(errors)
         first = self.errors[0] if self.errors else None
-        self.error_code = first.code if first else None
+        self.error_code: str | None = first.code if first else None
         self.message = message
-        self.tracking_id = first.tracking_id if first else None
+        self.tracking_id: str | None = first.tracking_id if first else None
         self.quota_remaining = quota_remaining
         self.method = method
         self.path = path

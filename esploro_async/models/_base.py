@@ -144,7 +144,7 @@ class Record:
         assert isinstance(other, Record)
         return self._data == other._data
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
     @property
     def record_id(self) -> str | None:

@@ -16,12 +16,13 @@ The record is lossless: any other field is kept and reachable via ``activity["ke
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 import attrs
 
 from esploro_async.models._base import Record
 from esploro_async.models._codes import CodeValue, CodeValueLike
-from esploro_async.models._fields import text
+from esploro_async.models._fields import KeyView, text
 from esploro_async.models._json import as_list, as_str
 
 __all__ = ["Activity"]
@@ -113,8 +114,8 @@ class Activity(Record):
             members = [{"user_primary_id": value}]
         self._set(("member_researcher",), members or None)
 
-    start_date = text("activity_start_date")
+    start_date: ClassVar[KeyView[str | None]] = text("activity_start_date")
     """``activity_start_date`` (raw string; unconfirmed name)."""
 
-    end_date = text("activity_end_date")
+    end_date: ClassVar[KeyView[str | None]] = text("activity_end_date")
     """``activity_end_date`` (raw string; unconfirmed name)."""

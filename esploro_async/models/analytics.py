@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import attrs
 
 from esploro_async.models._base import Record
-from esploro_async.models._fields import coded, text
+from esploro_async.models._codes import CodeValue
+from esploro_async.models._fields import KeyView, coded, text
 
 __all__ = ["AnalyticsPath"]
 
@@ -27,10 +30,10 @@ class AnalyticsPath(Record):
         """The full catalog path (``value``, fallback ``path``), e.g. ``/shared/Inst/Reports``."""
         return self._str("value") or self._str("path")
 
-    name = text("name")
+    name: ClassVar[KeyView[str | None]] = text("name")
     """``name``: the last path segment."""
 
-    type = coded("type")
+    type: ClassVar[KeyView[CodeValue | None]] = coded("type")
     """``type`` (``Folder`` or ``Report``)."""
 
     @property
@@ -45,5 +48,5 @@ class AnalyticsPath(Record):
         kind = self.type
         return kind is not None and (kind.value or "").lower() == "report"
 
-    link = text("link")
+    link: ClassVar[KeyView[str | None]] = text("link")
     """``link``."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
 from esploro_async.models._base import Record, View
 from esploro_async.models._codes import CodeValue, CodeValueLike
 from esploro_async.models._dates import PartialDate
-from esploro_async.models._fields import flag, text
+from esploro_async.models._fields import KeyView, flag, text
 from esploro_async.models._json import (
     as_bool,
     as_int,
@@ -299,7 +299,7 @@ class Asset(Record):
 
     # -- typed properties ---------------------------------------------------------------------
 
-    asset_id = text("originalRepository", "assetId")
+    asset_id: ClassVar[KeyView[str | None]] = text("originalRepository", "assetId")
     """``originalRepository.assetId`` (assets have no top-level id); read-only."""
 
     @property
@@ -443,13 +443,13 @@ class Asset(Record):
         """``depositStatusWithDesc``, falling back to ``asset.deposit.status`` (XML)."""
         return _code_or(self._data, "depositStatusWithDesc", "asset.deposit.status")
 
-    open_access = flag("openaccess")
+    open_access: ClassVar[KeyView[bool | None]] = flag("openaccess")
     """``openaccess`` (``"yes"``/``"no"``; ``"unknown"`` gives ``None``)."""
 
-    peer_reviewed = flag("peerreview")
+    peer_reviewed: ClassVar[KeyView[bool | None]] = flag("peerreview")
     """``peerreview`` (``"yes"``/``"no"``)."""
 
-    portal_visibility = flag("portal_visibility")
+    portal_visibility: ClassVar[KeyView[bool | None]] = flag("portal_visibility")
     """``portal_visibility`` (``"true"``/``"false"``)."""
 
     @property

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
 from esploro_async.models._base import Record
 from esploro_async.models._codes import CodeValue, CodeValueLike
-from esploro_async.models._fields import coded, flag, text
+from esploro_async.models._fields import KeyView, coded, flag, text
 from esploro_async.models._json import as_bool, as_int, as_list, as_str, json_copy
 
 __all__ = [
@@ -37,7 +37,7 @@ class Set(Record):
     ``created_date``, ``number_of_members`` (``{"value", "link"}``), ``link``.
     """
 
-    id = text("id")
+    id: ClassVar[KeyView[str | None]] = text("id")
     """``id``."""
 
     @property
@@ -76,7 +76,7 @@ class Set(Record):
     def content(self, value: CodeValueLike) -> None:
         self._set_code(("content",), value)
 
-    status = coded("status")
+    status: ClassVar[KeyView[CodeValue | None]] = coded("status")
     """``status`` (``ACTIVE`` ...)."""
 
     @property
@@ -92,7 +92,7 @@ class Set(Record):
     def private(self, value: bool | None) -> None:
         self._set_bool_like_existing(("private",), value)
 
-    created_date = text("created_date")
+    created_date: ClassVar[KeyView[str | None]] = text("created_date")
     """``created_date`` (raw ISO timestamp)."""
 
     @property
@@ -101,10 +101,10 @@ class Set(Record):
         value = self._value("number_of_members")
         return as_int(value.get("value") if isinstance(value, Mapping) else value)
 
-    members_link = text("number_of_members", "link")
+    members_link: ClassVar[KeyView[str | None]] = text("number_of_members", "link")
     """``number_of_members.link``."""
 
-    link = text("link")
+    link: ClassVar[KeyView[str | None]] = text("link")
     """``link``."""
 
 
@@ -157,7 +157,7 @@ class CodeTable(Record):
         """``description``."""
         return self._str("description")
 
-    sub_system = coded("sub_system")
+    sub_system: ClassVar[KeyView[CodeValue | None]] = coded("sub_system")
     """``sub_system``."""
 
     @property
@@ -210,7 +210,7 @@ class MappingTable(Record):
 
     _ID_PATHS = (("code",), ("name",))
 
-    code = text("code")
+    code: ClassVar[KeyView[str | None]] = text("code")
     """``code`` (e.g. ``AssetFileAndLinkTypes``)."""
 
     @property
@@ -223,10 +223,10 @@ class MappingTable(Record):
         """``description``."""
         return self._str("description")
 
-    sub_system = coded("sub_system")
+    sub_system: ClassVar[KeyView[CodeValue | None]] = coded("sub_system")
     """``sub_system``."""
 
-    customized = flag("customized")
+    customized: ClassVar[KeyView[bool | None]] = flag("customized")
     """``customized``."""
 
     @property
@@ -239,7 +239,7 @@ class MappingTable(Record):
         """``row`` items."""
         return [MappingTableRow.from_json(r) for r in as_list(self._value("row"))]
 
-    link = text("link")
+    link: ClassVar[KeyView[str | None]] = text("link")
     """``link``."""
 
 
@@ -252,7 +252,7 @@ class ImportProfile(Record):
     unconfirmed for Esploro.
     """
 
-    id = text("id")
+    id: ClassVar[KeyView[str | None]] = text("id")
     """``id``."""
 
     @property
@@ -270,10 +270,10 @@ class ImportProfile(Record):
         """``type``."""
         return self._code("type")
 
-    status = coded("status")
+    status: ClassVar[KeyView[CodeValue | None]] = coded("status")
     """``status``."""
 
-    link = text("link")
+    link: ClassVar[KeyView[str | None]] = text("link")
     """``link``."""
 
 
@@ -286,7 +286,7 @@ class SetMember(Record):
     ``/conf/sets/{id}/members`` answer.
     """
 
-    id = text("id")
+    id: ClassVar[KeyView[str | None]] = text("id")
     """``id``: the member's record id (asset id, researcher primary id ...)."""
 
     @property
@@ -294,5 +294,5 @@ class SetMember(Record):
         """``description``."""
         return self._str("description")
 
-    link = text("link")
+    link: ClassVar[KeyView[str | None]] = text("link")
     """``link``: the member's API URL."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
 from esploro_async.models._base import Record, View
 from esploro_async.models._codes import CodeValue
-from esploro_async.models._fields import coded, number, text
+from esploro_async.models._fields import KeyView, coded, number, text
 from esploro_async.models._json import as_int, as_list, as_str
 from esploro_async.models._xml import element_to_alma_json, parse_xml
 
@@ -43,25 +43,25 @@ class Job(Record):
     ``additional_info`` ``{value, link}``).
     """
 
-    id = text("id")
+    id: ClassVar[KeyView[str | None]] = text("id")
     """``id`` (e.g. ``M50173``)."""
 
-    name = text("name")
+    name: ClassVar[KeyView[str | None]] = text("name")
     """``name``."""
 
-    description = text("description")
+    description: ClassVar[KeyView[str | None]] = text("description")
     """``description``."""
 
-    type = coded("type")
+    type: ClassVar[KeyView[CodeValue | None]] = coded("type")
     """``type`` (``MANUAL``, ``SCHEDULED`` ...)."""
 
-    category = coded("category")
+    category: ClassVar[KeyView[CodeValue | None]] = coded("category")
     """``category`` (e.g. ``RESEARCH_ASSETS``)."""
 
-    content = coded("content")
+    content: ClassVar[KeyView[CodeValue | None]] = coded("content")
     """``content``."""
 
-    link = text("link")
+    link: ClassVar[KeyView[str | None]] = text("link")
     """``link``."""
 
     @property
@@ -82,7 +82,7 @@ class Job(Record):
         value = self._value("additional_info")
         return as_str(value.get("value")) if isinstance(value, Mapping) else as_str(value)
 
-    instance_link = text("additional_info", "link")
+    instance_link: ClassVar[KeyView[str | None]] = text("additional_info", "link")
     """``additional_info.link``: the job instance to poll after ``op=run``."""
 
     @property
@@ -130,16 +130,16 @@ class JobInstance(Record):
         value = element_to_alma_json(parse_xml(text))
         return cls(data=value if isinstance(value, dict) else {}, view=view)
 
-    id = text("id")
+    id: ClassVar[KeyView[str | None]] = text("id")
     """``id``."""
 
-    external_id = text("external_id")
+    external_id: ClassVar[KeyView[str | None]] = text("external_id")
     """``external_id``."""
 
-    name = text("name")
+    name: ClassVar[KeyView[str | None]] = text("name")
     """``name``."""
 
-    status = coded("status")
+    status: ClassVar[KeyView[CodeValue | None]] = coded("status")
     """``status`` (e.g. ``COMPLETED_SUCCESS``)."""
 
     @property
@@ -154,19 +154,19 @@ class JobInstance(Record):
         status = self.status
         return status is not None and (status.value or "").upper() in FAILED_JOB_STATUSES
 
-    progress = number("progress")
+    progress: ClassVar[KeyView[int | None]] = number("progress")
     """``progress`` in percent."""
 
-    submitted_by = coded("submitted_by")
+    submitted_by: ClassVar[KeyView[CodeValue | None]] = coded("submitted_by")
     """``submitted_by``."""
 
-    submit_time = text("submit_time")
+    submit_time: ClassVar[KeyView[str | None]] = text("submit_time")
     """``submit_time`` (raw ISO timestamp)."""
 
-    start_time = text("start_time")
+    start_time: ClassVar[KeyView[str | None]] = text("start_time")
     """``start_time`` (raw ISO timestamp)."""
 
-    end_time = text("end_time")
+    end_time: ClassVar[KeyView[str | None]] = text("end_time")
     """``end_time`` (raw ISO timestamp)."""
 
     @property
@@ -196,5 +196,5 @@ class JobInstance(Record):
         value = self._value("job_info")
         return Job.from_dict(value) if isinstance(value, Mapping) else None
 
-    link = text("link")
+    link: ClassVar[KeyView[str | None]] = text("link")
     """``link``."""

@@ -7,13 +7,13 @@ name (``name``, ``type``...) and everything else stays reachable losslessly.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
 from esploro_async.models._base import Record
 from esploro_async.models._codes import CodeValue, CodeValueLike
-from esploro_async.models._fields import text
+from esploro_async.models._fields import KeyView, text
 
 __all__ = ["Organization"]
 
@@ -78,5 +78,5 @@ class Organization(Record):
         """``status`` (fallback ``organization_status``)."""
         return CodeValue.from_json(self._first("status", "organization_status"))
 
-    link = text("link")
+    link: ClassVar[KeyView[str | None]] = text("link")
     """``link``."""

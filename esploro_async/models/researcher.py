@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
 from esploro_async.models._base import Record
 from esploro_async.models._codes import CodeValue, CodeValueLike
-from esploro_async.models._fields import text
+from esploro_async.models._fields import KeyView, text
 from esploro_async.models._json import as_bool, as_list, as_str, json_copy
 
 __all__ = ["Researcher", "ResearcherAffiliation"]
@@ -177,7 +177,7 @@ class Researcher(Record):
     def is_researcher(self, value: bool | None) -> None:
         self._set_bool_like_existing(("is_researcher",), value)
 
-    link = text("link")
+    link: ClassVar[KeyView[str | None]] = text("link")
     """``link``: the record's API URL (brief items)."""
 
     def _identifier_lists(self) -> list[tuple[tuple[str, ...], Any]]:

@@ -166,7 +166,7 @@ class BaseClient:
             )
         if lane not in LANES:
             raise ConfigurationError(f"lane must be 'interactive' or 'batch', not {lane!r}")
-        self.max_response_bytes = _byte_limit(
+        self.max_response_bytes: int = _byte_limit(
             options.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES)
         )
         self.lane: Lane = lane
@@ -180,13 +180,13 @@ class BaseClient:
             }
             for fmt, accept in _ACCEPT.items()
         }
-        self.base_url = resolve_base_url(region, base_url)
+        self.base_url: str = resolve_base_url(region, base_url)
         self.format: Format = fmt
-        self.lang = options.get("lang")
-        self.retry = options.get("retry") or RetryPolicy()
+        self.lang: str | None = options.get("lang")
+        self.retry: RetryPolicy = options.get("retry") or RetryPolicy()
         self._fingerprint = key_fingerprint(self._api_key)
         self._release: weakref.finalize[Any, Any] | None = None
-        self.governance = self._governance(options)
+        self.governance: GovernanceProtocol = self._governance(options)
         timeout = options.get("timeout", DEFAULT_TIMEOUT)
         self._owns_http = http_client is None
         # The headers an owned client sends by itself: a request in the client's format
@@ -214,7 +214,9 @@ class BaseClient:
         local_settings = {name: options.get(name) for name in _GOVERNANCE_SETTINGS}
         governance = options.get("governance")
         institution = options.get("institution")
-        self.institution = None if institution is None else check_institution(institution)
+        self.institution: str | None = (
+            None if institution is None else check_institution(institution)
+        )
         if governance is not None:
             _check_governance(governance, local_settings)
             other = getattr(governance, "institution", None)
