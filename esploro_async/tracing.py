@@ -106,9 +106,9 @@ class RequestTrace:
         self._context = _otel.set_span_in_context(span)
         self._child: Any = None
         self._child_started = 0.0
-        self.attempts = 0
-        self.wait = 0.0
-        self.wire = 0.0
+        self.attempts: int = 0
+        self.wait: float = 0.0
+        self.wire: float = 0.0
 
     def _open(self, name: str, attributes: dict[str, Any]) -> None:
         self._close()

@@ -34,7 +34,7 @@ from esploro_async.testing import Latency
 
 __all__ = ["cli", "printable", "run"]
 
-log = logging.getLogger("esploro_async.cli")
+log: logging.Logger = logging.getLogger("esploro_async.cli")
 
 T = TypeVar("T")
 

@@ -136,13 +136,13 @@ class RecordWriter:
     ) -> None:
         self.path = path
         self.format = format
-        self.columns = list(columns)
+        self.columns: list[str] = list(columns)
         self._owned = True
         if resume_at is None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)  # removes a link itself, never its target
             self._fd = open_private(path, new=True)
-            self.length = 0
+            self.length: int = 0
             if format == "csv":
                 self._write(self._csv_rows([{column: column for column in self.columns}]))
         else:

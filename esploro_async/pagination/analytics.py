@@ -154,14 +154,14 @@ class AnalyticsStream:
             raise ValueError(f"max_empty_pages must be >= 0, got {max_empty_pages}")
         self.max_empty_pages = max_empty_pages
         self._per_call: dict[str, Any] = {"headers": extra_headers, "timeout": timeout}
-        self.rows_read = 0
+        self.rows_read: int = 0
         self._client = client
         self.lane: Lane = current_lane() or "batch"
         self.path = path
         self.limit = limit
         self._params = {**(params or {}), "path": path, "limit": limit, "filter": filter}
         self.columns: dict[str, str] | None = None
-        self.pages_read = 0
+        self.pages_read: int = 0
         self._started = False
 
     def __aiter__(self) -> AsyncIterator[dict[str, str | None]]:

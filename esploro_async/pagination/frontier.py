@@ -82,11 +82,11 @@ class Frontier(Generic[RecordT]):
     ) -> None:
         self._wrap = wrap
         self.page_size = page_size
-        self.offset = offset
+        self.offset: int = offset
         self.last_id = last_id
-        self.delivered = delivered
+        self.delivered: int = delivered
         self.total = total
-        self.duplicates = 0
+        self.duplicates: int = 0
         self._seen = SeenIds(() if last_id is None else (last_id,))
         self._done: dict[int, tuple[int, str | None]] = {
             start: (start + page_size, None) for start in ahead

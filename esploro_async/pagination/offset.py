@@ -217,11 +217,11 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         _check_options(prefetch, on_insufficient_quota, speculate)
         self._client = client
         self.lane: Lane = lane or current_lane() or "batch"
-        self.path = path if path.startswith("/") else f"/esploro/v1/{path}"
+        self.path: str = path if path.startswith("/") else f"/esploro/v1/{path}"
         self.list_key = list_key
-        self.params = {k: v for k, v in (params or {}).items() if v is not None}
+        self.params: dict[str, Any] = {k: v for k, v in (params or {}).items() if v is not None}
         self._wrap = wrap
-        self.page_size = _page_size(page_size, max_page_size, resume_from)
+        self.page_size: int = _page_size(page_size, max_page_size, resume_from)
         self.ordered = ordered
         self._prefetch = prefetch
         self._on_quota = on_insufficient_quota

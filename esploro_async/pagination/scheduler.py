@@ -104,20 +104,20 @@ class PageScheduler:
         self.path = path
         self.base = base
         self.page_size = page_size
-        self.expected = total
+        self.expected: int = total
         self._skip = frozenset(skip)
         self._report = report
         self._reread_on_drift = reread_on_drift
         self._rounds_left = max_rounds
         self._max_short = max_short_rereads
-        self.stride = stride_for(page_size, overlap=overlap)
+        self.stride: int = stride_for(page_size, overlap=overlap)
         self._next = base + self.stride
         self._observed: dict[int, int] = {base: total}
         # per page: (first id, last id, records, round it was read in)
         self._edges: dict[int, tuple[str | None, str | None, int, int]] = {base: (*first_edges, 0)}
         self._generation = 0
         self._shifted = False
-        self.unresolved = False
+        self.unresolved: bool = False
         self._again: deque[int] = deque()
         self._round: deque[int] = deque()
         self._rereading: set[int] = set()

@@ -51,9 +51,9 @@ class Configuration(MappingTablesMixin):
 
     def __init__(self, client: BaseClient) -> None:
         super().__init__(client)
-        self.sets = Sets(client)
+        self.sets: Sets = Sets(client)
         """Sets and their members."""
-        self.jobs = Jobs(client)
+        self.jobs: Jobs = Jobs(client)
         """Jobs, runs and instances."""
 
     # -- code tables (researchconf: Esploro Cloud App services) ---------------------------

@@ -5,15 +5,15 @@ those of the async method, for a type checker and at run time:
 
 ```python
 class SyncAssets(SyncResource[Assets]):
-    get = blocking(Assets.get)          # (asset_id, *, params=None) -> Asset
-    list = blocking(Assets.list)        # ... -> sync OffsetStream[Asset]
+    get: Final = blocking(Assets.get)          # (asset_id, *, params=None) -> Asset
+    list: Final = blocking(Assets.list)        # ... -> sync OffsetStream[Asset]
 
 class SyncConfiguration(SyncResource[Configuration]):
-    sets = area(SyncSets)               # client.config.sets, itself blocking
+    sets: Final = area(SyncSets)               # client.config.sets, itself blocking
 
 class SyncJobs(SyncResource[Jobs]):
-    instances = blocking(Jobs.instances, SyncJobInstances)   # jobs.instances(job_id)
-    __call__ = blocking(Jobs.__call__)                       # a callable area
+    instances: Final = blocking(Jobs.instances, SyncJobInstances)   # jobs.instances(job_id)
+    __call__: Final = blocking(Jobs.__call__)                       # a callable area
 ```
 
 What a call returns follows from what the async method returns: an awaitable is run in
@@ -177,7 +177,7 @@ def blocking(
     A method that returns a sub-resource names the sub-resource's blocking class:
 
     ```python
-    instances = blocking(Jobs.instances, SyncJobInstances)  # jobs.instances(job_id)
+    instances: Final = blocking(Jobs.instances, SyncJobInstances)  # jobs.instances(job_id)
     ```
     """
     return BlockingMethod(method, wrap)

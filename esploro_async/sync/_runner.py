@@ -39,9 +39,11 @@ class LoopRunner:
     """An asyncio loop running forever in a daemon thread; see the module docstring."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
         self._ready = threading.Event()
-        self.thread = threading.Thread(target=self._main, name="esploro-sync-loop", daemon=True)
+        self.thread: threading.Thread = threading.Thread(
+            target=self._main, name="esploro-sync-loop", daemon=True
+        )
         self.thread.start()
         self._ready.wait()
 

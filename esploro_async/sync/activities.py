@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from esploro_async.resources import Activities
 from esploro_async.sync._base import SyncResource, blocking
 
@@ -11,4 +13,4 @@ __all__ = ["SyncActivities"]
 class SyncActivities(SyncResource[Activities]):
     """Blocking version of `esploro_async.resources.Activities`."""
 
-    create = blocking(Activities.create)
+    create: Final = blocking(Activities.create)

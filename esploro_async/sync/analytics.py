@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from esploro_async.resources import Analytics
 from esploro_async.sync._base import SyncResource, blocking
 
@@ -11,6 +13,6 @@ __all__ = ["SyncAnalytics"]
 class SyncAnalytics(SyncResource[Analytics]):
     """Blocking version of `esploro_async.resources.Analytics`."""
 
-    report = blocking(Analytics.report)
-    paths = blocking(Analytics.paths)
-    test = blocking(Analytics.test)
+    report: Final = blocking(Analytics.report)
+    paths: Final = blocking(Analytics.paths)
+    test: Final = blocking(Analytics.test)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from esploro_async.resources import Assets
 from esploro_async.sync._base import SyncResource, blocking
 
@@ -11,9 +13,9 @@ __all__ = ["SyncAssets"]
 class SyncAssets(SyncResource[Assets]):
     """Blocking version of `esploro_async.resources.Assets`."""
 
-    list = blocking(Assets.list)
-    get = blocking(Assets.get)
-    get_many = blocking(Assets.get_many)
-    create = blocking(Assets.create)
-    patch = blocking(Assets.patch)
-    test = blocking(Assets.test)
+    list: Final = blocking(Assets.list)
+    get: Final = blocking(Assets.get)
+    get_many: Final = blocking(Assets.get_many)
+    create: Final = blocking(Assets.create)
+    patch: Final = blocking(Assets.patch)
+    test: Final = blocking(Assets.test)

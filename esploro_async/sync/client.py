@@ -8,7 +8,7 @@ import inspect
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from typing_extensions import Self, Unpack
 
@@ -142,14 +142,14 @@ class EsploroClient(Blocking[AsyncEsploroClient]):
 
     # -- areas and methods, derived from the async client ----------------------------------
 
-    researchers = area(SyncResearchers)
-    assets = area(SyncAssets)
-    organizations = area(SyncOrganizations)
-    activities = area(SyncActivities)
-    config = area(SyncConfiguration)
-    analytics = area(SyncAnalytics)
-    request = blocking(AsyncEsploroClient.request)
-    paginate = blocking(AsyncEsploroClient.paginate)
+    researchers: Final = area(SyncResearchers)
+    assets: Final = area(SyncAssets)
+    organizations: Final = area(SyncOrganizations)
+    activities: Final = area(SyncActivities)
+    config: Final = area(SyncConfiguration)
+    analytics: Final = area(SyncAnalytics)
+    request: Final = blocking(AsyncEsploroClient.request)
+    paginate: Final = blocking(AsyncEsploroClient.paginate)
 
     def bulk(
         self,

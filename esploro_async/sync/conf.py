@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from esploro_async.resources import MappingTablesMixin
 from esploro_async.sync._base import SyncResource, blocking
@@ -15,5 +15,5 @@ AreaT = TypeVar("AreaT", bound=MappingTablesMixin)
 class SyncMappingTablesMixin(SyncResource[AreaT]):
     """Blocking version of `esploro_async.resources.MappingTablesMixin`."""
 
-    mapping_tables = blocking(MappingTablesMixin.mapping_tables)
-    mapping_table = blocking(MappingTablesMixin.mapping_table)
+    mapping_tables: Final = blocking(MappingTablesMixin.mapping_tables)
+    mapping_table: Final = blocking(MappingTablesMixin.mapping_table)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from esploro_async.resources import Organizations
 from esploro_async.sync._base import SyncResource, blocking
 
@@ -11,6 +13,6 @@ __all__ = ["SyncOrganizations"]
 class SyncOrganizations(SyncResource[Organizations]):
     """Blocking version of `esploro_async.resources.Organizations`."""
 
-    list = blocking(Organizations.list)
-    get = blocking(Organizations.get)
-    test = blocking(Organizations.test)
+    list: Final = blocking(Organizations.list)
+    get: Final = blocking(Organizations.get)
+    test: Final = blocking(Organizations.test)

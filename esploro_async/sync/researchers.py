@@ -12,6 +12,8 @@ Nothing is sent if the block raises.
 
 from __future__ import annotations
 
+from typing import Final
+
 from esploro_async.resources import Researchers
 from esploro_async.sync._base import SyncResource, blocking
 
@@ -21,11 +23,11 @@ __all__ = ["SyncResearchers"]
 class SyncResearchers(SyncResource[Researchers]):
     """Blocking version of `esploro_async.resources.Researchers`."""
 
-    list = blocking(Researchers.list)
-    get = blocking(Researchers.get)
-    create = blocking(Researchers.create)
-    update = blocking(Researchers.update)
-    delete = blocking(Researchers.delete)
-    add_orcid_token = blocking(Researchers.add_orcid_token)
-    test = blocking(Researchers.test)
-    edit = blocking(Researchers.edit)
+    list: Final = blocking(Researchers.list)
+    get: Final = blocking(Researchers.get)
+    create: Final = blocking(Researchers.create)
+    update: Final = blocking(Researchers.update)
+    delete: Final = blocking(Researchers.delete)
+    add_orcid_token: Final = blocking(Researchers.add_orcid_token)
+    test: Final = blocking(Researchers.test)
+    edit: Final = blocking(Researchers.edit)

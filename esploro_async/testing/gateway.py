@@ -249,22 +249,24 @@ class SimulatedGateway:
         for role in (api_keys or {}).values():
             if role not in ("rw", "ro"):
                 raise ValueError(f"key role must be 'rw' or 'ro', not {role!r}")
-        self.institution = institution if institution is not None else SyntheticInstitution(seed)
+        self.institution: SyntheticInstitution = (
+            institution if institution is not None else SyntheticInstitution(seed)
+        )
         self.rate_limit = rate_limit
         self.window = window
         self.count_rejected = count_rejected
         self.daily_quota = daily_quota
-        self.quota_remaining = daily_quota if quota_remaining is None else quota_remaining
+        self.quota_remaining: int = daily_quota if quota_remaining is None else quota_remaining
         self.quota_counts_rejected = quota_counts_rejected
-        self.start = start or _wall_now()
+        self.start: _dt.datetime = start or _wall_now()
         if self.start.tzinfo is None:
             self.start = self.start.replace(tzinfo=_dt.timezone.utc)
-        self.latency = latency or Latency.fixed(0.0)
-        self.latency_by_endpoint = dict(latency_by_endpoint or {})
+        self.latency: Latency = latency or Latency.fixed(0.0)
+        self.latency_by_endpoint: dict[str, Latency] = dict(latency_by_endpoint or {})
         self.up_fraction = up_fraction
-        self.faults = list(faults)
+        self.faults: list[Fault] = list(faults)
         self.foreign_rate = foreign_rate
-        self.api_keys = dict(
+        self.api_keys: dict[str, str] = dict(
             api_keys if api_keys is not None else {SIM_API_KEY: "rw", SIM_READ_ONLY_KEY: "ro"}
         )
         self.seed = seed
@@ -282,7 +284,7 @@ class SimulatedGateway:
         self._foreign_next: float | None = None
         self._foreign_at: list[float] = sorted(foreign_arrivals)
         self._number = 0
-        self.api = EsploroApi(
+        self.api: EsploroApi = EsploroApi(
             self.institution,
             tracking_id=self._tracking_id,
             today=self._today,

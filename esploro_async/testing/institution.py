@@ -16,11 +16,14 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from esploro_async.testing import _generate as gen
+
+if TYPE_CHECKING:
+    from esploro_async.testing.analytics import Report
 
 __all__ = ["RecordStore", "SyntheticInstitution"]
 
@@ -84,7 +87,7 @@ class RecordStore:
         self._deleted: set[int] = set()
         self._modified: dict[int, int] = {}
         #: Incremented by every mutation (used to invalidate cached filtered views).
-        self.version = 0
+        self.version: int = 0
         #: Returns today's date ordinal; the gateway points it at its simulated clock.
         self.today: Callable[[], int] = lambda: _dt.date.today().toordinal()
 
@@ -256,7 +259,7 @@ class SyntheticInstitution:
 
         self.seed = seed
         n_res = researchers
-        self.researchers = RecordStore(
+        self.researchers: RecordStore = RecordStore(
             size=researchers,
             make=lambda n: gen.researcher(seed, n),
             id_of_index=gen.researcher_id,
@@ -264,7 +267,7 @@ class SyntheticInstitution:
             id_of_record=_researcher_id_of,
             set_id=_set_researcher_id,
         )
-        self.assets = RecordStore(
+        self.assets: RecordStore = RecordStore(
             size=assets,
             make=lambda n: gen.asset(seed, n, n_res),
             id_of_index=gen.asset_id,
@@ -307,7 +310,7 @@ class SyntheticInstitution:
             "AssetFileAndLinkTypes": _load_data("mapping-table-AssetFileAndLinkTypes.json")
         }
         self.activities: list[JsonDict] = []
-        self.reports = default_reports(seed, analytics_rows)
+        self.reports: dict[str, Report] = default_reports(seed, analytics_rows)
         #: Job runs started with ``POST /almaws/v1/conf/jobs/{id}?op=run``, by
         #: ``(job id, instance id)``; each takes simulated time (see :class:`SimJobRun`).
         self.job_runs: dict[tuple[str, str], SimJobRun] = {}

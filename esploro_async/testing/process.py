@@ -151,7 +151,7 @@ class GatewayProcess:
         **options: Any,
     ) -> None:
         institution = {"seed": options.get("seed", 0), "researchers": researchers, "assets": assets}
-        self.url = ""
+        self.url: str = ""
         self._start_timeout = start_timeout
         ctx = multiprocessing.get_context("spawn")
         self._conn, child_conn = ctx.Pipe()

@@ -65,9 +65,9 @@ class RedisServer:
                 "redis-server is not installed: apt-get install -y redis-server"
             )
         self.binary = binary
-        self.port = port or free_loopback_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.dir = tempfile.mkdtemp(prefix="esploro-redis-")
+        self.port: int = port or free_loopback_port()
+        self.url: str = f"redis://127.0.0.1:{self.port}/0"
+        self.dir: str = tempfile.mkdtemp(prefix="esploro-redis-")
         self._preexec_fn = preexec_fn
         self._extra_args = tuple(extra_args)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -184,7 +184,7 @@ class RedisClusterServers:
                 *("--cluster-config-file", f"{server.dir}/nodes.conf"),
             )
             self.servers.append(server)
-        self.url = f"redis+cluster://127.0.0.1:{self.servers[0].port}"
+        self.url: str = f"redis+cluster://127.0.0.1:{self.servers[0].port}"
 
     def __enter__(self) -> RedisClusterServers:
         self.start()

@@ -64,7 +64,7 @@ class SimServer:
             )
         self.gateway = gateway
         self.host = host
-        self.port = port
+        self.port: int = port
         self._server: asyncio.base_events.Server | None = None
         self._conns: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()

@@ -64,8 +64,8 @@ def test_every_python_example_type_checks_strictly(tmp_path: Path) -> None:
         match = re.match(r".*?(example_\d+\.py):(\d+): error: (.*)", line)
         if match is None:
             continue
-        origin, code = where[match[1]]
-        source_line = code[int(match[2]) - 2]
+        origin, source = where[match[1]]
+        source_line = source[int(match[2]) - 2]
         page, first = origin.rsplit(":", 1)
         message = f"{page}:{int(first) + int(match[2]) - 2}: {match[3]}"
         if AWAITING_STR_IDS.search(match[3]) and re.search(r"\.(id|asset_id)\b", source_line):
