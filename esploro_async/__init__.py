@@ -36,7 +36,12 @@ from esploro_async.errors import (
     UnresolvedDriftError,
     WrongHostError,
 )
-from esploro_async.governance import Governance, GovernanceSnapshot, RatePolicy
+from esploro_async.governance import (
+    Governance,
+    GovernanceSettings,
+    GovernanceSnapshot,
+    RatePolicy,
+)
 from esploro_async.governance.lanes import Lane, use_lane
 from esploro_async.retry import RetryPolicy
 from esploro_async.session import REGIONS, ClientOptions, EsploroResponse
@@ -58,6 +63,7 @@ __all__ = [
     "EsploroError",
     "EsploroResponse",
     "Governance",
+    "GovernanceSettings",
     "GovernanceSnapshot",
     "IncompletePageError",
     "InsufficientQuotaError",

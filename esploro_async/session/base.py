@@ -48,6 +48,7 @@ from esploro_async.governance.registry import (
     gateway_identity,
     release_shared,
 )
+from esploro_async.governance.settings import GovernanceSettings
 from esploro_async.retry import IDEMPOTENT_METHODS, RetryPolicy
 from esploro_async.session.bodies import (
     BodyUnreadable,
@@ -80,6 +81,7 @@ DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _Client = TypeVar("_Client", bound="BaseClient")
 _GOVERNANCE_SETTINGS = (
     "rate_limit",
+    "allow_above_threshold",
     "safety_margin",
     "max_in_flight",
     "daily_reserve",
@@ -199,7 +201,7 @@ class BaseClient:
     def _governance(self, options: ClientOptions) -> GovernanceProtocol:
         """The governance given, or the process's shared one for this institution (or,
         unnamed, this gateway and key)."""
-        local_settings = {name: options.get(name) for name in _GOVERNANCE_SETTINGS}
+        local_settings: dict[str, Any] = {name: options.get(name) for name in _GOVERNANCE_SETTINGS}
         governance = options.get("governance")
         institution = options.get("institution")
         self.institution = None if institution is None else check_institution(institution)
@@ -211,21 +213,11 @@ class BaseClient:
                     f"institution={institution!r} but the governance given is {other!r}'s"
                 )
             return governance
-        rate_limit = options.get("rate_limit")
-        safety_margin = options.get("safety_margin")
-        max_in_flight = options.get("max_in_flight")
-        effective = {
-            "rate_limit": 25.0 if rate_limit is None else float(rate_limit),
-            "safety_margin": 0.10 if safety_margin is None else safety_margin,
-            "max_in_flight": 64 if max_in_flight is None else max_in_flight,
-            "daily_reserve": options.get("daily_reserve") or 0,
-            "on_quota_exhausted": options.get("on_quota_exhausted") or "raise",
-            "batch_reserve": options.get("batch_reserve"),
-        }
+        settings = GovernanceSettings.build(**local_settings)
         shared, shared_key = acquire_shared(
             Sharer(gateway_identity(self.base_url), self._fingerprint, self.institution),
-            tuple(effective.items()),
-            lambda: Governance.local(**effective),  # type: ignore[arg-type]
+            settings,
+            lambda: Governance.local(settings),
         )
         # Released by aclose(), or when an unclosed client is garbage-collected.
         self._release = weakref.finalize(self, release_shared, shared_key)

@@ -108,7 +108,12 @@ if ARGV[6] == '1' and (dec == 0 or now - dec >= tonumber(ARGV[4])) then
   rate = math.max(tonumber(ARGV[5]), rate * tonumber(ARGV[3]))
   dec = now
 end
-local paused = math.max(tonumber(s[3]) or 0, now + tonumber(ARGV[2]))
+-- An isolated 429 pauses first_pause (ARGV[9]); one within a second after the end of the
+-- last pause pauses ARGV[2]; a Retry-After (ARGV[10]) longer than either wins.
+local before = tonumber(s[3]) or 0
+local pause = tonumber(ARGV[9])
+if now <= before + 1000000 then pause = tonumber(ARGV[2]) end
+local paused = math.max(before, now + math.max(pause, tonumber(ARGV[10])))
 local tat = math.max(tonumber(s[1]) or 0, paused)
 redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat), 'rate', tostring(rate),
            'anchor', string.format('%.0f', now), 'paused', string.format('%.0f', paused),

@@ -101,6 +101,10 @@ class RedisRateGate:
                 f"fallback_rate must be positive and below the effective rate "
                 f"{policy.effective_rate:.2f}: every process uses it at once, got {fallback_rate!r}"
             )
+        if policy.auto_margin:
+            raise ConfigurationError(
+                "safety_margin='auto' is not available on Redis yet: give a number"
+            )
         if horizon <= 0 or late_tolerance < 0:
             raise ConfigurationError("horizon must be > 0 and late_tolerance >= 0")
         self.policy = policy
@@ -175,31 +179,47 @@ class RedisRateGate:
             self.stats["stale"] += 1
 
     async def throttled(self, retry_after: float | None) -> None:
-        """429 ``PER_SECOND_THRESHOLD``: pause every process and cut the shared rate."""
+        """429 ``PER_SECOND_THRESHOLD``: pause every process and cut the shared rate.
+
+        The pause is ``first_pause`` after an isolated 429 and ``pause`` after one within
+        a second of the last pause's end (as `AdaptiveRate` does in one process).
+        """
         policy = self.policy
-        pause = max(policy.pause, retry_after or 0.0)
-        self._pause_local(current_time() + pause)
+        now = current_time()
+        repeated = now <= self._paused_until + 1.0
+        pause = policy.pause if repeated else min(policy.pause, policy.first_pause)
+        pause = max(pause, retry_after or 0.0)
+        self._pause_local(now + pause)
         try:
             paused_us, rate = await self._store.run(
                 self._store.penalize_script,
                 [self._store.rate_key],
                 [
                     repr(policy.rate_limit),
-                    round(pause * US),
+                    round(policy.pause * US),
                     repr(policy.decrease),
                     round(policy.decrease_cooldown * US),
                     repr(policy.min_rate),
                     "1" if policy.adaptive else "0",
                     self._ttl_ms,
                     self._store.channel,
+                    round(min(policy.pause, policy.first_pause) * US),
+                    round((retry_after or 0.0) * US),
                 ],
             )
         except unreachable_errors() as exc:
             log.warning("could not record a 429 in Redis (%s); pausing this process only", exc)
             return
         self._rate = as_float(rate)
-        self._interval = (1.0 + policy.safety_margin) / self._rate
+        self._interval = (1.0 + self.current_margin()) / self._rate
         self._pause_local(current_time() + as_int(paused_us) / US)
+
+    def observe(self, round_trip: float, remaining: int | None) -> None:
+        """One response (the automatic margin's inputs; see `RedisGovernance`)."""
+
+    def current_margin(self) -> float:
+        """The safety margin now in force."""
+        return self.policy.safety_margin
 
     def current_rate(self) -> float:
         """The shared adaptive rate as of the last Redis reply (before the margin)."""
