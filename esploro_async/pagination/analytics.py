@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import httpx
 
-from esploro_async.errors import ReportNotFinishedError, ResponseFormatError
+from esploro_async.errors import ConfigurationError, ReportNotFinishedError, ResponseFormatError
 from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.session.bodies import local_name
 
@@ -145,10 +145,17 @@ class AnalyticsStream:
         extra_headers: Mapping[str, str] | None = None,
         timeout: httpx.Timeout | float | None = None,
     ) -> None:
-        if not 25 <= limit <= _MAX_LIMIT:
-            raise ValueError(f"limit must be between 25 and {_MAX_LIMIT}, got {limit}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 25 <= limit <= _MAX_LIMIT:
+            raise ConfigurationError(
+                f"limit must be a whole number in [25, {_MAX_LIMIT}] (rows per page of the "
+                f"reports API), got {limit!r}"
+            )
+        if isinstance(max_empty_pages, bool) or not isinstance(max_empty_pages, int):
+            raise ConfigurationError(
+                f"max_empty_pages must be a whole number, got {max_empty_pages!r}"
+            )
         if max_empty_pages < 0:
-            raise ValueError(f"max_empty_pages must be >= 0, got {max_empty_pages}")
+            raise ConfigurationError(f"max_empty_pages must be >= 0, got {max_empty_pages!r}")
         self.max_empty_pages = max_empty_pages
         self._per_call: dict[str, Any] = {"headers": extra_headers, "timeout": timeout}
         self.rows_read = 0

@@ -178,7 +178,7 @@ class BaseClient:
         self._fingerprint = key_fingerprint(self._api_key)
         self._release: weakref.finalize[Any, Any] | None = None
         self.governance = self._governance(options)
-        timeout = options.get("timeout", DEFAULT_TIMEOUT)
+        timeout = _check_timeout(options.get("timeout", DEFAULT_TIMEOUT))
         self._owns_http = http_client is None
         # The headers an owned client sends by itself: a request in the client's format
         # without extra headers passes none (httpx merges each one it is given, slowly).
@@ -644,6 +644,32 @@ def _content_type(
         del merged[name]
     merged["Content-Type"] = value
     return merged
+
+
+def _check_timeout(value: object) -> httpx.Timeout | float | None:
+    """``value`` if it is a usable timeout, else `ConfigurationError` (it would fail every
+    request): a number of seconds > 0, an ``httpx.Timeout`` whose parts are, or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, httpx.Timeout):
+        parts = {
+            "connect": value.connect,
+            "read": value.read,
+            "write": value.write,
+            "pool": value.pool,
+        }
+        for name, part in parts.items():
+            if part is not None and not part > 0:
+                raise ConfigurationError(
+                    f"timeout.{name} must be a number of seconds > 0 or None, got {part!r}"
+                )
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigurationError(
+            "timeout must be a number of seconds > 0, an httpx.Timeout, or None for no "
+            f"timeout, got {value!r}"
+        )
+    return value
 
 
 def _byte_limit(value: object) -> int:

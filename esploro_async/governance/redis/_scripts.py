@@ -18,7 +18,25 @@ if rate < ceiling then
     anchor = anchor + steps * every
   end
 end
-local interval = math.ceil((1 + tonumber(ARGV[2])) * 1000000 / rate)
+-- The margin: ARGV[2], or with an automatic margin (ARGV[15] == '1') the widest that any
+-- process of the last minute proposes (each from the round trips and arrival order it saw),
+-- so evidence of jitter seen anywhere widens it everywhere. Unreadable entries are dropped.
+local margin = tonumber(ARGV[2])
+if ARGV[15] == '1' then
+  redis.call('HSET', KEYS[5], ARGV[8], ARGV[2] .. ' ' .. string.format('%.0f', now))
+  local all = redis.call('HGETALL', KEYS[5])
+  for i = 1, #all, 2 do
+    local m, at = string.match(all[i + 1], '^(%S+) (%S+)$')
+    m, at = tonumber(m), tonumber(at)
+    if m and at and m >= 0 and m <= 1 and now - at < 60000000 then
+      if m > margin then margin = m end
+    else
+      redis.call('HDEL', KEYS[5], all[i])
+    end
+  end
+  redis.call('PEXPIRE', KEYS[5], 120000)
+end
+local interval = math.ceil((1 + margin) * 1000000 / rate)
 local paused = tonumber(s[4]) or 0
 local push = tonumber(ARGV[7])
 if push > 0 and now + push > paused then paused = now + push end
@@ -93,7 +111,7 @@ if #gone > 0 then
 end
 redis.call('PEXPIRE', KEYS[2], 120000)
 redis.call('PEXPIRE', KEYS[3], 120000)
-return {granted, wait, interval, tostring(rate), paused - now, horizon}
+return {granted, wait, interval, tostring(rate), paused - now, horizon, tostring(margin)}
 """
 
 PENALIZE_LUA = """

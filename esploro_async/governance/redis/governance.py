@@ -37,8 +37,9 @@ class RedisGovernance(Governance):
             may be given as keyword arguments instead (``daily_reserve=1000``).
         fallback: ``"error"`` (default) raises `RedisUnavailableError` while Redis is
             unreachable; ``"local"`` continues at ``fallback_rate`` per process.
-        fallback_rate: request starts per second per process in fallback (default 5.0:
-            keep ``processes × fallback_rate`` below the effective rate).
+        fallback_rate: request starts per second per process in fallback (default 5.0, or
+            a fifth of the effective rate if that is less: keep ``processes × fallback_rate``
+            below the effective rate).
         key_prefix: first part of every key (``{prefix}:{INSTITUTION}:...``).
         rate_policy: tunes the per-second reaction the older way (`GovernanceSettings.build`).
         horizon: reservation horizon in seconds (default 1.0).
@@ -62,7 +63,7 @@ class RedisGovernance(Governance):
         *,
         institution: str,
         fallback: Fallback = "error",
-        fallback_rate: float = 5.0,
+        fallback_rate: float | None = None,
         key_prefix: str = "esploro",
         rate_policy: RatePolicy | None = None,
         horizon: float = 1.0,
