@@ -53,6 +53,7 @@ import attrs
 from esploro_async._clock import current_time
 from esploro_async.testing import _generate as gen
 from esploro_async.testing import _xml
+from esploro_async.testing import jobs as _jobs
 from esploro_async.testing.analytics import AnalyticsSession, render_not_ready, render_page
 from esploro_async.testing.institution import SimJobRun, SyntheticInstitution
 
@@ -773,40 +774,13 @@ class EsploroApi:
         ]
 
     def _run_json(self, req: ApiRequest, run: SimJobRun) -> dict[str, Any]:
-        job = run.job
-        status, progress = run.status_at(self._clock())
-        base = f"{req.base_url}/almaws/v1/conf/jobs/{job['id']}"
-        start = run.submit_wall + _dt.timedelta(seconds=run.duration / 10)
-        data: dict[str, Any] = {
-            "id": run.instance_id,
-            "name": f"{job['name']} - via API - {run.parameters.get('job_name', '')}".rstrip(),
-            "submitted_by": {"value": "exl_api", "desc": "Ex Libris, API"},
-            "submit_time": _iso(run.submit_wall),
-            "progress": progress,
-            "status": {"value": status, "desc": _JOB_STATUS_DESC.get(status, status.title())},
-        }
-        if status != "QUEUED":
-            data["start_time"] = _iso(start)
-        if progress == 100:
-            end = run.submit_wall + _dt.timedelta(seconds=run.duration)
-            data["end_time"] = _iso(end)
-            data["status_date"] = end.date().isoformat() + "Z"
-            alert = (
-                "alert_general_success"
-                if status.startswith("COMPLETED_S")
-                else "alert_general_failure"
-            )
-            data["alert"] = [{"value": alert, "desc": _ALERT_DESC[alert]}]
-            data["counter"] = [
-                {"type": {"value": code, "desc": desc}, "value": str(value)}
-                for code, desc, value in run.counters
-            ]
-        data["job_info"] = {
-            **{k: job[k] for k in ("id", "name", "description", "type", "category") if k in job},
-            "link": base,
-        }
-        data["link"] = f"{base}/instances/{run.instance_id}"
-        return data
+        return _jobs.instance_json(run, self._clock(), req.base_url)
+
+    def job_end_webhook(self, job_id: str, instance_id: str, base_url: str) -> dict[str, Any]:
+        """The ``JOB_END`` webhook of a run started with ``op=run`` (see
+        :func:`esploro_async.testing.jobs.job_end_webhook`)."""
+        run = self.inst.job_runs[(job_id, instance_id)]
+        return _jobs.job_end_webhook(run, self._clock(), base_url)
 
     def _jobs(self, req: ApiRequest, args: tuple[str, ...]) -> ApiResponse:
         inst = self.inst
@@ -942,26 +916,6 @@ class EsploroApi:
 
 
 _SET_CONTENT = {"IER": "Research assets", "RESEARCHERS": "Researchers"}
-_JOB_STATUS_DESC = {
-    "QUEUED": "Queued",
-    "RUNNING": "Running",
-    "COMPLETED_SUCCESS": "Completed Successfully",
-    "COMPLETED_WARNINGS": "Completed with Warnings",
-    "COMPLETED_FAILED": "Completed with Errors",
-    "FAILED": "Failed",
-    "ABORTED": "Aborted",
-    "CANCELLED": "Cancelled",
-}
-_ALERT_DESC = {
-    "alert_general_success": (
-        "The job completed successfully. For more information view the report details."
-    ),
-    "alert_general_failure": "The job failed. For more information view the report details.",
-}
-
-
-def _iso(when: _dt.datetime) -> str:
-    return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _job_parameters(body: dict[str, Any]) -> dict[str, str]:
