@@ -57,9 +57,10 @@ ABORTED_JOB_STATUSES = frozenset({"USER_ABORTED", "SYSTEM_ABORTED"})
 FAILED_JOB_STATUSES = frozenset({"COMPLETED_FAILED", "FAILED"}) | ABORTED_JOB_STATUSES
 """The finished statuses that mean the job did not do its work (failed or aborted)."""
 
-FINISHED_JOB_STATUSES = frozenset(
-    {"COMPLETED_SUCCESS", "COMPLETED_NO_BULKS", "COMPLETED_WARNING", "SKIPPED"}
-) | FAILED_JOB_STATUSES
+FINISHED_JOB_STATUSES = (
+    frozenset({"COMPLETED_SUCCESS", "COMPLETED_NO_BULKS", "COMPLETED_WARNING", "SKIPPED"})
+    | FAILED_JOB_STATUSES
+)
 """Job-instance status codes after which the status no longer changes."""
 
 

@@ -48,7 +48,7 @@ ABORTING = {"USER_ABORTED", "SYSTEM_ABORTED"}
 def test_the_status_list_is_ex_libris_code_table() -> None:
     table = json.loads((PUBLIC / "codetable_response.json").read_text())
     assert table["name"] == "systemJobStatus"
-    assert JOB_STATUSES == tuple(row["code"] for row in table["row"])
+    assert tuple(row["code"] for row in table["row"]) == JOB_STATUSES
     # every status is exactly one of: still going, waiting for a person, ended
     for code in JOB_STATUSES:
         kinds = [code in ACTIVE_JOB_STATUSES, code == MANUAL_HANDLING_REQUIRED]
