@@ -221,7 +221,7 @@ class JobManualHandlingError(EsploroError):
         self.waited = waited
 
 
-class JobWaitTimeoutError(EsploroError, TimeoutError):
+class JobWaitTimeoutError(EsploroError):
     """A job wait reached its deadline before the instance ended.
 
     The job was not cancelled and may still run: wait again with the same instance.

@@ -139,7 +139,6 @@ async def test_the_wait_has_an_overall_deadline(
     started = anyio.current_time()
     with pytest.raises(JobWaitTimeoutError, match="not cancelled") as timed_out:
         await client.config.jobs.wait_for(run, deadline=900.0)
-    assert isinstance(timed_out.value, TimeoutError)
     assert 900.0 <= anyio.current_time() - started < 960.0
     assert isinstance(timed_out.value.instance, JobInstance)
     assert _polls(gw, run) <= 30
