@@ -26,6 +26,7 @@ answers an unknown user (``401861``, seen in public Alma clients); only unknown 
 400   40166410   mandatory parameter missing (``GET /assets`` without ``doi`` or
                  ``update_date_from``; analytics without ``path``)
 400   402880     no asset found for the requested id(s) (all ids unknown)
+400   402204     an asset id that is not numeric (``GET /assets/{id}``, one id)
 400   402884     asset id already exists (``POST /assets``)
 400   402882     ``identifier.*`` fields sent in a JSON patch (XML only)
 400   402883     ``temporary.linksToExtract`` sent in an XML patch (JSON only)
@@ -341,6 +342,8 @@ class EsploroApi:
             raise _Error(404, "402893", f"No such resource: {req.path}")
         if req.method == "GET":
             ids = [i.strip() for i in rest[0].split(",") if i.strip()]
+            if len(ids) == 1 and not ids[0].isdigit():
+                raise _Error(400, "402204", f"Input parameter assetId {ids[0]} is not numeric.")
             limit, offset = self._paging(req)
             found = [rec for rec in (self.inst.assets.ref(i) for i in ids) if rec is not None]
             if not found:

@@ -130,6 +130,9 @@ class FaultKind(str, enum.Enum):
     #: API does while the query runs; the report does not advance. Selected on every
     #: request (no ``max_count``), the report never finishes.
     REPORT_NOT_READY = "report_not_ready"
+    #: Whatever the request gets, with a line break and spaces before the body (before
+    #: the XML declaration too, which XML itself forbids), as gateway error bodies come.
+    LEADING_WHITESPACE = "leading_whitespace"
 
 
 _PROCESSED_DEFAULT = {
@@ -150,11 +153,18 @@ _PROCESSED_DEFAULT = {
     FaultKind.DEEP_JSON: True,
     FaultKind.ABSURD_HEADERS: True,
     FaultKind.TRICKLE: True,
+    FaultKind.LEADING_WHITESPACE: True,
 }
 
 #: Faults that damage the body of a processed response.
 BODY_FAULTS = frozenset(
-    {FaultKind.TRUNCATED, FaultKind.MALFORMED, FaultKind.SHORT_PAGE, FaultKind.NO_LIST}
+    {
+        FaultKind.TRUNCATED,
+        FaultKind.MALFORMED,
+        FaultKind.SHORT_PAGE,
+        FaultKind.NO_LIST,
+        FaultKind.LEADING_WHITESPACE,
+    }
 )
 
 #: Faults that change the response of a request the API really handled.

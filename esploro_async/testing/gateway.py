@@ -730,6 +730,8 @@ def max_in_window(times: Iterable[float], window: float = 1.0) -> int:
 
 
 def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:
+    if fault.kind is FaultKind.LEADING_WHITESPACE:
+        return b"\r\n   " + body
     if fault.kind in (FaultKind.SHORT_PAGE, FaultKind.NO_LIST):
         return _shorten(body, drop_list=fault.kind is FaultKind.NO_LIST)
     if fault.kind is FaultKind.TRUNCATED:
