@@ -31,9 +31,11 @@ answers an unknown user (``401861``, seen in public Alma clients); only unknown 
 400   402882     ``identifier.*`` fields sent in a JSON patch (XML only)
 400   402883     ``temporary.linksToExtract`` sent in an XML patch (JSON only)
 400   402885     organization / set / code table / profile / job / job instance /
-                 mapping table / analytics path not found
+                 mapping table / analytics catalog path not found
 400   402886     invalid set member id(s) with ``fail_on_invalid_id=true``
 400   402892     unknown analytics resumption token
+400   420033     "No more rows to fetch": a token used after its report's last page
+500   INTERNAL_SERVER_ERROR  "Path not found (...)": an unknown analytics report path
 405   402894     method not supported on this path (e.g. PUT/DELETE on assets)
 404   402893     unknown path
 ====  =========  ===========================================================
@@ -142,16 +144,20 @@ class EsploroApi:
         institution.assets.today = lambda: today().toordinal()
 
     # -- entry ------------------------------------------------------------------------
-    def handle(self, req: ApiRequest, *, report_not_ready: bool = False) -> ApiResponse:
+    def handle(
+        self, req: ApiRequest, *, report_not_ready: bool = False, report_loading: bool = False
+    ) -> ApiResponse:
         """Answer one request (never raises for client errors).
 
         ``report_not_ready`` (the ``REPORT_NOT_READY`` fault): an analytics report request
         is answered as if its query still ran (``IsFinished=false``, ``<ResultXml/>``, the
-        token on a first request), and the report does not advance.
+        token on a first request), and the report does not advance. ``report_loading``
+        (the ``REPORT_LOADING`` fault): the same without any token, and a first request
+        starts nothing.
         """
         try:
             if report_not_ready and req.segments[2:] == ("researchanalytics", "reports"):
-                return self._report_not_ready(req)
+                return self._report_not_ready(req, with_token=not report_loading)
             return self._route(req)
         except _Error as e:
             return self.error(req, e.status, e.code, e.message)
@@ -879,9 +885,13 @@ class EsploroApi:
             session = self._sessions.get(token)
             if session is None:
                 raise _Error(400, "402892", f"Invalid resumption token: {token}")
-            lim = limit or session.limit
+            if session.done:
+                raise _Error(400, "420033", "No more rows to fetch")
+            lim = session.report.page_rows(limit or session.limit)
             first = not session.schema_sent
-            body, _ = render_page(session.report, session.offset, lim, token=None, first=first)
+            body, session.done = render_page(
+                session.report, session.offset, lim, token=None, first=first
+            )
             session.schema_sent = True
             session.offset = min(session.report.row_count, session.offset + lim)
             return ApiResponse(200, body, XML_CT)
@@ -890,17 +900,19 @@ class EsploroApi:
             raise _Error(400, "40166410", "Mandatory parameter missing: path")
         report = self.inst.reports.get(path)
         if report is None:
-            raise _Error(400, "402885", f"Analytics path {path} was not found.")
-        lim = limit or 25
+            # the real answer (scriptotek/php-alma-client report_not_found_response.xml)
+            raise _Error(500, "INTERNAL_SERVER_ERROR", f"Path not found ({path})")
+        lim = report.page_rows(limit or 25)
         token = self._new_token()
-        self._sessions[token] = AnalyticsSession(report, lim, min(report.row_count, lim))
-        body, _ = render_page(report, 0, lim, token=token, first=True)
+        session = AnalyticsSession(report, limit or 25, min(report.row_count, lim))
+        self._sessions[token] = session
+        body, session.done = render_page(report, 0, lim, token=token, first=True)
         return ApiResponse(200, body, XML_CT)
 
     def _new_token(self) -> str:
         return "".join(self._rng.choice("0123456789ABCDEF") for _ in range(48))
 
-    def _report_not_ready(self, req: ApiRequest) -> ApiResponse:
+    def _report_not_ready(self, req: ApiRequest, *, with_token: bool = True) -> ApiResponse:
         if req.method != "GET":
             raise self._not_allowed(req)
         token = req.query.get("token")
@@ -912,6 +924,8 @@ class EsploroApi:
         report = self.inst.reports.get(path or "")
         if report is None:
             return self._report(req)  # the same errors as a ready report
+        if not with_token:
+            return ApiResponse(200, render_not_ready(None), XML_CT)
         limit = max(25, min(1000, int(req.query.get("limit") or 25)))
         token = self._new_token()
         self._sessions[token] = AnalyticsSession(report, limit, 0, schema_sent=False)
