@@ -34,6 +34,7 @@ from esploro_async.errors import (
     DailyQuotaExhaustedError,
     EsploroError,
     InvalidIdentifierError,
+    NotFoundError,
     RequestTimeoutError,
     ResponseFormatError,
 )
@@ -556,7 +557,7 @@ class BaseClient:
         error = api_error(status, body, method=method, path=path, quota_remaining=remaining)
         if status == 429:
             return _Failure(error, "throttled", retry_after)
-        if status >= 500:
+        if status >= 500 and not isinstance(error, NotFoundError):
             return _Failure(error, "ambiguous", retry_after, status)
         return _Failure(error, "final")
 
