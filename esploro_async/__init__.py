@@ -4,6 +4,7 @@ It never breaks the gateway's governance thresholds: at most 25 request starts i
 any second per institution, and a daily quota tracked from ``X-Exl-Api-Remaining``.
 """
 
+import logging
 from typing import TYPE_CHECKING
 
 from esploro_async._version import __version__
@@ -95,6 +96,10 @@ __all__ = [
     "__version__",
     "use_lane",
 ]
+
+# A library leaves logging to the application: without its configuration, nothing is printed
+# (not even Python's "last resort" warnings to stderr).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 if TYPE_CHECKING:

@@ -1,13 +1,15 @@
 """`AnalyticsStream`: rows of an Esploro Analytics report, paged by resumption token.
 
-The reports API answers XML::
+The reports API answers XML:
 
-    <report><QueryResult>
-      <ResumptionToken>…</ResumptionToken>   only on the first page
-      <IsFinished>false</IsFinished>
-      <ResultXml><rowset xmlns="urn:schemas-microsoft-com:xml-analysis:rowset">
-        <xsd:schema>…<xsd:element name="Column1" saw-sql:columnHeading="ORCID"/>…</xsd:schema>
-        <Row><Column0>0</Column0><Column1>…</Column1></Row>…
+```text
+<report><QueryResult>
+  <ResumptionToken>…</ResumptionToken>   only on the first page
+  <IsFinished>false</IsFinished>
+  <ResultXml><rowset xmlns="urn:schemas-microsoft-com:xml-analysis:rowset">
+    <xsd:schema>…<xsd:element name="Column1" saw-sql:columnHeading="ORCID"/>…</xsd:schema>
+    <Row><Column0>0</Column0><Column1>…</Column1></Row>…
+```
 
 The column map (``ColumnN`` → heading) and the rowset namespace also come only on the first
 page, so both are kept from it; later pages send the token (with the same ``path`` and
@@ -154,7 +156,8 @@ class AnalyticsStream:
         params: other query parameters (e.g. ``col_names``).
         max_empty_pages: how many empty ``IsFinished=false`` pages in a row are followed
             before `ReportNotFinishedError` (``0``: raise at the first one).
-        extra_headers, timeout: sent with every page request.
+        extra_headers: sent with every page request.
+        timeout: the timeout of every page request.
 
     ``columns`` (heading by ``ColumnN``) is known after the first page with a schema.
     """
