@@ -98,7 +98,7 @@ class ResearchersRun(Run):
             plan = attrs.evolve(plan, mode="resume")
         return SyncSummary(self.kind, plan, self.counts_now(SyncCounts()), False, dry_run=True)
 
-    async def sync(self, *, reconcile: bool) -> SyncSummary:
+    async def run_once(self, *, reconcile: bool) -> SyncSummary:
         """List (every run sees every id, so ``reconcile`` changes nothing), then rotate."""
         state = await self.store.state(self.kind)
         run = state.get("run")

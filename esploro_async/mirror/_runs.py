@@ -117,7 +117,20 @@ class Run:
     # -- to override ---------------------------------------------------------------------
 
     async def sync(self, *, reconcile: bool) -> SyncSummary:
-        """Run (or continue) a sync to its end."""
+        """Finish an unfinished run, if any, then run a new one: the store is then current."""
+        state = await self.store.state(self.kind)
+        if state.get("run") is None:
+            return await self.run_once(reconcile=reconcile)
+        resumed = await self.run_once(reconcile=reconcile)
+        latest = await self.run_once(reconcile=reconcile)
+        counts = attrs.evolve(
+            latest.counts,
+            **{k: getattr(resumed.counts, k) + v for k, v in latest.counts.to_dict().items()},
+        )
+        return attrs.evolve(latest, counts=counts)
+
+    async def run_once(self, *, reconcile: bool) -> SyncSummary:
+        """Continue the unfinished run to its end, or run a new one."""
         raise NotImplementedError
 
     async def dry_run(self, *, reconcile: bool) -> SyncSummary:
@@ -269,7 +282,7 @@ class ListingRun(Run):
             _, plan = await self._begin(state, reconcile)
         return SyncSummary(self.kind, plan, self.counts_now(SyncCounts()), False, dry_run=True)
 
-    async def sync(self, *, reconcile: bool) -> SyncSummary:
+    async def run_once(self, *, reconcile: bool) -> SyncSummary:
         """List, write what changed page by page, and finish; see the module."""
         state = await self.store.state(self.kind)
         run = state.get("run")
