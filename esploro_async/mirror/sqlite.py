@@ -102,8 +102,12 @@ class SQLiteStore:
     def _open(self, institution: str | None, read_only: bool) -> None:
         existing = self._inspect()
         if read_only:
-            if existing is None:
-                raise StoreError(f"{self.path} does not exist: run a sync first")
+            if existing is None and institution is None:
+                raise StoreError(f"{self.path} holds no mirror: run a sync first")
+            if existing is None:  # a dry run before the first sync: an empty store in memory
+                self._db = self._connect(":memory:")
+                self._prepare(True, institution)
+                return
             check_meta(existing, institution, str(self.path))
             self._db = self._connect(f"file:{self.path}?mode=ro")
             return
@@ -194,7 +198,11 @@ class SQLiteStore:
     def _connect(self, target: str) -> sqlite3.Connection:
         try:
             db = sqlite3.connect(
-                target, uri=target.startswith("file:"), isolation_level=None, timeout=30.0
+                target,
+                uri=target.startswith("file:"),
+                isolation_level=None,
+                timeout=30.0,
+                check_same_thread=False,  # used from worker threads, one at a time
             )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from None

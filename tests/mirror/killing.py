@@ -10,6 +10,7 @@ import random
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -72,11 +73,12 @@ def simulated_records(gateway: SimulatedGateway, kind: str) -> dict[str, str]:
 
 def exported_records(path: Path, kind: str) -> dict[str, str]:
     """The export's lines by id."""
-    key = (
-        (lambda r: r["originalRepository"]["assetId"])
-        if kind == "assets"
-        else (lambda r: r["primary_id"])
-    )
+
+    def key(record: dict[str, Any]) -> str:
+        if kind == "assets":
+            return str(record["originalRepository"]["assetId"])
+        return str(record["primary_id"])
+
     lines = path.read_text("utf-8").splitlines()
     found = {key(json.loads(line)): line for line in lines}
     assert len(found) == len(lines), "an id was exported twice"
