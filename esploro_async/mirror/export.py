@@ -21,12 +21,14 @@ import anyio.to_thread
 
 from esploro_async.errors import ConfigurationError
 from esploro_async.mirror.columns import COLUMNS, row_of
-from esploro_async.mirror.store import KINDS, MirrorStore
+from esploro_async.mirror.store import KINDS, MirrorStore, record_text
 
 if TYPE_CHECKING:
     import pyarrow
 
-__all__ = ["ExportFormat", "arrow_schema", "export_records", "rows_to_arrow"]
+    from esploro_async.pagination import OffsetStream
+
+__all__ = ["ExportFormat", "arrow_schema", "export_records", "rows_to_arrow", "stream_to_arrow"]
 
 ExportFormat = Literal["jsonl", "csv", "parquet"]
 
@@ -48,6 +50,35 @@ def rows_to_arrow(kind: str, rows: list[dict[str, Any]]) -> pyarrow.Table:
     pa = _pyarrow()
     schema = arrow_schema(kind)
     return pa.Table.from_pylist(rows, schema=schema)
+
+
+_KIND_OF_LIST_KEY = {"records": "assets", "user": "researchers"}
+
+
+async def stream_to_arrow(stream: OffsetStream[Any]) -> pyarrow.Table:
+    """Every record of ``stream`` as an Arrow table (see ``OffsetStream.to_arrow``).
+
+    Assets, researchers and organizations get their model's columns (`arrow_schema`),
+    other records ``id`` and ``record``; ``record`` is always the whole JSON text.
+    """
+    pa = _pyarrow()
+    kind = _KIND_OF_LIST_KEY.get(stream.list_key)
+    if kind is None and stream.path.endswith("/organizations/internal"):
+        kind = "organizations"
+    if kind is not None:
+        schema = arrow_schema(kind)
+    else:
+        schema = pa.schema([pa.field("id", pa.string()), pa.field("record", pa.string())])
+    batches = []
+    async for page in stream.pages():
+        texts = [record_text(r.to_dict()) for r in page.records]
+        if kind is not None:
+            rows = [row_of(kind, text) for text in texts]
+        else:
+            pairs = zip(page.records, texts, strict=True)
+            rows = [{"id": record.record_id, "record": text} for record, text in pairs]
+        batches.append(pa.RecordBatch.from_pylist(rows, schema=schema))
+    return pa.Table.from_batches(batches, schema=schema)
 
 
 def _pyarrow() -> Any:

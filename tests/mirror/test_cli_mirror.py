@@ -100,3 +100,25 @@ def test_export_refuses_a_file_that_is_not_a_mirror(tmp_path: Path) -> None:
     assert code == 2
     assert "not a SQLite database" in out
     assert not (tmp_path / "x").exists()
+
+
+async def test_stream_to_arrow_has_the_models_columns_and_every_record() -> None:
+    from conftest import API_KEY, BASE_URL, make_gateway
+    from esploro_async import EsploroClient
+    from esploro_async.models import Asset
+    from esploro_async.testing import SyntheticInstitution
+
+    institution = SyntheticInstitution(seed=3, researchers=150, assets=250)
+    gateway = make_gateway(institution=institution)
+    async with EsploroClient(API_KEY, base_url=BASE_URL, transport=gateway.transport()) as client:
+        assets = await client.assets.list(update_date_from="1900-01-01").to_arrow()
+        people = await client.researchers.list().to_arrow()
+    assert assets.schema.names == [c.name for c in COLUMNS["assets"]]
+    assert assets.num_rows == 250
+    assert assets.column("originalRepository.assetId").to_pylist() == institution.assets.ids()
+    first = institution.assets.ref(institution.assets.ids()[0])
+    assert first is not None
+    assert assets.column("keywords")[0].as_py() == Asset.from_dict(first).keywords
+    assert any(len(k.as_py()) > 1 for k in assets.column("keywords"))  # lists stay lists
+    assert json.loads(assets.column("record")[0].as_py()) == first
+    assert people.column("primary_id").to_pylist() == institution.researchers.ids()
