@@ -639,3 +639,8 @@ def run(args: list[str] | None = None) -> int:
 from esploro_async.cli.jobs import job  # noqa: E402  (registered after the group exists)
 
 cli.add_command(job)
+
+from esploro_async.cli.mirror import export, sync  # noqa: E402  (registered after the group exists)
+
+cli.add_command(sync)
+cli.add_command(export)
