@@ -24,12 +24,16 @@ from esploro_async.errors import (
     IncompletePageError,
     InsufficientQuotaError,
     InvalidIdentifierError,
+    JobAbortedError,
     JobFailedError,
+    JobManualHandlingError,
+    JobWaitTimeoutError,
     NotFoundError,
     PatchFormatError,
     RateLimitError,
     RedisUnavailableError,
     ReportNotFinishedError,
+    ReportTokenExpiredError,
     RequestTimeoutError,
     ResponseFormatError,
     ServerError,
@@ -37,7 +41,12 @@ from esploro_async.errors import (
     UnresolvedDriftError,
     WrongHostError,
 )
-from esploro_async.governance import Governance, GovernanceSnapshot, RatePolicy
+from esploro_async.governance import (
+    Governance,
+    GovernanceSettings,
+    GovernanceSnapshot,
+    RatePolicy,
+)
 from esploro_async.governance.lanes import Lane, use_lane
 from esploro_async.retry import RetryPolicy
 from esploro_async.session import REGIONS, ClientOptions, EsploroResponse
@@ -59,11 +68,15 @@ __all__ = [
     "EsploroError",
     "EsploroResponse",
     "Governance",
+    "GovernanceSettings",
     "GovernanceSnapshot",
     "IncompletePageError",
     "InsufficientQuotaError",
     "InvalidIdentifierError",
+    "JobAbortedError",
     "JobFailedError",
+    "JobManualHandlingError",
+    "JobWaitTimeoutError",
     "Lane",
     "NotFoundError",
     "PatchFormatError",
@@ -72,6 +85,7 @@ __all__ = [
     "RedisGovernance",
     "RedisUnavailableError",
     "ReportNotFinishedError",
+    "ReportTokenExpiredError",
     "RequestTimeoutError",
     "ResponseFormatError",
     "RetryPolicy",

@@ -9,8 +9,12 @@ EsploroError
 ├── PatchFormatError            asset patch fields that cannot travel in one body format
 ├── InvalidIdentifierError      an id or path part that could leave its endpoint (``..``,
 │                               ``%2e``, empty), or an ORCID with a wrong checksum
-├── JobFailedError              a configuration job ended failed, aborted or cancelled
+├── JobFailedError              a configuration job ended FAILED or COMPLETED_FAILED
+│   └── JobAbortedError         ... or was aborted (USER_ABORTED, SYSTEM_ABORTED)
+├── JobManualHandlingError      a job stayed MANUAL_HANDLING_REQUIRED: a person must act
+├── JobWaitTimeoutError         a job wait passed its deadline (the job may still run)
 ├── ReportNotFinishedError      an analytics report never said ``IsFinished=true``
+├── ReportTokenExpiredError     420033 "No more rows to fetch": restart the report
 ├── DailyQuotaExhaustedError    429 DAILY_THRESHOLD, or the daily reserve is reached
 │   └── InsufficientQuotaError  a harvest would not finish above the reserve (refused up front)
 ├── RedisUnavailableError       the shared governance store (Redis) cannot be reached
@@ -62,12 +66,16 @@ __all__ = [
     "IncompletePageError",
     "InsufficientQuotaError",
     "InvalidIdentifierError",
+    "JobAbortedError",
     "JobFailedError",
+    "JobManualHandlingError",
+    "JobWaitTimeoutError",
     "NotFoundError",
     "PatchFormatError",
     "RateLimitError",
     "RedisUnavailableError",
     "ReportNotFinishedError",
+    "ReportTokenExpiredError",
     "RequestTimeoutError",
     "ResponseFormatError",
     "ServerError",
@@ -179,7 +187,10 @@ class InvalidIdentifierError(EsploroError, ValueError):
 
 
 class JobFailedError(EsploroError):
-    """A configuration job instance ended without success (failed, aborted, cancelled).
+    """A configuration job instance ended without doing its work.
+
+    Raised by ``wait_for`` for ``FAILED`` and ``COMPLETED_FAILED``, and (as the subclass
+    `JobAbortedError`) for ``USER_ABORTED`` and ``SYSTEM_ABORTED``.
 
     Attributes:
         instance: the finished `esploro_async.models.JobInstance`, with its status,
@@ -189,6 +200,44 @@ class JobFailedError(EsploroError):
     def __init__(self, message: str, *, instance: object) -> None:
         super().__init__(message)
         self.instance = instance
+
+
+class JobAbortedError(JobFailedError):
+    """A job instance was aborted: ``USER_ABORTED`` (someone stopped it in Alma/Esploro) or
+    ``SYSTEM_ABORTED`` (the platform stopped it). Run it again once the cause is known."""
+
+
+class JobManualHandlingError(EsploroError):
+    """A job instance stayed ``MANUAL_HANDLING_REQUIRED`` longer than the wait allows.
+
+    The job neither continues nor ends by itself: a person must open it in Alma/Esploro
+    (Monitor Jobs) and resolve it. Nothing was cancelled; wait again afterwards.
+
+    Attributes:
+        instance: the last polled `esploro_async.models.JobInstance`.
+        waited: seconds the instance was seen needing manual handling.
+    """
+
+    def __init__(self, message: str, *, instance: object, waited: float) -> None:
+        super().__init__(message)
+        self.instance = instance
+        self.waited = waited
+
+
+class JobWaitTimeoutError(EsploroError):
+    """A job wait reached its deadline before the instance ended.
+
+    The job was not cancelled and may still run: wait again with the same instance.
+
+    Attributes:
+        instance: the last polled `esploro_async.models.JobInstance` (``None`` if none).
+        deadline: the deadline in seconds.
+    """
+
+    def __init__(self, message: str, *, instance: object, deadline: float) -> None:
+        super().__init__(message)
+        self.instance = instance
+        self.deadline = deadline
 
 
 class ReportNotFinishedError(EsploroError):
@@ -209,6 +258,26 @@ class ReportNotFinishedError(EsploroError):
         self.path = path
         self.rows = rows
         self.empty_pages = empty_pages
+
+
+class ReportTokenExpiredError(EsploroError):
+    """The report's resumption token is used up or expired (API error ``420033``, "No more
+    rows to fetch"): the rest of the report cannot be read with it.
+
+    Nothing can resume the read: run the report again from the start (a new stream without
+    a token). The rows already read were delivered; ``rows`` says how many.
+
+    Attributes:
+        path: the report's catalog path.
+        rows: the rows delivered before the token ran out.
+        tracking_id: the gateway's tracking id.
+    """
+
+    def __init__(self, message: str, *, path: str, rows: int, tracking_id: str | None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.rows = rows
+        self.tracking_id = tracking_id
 
 
 class RedisUnavailableError(EsploroError):

@@ -408,6 +408,11 @@ def harvest(
     show_default=True,
     help="Changes in flight at once.",
 )
+@click.option(
+    "--allow-new-fields",
+    is_flag=True,
+    help="Let researcher changes add fields the record lacks (else such a line is refused).",
+)
 @click.option("--simulate", is_flag=True, help="Use a built-in simulated institution.")
 @click.pass_context
 def apply(
@@ -418,9 +423,13 @@ def apply(
     resume: bool,
     retry_failed: bool,
     concurrency: int,
+    allow_new_fields: bool,
     simulate: bool,
 ) -> None:
     """Apply a JSON Lines file of CHANGES; one result line per input line.
+
+    A pointer to a field the record lacks is refused for its line unless
+    --allow-new-fields; a key that may not write stops the run (exit 4).
 
     \b
     {"type": "researcher", "id": "jdoe", "set": {"/researcher/display_title": "Dr"}}
@@ -441,7 +450,11 @@ def apply(
         counts = dict(plan.earlier)  # the summary is of the whole results file
         async with connect(settings) as connection:
             async for result in apply_changes(
-                connection.client, changes, plan=plan, concurrency=concurrency
+                connection.client,
+                changes,
+                plan=plan,
+                concurrency=concurrency,
+                allow_new_fields=allow_new_fields,
             ):
                 status = result_kind(result)
                 counts[status] = counts.get(status, 0) + 1
@@ -626,3 +639,8 @@ def run(args: list[str] | None = None) -> int:
 from esploro_async.cli.jobs import job  # noqa: E402  (registered after the group exists)
 
 cli.add_command(job)
+
+from esploro_async.cli.mirror import export, sync  # noqa: E402  (registered after the group exists)
+
+cli.add_command(sync)
+cli.add_command(export)

@@ -126,11 +126,6 @@ async def connect(settings: Settings) -> AsyncIterator[Connection]:
         )
     region = None if settings.base_url else settings.region
     if settings.redis_url:
-        if settings.safety_margin == "auto":
-            raise ConfigurationError(
-                "--safety-margin auto follows one process's view of the network; with a Redis "
-                "URL every process shares one rate, so give a number (e.g. 0.10)"
-            )
         if not settings.institution:
             raise ConfigurationError(
                 "with a Redis URL, also set ESPLORO_INSTITUTION (or --institution) to the "

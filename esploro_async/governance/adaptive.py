@@ -93,7 +93,8 @@ class RatePolicy:
         adaptive: ``False`` keeps the pause but never changes the rate.
         auto_margin: let the margin follow the observed round-trip spread (module
             docstring); ``safety_margin`` is then where it starts.
-        min_margin, max_margin: the bounds of an automatic margin.
+        min_margin: the lower bound of an automatic margin.
+        max_margin: the upper bound of an automatic margin.
         jitter_share: the part of the round-trip spread assumed to lie before arrival.
         arrival_order: also bound the jitter by the order the gateway counted requests in
             (module docstring); ``False``: the round trips alone decide.

@@ -19,7 +19,7 @@ import contextvars
 from collections.abc import Iterator
 from typing import Literal
 
-__all__ = ["LANES", "Lane", "current_lane", "priority", "use_lane"]
+__all__ = ["LANES", "Lane", "current_lane", "lane_of", "priority", "use_lane"]
 
 Lane = Literal["interactive", "batch"]
 """A governance lane: ``"interactive"`` (single calls, first in line) or ``"batch"``."""
@@ -55,3 +55,8 @@ def use_lane(lane: Lane) -> Iterator[None]:
 def priority(lane: Lane, *, retry: bool) -> int:
     """The rate limiter's queue priority (lower first) of an attempt."""
     return (0 if lane == "interactive" else 2) + (0 if retry else 1)
+
+
+def lane_of(priority: int) -> Lane:
+    """The lane of a rate limiter's queue priority (the inverse of `priority`)."""
+    return "interactive" if priority < 2 else "batch"

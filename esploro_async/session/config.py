@@ -115,31 +115,54 @@ def resolve_base_url(region: str | None, base_url: str | None) -> str:
     ``*.localhost``, 127.0.0.0/8, ``::1``): the API key travels in a header.
     """
     if base_url is not None:
-        try:
-            url = httpx.URL(base_url)
-        except httpx.InvalidURL as exc:
-            raise ConfigurationError(f"base_url is not a valid URL: {exc}") from None
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ConfigurationError(
-                f"base_url must be an absolute http(s) URL such as {REGIONS['na']}, "
-                f"got {base_url!r}"
-            )
-        if url.scheme == "http" and not _is_loopback(url.host):
-            raise ConfigurationError(
-                "refusing plain http:// to a non-loopback host: the API key would cross the "
-                "network unencrypted. Use https:// (plain http is allowed for localhost only)."
-            )
-        if url.query or url.fragment or "apikey" in base_url.lower():
-            raise ConfigurationError(
-                "base_url must not carry a query string: the API key is sent in a header"
-            )
-        return str(url).rstrip("/")
-    name = (region or "na").lower()
+        return _checked_base_url(base_url)
+    if region is None:
+        return REGIONS["na"]
+    name = region.lower() if isinstance(region, str) else region
     if name not in REGIONS:
         raise ConfigurationError(
             f"unknown region {region!r}: choose one of {', '.join(REGIONS)} or pass base_url"
         )
     return REGIONS[name]
+
+
+_API_ROOT = "/esploro/v1"
+
+
+def _checked_base_url(base_url: str) -> str:
+    if not isinstance(base_url, str):
+        raise ConfigurationError(f"base_url must be a URL string, got {base_url!r}")
+    try:
+        url = httpx.URL(base_url)
+        port = url.port
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ConfigurationError(f"base_url is not a valid URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(
+            f"base_url must be an absolute http(s) URL such as {REGIONS['na']}, got {base_url!r}"
+        )
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigurationError(f"base_url's port must be in [1, 65535], got {port}")
+    if url.userinfo:
+        raise ConfigurationError(
+            "base_url must not carry a user name or password (user:password@host): the API "
+            "key is sent in a header, and a URL is shown in logs and reprs"
+        )
+    if url.scheme == "http" and not _is_loopback(url.host):
+        raise ConfigurationError(
+            "refusing plain http:// to a non-loopback host: the API key would cross the "
+            "network unencrypted. Use https:// (plain http is allowed for localhost only)."
+        )
+    if url.query or url.fragment or "apikey" in base_url.lower():
+        raise ConfigurationError(
+            "base_url must not carry a query string: the API key is sent in a header"
+        )
+    text = str(url).rstrip("/")
+    # The gateway's URL, as the API documentation gives it with the API's root: paths are
+    # relative to that root already, so keeping it would send /esploro/v1/esploro/v1/...
+    if text.lower().endswith(_API_ROOT):
+        text = text[: -len(_API_ROOT)].rstrip("/")
+    return text
 
 
 def tls_context(verify: object) -> ssl.SSLContext | None:

@@ -79,6 +79,7 @@ class ClientOptions(TypedDict, total=False):
     institution: str | None
     governance: GovernanceProtocol | None
     rate_limit: float | None
+    allow_above_threshold: bool | None
     safety_margin: float | Literal["auto"] | None
     max_in_flight: int | None
     daily_reserve: int | None

@@ -36,6 +36,7 @@ from esploro_async.testing import _hostile, _xml
 from esploro_async.testing.api import XML_CT, ApiRequest, ApiResponse, EsploroApi
 from esploro_async.testing.faults import (
     BODY_FAULTS,
+    REPORT_FAULTS,
     RESPONSE_FAULTS,
     Fault,
     FaultKind,
@@ -532,9 +533,12 @@ class SimulatedGateway:
             base_url=req.base_url,
         )
         processed = fault is None or fault.is_processed
-        not_ready = fault is not None and fault.kind is FaultKind.REPORT_NOT_READY
+        not_ready = fault is not None and fault.kind in REPORT_FAULTS
+        loading = fault is not None and fault.kind is FaultKind.REPORT_LOADING
         api_resp: ApiResponse | None = (
-            self.api.handle(api_req, report_not_ready=not_ready) if processed else None
+            self.api.handle(api_req, report_not_ready=not_ready, report_loading=loading)
+            if processed
+            else None
         )
         if fault is None or not_ready or fault.kind in RESPONSE_FAULTS:
             assert api_resp is not None
@@ -734,6 +738,8 @@ def max_in_window(times: Iterable[float], window: float = 1.0) -> int:
 
 
 def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:
+    if fault.kind is FaultKind.LEADING_WHITESPACE:
+        return b"\r\n   " + body
     if fault.kind in (FaultKind.SHORT_PAGE, FaultKind.NO_LIST):
         return _shorten(body, drop_list=fault.kind is FaultKind.NO_LIST)
     if fault.kind is FaultKind.TRUNCATED:

@@ -33,6 +33,8 @@ PUBLIC_MODULES = (
     "esploro_async.bulk",
     "esploro_async.metrics",
     "esploro_async.testing",
+    "esploro_async.webhooks",
+    "esploro_async.mirror",
 )
 
 
