@@ -146,7 +146,7 @@ class EsploroApi:
     # -- entry ------------------------------------------------------------------------
     def handle(
         self, req: ApiRequest, *, report_not_ready: bool = False, report_loading: bool = False
-    ) -> ApiResponse:
+    ) -> ApiResponse:  # the flags: the REPORT_NOT_READY and REPORT_LOADING faults
         """Answer one request (never raises for client errors).
 
         ``report_not_ready`` (the ``REPORT_NOT_READY`` fault): an analytics report request
@@ -347,17 +347,20 @@ class EsploroApi:
         if len(rest) != 1:
             raise _Error(404, "402893", f"No such resource: {req.path}")
         if req.method == "GET":
-            ids = [i.strip() for i in rest[0].split(",") if i.strip()]
-            if len(ids) == 1 and not ids[0].isdigit():
-                raise _Error(400, "402204", f"Input parameter assetId {ids[0]} is not numeric.")
-            limit, offset = self._paging(req)
-            found = [rec for rec in (self.inst.assets.ref(i) for i in ids) if rec is not None]
-            if not found:
-                raise _Error(400, "402880", f"No asset found for id(s): {rest[0]}")
-            return self._records_response(req, found[offset : offset + limit], len(found))
+            return self._assets_by_ids(req, rest[0])
         if req.method == "POST":
             return self._asset_patch(req, rest[0])
         raise self._not_allowed(req)
+
+    def _assets_by_ids(self, req: ApiRequest, listed: str) -> ApiResponse:
+        ids = [i.strip() for i in listed.split(",") if i.strip()]
+        if len(ids) == 1 and not ids[0].isdigit():
+            raise _Error(400, "402204", f"Input parameter assetId {ids[0]} is not numeric.")
+        limit, offset = self._paging(req)
+        found = [rec for rec in (self.inst.assets.ref(i) for i in ids) if rec is not None]
+        if not found:
+            raise _Error(400, "402880", f"No asset found for id(s): {listed}")
+        return self._records_response(req, found[offset : offset + limit], len(found))
 
     def _asset_search(self, req: ApiRequest) -> ApiResponse:
         limit, offset = self._paging(req)
@@ -882,19 +885,7 @@ class EsploroApi:
             limit = max(limit, 25)
         token = req.query.get("token")
         if token:
-            session = self._sessions.get(token)
-            if session is None:
-                raise _Error(400, "402892", f"Invalid resumption token: {token}")
-            if session.done:
-                raise _Error(400, "420033", "No more rows to fetch")
-            lim = session.report.page_rows(limit or session.limit)
-            first = not session.schema_sent
-            body, session.done = render_page(
-                session.report, session.offset, lim, token=None, first=first
-            )
-            session.schema_sent = True
-            session.offset = min(session.report.row_count, session.offset + lim)
-            return ApiResponse(200, body, XML_CT)
+            return self._report_next(token, limit)
         path = req.query.get("path")
         if not path:
             raise _Error(400, "40166410", "Mandatory parameter missing: path")
@@ -907,6 +898,22 @@ class EsploroApi:
         session = AnalyticsSession(report, limit or 25, min(report.row_count, lim))
         self._sessions[token] = session
         body, session.done = render_page(report, 0, lim, token=token, first=True)
+        return ApiResponse(200, body, XML_CT)
+
+    def _report_next(self, token: str, limit: int | None) -> ApiResponse:
+        """The next page of the report behind ``token``."""
+        session = self._sessions.get(token)
+        if session is None:
+            raise _Error(400, "402892", f"Invalid resumption token: {token}")
+        if session.done:
+            raise _Error(400, "420033", "No more rows to fetch")
+        lim = session.report.page_rows(limit or session.limit)
+        first = not session.schema_sent
+        body, session.done = render_page(
+            session.report, session.offset, lim, token=None, first=first
+        )
+        session.schema_sent = True
+        session.offset = min(session.report.row_count, session.offset + lim)
         return ApiResponse(200, body, XML_CT)
 
     def _new_token(self) -> str:

@@ -531,10 +531,14 @@ class SimulatedGateway:
             base_url=req.base_url,
         )
         processed = fault is None or fault.is_processed
-        not_ready = fault is not None and fault.kind in REPORT_FAULTS
-        loading = fault is not None and fault.kind is FaultKind.REPORT_LOADING
+        report_fault = _report_fault(fault)
+        not_ready = report_fault is not None
         api_resp: ApiResponse | None = (
-            self.api.handle(api_req, report_not_ready=not_ready, report_loading=loading)
+            self.api.handle(
+                api_req,
+                report_not_ready=not_ready,
+                report_loading=report_fault is FaultKind.REPORT_LOADING,
+            )
             if processed
             else None
         )
@@ -731,6 +735,11 @@ def max_in_window(times: Iterable[float], window: float = 1.0) -> int:
             lo += 1
         best = max(best, hi - lo + 1)
     return best
+
+
+def _report_fault(fault: Fault | None) -> FaultKind | None:
+    """The kind of ``fault`` if it answers a report as still running, else ``None``."""
+    return fault.kind if fault is not None and fault.kind in REPORT_FAULTS else None
 
 
 def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:
