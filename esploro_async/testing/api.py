@@ -5,6 +5,10 @@ default; XML when ``Accept`` asks for it (without JSON) or ``format=xml`` for as
 reads and writes, analytics (always XML), the ``/test`` endpoints, error bodies and the
 job-instance fixture.  Every other endpoint answers JSON only.
 
+Alma areas that Esploro integrations reach with the same key: ``/almaws/v1/conf`` (sets,
+jobs, code tables), ``GET /almaws/v1/users/{id}`` (the researchers, as Alma users) and
+``/almaws/v1/analytics/reports`` (served like the Esploro reports).
+
 Alma configuration writes (``/almaws/v1/conf``): sets are created (``POST /sets``), deleted,
 and their members added or removed (``POST /sets/{id}?op=add_members|delete_members``);
 ``POST /jobs/{id}?op=run`` starts a :class:`SimJobRun` that is queued, runs with progress and
@@ -156,7 +160,7 @@ class EsploroApi:
         starts nothing.
         """
         try:
-            if report_not_ready and req.segments[2:] == ("researchanalytics", "reports"):
+            if report_not_ready and req.segments[2:] in _REPORT_PATHS:
                 return self._report_not_ready(req, with_token=not report_loading)
             return self._route(req)
         except _Error as e:
@@ -175,9 +179,7 @@ class EsploroApi:
             raise _Error(404, "402893", f"No such resource: {req.path}")
         area, rest = seg[2], seg[3:]
         if seg[0] == "almaws":
-            if area == "conf":
-                return self._conf(req, rest, alma=True)
-            raise _Error(404, "402893", f"No such resource: {req.path}")
+            return self._alma(req, area, rest)
         if rest == ("test",) and area in (
             "researchers",
             "assets",
@@ -198,6 +200,19 @@ class EsploroApi:
         if handler is None:
             raise _Error(404, "402893", f"No such resource: {req.path}")
         return handler(req, rest)
+
+    def _alma(self, req: ApiRequest, area: str, rest: tuple[str, ...]) -> ApiResponse:
+        """Alma areas Esploro integrations use with the same key: ``conf`` (sets, jobs,
+        code tables), ``users/{id}`` (the researchers are Alma users) and ``analytics``."""
+        if area == "conf":
+            return self._conf(req, rest, alma=True)
+        if rest == ("test",) and area in ("users", "analytics"):
+            return self._test(req)
+        if area == "users" and len(rest) == 1 and req.method == "GET":
+            return self._researcher(req, rest[0])
+        if area == "analytics":
+            return self._analytics(req, rest)
+        raise _Error(404, "402893", f"No such resource: {req.path}")
 
     # -- helpers ----------------------------------------------------------------------
     @staticmethod
@@ -940,6 +955,7 @@ class EsploroApi:
 
 
 _SET_CONTENT = {"IER": "Research assets", "RESEARCHERS": "Researchers"}
+_REPORT_PATHS = (("researchanalytics", "reports"), ("analytics", "reports"))
 
 
 def _job_parameters(body: dict[str, Any]) -> dict[str, str]:
