@@ -2,13 +2,15 @@
 
 Governance still paces every request: ``concurrency`` only bounds how many items are
 being worked on at once. Failures are results, not exceptions, so one bad item never
-stops the others::
+stops the others:
 
-    async for result in client.bulk(changes, apply_change, concurrency=8):
-        if result.ok:
-            ...
-        else:
-            print(result.index, result.error)
+```python
+async for result in client.bulk(changes, apply_change, concurrency=8):
+    if result.ok:
+        ...
+    else:
+        print(result.index, result.error)
+```
 
 The daily quota is the exception: when it is exhausted nothing more can be done today,
 so `bulk` stops taking new items, hands out the results of the items in flight, and then

@@ -1,37 +1,39 @@
 """Exceptions raised by esploro-async.
 
-Every exception the library raises on purpose derives from `EsploroError`::
+Every exception the library raises on purpose derives from `EsploroError`:
 
-    EsploroError
-    ├── ConfigurationError          bad settings: no API key, unknown region, http to a remote
-    ├── BriefRecordError            a brief list record would be written back whole (PUT)
-    ├── PatchFormatError            asset patch fields that cannot travel in one body format
-    ├── InvalidIdentifierError      an id or path part that could leave its endpoint (``..``,
-    │                               ``%2e``, empty), or an ORCID with a wrong checksum
-    ├── JobFailedError              a configuration job ended FAILED or COMPLETED_FAILED
-    │   └── JobAbortedError         ... or was aborted (USER_ABORTED, SYSTEM_ABORTED)
-    ├── JobManualHandlingError      a job stayed MANUAL_HANDLING_REQUIRED: a person must act
-    ├── JobWaitTimeoutError         a job wait passed its deadline (the job may still run)
-    ├── ReportNotFinishedError      an analytics report never said ``IsFinished=true``
-    ├── ReportTokenExpiredError     420033 "No more rows to fetch": restart the report
-    ├── DailyQuotaExhaustedError    429 DAILY_THRESHOLD, or the daily reserve is reached
-    │   └── InsufficientQuotaError  a harvest would not finish above the reserve (refused up front)
-    ├── RedisUnavailableError       the shared governance store (Redis) cannot be reached
-    ├── ResponseFormatError         a success response whose body is unreadable, too large or HTML
-    │   └── IncompletePageError     a page stayed short of what its total says is there
-    ├── UnresolvedDriftError        the data kept changing under a harvest: records may be missing
-    ├── APIConnectionError          no HTTP response at all
-    │   ├── ConnectionFailedError   the connection failed: the request was not sent
-    │   ├── RequestTimeoutError     no response in time: the request may have been processed
-    │   └── ConnectionLostError     the connection broke mid-exchange: it may have been processed
-    └── APIError                    the API answered with an error status or an error body
-        ├── BadRequestError         400 and any other 4xx not listed below
-        ├── AuthenticationError     400 UNAUTHORIZED, 401, 403 INVALID_REQUEST / FORBIDDEN
-        │   └── WrongHostError      an HTML 401 page: the base URL is not the API gateway
-        ├── NotFoundError           404, or a "not found" error code whatever the status
-        ├── RateLimitError          429 PER_SECOND_THRESHOLD, still there after every retry
-        └── ServerError             5xx
-            └── ServiceUnavailableError   503 or ROUTING_ERROR: maintenance or gateway trouble
+```text
+EsploroError
+├── ConfigurationError          bad settings: no API key, unknown region, http to a remote
+├── BriefRecordError            a brief list record would be written back whole (PUT)
+├── PatchFormatError            asset patch fields that cannot travel in one body format
+├── InvalidIdentifierError      an id or path part that could leave its endpoint (``..``,
+│                               ``%2e``, empty), or an ORCID with a wrong checksum
+├── JobFailedError              a configuration job ended FAILED or COMPLETED_FAILED
+│   └── JobAbortedError         ... or was aborted (USER_ABORTED, SYSTEM_ABORTED)
+├── JobManualHandlingError      a job stayed MANUAL_HANDLING_REQUIRED: a person must act
+├── JobWaitTimeoutError         a job wait passed its deadline (the job may still run)
+├── ReportNotFinishedError      an analytics report never said ``IsFinished=true``
+├── ReportTokenExpiredError     420033 "No more rows to fetch": restart the report
+├── DailyQuotaExhaustedError    429 DAILY_THRESHOLD, or the daily reserve is reached
+│   └── InsufficientQuotaError  a harvest would not finish above the reserve (refused up front)
+├── RedisUnavailableError       the shared governance store (Redis) cannot be reached
+├── ResponseFormatError         a success response whose body is unreadable, too large or HTML
+│   └── IncompletePageError     a page stayed short of what its total says is there
+├── UnresolvedDriftError        the data kept changing under a harvest: records may be missing
+├── APIConnectionError          no HTTP response at all
+│   ├── ConnectionFailedError   the connection failed: the request was not sent
+│   ├── RequestTimeoutError     no response in time: the request may have been processed
+│   └── ConnectionLostError     the connection broke mid-exchange: it may have been processed
+└── APIError                    the API answered with an error status or an error body
+    ├── BadRequestError         400 and any other 4xx not listed below
+    ├── AuthenticationError     400 UNAUTHORIZED, 401, 403 INVALID_REQUEST / FORBIDDEN
+    │   └── WrongHostError      an HTML 401 page: the base URL is not the API gateway
+    ├── NotFoundError           404, or a "not found" error code whatever the status
+    ├── RateLimitError          429 PER_SECOND_THRESHOLD, still there after every retry
+    └── ServerError             5xx
+        └── ServiceUnavailableError   503 or ROUTING_ERROR: maintenance or gateway trouble
+```
 
 No exception message, repr or attribute ever holds the API key.
 

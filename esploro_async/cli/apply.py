@@ -1,10 +1,12 @@
 """``esploro-async apply``: a JSON Lines file of changes, applied concurrently under governance.
 
-Each input line is one change::
+Each input line is one change:
 
-    {"type": "researcher", "id": "jdoe", "set": {"/researcher/researcher_first_name": "Ann"},
-     "remove": ["/researcher/display_title"]}
-    {"type": "asset", "id": "991234", "action": "add", "fields": {"links": [{"link.url": "…"}]}}
+```python
+{"type": "researcher", "id": "jdoe", "set": {"/researcher/researcher_first_name": "Ann"},
+ "remove": ["/researcher/display_title"]}
+{"type": "asset", "id": "991234", "action": "add", "fields": {"links": [{"link.url": "…"}]}}
+```
 
 Researcher changes are JSON Pointers (RFC 6901) into the full record, applied by
 fetch-modify-PUT (the PUT replaces the whole record, so the record is read first); asset

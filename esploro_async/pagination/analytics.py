@@ -1,13 +1,15 @@
 """`AnalyticsStream`: rows of an Esploro Analytics report, paged by resumption token.
 
-The reports API answers XML::
+The reports API answers XML:
 
-    <report><QueryResult>
-      <ResumptionToken>…</ResumptionToken>   only on the first page
-      <IsFinished>false</IsFinished>
-      <ResultXml><rowset xmlns="urn:schemas-microsoft-com:xml-analysis:rowset">
-        <xsd:schema>…<xsd:element name="Column1" saw-sql:columnHeading="ORCID"/>…</xsd:schema>
-        <Row><Column0>0</Column0><Column1>…</Column1></Row>…
+```text
+<report><QueryResult>
+  <ResumptionToken>…</ResumptionToken>   only on the first page
+  <IsFinished>false</IsFinished>
+  <ResultXml><rowset xmlns="urn:schemas-microsoft-com:xml-analysis:rowset">
+    <xsd:schema>…<xsd:element name="Column1" saw-sql:columnHeading="ORCID"/>…</xsd:schema>
+    <Row><Column0>0</Column0><Column1>…</Column1></Row>…
+```
 
 The column map (``ColumnN`` → heading) and the rowset namespace also come only on the first
 page, so both are kept from it; later pages send the token (with the same ``path`` and
@@ -49,6 +51,7 @@ import httpx
 
 from esploro_async.errors import (
     APIError,
+    ConfigurationError,
     ReportNotFinishedError,
     ReportTokenExpiredError,
     ResponseFormatError,
@@ -153,7 +156,8 @@ class AnalyticsStream:
         params: other query parameters (e.g. ``col_names``).
         max_empty_pages: how many empty ``IsFinished=false`` pages in a row are followed
             before `ReportNotFinishedError` (``0``: raise at the first one).
-        extra_headers, timeout: sent with every page request.
+        extra_headers: sent with every page request.
+        timeout: the timeout of every page request.
         endpoint: the reports endpoint: Esploro's (default) or Alma's
             (``/almaws/v1/analytics/reports``), which answer alike.
 
@@ -173,10 +177,17 @@ class AnalyticsStream:
         timeout: httpx.Timeout | float | None = None,
         endpoint: str = "researchanalytics/reports",
     ) -> None:
-        if not 25 <= limit <= _MAX_LIMIT:
-            raise ValueError(f"limit must be between 25 and {_MAX_LIMIT}, got {limit}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 25 <= limit <= _MAX_LIMIT:
+            raise ConfigurationError(
+                f"limit must be a whole number in [25, {_MAX_LIMIT}] (rows per page of the "
+                f"reports API), got {limit!r}"
+            )
+        if isinstance(max_empty_pages, bool) or not isinstance(max_empty_pages, int):
+            raise ConfigurationError(
+                f"max_empty_pages must be a whole number, got {max_empty_pages!r}"
+            )
         if max_empty_pages < 0:
-            raise ValueError(f"max_empty_pages must be >= 0, got {max_empty_pages}")
+            raise ConfigurationError(f"max_empty_pages must be >= 0, got {max_empty_pages!r}")
         self.max_empty_pages = max_empty_pages
         self._per_call: dict[str, Any] = {"headers": extra_headers, "timeout": timeout}
         self.rows_read = 0

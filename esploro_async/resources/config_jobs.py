@@ -90,10 +90,12 @@ class JobInstances(Resource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> JobInstance:
-        """One instance: status, progress, counters, alerts::
+        """One instance: status, progress, counters, alerts:
 
-            run = await client.config.jobs.instances("M50173").get("9563643080000561")
-            print(run.status, run.progress, run.is_finished, run.counter_values)
+        ```python
+        run = await client.config.jobs.instances("M50173").get("9563643080000561")
+        print(run.status, run.progress, run.is_finished, run.counter_values)
+        ```
 
         `NotFoundError` if unknown.
         """
@@ -112,10 +114,12 @@ class Jobs(Resource):
     def list(
         self, *, params: Mapping[str, Any] | None = None, **options: Unpack[StreamOptions]
     ) -> OffsetStream[Job]:
-        """Every job definition (list key ``job``); filters such as ``type`` go in ``params``::
+        """Every job definition (list key ``job``); filters such as ``type`` go in ``params``:
 
+        ```python
         async for job in client.config.jobs.list(params={"type": "MANUAL"}):
             print(job.id, job.name, job.category)
+        ```
         """
         return self._stream(JOBS, "job", _job, params or {}, options)
 
@@ -160,11 +164,13 @@ class Jobs(Resource):
 
         Returns the API's answer: ``instance_id``/``instance_link`` name the new instance;
         pass the answer to `wait_for`. Never replayed after an ambiguous failure (the job
-        would run twice)::
+        would run twice):
 
-            run = await client.config.jobs.run("M50173", {"set_id": s.id})
-            done = await client.config.jobs.wait_for(run)
-            print(done.status, done.counter_values)
+        ```python
+        run = await client.config.jobs.run("M50173", {"set_id": s.id})
+        done = await client.config.jobs.wait_for(run)
+        print(done.status, done.counter_values)
+        ```
         """
         body = {
             "parameter": [
@@ -207,11 +213,13 @@ class Jobs(Resource):
         ``run`` is the answer of `run`, a `JobInstance`, or an instance link. Polls go
         through governance like every request; the wait between polls starts at
         ``poll_interval`` seconds and grows by ``backoff`` up to ``max_interval``.
-        ``on_progress`` gets every polled instance (also one that needs manual handling)::
+        ``on_progress`` gets every polled instance (also one that needs manual handling):
 
-            done = await client.config.jobs.wait_for(
-                run, on_progress=lambda i: print(i.status, i.progress)
-            )
+        ```python
+        done = await client.config.jobs.wait_for(
+            run, on_progress=lambda i: print(i.status, i.progress)
+        )
+        ```
 
         The instance has ended when it has an ``end_time`` or a finished status of
         Ex Libris' ``systemJobStatus`` table (see ``esploro_async.models.JOB_STATUSES``).

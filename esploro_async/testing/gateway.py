@@ -72,10 +72,10 @@ async def _sleep(seconds: float) -> None:
     await anyio.sleep(round(seconds, 6))
 
 
-#: The read/write API key every default gateway accepts.
 SIM_API_KEY = "l8xx5e1f0c2a9b7d4e6f8a0b1c3d5e7f9a2b"
-#: A read-only key: GET works, POST/PUT/DELETE get HTTP 400 ``UNAUTHORIZED``.
+"""The read/write key the simulated gateway accepts by default."""
 SIM_READ_ONLY_KEY = "l8xx0ead0b1ee2c3d4e5f6a7b8c9d0e1f2a3"
+"""A read-only key: GET works, POST/PUT/DELETE get HTTP 400 ``UNAUTHORIZED``."""
 
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 SERVER_HEADER = "Layer7-API-Gateway"
@@ -682,11 +682,13 @@ class SimulatedGateway:
 
         For benchmarks and load tests, where the simulator must not share a core with the
         client it measures: ``options`` are this class's keyword arguments (picklable),
-        ``researchers`` and ``assets`` size its `SyntheticInstitution`. See `GatewayProcess`::
+        ``researchers`` and ``assets`` size its `SyntheticInstitution`. See `GatewayProcess`:
 
-            with SimulatedGateway.in_child_process(researchers=20_000) as gw:
-                ...  # point clients at gw.url
-                log = gw.stop()
+        ```python
+        with SimulatedGateway.in_child_process(researchers=20_000) as gw:
+            ...  # point clients at gw.url
+            log = gw.stop()
+        ```
         """
         from esploro_async.testing.process import GatewayProcess
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import json
+import random
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
@@ -215,6 +216,36 @@ class RecordStore:
         self.version += 1
         return True
 
+    def churn(
+        self,
+        rng: random.Random,
+        *,
+        changed: int = 0,
+        appeared: int = 0,
+        disappeared: int = 0,
+        change: Callable[[JsonDict, random.Random], None],
+    ) -> list[str]:
+        """Change, add and remove records at random, as a day of a live institution does.
+
+        ``changed`` records get ``change(record, rng)`` applied to a copy (written back, so
+        their update date becomes today); ``appeared`` new synthetic records are inserted at
+        random list positions; ``disappeared`` records are deleted. Returns the ids changed
+        or added. Driven only by ``rng``, so a seed replays the same day.
+        """
+        touched: list[str] = []
+        if self._order:
+            for position in rng.sample(range(len(self._order)), min(changed, len(self._order))):
+                rid = self._id_at(self._order[position])
+                record = copy.deepcopy(self._record_at(self._order[position]))
+                change(record, rng)
+                self.put(rid, record)
+                touched.append(rid)
+        for _ in range(appeared):
+            touched.append(self.insert(rng.randrange(len(self._order) + 1)))
+        for _ in range(min(disappeared, len(self._order))):
+            self.delete(self._id_at(self._order[rng.randrange(len(self._order))]))
+        return touched
+
     def move(self, record_id: str, position: int) -> None:
         """Move an existing record to list ``position``."""
         k = self._key(record_id)
@@ -348,6 +379,29 @@ class SyntheticInstitution:
                 pos += 1
         return inst
 
+    def churn(
+        self,
+        seed: int | str,
+        *,
+        assets: tuple[int, int, int] = (0, 0, 0),
+        researchers: tuple[int, int, int] = (0, 0, 0),
+    ) -> None:
+        """A day of changes: ``(changed, appeared, disappeared)`` assets and researchers.
+
+        Changed assets get a new title; changed researchers a new last name (seen in the
+        brief list) or, one time in two, only a new keyword (seen in the full record only).
+        Seeded: the same ``seed`` makes the same changes to the same institution.
+        """
+        rng = random.Random(f"churn:{self.seed}:{seed}")
+        changed, appeared, disappeared = assets
+        self.assets.churn(
+            rng, changed=changed, appeared=appeared, disappeared=disappeared, change=_retitle
+        )
+        changed, appeared, disappeared = researchers
+        self.researchers.churn(
+            rng, changed=changed, appeared=appeared, disappeared=disappeared, change=_rename
+        )
+
     def add_asset(self, record: JsonDict, position: int | None = None) -> str:
         """Add an asset record verbatim (its ``originalRepository.assetId`` is kept)."""
         return self.assets.insert(position, record)
@@ -355,6 +409,19 @@ class SyntheticInstitution:
     def add_researcher(self, record: JsonDict, position: int | None = None) -> str:
         """Add a researcher record verbatim (its ``primary_id`` is kept)."""
         return self.researchers.insert(position, record)
+
+
+def _retitle(record: JsonDict, rng: random.Random) -> None:
+    record["title"] = f"{record.get('title', '')} (rev. {rng.randrange(10**6)})"
+
+
+def _rename(record: JsonDict, rng: random.Random) -> None:
+    if rng.random() < 0.5:
+        record["last_name"] = f"{record.get('last_name', '')}-{rng.randrange(10**4)}"
+        return
+    keywords = record.setdefault("researcher", {}).setdefault("researcher_keyword", [])
+    if isinstance(keywords, list):
+        keywords.append({"value": f"topic {rng.randrange(10**6)}"})
 
 
 @attrs.define
