@@ -39,11 +39,13 @@ class AlmaUsers(Resource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Researcher:
-        """The Alma user ``user_id`` (its primary id by default; ``params={"user_id_type":
-        ...}`` for another), as a `Researcher` record::
+        """The Alma user ``user_id`` as a `Researcher` record. The id is the primary id; pass
+        ``params={"user_id_type": "..."}`` for another kind. For example:
 
-            user = await client.alma.users.get("jdoe")
-            print(user.user_full_name, user.is_researcher)
+        ```python
+        user = await client.alma.users.get("jdoe")
+        print(user.user_full_name, user.is_researcher)
+        ```
 
         `NotFoundError` if unknown.
         """
@@ -95,9 +97,12 @@ class Alma(Resource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> CodeTable:
-        """An Alma code table by name (``/almaws/v1/conf/code-tables/{name}``)::
+        """An Alma code table by name, from ``/almaws/v1/conf/code-tables/{name}``. For
+        example:
 
-            statuses = (await client.alma.code_table("systemJobStatus")).as_mapping()
+        ```python
+        statuses = (await client.alma.code_table("systemJobStatus")).as_mapping()
+        ```
 
         `NotFoundError` if unknown.
         """
