@@ -203,7 +203,7 @@ class Jobs(Resource):
         deadline: float | None = 6 * 3600.0,
         manual_handling_timeout: float = 600.0,
         events: WebhookReceiver | None = None,
-        fallback_interval: float = 300.0,
+        fallback_interval: float = 3600.0,
         on_progress: ProgressCallback | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
@@ -227,9 +227,11 @@ class Jobs(Resource):
         ``SKIPPED`` return the instance.
 
         With ``events`` (a `esploro_async.webhooks.WebhookReceiver` that Alma's ``JOB_END``
-        webhooks reach), the wait sleeps until the instance's ``JOB_END`` arrives and
-        polls only every ``fallback_interval`` seconds in case a webhook is lost: a
-        wait then costs two requests.
+        webhooks reach), the wait sleeps until the instance's ``JOB_END`` arrives, then
+        reads the instance once more: a job that ends within ``fallback_interval`` (an
+        hour) costs two requests. In case a webhook is lost it also polls after
+        ``fallback_interval`` seconds, then after twice that, and so on (a six-hour job:
+        four requests).
 
         Raises:
             JobFailedError: the instance ended ``FAILED`` or ``COMPLETED_FAILED``.
@@ -285,7 +287,7 @@ class _JobWait:
 
     def pacing(self, first: float, largest: float, backoff: float, fallback: float) -> None:
         """Poll after ``first`` seconds, growing by ``backoff`` up to ``largest``; with a
-        webhook, every ``fallback`` seconds."""
+        webhook, after ``fallback`` seconds, doubling each time."""
         if first <= 0 or largest < first or backoff < 1:
             raise ValueError("need 0 < poll_interval <= max_interval and backoff >= 1")
         self.delay, self.max_interval, self.backoff, self.fallback = (
@@ -321,6 +323,8 @@ class _JobWait:
         else:
             self.manual_since = None
         pause = self.fallback if webhook else self.delay
+        if webhook:
+            self.fallback *= 2  # a lost webhook is caught; a long job pays a few polls
         self.delay = min(self.max_interval, self.delay * self.backoff)
         if self.deadline is None:
             return pause

@@ -291,3 +291,26 @@ async def test_every_wait_is_bounded_over_random_schedules(
         assert ended is JobManualHandlingError
     else:  # a finished success, or an active status that came with an end_time
         assert ended is None
+
+
+async def test_an_hour_long_job_costs_two_requests_with_the_webhook_not_68(
+    client: EsploroClient, gw: SimulatedGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(SimJobRun, "base_seconds", 3500.0)
+    receiver = WebhookReceiver("hook-secret")
+    polled = await _run(client, gw, "COMPLETED_SUCCESS")
+    await client.config.jobs.wait_for(polled)  # the default back-off, no webhook
+    hooked = await _run(client, gw, "COMPLETED_SUCCESS")
+
+    async def alma_sends_job_end() -> None:
+        await anyio.sleep(3520)
+        message = gw.api.job_end_webhook("M50173", hooked.instance_id or "", BASE_URL)
+        body = json.dumps(message).encode()
+        await _post(receiver, body, sign(body, "hook-secret"))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(alma_sends_job_end)
+        done = await client.config.jobs.wait_for(hooked, events=receiver)
+    assert done.status_code == "COMPLETED_SUCCESS"
+    assert _polls(gw, hooked) == 2
+    assert _polls(gw, polled) >= 60
