@@ -145,20 +145,23 @@ class GovernanceSettings:
         batch_reserve: the daily-quota floor of batch work (default ``daily_reserve``).
         on_quota_exhausted: ``"raise"`` `DailyQuotaExhaustedError` or ``"wait"`` for the reset.
         quota_reset_time: when the quota day ends (default midnight UTC).
-        pause: seconds every sender waits after a 429 that follows another (`RatePolicy`).
-        first_pause: seconds every sender waits after an isolated 429.
-        decrease: factor applied to the rate on a 429 (AIMD multiplicative decrease).
-        decrease_cooldown: at most one decrease per this many seconds.
-        increase: requests per second added back after each ``increase_every`` seconds.
-        increase_every: see ``increase``.
-        min_rate: the rate never drops below this.
-        adaptive: ``False`` keeps the pause but never changes the rate.
-        min_margin: the lower bound of an automatic margin (``safety_margin="auto"``).
-        max_margin: the upper bound of an automatic margin.
-        jitter_share: the part of the round-trip spread assumed to lie before arrival.
-        arrival_order: also bound the jitter by the order the gateway counted requests in.
-        narrow_rate: how fast (margin per second) an automatic margin may narrow.
-        margin_hold: seconds after a 429 during which an automatic margin never narrows.
+        pause: seconds every sender pauses after a repeated 429 ``PER_SECOND_THRESHOLD``.
+        first_pause: seconds every sender pauses after an isolated 429.
+        decrease: factor the adaptive rate is cut by on a 429.
+        decrease_cooldown: seconds during which a further 429 does not cut again.
+        increase: requests per second the rate recovers by, every ``increase_every`` s.
+        increase_every: seconds between two recovery steps.
+        min_rate: the adaptive rate never falls below this.
+        adaptive: False keeps the rate fixed whatever the 429s.
+        min_margin: the automatic margin's floor (``safety_margin="auto"``).
+        max_margin: the automatic margin's ceiling.
+        jitter_share: the share of the observed round-trip spread taken as jitter.
+        arrival_order: whether the automatic margin reads the gateway's arrival order
+            (``X-Exl-Api-Remaining``).
+        narrow_rate: how fast (margin per second) the automatic margin may narrow.
+        margin_hold: seconds after a 429 during which the automatic margin never narrows.
+
+    The reaction to 429s and the automatic margin are described in full by `RatePolicy`.
     """
 
     rate_limit: float = attrs.field(
