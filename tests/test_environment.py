@@ -7,6 +7,7 @@ import ssl
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from conftest import API_KEY, BASE_URL, make_gateway
@@ -96,3 +97,9 @@ def test_the_system_trust_store_without_truststore_says_what_to_install(
 def test_certificate_checks_cannot_be_turned_off(verify: object) -> None:
     with pytest.raises(ConfigurationError, match="verify must be"):
         EsploroClient(API_KEY, verify=verify)  # type: ignore[arg-type]
+
+
+async def test_verify_goes_to_a_client_this_object_creates_not_to_a_given_one() -> None:
+    async with httpx.AsyncClient() as given:
+        with pytest.raises(ConfigurationError, match="verify= or http_client"):
+            EsploroClient(API_KEY, verify=ssl.create_default_context(), http_client=given)

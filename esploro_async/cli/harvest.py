@@ -253,18 +253,7 @@ def _check_state(request: HarvestRequest, path: Path, state: Mapping[str, Any]) 
         raise _refuse(path, f"says {length} bytes, which is not the end of a record")
     if found != records:
         raise _refuse(path, f"counts {records} records but {found} end at byte {length}")
-    if request.format == "jsonl" and not last_line_is_a_record(request.out, length):
-        raise ConfigurationError(
-            f"cannot resume: the last record of {request.out} before byte {length} is not a "
-            "JSON object (the file was changed after the harvest); start again with --overwrite"
-        )
-    if state["finished"] and request.out.stat().st_size != length:
-        extra = request.out.stat().st_size - length
-        raise ConfigurationError(
-            f"cannot resume: {request.out} is complete at byte {length} but has {extra} more "
-            "bytes after it (the file was changed after the harvest); start again with "
-            "--overwrite"
-        )
+    _check_end(request, length, finished=state["finished"])
     if not TARGETS[request.target].resumable or state["finished"]:
         return
     stream = state.get("stream")
@@ -279,6 +268,22 @@ def _check_state(request: HarvestRequest, path: Path, state: Mapping[str, Any]) 
     if checkpoint.delivered != records:
         raise _refuse(
             path, f"has a stream position after {checkpoint.delivered} records, not {records}"
+        )
+
+
+def _check_end(request: HarvestRequest, length: int, *, finished: bool) -> None:
+    """The output still ends as the harvest left it: a record last, nothing after a finish."""
+    if request.format == "jsonl" and not last_line_is_a_record(request.out, length):
+        raise ConfigurationError(
+            f"cannot resume: the last record of {request.out} before byte {length} is not a "
+            "JSON object (the file was changed after the harvest); start again with --overwrite"
+        )
+    if finished and request.out.stat().st_size != length:
+        extra = request.out.stat().st_size - length
+        raise ConfigurationError(
+            f"cannot resume: {request.out} is complete at byte {length} but has {extra} more "
+            "bytes after it (the file was changed after the harvest); start again with "
+            "--overwrite"
         )
 
 
@@ -341,9 +346,8 @@ async def run_harvest(
     if state is not None and not target.resumable:
         progress.note(f"{target.name} cannot resume mid-report: starting the report again")
         state = None
-    if state is None and not request.to_stdout:  # no stale checkpoint may describe a new file
-        with contextlib.suppress(FileNotFoundError):
-            request.state_path.unlink()
+    if state is None:
+        _forget_checkpoint(request)
     checkpoint = (
         Checkpoint.from_dict(state["stream"]) if state is not None and state["stream"] else None
     )
@@ -366,16 +370,7 @@ async def run_harvest(
             f"daily quota left {left}"
         )
         columns = list(state["columns"]) if state is not None else list(target.columns)
-        writer = (
-            RecordWriter.to_stdout(request.format, columns=columns)
-            if request.to_stdout
-            else RecordWriter(
-                request.out,
-                request.format,
-                columns=columns,
-                resume_at=int(state["bytes"]) if state is not None else None,
-            )
-        )
+        writer = _writer(request, columns, None if state is None else int(state["bytes"]))
 
         def save(*, finished: bool) -> None:
             if request.to_stdout:
@@ -422,11 +417,7 @@ async def _harvest_report(
         if writer is None:
             columns = list((stream.columns or {}).values())
             columns = [c for c in columns if c != "0"]
-            writer = (
-                RecordWriter.to_stdout(request.format, columns=columns)
-                if request.to_stdout
-                else RecordWriter(request.out, request.format, columns=columns)
-            )
+            writer = _writer(request, columns, None)
         records += writer.write_page(batch)
         writer.sync()
         batch.clear()
@@ -458,6 +449,20 @@ async def _harvest_report(
         if writer is not None:
             writer.close()
     return records
+
+
+def _forget_checkpoint(request: HarvestRequest) -> None:
+    """A new harvest: no stale checkpoint may describe the new file."""
+    if not request.to_stdout:
+        with contextlib.suppress(FileNotFoundError):
+            request.state_path.unlink()
+
+
+def _writer(request: HarvestRequest, columns: list[str], resume_at: int | None) -> RecordWriter:
+    """The output: standard output for ``--out -``, else the file (cut back to ``resume_at``)."""
+    if request.to_stdout:
+        return RecordWriter.to_stdout(request.format, columns=columns)
+    return RecordWriter(request.out, request.format, columns=columns, resume_at=resume_at)
 
 
 def _row(target: Target, record: Record, fmt: Literal["jsonl", "csv"]) -> dict[str, Any]:

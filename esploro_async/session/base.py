@@ -162,11 +162,7 @@ class BaseClient:
         http_client, transport = options.get("http_client"), options.get("transport")
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass http_client or transport, not both")
-        verify = tls_context(options.get("verify"))
-        if verify is not None and http_client is not None:
-            raise ConfigurationError(
-                "pass verify= or http_client, not both: give the http_client its own verify="
-            )
+        verify = tls_context(options.get("verify"), given_client=http_client is not None)
         if lane not in LANES:
             raise ConfigurationError(f"lane must be 'interactive' or 'batch', not {lane!r}")
         self.max_response_bytes: int = _byte_limit(

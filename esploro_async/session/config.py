@@ -165,17 +165,22 @@ def _checked_base_url(base_url: str) -> str:
     return text
 
 
-def tls_context(verify: object) -> ssl.SSLContext | None:
+def tls_context(verify: object, *, given_client: bool = False) -> ssl.SSLContext | None:
     """The TLS context for ``verify=``: ``None`` keeps httpx's default (certifi's roots).
 
     ``"system"`` verifies with the operating system's trust store through ``truststore``
     (``pip install 'esploro-async[truststore]'``), so a CA that a campus proxy re-signs with,
     installed on the machine, is trusted. Only this client's context is affected:
     ``truststore.inject_into_ssl()`` (which patches ``ssl`` for the whole process) is never
-    called. An ``ssl.SSLContext`` is used as given.
+    called. An ``ssl.SSLContext`` is used as given. ``given_client``: the caller brings its
+    own httpx client, which has its own ``verify=``.
     """
     if verify is None:
         return None
+    if given_client:
+        raise ConfigurationError(
+            "pass verify= or http_client, not both: give the http_client its own verify="
+        )
     if isinstance(verify, ssl.SSLContext):
         return verify
     if verify == "system":
