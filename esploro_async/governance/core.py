@@ -35,6 +35,7 @@ from esploro_async.governance.events import (
     QuotaLowEvent,
     ThrottledEvent,
 )
+from esploro_async.governance.foreign import ForeignLoad
 from esploro_async.governance.lanes import LANES, Lane, priority
 from esploro_async.governance.limiter import SpacingLimiter
 from esploro_async.governance.protocol import (
@@ -78,15 +79,21 @@ class LocalRateGate:
         self.policy = policy or RatePolicy()
         self._adaptive = AdaptiveRate(self.policy)
         limit = math.floor(self.policy.rate_limit)
+        checked = 1 <= limit <= _WINDOW_CHECKED
+        self._others = (
+            ForeignLoad(self.policy.rate_limit) if self.policy.room_for_others and checked else None
+        )
         self._limiter = SpacingLimiter(
             self._adaptive.interval,
             catch_up=CATCH_UP,
-            window=(limit, 1.0) if 1 <= limit <= _WINDOW_CHECKED else None,
+            window=(limit, 1.0) if checked else None,
+            hold=None if self._others is None else self._others.hold,
         )
         #: Called with each response's round-trip time and, for an accepted request, its
-        #: ``X-Exl-Api-Remaining``, when the margin is automatic.
+        #: ``X-Exl-Api-Remaining``, when the margin is automatic or other integrations
+        #: are made room for.
         self.observe_latency: Callable[[float, int | None], None] | None = (
-            self._observe if self.policy.auto_margin else None
+            self._observe if self.policy.auto_margin or self._others is not None else None
         )
 
     @property
@@ -96,7 +103,9 @@ class LocalRateGate:
 
     async def acquire(self, priority: int = 0) -> None:
         """Wait for a permit (lower ``priority`` values first)."""
-        await self._limiter.acquire(priority)
+        granted = await self._limiter.acquire(priority)
+        if self._others is not None:
+            self._others.granted(granted)
 
     async def throttled(self, retry_after: float | None) -> None:
         """Pause every sender and cut the rate (see `AdaptiveRate`)."""
@@ -112,7 +121,14 @@ class LocalRateGate:
         return self._adaptive.margin
 
     def _observe(self, round_trip: float, remaining: int | None) -> None:
-        self._adaptive.observe(current_time(), round_trip, remaining)
+        now = current_time()
+        self._adaptive.observe(now, round_trip, remaining)
+        if self._others is not None and remaining is not None:
+            self._others.observe(now - round_trip, remaining)
+
+    def others_rate(self) -> float:
+        """Other integrations' requests per second, as the daily counter shows them."""
+        return 0.0 if self._others is None else self._others.rate
 
     def paused_until(self) -> float | None:
         """The pause deadline, if any pause was ever set."""
