@@ -11,8 +11,9 @@ integration of the institution sends requests into the same window, one of three
 Rows, each over the same seeds (same foreign arrivals, same latencies):
 
   library      esploro-async at its defaults
-  previous     (``--previous REV``) the library as of git revision REV, e.g. 75770fe: its
-               package is extracted with ``git archive`` and imported under another name
+  library at REV  (``--previous REV``, repeatable) the library as of git revision REV, e.g.
+               75770fe: its package is extracted with ``git archive`` and imported under
+               another name
   fixed N/s    the competent hand-written client at a fixed rate of N req/s
                (``AsyncLimiter(1, 1/N)``, a 429 retried after its Retry-After), N = 6..14:
                the frontier of what a fixed rate trades
@@ -23,7 +24,7 @@ a share of its requests during the harvest. Virtual time (``looptime``): the sam
 the same numbers on any machine.
 
     python -m benchmarks.foreign [--seeds 5] [--researchers 20000] [--loads poisson5,...]
-                                 [--rates 6,7,...,14] [--previous 75770fe] [--plot PATH]
+                                 [--rates 6,7,...,14] [--previous 75770fe ...] [--plot PATH]
 
 Nothing is asserted; the goal's figures (goodput >= 10.5/s, both 429 shares <= 2 % at
 poisson10) are printed as PASS/MISS for the library row.
@@ -277,17 +278,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--researchers", type=int, default=20_000)
     parser.add_argument("--loads", default=",".join(LOADS))
     parser.add_argument("--rates", default="6,7,8,9,10,11,12,13,14")
-    parser.add_argument("--previous", metavar="REV", help="also run the library as of REV")
+    parser.add_argument(
+        "--previous",
+        metavar="REV",
+        action="append",
+        default=[],
+        help="also run the library as of git revision REV (repeatable)",
+    )
     parser.add_argument("--no-library", action="store_true", help="skip the current library")
     parser.add_argument("--plot", metavar="PATH", help="write the frontier plot (matplotlib)")
     args = parser.parse_args(argv)
     logging.getLogger().setLevel(logging.ERROR)
     logging.disable(logging.WARNING)
     strategies: list[tuple[str, Run]] = []
-    if args.previous:
-        strategies.append(
-            (f"previous ({args.previous})", library_run(previous_client(args.previous)))
-        )
+    for revision in args.previous:
+        strategies.append((f"library at {revision}", library_run(previous_client(revision))))
     if not args.no_library:
         from esploro_async import EsploroClient
 

@@ -30,9 +30,7 @@ def schedule(
     arrivals = sorted((g + rng.uniform(0.0, jitter), g) for g in grants)
     # The counter at each of our arrivals: 100,000 less every arrival up to it.
     ours_arrived = [a for a, _ in arrivals]
-    counted = {
-        g: 100_000 - (i + 1) - bisect.bisect(others, a) for i, (a, g) in enumerate(arrivals)
-    }
+    counted = {g: 100_000 - (i + 1) - bisect.bisect(others, a) for i, (a, g) in enumerate(arrivals)}
     load = ForeignLoad()
     answered = sorted((g + 0.3, g) for g in grants)  # responses come back 0.3 s after
     events = sorted([(g, "grant") for g in grants] + [(r, "answer", g) for r, g in answered])  # type: ignore[misc]

@@ -488,7 +488,19 @@ def simulate() -> None:
     default="0",
     show_default=True,
     callback=_latency,
-    help='Seconds per response: "0.3", "0.2:0.8" (uniform) or "ln:MEDIAN:SIGMA".',
+    help='Seconds per response: "0.3", "0.2:0.8" (uniform) or "ln:MEDIAN:SIGMA"; split '
+    "around the arrival by --before-arrival.",
+)
+@click.option(
+    "--before-arrival",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.5,
+    show_default=True,
+    metavar="FRACTION",
+    help="Part of each latency that passes before the request reaches the gateway and is "
+    "counted; the rest passes after. Its spread is the jitter a client's safety margin must "
+    "cover: 0.5 of --latency 0.2:0.8 is 0.1-0.4 s (a 0.3 s spread, beyond the default "
+    "margin of 0.10); 0.02, mostly API work after arrival, is 4-16 ms.",
 )
 @click.option(
     "--rate-limit",

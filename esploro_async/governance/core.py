@@ -54,6 +54,9 @@ PER_SECOND_THRESHOLD = "PER_SECOND_THRESHOLD"
 
 _log = logging.getLogger("esploro_async.governance")
 
+# Other integrations' requests per second below which a 429 is not blamed on them.
+_OTHERS_SEEN = 0.5
+
 # After the reset, wait a little longer: the Date header has a 1 s resolution.
 _RESET_GRACE = 2.0
 
@@ -126,9 +129,15 @@ class LocalRateGate:
         if self._others is not None and remaining is not None:
             self._others.observe(now - round_trip, remaining)
 
-    def others_rate(self) -> float:
-        """Other integrations' requests per second, as the daily counter shows them."""
-        return 0.0 if self._others is None else self._others.rate
+    def others_rate(self) -> float | None:
+        """Other integrations' requests per second as the daily counter shows them.
+
+        ``None`` when it cannot tell: no response carried ``X-Exl-Api-Remaining`` yet, or
+        ``room_for_others`` is off.
+        """
+        if self._others is None or not self._others.reading:
+            return None
+        return self._others.rate
 
     def paused_until(self) -> float | None:
         """The pause deadline, if any pause was ever set."""
@@ -435,12 +444,37 @@ class Governance:
             await self.rate.throttled(retry_after)
         rate = self.rate.current_rate()
         _log.warning(
-            "429 PER_SECOND_THRESHOLD: pausing all senders, rate now %.2f req/s "
-            "(another integration may be using the institution's budget)",
+            "429 PER_SECOND_THRESHOLD: pausing all senders, rate now %.2f req/s. %s",
             rate / (1.0 + self._margin()),
+            self._likely_cause(),
         )
         self._throttled_listeners.emit(
             ThrottledEvent(retry_after=retry_after, current_rate=rate, count=self._throttled)
+        )
+
+    def _likely_cause(self) -> str:
+        """Why a 429 came, as far as the daily counter tells, and what to do about it."""
+        others_rate: Callable[[], float | None] | None = getattr(self.rate, "others_rate", None)
+        others = None if others_rate is None else others_rate()
+        margin = self._margin()
+        jitter = (
+            f"requests reached the gateway more unevenly than the safety margin ({margin:.2f}) "
+            "covers: raise safety_margin to the spread of your network's send-to-arrival "
+            "delay in seconds, or use safety_margin='auto'"
+        )
+        if others is not None and others >= _OTHERS_SEEN:
+            return (
+                f"Likely cause: another integration of the institution sends about "
+                f"{others:.1f} req/s into the same budget (the fall of X-Exl-Api-Remaining "
+                "beyond our own requests shows it); room is made for it, but its bursts can "
+                "still fill a second. If 429s persist, run both through one RedisGovernance, "
+                "or lower rate_limit to leave it a share"
+            )
+        if others is not None:
+            return f"Likely cause: no other integration shows in X-Exl-Api-Remaining, so {jitter}"
+        return (
+            f"Likely cause: either another integration uses the institution's budget or {jitter} "
+            "(without X-Exl-Api-Remaining the two cannot be told apart)"
         )
 
     def _check_quota_alerts(self) -> None:

@@ -70,6 +70,11 @@ class ForeignLoad:
         self._derive()
         return self._rate
 
+    @property
+    def reading(self) -> bool:
+        """Whether responses carry the counter (without it the others cannot be seen)."""
+        return len(self._samples) >= 2
+
     def granted(self, now: float) -> None:
         """A request of ours was granted at ``now``."""
         grants = self._grants
@@ -165,4 +170,12 @@ class ForeignLoad:
         events.sort()
         self._events = events
         span = samples[-1][0] - samples[0][0] if samples else 0.0
-        self._rate = len(events) / span if span >= _MIN_SPAN else 0.0
+        if span < _MIN_SPAN:
+            self._rate = 0.0
+            return
+        # The rate from the two ends only: jitter moves each end's count by as much up as
+        # down, where the running maximum above only ever rises with it.
+        ours = bisect.bisect(grants, samples[-1][0] + _SAME) - bisect.bisect(
+            grants, samples[0][0] + _SAME
+        )
+        self._rate = max(0.0, samples[0][1] - samples[-1][1] - ours) / span
