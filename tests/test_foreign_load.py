@@ -32,13 +32,13 @@ def schedule(
     ours_arrived = [a for a, _ in arrivals]
     counted = {g: 100_000 - (i + 1) - bisect.bisect(others, a) for i, (a, g) in enumerate(arrivals)}
     load = ForeignLoad()
-    answered = sorted((g + 0.3, g) for g in grants)  # responses come back 0.3 s after
-    events = sorted([(g, "grant") for g in grants] + [(r, "answer", g) for r, g in answered])  # type: ignore[misc]
-    for event in events:
-        if event[1] == "grant":
-            load.granted(event[0])
+    # Each grant, then its answer 0.3 s later, in time order.
+    timeline = sorted([(g, 0, g) for g in grants] + [(g + 0.3, 1, g) for g in grants])
+    for _, answered, grant in timeline:
+        if answered:
+            load.observe(grant, counted[grant])
         else:
-            load.observe(event[2], counted[event[2]])  # type: ignore[misc]
+            load.granted(grant)
     assert ours_arrived
     return load, others
 
