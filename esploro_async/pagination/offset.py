@@ -312,6 +312,17 @@ class OffsetStream(TaskHost, Generic[RecordT]):
     def __aiter__(self) -> AsyncIterator[RecordT]:
         return self._track(self._records())
 
+    async def to_arrow(self) -> Any:
+        """Every record as a ``pyarrow.Table`` (the ``arrow`` extra), in source order.
+
+        Assets, researchers and organizations get their model's columns, named after the
+        JSON paths, lists as lists (as ``esploro-async export --format parquet``); other
+        records ``id`` and ``record``. ``record`` is the whole JSON text.
+        """
+        from esploro_async.mirror.export import stream_to_arrow
+
+        return await stream_to_arrow(self)
+
     def pages(self) -> AsyncIterator[Page[RecordT]]:
         """Iterate pages instead of records (``Page.records`` are already de-duplicated)."""
         return self._track(self._pages())
