@@ -32,7 +32,7 @@ __all__ = ["ForeignLoad"]
 _RATE_SPAN = 10.0
 _MIN_SPAN = 0.5
 # Standard deviations of the others' unseen arrivals kept free in a window.
-_Z = 2.0
+_Z = 1.5
 # ... and of their count in a second, kept free by our pace.
 _Z_PACE = 0.5
 # The slowest pace (requests per second) the others' load can impose.
