@@ -31,6 +31,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
 def _non_negative(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError(f"{attribute.name} must be a number >= 0, got {value!r}")
     if not (value >= 0 and math.isfinite(value)):
         raise ConfigurationError(f"{attribute.name} must be >= 0, got {value!r}")
 
@@ -54,14 +56,23 @@ class RetryPolicy:
     backoff_initial: float = attrs.field(default=0.5, validator=_non_negative)
     backoff_multiplier: float = attrs.field(default=2.0, validator=_non_negative)
     backoff_max: float = attrs.field(default=30.0, validator=_non_negative)
-    deadline: float | None = 300.0
+    deadline: float | None = attrs.field(default=300.0)
     retry_after_cap: float = attrs.field(default=120.0, validator=_non_negative)
     retry_statuses: frozenset[int] = frozenset({500, 502, 503, 504})
 
     @max_attempts.validator
     def _check_attempts(self, _attribute: attrs.Attribute[int], value: int) -> None:
-        if value < 1:
-            raise ConfigurationError(f"max_attempts must be >= 1, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigurationError(f"max_attempts must be a whole number >= 1, got {value!r}")
+
+    @deadline.validator
+    def _check_deadline(self, _attribute: attrs.Attribute[float | None], value: object) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ConfigurationError(
+                f"deadline must be a number of seconds > 0, or None for no deadline, got {value!r}"
+            )
 
     @classmethod
     def none(cls) -> RetryPolicy:

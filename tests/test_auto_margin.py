@@ -143,7 +143,7 @@ def test_a_fixed_margin_ignores_round_trips() -> None:
 def test_auto_is_the_only_word_accepted() -> None:
     assert Governance.local(safety_margin="auto").rate.policy.auto_margin  # type: ignore[attr-defined]
     with pytest.raises(ConfigurationError, match="safety_margin"):
-        Governance.local(safety_margin="fast")  # type: ignore[arg-type]
+        Governance.local(safety_margin="fast")
     with pytest.raises(ConfigurationError, match="safety_margin"):
         EsploroClient(SIM_API_KEY, base_url="http://esploro.localhost", safety_margin="fast")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="min_margin"):

@@ -170,8 +170,15 @@ async def test_clients_share_governance_until_closed(make_client: ClientFactory)
     assert first.governance is second.governance
     other_key = make_client(api_key="a-different-institution")
     assert other_key.governance is not first.governance
-    with pytest.raises(ConfigurationError, match="different governance settings"):
+    with pytest.raises(ConfigurationError) as refused:
         make_client(rate_limit=10)
+    message = str(refused.value)
+    # The one setting that differs, both values, and the ways out; not every setting.
+    assert "rate_limit=10.0 (the open one: 25.0)" in message
+    assert "safety_margin" not in message
+    assert "max_in_flight" not in message
+    assert "close the first client" in message
+    assert "governance=" in message
     await first.aclose()
     await second.aclose()
     assert make_client(rate_limit=10).governance is not first.governance

@@ -22,7 +22,12 @@ from esploro_async import (
     IncompletePageError,
     InsufficientQuotaError,
 )
-from esploro_async.governance import Governance, LocalQuotaLedger, ServerClock
+from esploro_async.governance import (
+    Governance,
+    GovernanceSettings,
+    LocalQuotaLedger,
+    ServerClock,
+)
 from esploro_async.governance.core import LocalRateGate
 from esploro_async.pagination import Checkpoint
 from esploro_async.resources._base import StreamOptions
@@ -268,7 +273,9 @@ async def test_a_host_ahead_of_the_gateway_across_midnight_keeps_the_reserve(
     gw = gateway(3000, start=gateway_now, quota_remaining=60)
     host_ahead = ServerClock(wall=lambda: gateway_now + timedelta(minutes=10))
     governance = Governance(
-        rate=LocalRateGate(), quota=LocalQuotaLedger(50, clock=host_ahead), max_in_flight=50
+        rate=LocalRateGate(),
+        quota=LocalQuotaLedger(50, clock=host_ahead),
+        settings=GovernanceSettings(max_in_flight=50, daily_reserve=50),
     )
     client = client_for(clients, gw.transport(), governance=governance)
     with pytest.raises(DailyQuotaExhaustedError):

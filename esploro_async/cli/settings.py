@@ -121,16 +121,11 @@ async def connect(settings: Settings) -> AsyncIterator[Connection]:
         return
     if not settings.api_key:
         raise ConfigurationError(
-            f"no API key: set {API_KEY_ENV} (or pass --api-key). To try this command without "
+            f"no API key: set {API_KEY_ENV} (or pass --api-key-file). To try this command without "
             "one, add --simulate: it runs against a built-in simulated institution."
         )
     region = None if settings.base_url else settings.region
     if settings.redis_url:
-        if settings.safety_margin == "auto":
-            raise ConfigurationError(
-                "--safety-margin auto follows one process's view of the network; with a Redis "
-                "URL every process shares one rate, so give a number (e.g. 0.10)"
-            )
         if not settings.institution:
             raise ConfigurationError(
                 "with a Redis URL, also set ESPLORO_INSTITUTION (or --institution) to the "

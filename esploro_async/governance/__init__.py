@@ -4,6 +4,7 @@
 * `RatePolicy` / `AdaptiveRate`: the per-second ceiling, safety margin and AIMD
   reaction to 429 ``PER_SECOND_THRESHOLD``.
 * `LocalQuotaLedger`: the daily quota from ``X-Exl-Api-Remaining``, with a reserve.
+* `GovernanceSettings`: every setting, its default and its allowed range, once.
 * `Governance`: the three composed behind `GovernanceProtocol`, which is all the
   session knows; other backends provide their own `RateGate` and `QuotaLedger`.
 """
@@ -23,6 +24,7 @@ from esploro_async.governance.protocol import (
     ResponseInfo,
 )
 from esploro_async.governance.quota import LocalQuotaLedger, QuotaDay, ServerClock
+from esploro_async.governance.settings import GovernanceSettings
 
 __all__ = [
     "LANES",
@@ -30,6 +32,7 @@ __all__ = [
     "Attempt",
     "Governance",
     "GovernanceProtocol",
+    "GovernanceSettings",
     "GovernanceSnapshot",
     "Lane",
     "LocalQuotaLedger",

@@ -20,9 +20,8 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from datetime import time, timezone
 from types import TracebackType
-from typing import Literal
+from typing import Any
 
 import anyio
 
@@ -35,7 +34,7 @@ from esploro_async.governance.events import (
     QuotaLowEvent,
     ThrottledEvent,
 )
-from esploro_async.governance.lanes import LANES, Lane, priority
+from esploro_async.governance.lanes import LANES, Lane, lane_of, priority
 from esploro_async.governance.limiter import SpacingLimiter
 from esploro_async.governance.protocol import (
     OnQuotaExhausted,
@@ -46,6 +45,7 @@ from esploro_async.governance.protocol import (
     ResponseInfo,
 )
 from esploro_async.governance.quota import LocalQuotaLedger
+from esploro_async.governance.settings import GovernanceSettings
 
 __all__ = ["PER_SECOND_THRESHOLD", "Governance", "LocalRateGate", "OnQuotaExhausted"]
 
@@ -83,20 +83,21 @@ class LocalRateGate:
             catch_up=CATCH_UP,
             window=(limit, 1.0) if 1 <= limit <= _WINDOW_CHECKED else None,
         )
-        #: Called with each response's round-trip time and, for an accepted request, its
-        #: ``X-Exl-Api-Remaining``, when the margin is automatic.
-        self.observe_latency: Callable[[float, int | None], None] | None = (
-            self._observe if self.policy.auto_margin else None
-        )
+        self._waiting: dict[Lane, int] = {"interactive": 0, "batch": 0}
 
     @property
-    def waiting(self) -> int:
-        """Callers waiting for a permit."""
-        return self._limiter.waiting
+    def waiting(self) -> dict[Lane, int]:
+        """Callers waiting for a permit, by lane."""
+        return self._waiting
 
     async def acquire(self, priority: int = 0) -> None:
         """Wait for a permit (lower ``priority`` values first)."""
-        await self._limiter.acquire(priority)
+        lane = lane_of(priority)
+        self._waiting[lane] += 1
+        try:
+            await self._limiter.acquire(priority)
+        finally:
+            self._waiting[lane] -= 1
 
     async def throttled(self, retry_after: float | None) -> None:
         """Pause every sender and cut the rate (see `AdaptiveRate`)."""
@@ -111,8 +112,10 @@ class LocalRateGate:
         """The safety margin now in force (it moves with ``auto_margin``)."""
         return self._adaptive.margin
 
-    def _observe(self, round_trip: float, remaining: int | None) -> None:
-        self._adaptive.observe(current_time(), round_trip, remaining)
+    def observe(self, round_trip: float, remaining: int | None) -> None:
+        """One response: its round trip and, for an accepted request, its remaining count."""
+        if self.policy.auto_margin:
+            self._adaptive.observe(current_time(), round_trip, remaining)
 
     def paused_until(self) -> float | None:
         """The pause deadline, if any pause was ever set."""
@@ -132,11 +135,10 @@ class _Attempt:
         if self.info is not None:
             raise RuntimeError("an attempt is recorded once")
         self.info = info
-        observe = self._governance._observe_latency
-        if observe is not None and info.status_code is not None:
+        if info.status_code is not None:
             # A refused request was not counted: its header repeats another's count.
             counted = info.remaining if info.status_code != 429 else None
-            observe(current_time() - self.granted, counted)
+            self._governance.rate.observe(current_time() - self.granted, counted)
         # The ledger learns at once, so that an error built from this response (its
         # reset time, say) already reflects it.
         await self._governance.quota.settle(info)
@@ -192,18 +194,14 @@ class Governance:
 
     Build the in-process one with `Governance.local` (what `EsploroClient` does by
     default, shared by every client of the same institution in the process). An
-    institution-wide backend passes its own ``rate`` and ``quota``.
+    institution-wide backend passes its own ``rate`` and ``quota``, built from the same
+    ``settings``.
 
     Args:
         rate: the per-second gate.
-        quota: the daily-quota ledger.
-        max_in_flight: attempts allowed at once.
-        on_quota_exhausted: ``"raise"`` `DailyQuotaExhaustedError`, or ``"wait"`` until the reset.
-        rate_limit, safety_margin: reported in snapshots.
-        batch_reserve: the daily-quota floor of the ``batch`` lane (default: the ledger's
-            reserve); batch work stops there while ``interactive`` work goes on.
-        interactive_slots: concurrency slots batch work may never take (default a fifth of
-            ``max_in_flight``, at least 1), so a page view never waits behind a harvest.
+        quota: the daily-quota ledger (its reserve must be ``settings.daily_reserve``).
+        settings: every setting (`GovernanceSettings`); this object reads the concurrency
+            slots, the lanes' floors and ``on_quota_exhausted`` from it.
     """
 
     def __init__(
@@ -211,39 +209,26 @@ class Governance:
         *,
         rate: RateGate,
         quota: QuotaLedger,
-        max_in_flight: int = 64,
-        on_quota_exhausted: OnQuotaExhausted = "raise",
-        rate_limit: float = 25.0,
-        safety_margin: float = 0.10,
-        batch_reserve: int | None = None,
-        interactive_slots: int | None = None,
+        settings: GovernanceSettings | None = None,
     ) -> None:
-        if max_in_flight < 1:
-            raise ConfigurationError(f"max_in_flight must be >= 1, got {max_in_flight!r}")
-        held_back = max(1, max_in_flight // 5) if interactive_slots is None else interactive_slots
-        if not 0 <= held_back < max_in_flight:
+        settings = GovernanceSettings() if settings is None else settings
+        if quota.status().reserve != settings.daily_reserve:
             raise ConfigurationError(
-                f"interactive_slots must be >= 0 and below max_in_flight, got {held_back!r}"
+                f"the quota ledger keeps a reserve of {quota.status().reserve}, the settings "
+                f"say daily_reserve={settings.daily_reserve}: build both from one settings value"
             )
-        floor = quota.status().reserve
-        if batch_reserve is not None and batch_reserve < floor:
-            raise ConfigurationError(
-                f"batch_reserve ({batch_reserve}) must be at least daily_reserve ({floor})"
-            )
-        if on_quota_exhausted not in ("raise", "wait"):
-            raise ConfigurationError(
-                f"on_quota_exhausted must be 'raise' or 'wait', not {on_quota_exhausted!r}"
-            )
+        self.settings = settings
         self.rate = rate
         self.quota = quota
-        self.max_in_flight = max_in_flight
-        self.on_quota_exhausted: OnQuotaExhausted = on_quota_exhausted
-        self.rate_limit = rate_limit
-        self.safety_margin = safety_margin
-        self.batch_reserve = floor if batch_reserve is None else batch_reserve
-        self.interactive_slots = held_back
-        self._slots = anyio.Semaphore(max_in_flight, fast_acquire=True)
-        self._batch_slots = anyio.Semaphore(max_in_flight - held_back, fast_acquire=True)
+        self.max_in_flight = settings.max_in_flight
+        self.on_quota_exhausted: OnQuotaExhausted = settings.on_quota_exhausted
+        self.rate_limit = settings.rate_limit
+        self.batch_reserve = settings.floor_of_batch
+        self.interactive_slots = settings.held_back_slots
+        self._slots = anyio.Semaphore(self.max_in_flight, fast_acquire=True)
+        self._batch_slots = anyio.Semaphore(
+            self.max_in_flight - self.interactive_slots, fast_acquire=True
+        )
         self._waiting = 0
         self._in_flight = 0
         self._requests = 0
@@ -253,49 +238,34 @@ class Governance:
         self._throttled_listeners: Listeners[ThrottledEvent] = Listeners()
         self._quota_alerts: list[tuple[int, Listeners[QuotaLowEvent]]] = []
         self._alerted: set[tuple[int, object]] = set()
-        # Optional parts of a rate gate: the automatic margin's inputs and current value.
-        self._observe_latency: Callable[[float, int | None], None] | None = getattr(
-            rate, "observe_latency", None
-        )
-        self._current_margin: Callable[[], float] | None = getattr(rate, "current_margin", None)
+
+    @property
+    def safety_margin(self) -> float:
+        """The safety margin now in force (it moves when the margin is automatic)."""
+        return self.rate.current_margin()
 
     @classmethod
     def local(
         cls,
+        settings: GovernanceSettings | None = None,
         *,
-        rate_limit: float = 25.0,
-        safety_margin: float | Literal["auto"] = 0.10,
-        max_in_flight: int = 64,
-        daily_reserve: int = 0,
-        on_quota_exhausted: OnQuotaExhausted = "raise",
         rate_policy: RatePolicy | None = None,
-        quota_reset_time: time = time(0, tzinfo=timezone.utc),
-        batch_reserve: int | None = None,
+        **options: Any,
     ) -> Governance:
-        """In-process governance with the defaults described in the README.
+        """In-process governance built from ``settings`` (default: the defaults).
 
-        ``safety_margin="auto"`` lets the margin follow the network (`RatePolicy.auto`).
-        ``rate_policy`` overrides ``rate_limit``/``safety_margin`` and tunes the
-        adaptive behaviour.
+        Keyword arguments are `GovernanceSettings` fields, for short
+        (``Governance.local(daily_reserve=1000)``); ``rate_policy`` tunes the per-second
+        reaction the older way (`GovernanceSettings.build`).
         """
-        if rate_policy is not None:
-            policy = rate_policy
-        elif safety_margin == "auto":
-            policy = RatePolicy.auto(rate_limit)
-        elif isinstance(safety_margin, (int, float)):
-            policy = RatePolicy(rate_limit=rate_limit, safety_margin=safety_margin)
-        else:
-            raise ConfigurationError(
-                f"safety_margin must be a number or 'auto', not {safety_margin!r}"
-            )
+        if settings is None:
+            settings = GovernanceSettings.build(rate_policy, **options)
+        elif options or rate_policy is not None:
+            raise ConfigurationError("pass settings or keyword settings, not both")
         return cls(
-            rate=LocalRateGate(policy),
-            quota=LocalQuotaLedger(daily_reserve, reset_time=quota_reset_time),
-            max_in_flight=max_in_flight,
-            on_quota_exhausted=on_quota_exhausted,
-            rate_limit=policy.rate_limit,
-            safety_margin=policy.safety_margin,
-            batch_reserve=batch_reserve,
+            rate=LocalRateGate(settings.rate_policy()),
+            quota=LocalQuotaLedger(settings.daily_reserve, reset_time=settings.quota_reset_time),
+            settings=settings,
         )
 
     def on_throttled(self, callback: Callable[[ThrottledEvent], object]) -> None:
@@ -343,7 +313,7 @@ class Governance:
         """Nothing to release in process."""
 
     def _margin(self) -> float:
-        return self.safety_margin if self._current_margin is None else self._current_margin()
+        return self.rate.current_margin()
 
     async def _take_slots(self, lane: Lane) -> None:
         if lane == "batch":

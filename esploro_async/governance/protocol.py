@@ -1,11 +1,13 @@
 """The contracts between the session and the governance layer.
 
 The session knows only `GovernanceProtocol`: it opens one *attempt* per HTTP
-attempt (retries included), sends inside it, and records what came back::
+attempt (retries included), sends inside it, and records what came back:
 
-    async with governance.attempt(retry=attempt_no > 1) as attempt:
-        response = await http.send(request)
-        await attempt.record(ResponseInfo.from_headers(...))
+```python
+async with governance.attempt(retry=attempt_no > 1) as attempt:
+    response = await http.send(request)
+    await attempt.record(ResponseInfo.from_headers(...))
+```
 
 `Governance` (in `esploro_async.governance.core`) implements it by composing a
 `RateGate` (the per-second threshold) and a `QuotaLedger` (the daily quota).
@@ -15,6 +17,7 @@ In-process implementations live in this package; an institution-wide backend
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
@@ -92,7 +95,11 @@ class QuotaRefusal(Exception):
 
 
 class RateGate(Protocol):
-    """The per-second threshold: grants request starts at a safe spacing."""
+    """The per-second threshold: grants request starts at a safe spacing.
+
+    Every member is part of the contract: a store that cannot honour one of the
+    settings behind it refuses that setting with `ConfigurationError` when it is built.
+    """
 
     async def acquire(self, priority: int = 0) -> None:
         """Return when one request may start now; lower ``priority`` values go first.
@@ -101,13 +108,29 @@ class RateGate(Protocol):
         """
 
     async def throttled(self, retry_after: float | None) -> None:
-        """The gateway answered 429 ``PER_SECOND_THRESHOLD``: pause every sender and slow down."""
+        """The gateway answered 429 ``PER_SECOND_THRESHOLD``: pause every sender and slow down.
+
+        An isolated 429 pauses ``first_pause``; one within a second of that pause's end
+        pauses ``pause`` (or ``Retry-After`` if longer); the rate drops by ``decrease``
+        at most once per ``decrease_cooldown``.
+        """
+
+    def observe(self, round_trip: float, remaining: int | None) -> None:
+        """One response: seconds since its permit and, for an accepted request, its
+        ``X-Exl-Api-Remaining`` (the automatic margin's inputs; ignored with a fixed one)."""
 
     def current_rate(self) -> float:
         """The rate (requests per second, before the safety margin) now in force."""
 
+    def current_margin(self) -> float:
+        """The safety margin now in force (it moves when the margin is automatic)."""
+
     def paused_until(self) -> float | None:
         """The time (``anyio.current_time()`` clock) until which no request starts, if paused."""
+
+    @property
+    def waiting(self) -> Mapping[Lane, int]:
+        """Callers of this process waiting for a permit, by lane."""
 
 
 class QuotaLedger(Protocol):

@@ -32,6 +32,7 @@ from anyio.lowlevel import RunVar
 
 from esploro_async.errors import ConfigurationError
 from esploro_async.governance.core import Governance
+from esploro_async.governance.settings import GovernanceSettings, describe_difference
 
 __all__ = [
     "INSTITUTION_CODE",
@@ -104,7 +105,7 @@ class Sharer:
 @attrs.define
 class _Entry:
     governance: Governance
-    settings: Hashable
+    settings: GovernanceSettings
     users: int
 
 
@@ -151,7 +152,7 @@ def _warn_mixed_keys(sharer: Sharer) -> None:
 
 
 def acquire_shared(
-    sharer: Sharer | Hashable, settings: Hashable, factory: Callable[[], Governance]
+    sharer: Sharer | Hashable, settings: GovernanceSettings, factory: Callable[[], Governance]
 ) -> tuple[Governance, _Key]:
     """The governance shared by ``sharer`` in the running anyio run, and its key.
 
@@ -176,10 +177,11 @@ def acquire_shared(
             entry = _entries[key] = _Entry(factory(), settings, 0)
         elif entry.settings != settings:
             raise ConfigurationError(
-                "another open client of this institution (or gateway and API key) uses "
-                f"different governance settings ({entry.settings!r}, not {settings!r}); the "
-                "thresholds are shared by the institution, so use the same settings or pass "
-                "governance=other.governance"
+                "another client of this institution (or gateway and API key) is open with "
+                f"other governance settings: {describe_difference(settings, entry.settings)}. "
+                "The thresholds are the institution's, so one governance serves both: close "
+                "the first client (async with, or await client.aclose()) before creating this "
+                "one, give both the same settings, or pass governance=first.governance"
             )
         entry.users += 1
         return entry.governance, key

@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 
+from esploro_async.errors import ConfigurationError
+
 __all__ = ["Checkpoint", "canonical_params"]
 
 _VERSION = 1
@@ -22,6 +24,13 @@ def canonical_params(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
             if v is not None and k not in ("limit", "offset")
         )
     )
+
+
+def _whole(name: str, value: object, low: int) -> bool:
+    """Refuse a position no harvest can have (a file edited by hand, or damaged)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigurationError(f"{name} must be a whole number >= {low}, got {value!r}")
+    return True
 
 
 @attrs.frozen
@@ -48,12 +57,19 @@ class Checkpoint:
     path: str
     params: tuple[tuple[str, str], ...]
     list_key: str
-    page_size: int
-    offset: int = 0
+    page_size: int = attrs.field(validator=lambda i, a, v: _whole(a.name, v, 1))
+    offset: int = attrs.field(default=0, validator=lambda i, a, v: _whole(a.name, v, 0))
     last_id: str | None = None
-    delivered: int = 0
-    total: int | None = None
-    ahead: tuple[int, ...] = ()
+    delivered: int = attrs.field(default=0, validator=lambda i, a, v: _whole(a.name, v, 0))
+    total: int | None = attrs.field(
+        default=None, validator=lambda i, a, v: v is None or _whole(a.name, v, 0)
+    )
+    ahead: tuple[int, ...] = attrs.field(default=())
+
+    @ahead.validator
+    def _check_ahead(self, _attribute: attrs.Attribute[tuple[int, ...]], value: object) -> None:
+        for offset in value:  # type: ignore[attr-defined]
+            _whole("ahead", offset, 0)
 
     def matches(self, path: str, params: Mapping[str, Any]) -> bool:
         """Whether this checkpoint belongs to a harvest of ``path`` with ``params``."""
@@ -88,6 +104,8 @@ class Checkpoint:
                 total=None if data.get("total") is None else int(data["total"]),
                 ahead=tuple(int(offset) for offset in data.get("ahead", ())),
             )
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"impossible checkpoint: {exc}") from None
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a checkpoint: {exc}") from None
 

@@ -2,10 +2,12 @@
 
 Every higher layer (pagination, resources, bulk operations) calls `BaseClient.request`,
 so governance, retries and error mapping live here only. One request is a loop
-of attempts; each attempt holds a governance slot while it is on the wire::
+of attempts; each attempt holds a governance slot while it is on the wire:
 
-    request ─► attempt 1 ─► [slot ─► quota ─► permit ─► send ─► record] ─► done / retry?
-                attempt 2 ─► ...
+```text
+request ─► attempt 1 ─► [slot ─► quota ─► permit ─► send ─► record] ─► done / retry?
+            attempt 2 ─► ...
+```
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from esploro_async.errors import (
     DailyQuotaExhaustedError,
     EsploroError,
     InvalidIdentifierError,
+    NotFoundError,
     RequestTimeoutError,
     ResponseFormatError,
 )
@@ -48,6 +51,7 @@ from esploro_async.governance.registry import (
     gateway_identity,
     release_shared,
 )
+from esploro_async.governance.settings import GovernanceSettings
 from esploro_async.retry import IDEMPOTENT_METHODS, RetryPolicy
 from esploro_async.session.bodies import (
     BodyUnreadable,
@@ -58,9 +62,11 @@ from esploro_async.session.bodies import (
 )
 from esploro_async.session.config import (
     Format,
+    gateway_from_env,
     key_fingerprint,
     resolve_api_key,
     resolve_base_url,
+    tls_context,
 )
 from esploro_async.session.options import ClientOptions, check_options
 from esploro_async.session.response import EsploroResponse, GatewayHeaders, api_error
@@ -80,6 +86,7 @@ DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _Client = TypeVar("_Client", bound="BaseClient")
 _GOVERNANCE_SETTINGS = (
     "rate_limit",
+    "allow_above_threshold",
     "safety_margin",
     "max_in_flight",
     "daily_reserve",
@@ -150,9 +157,15 @@ class BaseClient:
         region, base_url = options.get("region"), options.get("base_url")
         if region is not None and base_url is not None:
             raise ConfigurationError("pass region or base_url, not both")
+        region, base_url = gateway_from_env(region, base_url)
         http_client, transport = options.get("http_client"), options.get("transport")
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass http_client or transport, not both")
+        verify = tls_context(options.get("verify"))
+        if verify is not None and http_client is not None:
+            raise ConfigurationError(
+                "pass verify= or http_client, not both: give the http_client its own verify="
+            )
         if lane not in LANES:
             raise ConfigurationError(f"lane must be 'interactive' or 'batch', not {lane!r}")
         self.max_response_bytes = _byte_limit(
@@ -176,7 +189,7 @@ class BaseClient:
         self._fingerprint = key_fingerprint(self._api_key)
         self._release: weakref.finalize[Any, Any] | None = None
         self.governance = self._governance(options)
-        timeout = options.get("timeout", DEFAULT_TIMEOUT)
+        timeout = _check_timeout(options.get("timeout", DEFAULT_TIMEOUT))
         self._owns_http = http_client is None
         # The headers an owned client sends by itself: a request in the client's format
         # without extra headers passes none (httpx merges each one it is given, slowly).
@@ -185,6 +198,7 @@ class BaseClient:
             pool = self.governance.max_in_flight
             http_client = httpx.AsyncClient(
                 transport=transport,
+                verify=True if verify is None else verify,  # True: httpx's default
                 timeout=timeout,
                 limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
                 follow_redirects=False,
@@ -199,7 +213,7 @@ class BaseClient:
     def _governance(self, options: ClientOptions) -> GovernanceProtocol:
         """The governance given, or the process's shared one for this institution (or,
         unnamed, this gateway and key)."""
-        local_settings = {name: options.get(name) for name in _GOVERNANCE_SETTINGS}
+        local_settings: dict[str, Any] = {name: options.get(name) for name in _GOVERNANCE_SETTINGS}
         governance = options.get("governance")
         institution = options.get("institution")
         self.institution = None if institution is None else check_institution(institution)
@@ -211,21 +225,11 @@ class BaseClient:
                     f"institution={institution!r} but the governance given is {other!r}'s"
                 )
             return governance
-        rate_limit = options.get("rate_limit")
-        safety_margin = options.get("safety_margin")
-        max_in_flight = options.get("max_in_flight")
-        effective = {
-            "rate_limit": 25.0 if rate_limit is None else float(rate_limit),
-            "safety_margin": 0.10 if safety_margin is None else safety_margin,
-            "max_in_flight": 64 if max_in_flight is None else max_in_flight,
-            "daily_reserve": options.get("daily_reserve") or 0,
-            "on_quota_exhausted": options.get("on_quota_exhausted") or "raise",
-            "batch_reserve": options.get("batch_reserve"),
-        }
+        settings = GovernanceSettings.build(**local_settings)
         shared, shared_key = acquire_shared(
             Sharer(gateway_identity(self.base_url), self._fingerprint, self.institution),
-            tuple(effective.items()),
-            lambda: Governance.local(**effective),  # type: ignore[arg-type]
+            settings,
+            lambda: Governance.local(settings),
         )
         # Released by aclose(), or when an unclosed client is garbage-collected.
         self._release = weakref.finalize(self, release_shared, shared_key)
@@ -564,7 +568,7 @@ class BaseClient:
         error = api_error(status, body, method=method, path=path, quota_remaining=remaining)
         if status == 429:
             return _Failure(error, "throttled", retry_after)
-        if status >= 500:
+        if status >= 500 and not isinstance(error, NotFoundError):
             return _Failure(error, "ambiguous", retry_after, status)
         return _Failure(error, "final")
 
@@ -652,6 +656,32 @@ def _content_type(
         del merged[name]
     merged["Content-Type"] = value
     return merged
+
+
+def _check_timeout(value: object) -> httpx.Timeout | float | None:
+    """``value`` if it is a usable timeout, else `ConfigurationError` (it would fail every
+    request): a number of seconds > 0, an ``httpx.Timeout`` whose parts are, or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, httpx.Timeout):
+        parts = {
+            "connect": value.connect,
+            "read": value.read,
+            "write": value.write,
+            "pool": value.pool,
+        }
+        for name, part in parts.items():
+            if part is not None and not part > 0:
+                raise ConfigurationError(
+                    f"timeout.{name} must be a number of seconds > 0 or None, got {part!r}"
+                )
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigurationError(
+            "timeout must be a number of seconds > 0, an httpx.Timeout, or None for no "
+            f"timeout, got {value!r}"
+        )
+    return value
 
 
 def _byte_limit(value: object) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
+import ssl
 from typing import Literal
 
 import httpx
@@ -13,12 +14,15 @@ from esploro_async.errors import ConfigurationError
 
 __all__ = [
     "API_KEY_ENV",
+    "BASE_URL_ENV",
     "REGIONS",
+    "REGION_ENV",
     "Format",
     "Region",
     "key_fingerprint",
     "resolve_api_key",
     "resolve_base_url",
+    "tls_context",
 ]
 
 Region = Literal["na", "eu", "ap", "aps", "ca", "cn"]
@@ -35,6 +39,25 @@ REGIONS: dict[str, str] = {
 """The Ex Libris API gateways. China is ``.com.cn``; ``aps`` is Australia."""
 
 API_KEY_ENV = "ESPLORO_API_KEY"
+REGION_ENV = "ESPLORO_REGION"
+BASE_URL_ENV = "ESPLORO_BASE_URL"
+
+
+def gateway_from_env(region: str | None, base_url: str | None) -> tuple[str | None, str | None]:
+    """``region`` and ``base_url`` as given, else from ``$ESPLORO_BASE_URL`` / ``$ESPLORO_REGION``.
+
+    The environment is read only when neither is given, as the command line does: a
+    ``base_url`` or ``region`` passed in code always wins, and ``ESPLORO_BASE_URL`` wins
+    over ``ESPLORO_REGION`` (a simulated gateway named in the environment is used whatever
+    region is set beside it). Empty variables count as unset.
+    """
+    if region is not None or base_url is not None:
+        return region, base_url
+    env_url = os.environ.get(BASE_URL_ENV, "").strip()
+    if env_url:
+        return None, env_url
+    env_region = os.environ.get(REGION_ENV, "").strip()
+    return (env_region or None), None
 
 
 def resolve_api_key(api_key: str | None) -> str:
@@ -92,28 +115,79 @@ def resolve_base_url(region: str | None, base_url: str | None) -> str:
     ``*.localhost``, 127.0.0.0/8, ``::1``): the API key travels in a header.
     """
     if base_url is not None:
-        try:
-            url = httpx.URL(base_url)
-        except httpx.InvalidURL as exc:
-            raise ConfigurationError(f"base_url is not a valid URL: {exc}") from None
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ConfigurationError(
-                f"base_url must be an absolute http(s) URL such as {REGIONS['na']}, "
-                f"got {base_url!r}"
-            )
-        if url.scheme == "http" and not _is_loopback(url.host):
-            raise ConfigurationError(
-                "refusing plain http:// to a non-loopback host: the API key would cross the "
-                "network unencrypted. Use https:// (plain http is allowed for localhost only)."
-            )
-        if url.query or url.fragment or "apikey" in base_url.lower():
-            raise ConfigurationError(
-                "base_url must not carry a query string: the API key is sent in a header"
-            )
-        return str(url).rstrip("/")
-    name = (region or "na").lower()
+        return _checked_base_url(base_url)
+    if region is None:
+        return REGIONS["na"]
+    name = region.lower() if isinstance(region, str) else region
     if name not in REGIONS:
         raise ConfigurationError(
             f"unknown region {region!r}: choose one of {', '.join(REGIONS)} or pass base_url"
         )
     return REGIONS[name]
+
+
+_API_ROOT = "/esploro/v1"
+
+
+def _checked_base_url(base_url: str) -> str:
+    if not isinstance(base_url, str):
+        raise ConfigurationError(f"base_url must be a URL string, got {base_url!r}")
+    try:
+        url = httpx.URL(base_url)
+        port = url.port
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ConfigurationError(f"base_url is not a valid URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(
+            f"base_url must be an absolute http(s) URL such as {REGIONS['na']}, got {base_url!r}"
+        )
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigurationError(f"base_url's port must be in [1, 65535], got {port}")
+    if url.userinfo:
+        raise ConfigurationError(
+            "base_url must not carry a user name or password (user:password@host): the API "
+            "key is sent in a header, and a URL is shown in logs and reprs"
+        )
+    if url.scheme == "http" and not _is_loopback(url.host):
+        raise ConfigurationError(
+            "refusing plain http:// to a non-loopback host: the API key would cross the "
+            "network unencrypted. Use https:// (plain http is allowed for localhost only)."
+        )
+    if url.query or url.fragment or "apikey" in base_url.lower():
+        raise ConfigurationError(
+            "base_url must not carry a query string: the API key is sent in a header"
+        )
+    text = str(url).rstrip("/")
+    # The gateway's URL, as the API documentation gives it with the API's root: paths are
+    # relative to that root already, so keeping it would send /esploro/v1/esploro/v1/...
+    if text.lower().endswith(_API_ROOT):
+        text = text[: -len(_API_ROOT)].rstrip("/")
+    return text
+
+
+def tls_context(verify: object) -> ssl.SSLContext | None:
+    """The TLS context for ``verify=``: ``None`` keeps httpx's default (certifi's roots).
+
+    ``"system"`` verifies with the operating system's trust store through ``truststore``
+    (``pip install 'esploro-async[truststore]'``), so a CA that a campus proxy re-signs with,
+    installed on the machine, is trusted. Only this client's context is affected:
+    ``truststore.inject_into_ssl()`` (which patches ``ssl`` for the whole process) is never
+    called. An ``ssl.SSLContext`` is used as given.
+    """
+    if verify is None:
+        return None
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if verify == "system":
+        try:
+            import truststore
+        except ImportError:
+            raise ConfigurationError(
+                "verify='system' uses the system trust store through truststore: "
+                "pip install 'esploro-async[truststore]'"
+            ) from None
+        return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    raise ConfigurationError(
+        f"verify must be 'system' or an ssl.SSLContext, not {verify!r}; certificate checks "
+        "cannot be turned off (the API key travels in a header)"
+    )

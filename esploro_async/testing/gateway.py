@@ -36,6 +36,7 @@ from esploro_async.testing import _hostile, _xml
 from esploro_async.testing.api import XML_CT, ApiRequest, ApiResponse, EsploroApi
 from esploro_async.testing.faults import (
     BODY_FAULTS,
+    REPORT_FAULTS,
     RESPONSE_FAULTS,
     Fault,
     FaultKind,
@@ -71,10 +72,10 @@ async def _sleep(seconds: float) -> None:
     await anyio.sleep(round(seconds, 6))
 
 
-#: The read/write API key every default gateway accepts.
 SIM_API_KEY = "l8xx5e1f0c2a9b7d4e6f8a0b1c3d5e7f9a2b"
-#: A read-only key: GET works, POST/PUT/DELETE get HTTP 400 ``UNAUTHORIZED``.
+"""The read/write key the simulated gateway accepts by default."""
 SIM_READ_ONLY_KEY = "l8xx0ead0b1ee2c3d4e5f6a7b8c9d0e1f2a3"
+"""A read-only key: GET works, POST/PUT/DELETE get HTTP 400 ``UNAUTHORIZED``."""
 
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 SERVER_HEADER = "Layer7-API-Gateway"
@@ -530,9 +531,12 @@ class SimulatedGateway:
             base_url=req.base_url,
         )
         processed = fault is None or fault.is_processed
-        not_ready = fault is not None and fault.kind is FaultKind.REPORT_NOT_READY
+        not_ready = fault is not None and fault.kind in REPORT_FAULTS
+        loading = fault is not None and fault.kind is FaultKind.REPORT_LOADING
         api_resp: ApiResponse | None = (
-            self.api.handle(api_req, report_not_ready=not_ready) if processed else None
+            self.api.handle(api_req, report_not_ready=not_ready, report_loading=loading)
+            if processed
+            else None
         )
         if fault is None or not_ready or fault.kind in RESPONSE_FAULTS:
             assert api_resp is not None
@@ -661,11 +665,13 @@ class SimulatedGateway:
 
         For benchmarks and load tests, where the simulator must not share a core with the
         client it measures: ``options`` are this class's keyword arguments (picklable),
-        ``researchers`` and ``assets`` size its `SyntheticInstitution`. See `GatewayProcess`::
+        ``researchers`` and ``assets`` size its `SyntheticInstitution`. See `GatewayProcess`:
 
-            with SimulatedGateway.in_child_process(researchers=20_000) as gw:
-                ...  # point clients at gw.url
-                log = gw.stop()
+        ```python
+        with SimulatedGateway.in_child_process(researchers=20_000) as gw:
+            ...  # point clients at gw.url
+            log = gw.stop()
+        ```
         """
         from esploro_async.testing.process import GatewayProcess
 
@@ -730,6 +736,8 @@ def max_in_window(times: Iterable[float], window: float = 1.0) -> int:
 
 
 def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:
+    if fault.kind is FaultKind.LEADING_WHITESPACE:
+        return b"\r\n   " + body
     if fault.kind in (FaultKind.SHORT_PAGE, FaultKind.NO_LIST):
         return _shorten(body, drop_list=fault.kind is FaultKind.NO_LIST)
     if fault.kind is FaultKind.TRUNCATED:

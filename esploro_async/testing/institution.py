@@ -316,6 +316,7 @@ class SyntheticInstitution:
             "9500000030004321": list,
         }
         self.code_tables: dict[str, JsonDict] = _code_tables()
+        self.code_tables["systemJobStatus"] = _load_data("code-table-systemJobStatus.json")
         self.import_profiles: list[JsonDict] = [
             {
                 "id": f"61000000{i}0004321",
@@ -342,7 +343,8 @@ class SyntheticInstitution:
         #: Job runs started with ``POST /almaws/v1/conf/jobs/{id}?op=run``, by
         #: ``(job id, instance id)``; each takes simulated time (see :class:`SimJobRun`).
         self.job_runs: dict[tuple[str, str], SimJobRun] = {}
-        #: Final status forced per job id (e.g. ``{"M50173": "COMPLETED_FAILED"}``);
+        #: Final status forced per job id (e.g. ``{"M50173": "COMPLETED_FAILED"}``), any
+        #: ``systemJobStatus`` code (see :mod:`esploro_async.testing.jobs`);
         #: other runs end ``COMPLETED_SUCCESS``.
         self.job_outcomes: dict[str, str] = {}
         self._next_id = 0
@@ -445,14 +447,23 @@ class SimJobRun:
     per_member_seconds: ClassVar[float] = 0.02
 
     def status_at(self, t: float) -> tuple[str, int]:
-        """``(status code, progress %)`` at monotonic time ``t``."""
+        """``(status code, progress %)`` at monotonic time ``t``.
+
+        ``QUEUED`` for the first tenth, ``INITIALIZING`` to 15 %, ``RUNNING``, then
+        ``FINALIZING`` for the last tenth, then :attr:`final_status` at 100 % (a final
+        ``MANUAL_HANDLING_REQUIRED`` stays at 99 %).
+        """
         elapsed = t - self.submitted_at
         if elapsed >= self.duration:
-            return self.final_status, 100
-        if elapsed < self.duration / 10:
+            manual = self.final_status == "MANUAL_HANDLING_REQUIRED"
+            return self.final_status, 99 if manual else 100
+        share = elapsed / self.duration
+        if share < 0.10:
             return "QUEUED", 0
-        running = (elapsed - self.duration / 10) / (self.duration * 0.9)
-        return "RUNNING", min(99, int(100 * running))
+        if share < 0.15:
+            return "INITIALIZING", 0
+        progress = min(99, int(100 * (share - 0.10) / 0.9))
+        return ("FINALIZING" if share >= 0.9 else "RUNNING"), progress
 
 
 def _set(sid: str, name: str, content: str, desc: str) -> JsonDict:

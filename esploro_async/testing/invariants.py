@@ -36,7 +36,13 @@ import attrs
 
 from esploro_async.client import EsploroClient
 from esploro_async.errors import EsploroError
-from esploro_async.governance import Governance, LocalQuotaLedger, RatePolicy, ServerClock
+from esploro_async.governance import (
+    Governance,
+    GovernanceSettings,
+    LocalQuotaLedger,
+    RatePolicy,
+    ServerClock,
+)
 from esploro_async.governance.core import LocalRateGate
 from esploro_async.pagination import Checkpoint, OffsetStream
 from esploro_async.retry import RetryPolicy
@@ -229,7 +235,7 @@ def _client(schedule: Schedule, gw: SimulatedGateway, start: datetime) -> Esplor
     governance = Governance(
         rate=LocalRateGate(_policy(schedule)),
         quota=LocalQuotaLedger(schedule.reserve, clock=clock),
-        max_in_flight=50,
+        settings=GovernanceSettings(max_in_flight=50, daily_reserve=schedule.reserve),
     )
     return EsploroClient(
         API_KEY,

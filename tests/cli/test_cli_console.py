@@ -135,18 +135,6 @@ BAD_INPUT: list[tuple[list[str], str]] = [
     ),
     (["--safety-margin", "-0.1", "quota"], "--safety-margin"),
     (["--safety-margin", "fast", "quota"], "--safety-margin"),
-    (
-        [
-            "--safety-margin",
-            "auto",
-            "--redis-url",
-            "redis://127.0.0.1:1",
-            "--institution",
-            "X",
-            "quota",
-        ],
-        "--safety-margin auto",
-    ),
     (["harvest", "set-members", "--out", "{tmp}/m.jsonl"], "--set-id"),
     (["harvest", "researchers", "--out", "{tmp}/precious.txt"], "--resume"),
     (["harvest", "researchers", "--resume", "--out", "{tmp}/precious.txt"], "no checkpoint"),

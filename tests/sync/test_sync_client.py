@@ -204,7 +204,7 @@ def test_two_clients_of_one_institution_share_governance() -> None:
     with open_client(gw) as a, open_client(gw) as b:
         assert a.governance is b.governance
         assert len(facade_threads()) == 1  # one loop for both
-        with pytest.raises(ConfigurationError, match="different governance settings"):
+        with pytest.raises(ConfigurationError, match=r"rate_limit=10\.0 \(the open one: 25\.0\)"):
             open_client(gw, rate_limit=10)
         errors: list[BaseException] = []
 

@@ -18,7 +18,25 @@ if rate < ceiling then
     anchor = anchor + steps * every
   end
 end
-local interval = math.ceil((1 + tonumber(ARGV[2])) * 1000000 / rate)
+-- The margin: ARGV[2], or with an automatic margin (ARGV[15] == '1') the widest that any
+-- process of the last minute proposes (each from the round trips and arrival order it saw),
+-- so evidence of jitter seen anywhere widens it everywhere. Unreadable entries are dropped.
+local margin = tonumber(ARGV[2])
+if ARGV[15] == '1' then
+  redis.call('HSET', KEYS[5], ARGV[8], ARGV[2] .. ' ' .. string.format('%.0f', now))
+  local all = redis.call('HGETALL', KEYS[5])
+  for i = 1, #all, 2 do
+    local m, at = string.match(all[i + 1], '^(%S+) (%S+)$')
+    m, at = tonumber(m), tonumber(at)
+    if m and at and m >= 0 and m <= 1 and now - at < 60000000 then
+      if m > margin then margin = m end
+    else
+      redis.call('HDEL', KEYS[5], all[i])
+    end
+  end
+  redis.call('PEXPIRE', KEYS[5], 120000)
+end
+local interval = math.ceil((1 + margin) * 1000000 / rate)
 local paused = tonumber(s[4]) or 0
 local push = tonumber(ARGV[7])
 if push > 0 and now + push > paused then paused = now + push end
@@ -93,7 +111,7 @@ if #gone > 0 then
 end
 redis.call('PEXPIRE', KEYS[2], 120000)
 redis.call('PEXPIRE', KEYS[3], 120000)
-return {granted, wait, interval, tostring(rate), paused - now, horizon}
+return {granted, wait, interval, tostring(rate), paused - now, horizon, tostring(margin)}
 """
 
 PENALIZE_LUA = """
@@ -108,7 +126,12 @@ if ARGV[6] == '1' and (dec == 0 or now - dec >= tonumber(ARGV[4])) then
   rate = math.max(tonumber(ARGV[5]), rate * tonumber(ARGV[3]))
   dec = now
 end
-local paused = math.max(tonumber(s[3]) or 0, now + tonumber(ARGV[2]))
+-- An isolated 429 pauses first_pause (ARGV[9]); one within a second after the end of the
+-- last pause pauses ARGV[2]; a Retry-After (ARGV[10]) longer than either wins.
+local before = tonumber(s[3]) or 0
+local pause = tonumber(ARGV[9])
+if now <= before + 1000000 then pause = tonumber(ARGV[2]) end
+local paused = math.max(before, now + math.max(pause, tonumber(ARGV[10])))
 local tat = math.max(tonumber(s[1]) or 0, paused)
 redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat), 'rate', tostring(rate),
            'anchor', string.format('%.0f', now), 'paused', string.format('%.0f', paused),

@@ -109,6 +109,7 @@ class Store:
         self.procs_key = base + "procs"
         self.seen_key = base + "seen"
         self.grants_key = base + "grants"
+        self.margins_key = base + "margins"
         self.channel = base + "events"
         self.client = connect(url, pool_size=pool_size, socket_timeout=socket_timeout)
         self.reserve_script = self.client.register_script(RESERVE_LUA)

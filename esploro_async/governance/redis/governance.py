@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import os
-from datetime import time, timezone
 from typing import Any
 
 from esploro_async.errors import ConfigurationError
 from esploro_async.governance.adaptive import RatePolicy
-from esploro_async.governance.core import Governance, OnQuotaExhausted
+from esploro_async.governance.core import Governance
 from esploro_async.governance.redis._store import Fallback, Store
 from esploro_async.governance.redis.quota import RedisQuotaLedger
 from esploro_async.governance.redis.rate import RedisRateGate
+from esploro_async.governance.settings import GovernanceSettings
 
 
 class RedisGovernance(Governance):
     """`Governance` whose rate gate and quota ledger live in Redis, for many processes.
 
     Every process (and host) working for the institution creates one with the same
-    ``url``, ``institution`` and rate settings and passes it to its clients::
+    ``url``, ``institution`` and rate settings and passes it to its clients:
 
-        governance = RedisGovernance("redis://redis:6379/0", institution="01ABC_INST")
-        async with EsploroClient(governance=governance) as client: ...
-        await governance.aclose()
+    ```python
+    governance = RedisGovernance("redis://redis:6379/0", institution="01ABC_INST")
+    async with EsploroClient(governance=governance) as client: ...
+    await governance.aclose()
+    ```
 
     Args:
         url: a redis-py URL of one server (``redis://host:6379/0``, ``rediss://``,
@@ -32,23 +34,22 @@ class RedisGovernance(Governance):
         institution: the institution code: the budget is shared by everything using it, so
             it is required (a key fingerprint would silently split one institution's
             budget between its API keys).
-        rate_limit, safety_margin, max_in_flight, daily_reserve, on_quota_exhausted: as for
-            the in-process governance; all processes should use the same values.
+        settings: every governance setting (`GovernanceSettings`), as for the in-process
+            governance; all processes should use the same values. For short, its fields
+            may be given as keyword arguments instead (``daily_reserve=1000``).
         fallback: ``"error"`` (default) raises `RedisUnavailableError` while Redis is
             unreachable; ``"local"`` continues at ``fallback_rate`` per process.
-        fallback_rate: request starts per second per process in fallback (default 5.0:
-            keep ``processes × fallback_rate`` below the effective rate).
+        fallback_rate: request starts per second per process in fallback (default 5.0, or
+            a fifth of the effective rate if that is less: keep ``processes × fallback_rate``
+            below the effective rate).
         key_prefix: first part of every key (``{prefix}:{INSTITUTION}:...``).
-        rate_policy: overrides ``rate_limit``/``safety_margin`` and tunes the AIMD reaction.
+        rate_policy: tunes the per-second reaction the older way (`GovernanceSettings.build`).
         horizon: reservation horizon in seconds (default 1.0).
         late_tolerance: seconds after its slot that a task may still send (default 0.020).
         quota_sync_interval: seconds between quota syncs far from the reserve (default 0.5).
         inflight_lease: seconds after which a vanished process stops counting (default 120).
-        quota_reset_time: when the quota day ends (default midnight UTC).
         pool_size: Redis connections per process (a `BlockingConnectionPool`, default 8).
         socket_timeout: seconds before a Redis call counts as failed (default 1.0).
-        batch_reserve, interactive_slots: the lanes' quota floor and held-back slots, as
-            for `Governance`; ``batch_reserve`` applies institution-wide.
         interactive_share: while interactive requests come from any process, the share of
             the rate kept for them, before the batch work of every process (default 0.25).
         interactive_window: seconds after the last interactive request during which that
@@ -60,33 +61,31 @@ class RedisGovernance(Governance):
     def __init__(
         self,
         url: str,
+        settings: GovernanceSettings | None = None,
         *,
         institution: str,
-        rate_limit: float = 25.0,
-        safety_margin: float = 0.10,
-        max_in_flight: int = 50,
-        daily_reserve: int = 0,
-        on_quota_exhausted: OnQuotaExhausted = "raise",
         fallback: Fallback = "error",
-        fallback_rate: float = 5.0,
+        fallback_rate: float | None = None,
         key_prefix: str = "esploro",
         rate_policy: RatePolicy | None = None,
         horizon: float = 1.0,
         late_tolerance: float = 0.020,
         quota_sync_interval: float = 0.5,
         inflight_lease: float = 120.0,
-        quota_reset_time: time = time(0, tzinfo=timezone.utc),
         pool_size: int = 8,
         socket_timeout: float = 1.0,
-        batch_reserve: int | None = None,
-        interactive_slots: int | None = None,
         interactive_share: float = 0.25,
         interactive_window: float = 30.0,
         quota_strict_margin: int | None = None,
+        **options: Any,
     ) -> None:
-        policy = rate_policy or RatePolicy(rate_limit=rate_limit, safety_margin=safety_margin)
+        if settings is None:
+            settings = GovernanceSettings.build(rate_policy, **options)
+        elif options or rate_policy is not None:
+            raise ConfigurationError("pass settings or keyword settings, not both")
         if pool_size < 2:
             raise ConfigurationError("pool_size must be >= 2 (one connection listens for pauses)")
+        policy = settings.rate_policy()
         self.institution = institution
         self._store = Store(
             url,
@@ -107,24 +106,15 @@ class RedisGovernance(Governance):
         )
         ledger = RedisQuotaLedger(
             self._store,
-            daily_reserve,
+            settings.daily_reserve,
             rate_limit=policy.rate_limit,
             sync_interval=quota_sync_interval,
             inflight_lease=inflight_lease,
             fallback=fallback,
-            reset_time=quota_reset_time,
+            reset_time=settings.quota_reset_time,
             strict_margin=quota_strict_margin,
         )
-        super().__init__(
-            rate=gate,
-            quota=ledger,
-            max_in_flight=max_in_flight,
-            on_quota_exhausted=on_quota_exhausted,
-            rate_limit=policy.rate_limit,
-            safety_margin=policy.safety_margin,
-            batch_reserve=batch_reserve,
-            interactive_slots=interactive_slots,
-        )
+        super().__init__(rate=gate, quota=ledger, settings=settings)
         self.gate = gate
         self.ledger = ledger
 

@@ -12,7 +12,7 @@ import anyio
 
 from esploro_async._clock import current_time
 from esploro_async.errors import ConfigurationError, RedisUnavailableError
-from esploro_async.governance.adaptive import RatePolicy
+from esploro_async.governance.adaptive import AdaptiveRate, RatePolicy
 from esploro_async.governance.lanes import Lane
 from esploro_async.governance.lanes import priority as priority_of
 from esploro_async.governance.limiter import SpacingLimiter
@@ -31,25 +31,36 @@ _BATCH = priority_of("batch", retry=True)  # the lowest priority value of the ba
 
 
 class _PriorityLock:
-    """The per-process head-of-line queue: lower priority values first, then arrival order."""
+    """The per-process head-of-line queue: lower priority values first, then arrival order.
+
+    The holder may wait inside it (Redis said "not yet" and it sleeps until its turn comes
+    near) with `yield_for`: a more urgent waiter cuts that wait short, so an interactive
+    request never waits for batch work to reserve its slot first.
+    """
 
     def __init__(self) -> None:
         self._locked = False
+        self._holder = 0
         self._heap: list[tuple[int, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
+        self._urgent: asyncio.Event | None = None
 
     async def acquire(self, priority: int) -> None:
         if not self._locked and not self._heap:
             self._locked = True
+            self._holder = priority
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._heap, (priority, next(self._seq), future))
+        if priority < self._holder and self._urgent is not None:
+            self._urgent.set()
         try:
             await future
         except BaseException:
             if future.done() and not future.cancelled():
                 self.release()  # handed the lock while being cancelled: pass it on
             raise
+        self._holder = priority
 
     def release(self) -> None:
         while self._heap:
@@ -58,6 +69,22 @@ class _PriorityLock:
                 future.set_result(None)  # the lock passes to that waiter
                 return
         self._locked = False
+
+    def _more_urgent_waiting(self) -> bool:
+        return any(p < self._holder and not f.done() for p, _, f in self._heap)
+
+    async def yield_for(self, delay: float) -> bool:
+        """Sleep ``delay`` seconds holding the lock; True (at once) if a more urgent
+        waiter is in line, and then the caller should let it go first."""
+        if self._more_urgent_waiting():
+            return True
+        self._urgent = urgent = asyncio.Event()
+        try:
+            with anyio.move_on_after(delay):
+                await urgent.wait()
+        finally:
+            self._urgent = None
+        return urgent.is_set()
 
 
 class RedisRateGate:
@@ -88,7 +115,7 @@ class RedisRateGate:
         horizon: float = 1.0,
         late_tolerance: float = 0.020,
         fallback: Fallback = "error",
-        fallback_rate: float = 5.0,
+        fallback_rate: float | None = None,
         probe_interval: float = 0.5,
         interactive_share: float = 0.25,
         interactive_burst: int = 2,
@@ -96,6 +123,8 @@ class RedisRateGate:
     ) -> None:
         if fallback not in ("error", "local"):
             raise ConfigurationError(f"fallback must be 'error' or 'local', not {fallback!r}")
+        if fallback_rate is None:
+            fallback_rate = min(5.0, policy.effective_rate / 5)
         if not 0 < fallback_rate < policy.effective_rate:
             raise ConfigurationError(
                 f"fallback_rate must be positive and below the effective rate "
@@ -116,6 +145,10 @@ class RedisRateGate:
         self.interactive_window = interactive_window
         self._store = store
         self._rate = policy.rate_limit
+        # The automatic margin: this process's proposal comes from what it observes, the
+        # margin in force is the widest proposal of the institution's processes (in Redis).
+        self._adaptive = AdaptiveRate(policy) if policy.auto_margin else None
+        self._margin = policy.safety_margin
         self._interval = policy.interval
         # Insurance against bunching, spaced by the interval less the late tolerance: at the
         # full interval one late wake-up delays every following slot of the process past
@@ -175,31 +208,59 @@ class RedisRateGate:
             self.stats["stale"] += 1
 
     async def throttled(self, retry_after: float | None) -> None:
-        """429 ``PER_SECOND_THRESHOLD``: pause every process and cut the shared rate."""
+        """429 ``PER_SECOND_THRESHOLD``: pause every process and cut the shared rate.
+
+        The pause is ``first_pause`` after an isolated 429 and ``pause`` after one within
+        a second of the last pause's end (as `AdaptiveRate` does in one process).
+        """
         policy = self.policy
-        pause = max(policy.pause, retry_after or 0.0)
-        self._pause_local(current_time() + pause)
+        now = current_time()
+        if self._adaptive is not None:
+            self._adaptive.throttled(now, retry_after)  # widens this process's proposal
+            self._margin = max(self._margin, self._adaptive.margin)
+        repeated = now <= self._paused_until + 1.0
+        pause = policy.pause if repeated else min(policy.pause, policy.first_pause)
+        pause = max(pause, retry_after or 0.0)
+        self._pause_local(now + pause)
         try:
             paused_us, rate = await self._store.run(
                 self._store.penalize_script,
                 [self._store.rate_key],
                 [
                     repr(policy.rate_limit),
-                    round(pause * US),
+                    round(policy.pause * US),
                     repr(policy.decrease),
                     round(policy.decrease_cooldown * US),
                     repr(policy.min_rate),
                     "1" if policy.adaptive else "0",
                     self._ttl_ms,
                     self._store.channel,
+                    round(min(policy.pause, policy.first_pause) * US),
+                    round((retry_after or 0.0) * US),
                 ],
             )
         except unreachable_errors() as exc:
             log.warning("could not record a 429 in Redis (%s); pausing this process only", exc)
             return
         self._rate = as_float(rate)
-        self._interval = (1.0 + policy.safety_margin) / self._rate
+        self._interval = (1.0 + self.current_margin()) / self._rate
         self._pause_local(current_time() + as_int(paused_us) / US)
+
+    def observe(self, round_trip: float, remaining: int | None) -> None:
+        """One response: feeds this process's proposal for the automatic margin."""
+        if self._adaptive is not None:
+            self._adaptive.observe(current_time(), round_trip, remaining)
+
+    def current_margin(self) -> float:
+        """The safety margin in force for the institution, as of the last Redis reply."""
+        return self._margin
+
+    def _proposed_margin(self) -> float:
+        """This process's margin: fixed, or what its observations allow now."""
+        if self._adaptive is None:
+            return self.policy.safety_margin
+        self._adaptive.interval(current_time())  # narrows as time passes
+        return self._adaptive.margin
 
     def current_rate(self) -> float:
         """The shared adaptive rate as of the last Redis reply (before the margin)."""
@@ -230,6 +291,7 @@ class RedisRateGate:
 
     async def _reserve(self, priority: int) -> tuple[float, int] | None:
         await self._queue.acquire(priority)
+        held = True
         try:
             while True:
                 now = current_time()
@@ -243,56 +305,72 @@ class RedisRateGate:
                     continue
                 epoch = self._epoch
                 recovering = self._down
-                policy = self.policy
                 try:
-                    granted, wait, interval, rate, paused, horizon = await self._store.run(
-                        self._store.reserve_script,
-                        [
-                            self._store.rate_key,
-                            self._store.procs_key,
-                            self._store.seen_key,
-                            self._store.grants_key,
-                        ],
-                        [
-                            repr(policy.rate_limit),
-                            repr(policy.safety_margin),
-                            repr(policy.increase if policy.adaptive else 0.0),
-                            round(policy.increase_every * US),
-                            round(self.horizon * US),
-                            self._ttl_ms,
-                            round(policy.pause * US) if recovering else 0,
-                            self._store.process_id,
-                            # the others, not this request (the reply decides its fate)
-                            self.waiting["interactive"] - (priority < _BATCH),
-                            self.waiting["batch"] - (priority >= _BATCH),
-                            "i" if priority < _BATCH else "b",
-                            round(self.interactive_window * US),
-                            repr(self.interactive_share),
-                            self.interactive_burst,
-                        ],
-                    )
+                    reply = await self._call_reserve(priority, recovering)
                 except unreachable_errors() as exc:
                     self._on_down(exc)
                     continue
-                now = current_time()
-                if recovering:
-                    self._down = False
-                    log.warning("Redis reachable again: back to the institution-wide limiter")
-                self._rate = as_float(rate)
-                self._interval = as_int(interval) / US
-                paused_s = as_int(paused) / US
-                if paused_s > 0 and now + paused_s > self._paused_until:
-                    # Slots reserved from now on are already after it: no epoch change.
-                    self._paused_until = now + paused_s
-                    self._insurance.pause_until(self._paused_until)
-                wait_s = as_int(wait) / US
-                if as_int(granted):
+                granted, wait_s, horizon_s = self._apply_reply(reply, recovering)
+                if granted:
                     self.stats["grants"] += 1
-                    return now + wait_s, epoch
+                    return current_time() + wait_s, epoch
                 self.stats["refusals"] += 1
-                await anyio.sleep(wait_s - as_int(horizon) / US / 2)
+                if await self._queue.yield_for(wait_s - horizon_s / 2):
+                    # A more urgent request of this process reserves first.
+                    self._queue.release()
+                    try:
+                        await self._queue.acquire(priority)
+                    except BaseException:
+                        held = False
+                        raise
         finally:
-            self._queue.release()
+            if held:
+                self._queue.release()
+
+    async def _call_reserve(self, priority: int, recovering: bool) -> list[object]:
+        """One call of the reserve script (see ``_scripts.RESERVE_LUA`` for its arguments)."""
+        policy = self.policy
+        store = self._store
+        interactive = priority < _BATCH
+        return await store.run(
+            store.reserve_script,
+            [store.rate_key, store.procs_key, store.seen_key, store.grants_key, store.margins_key],
+            [
+                repr(policy.rate_limit),
+                repr(self._proposed_margin()),
+                repr(policy.increase if policy.adaptive else 0.0),
+                round(policy.increase_every * US),
+                round(self.horizon * US),
+                self._ttl_ms,
+                round(policy.pause * US) if recovering else 0,
+                store.process_id,
+                # the others, not this request (the reply decides its fate)
+                self.waiting["interactive"] - interactive,
+                self.waiting["batch"] - (not interactive),
+                "i" if interactive else "b",
+                round(self.interactive_window * US),
+                repr(self.interactive_share),
+                self.interactive_burst,
+                "1" if policy.auto_margin else "0",
+            ],
+        )
+
+    def _apply_reply(self, reply: list[object], recovering: bool) -> tuple[bool, float, float]:
+        """Take in the shared state of a reserve reply: (granted, wait s, horizon s)."""
+        granted, wait, interval, rate, paused, horizon, margin = reply
+        now = current_time()
+        if recovering:
+            self._down = False
+            log.warning("Redis reachable again: back to the institution-wide limiter")
+        self._rate = as_float(rate)
+        self._margin = as_float(margin)
+        self._interval = as_int(interval) / US
+        paused_s = as_int(paused) / US
+        if paused_s > 0 and now + paused_s > self._paused_until:
+            # Slots reserved from now on are already after it: no epoch change.
+            self._paused_until = now + paused_s
+            self._insurance.pause_until(self._paused_until)
+        return bool(as_int(granted)), as_int(wait) / US, as_int(horizon) / US
 
     def _on_down(self, exc: BaseException) -> None:
         if self.fallback == "error":
