@@ -22,9 +22,10 @@ Use ``async with stream:`` (or call ``aclose()``) to stop it the moment you are 
 leaving the block the pages in flight are cancelled, whatever still references the
 iterator. Without it, iterating still works; the requests then run as asyncio tasks (or, on
 trio, one at a time), and leaving the loop (``break``, an exception, a cancel) stops them
-as soon as nothing references the iterator any more. A failed page cancels the others and its error surfaces. At the
-daily quota, the requests in flight settle first, pages before the failing one are still
-handed out, and the error is `DailyQuotaExhaustedError`: resume from the checkpoint.
+as soon as nothing references the iterator any more. A failed page cancels the others and
+its error surfaces. At the daily quota, the requests in flight settle first, pages before
+the failing one are still handed out, and the error is `DailyQuotaExhaustedError`: resume
+from the checkpoint.
 """
 
 from __future__ import annotations
