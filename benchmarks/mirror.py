@@ -60,10 +60,9 @@ async def prefill(store: SQLiteStore, institution: SyntheticInstitution, today: 
         await store.commit(PageWrite("assets", rows, (), state, now=f"{today}T00:00:00"))
 
 
-async def nightly(assets: int, changed: float, nights: int) -> None:
+async def nightly(folder: Path, assets: int, changed: float, nights: int) -> None:
     """See the module docstring."""
     institution = SyntheticInstitution(seed=1, researchers=1_000, assets=assets)
-    folder = Path(tempfile.mkdtemp(prefix="mirror-bench-"))
     db = folder / "mirror.sqlite"
     store = SQLiteStore(db)
     await store.open(INSTITUTION)
@@ -143,9 +142,8 @@ async def _mirror(url: str, db: Path, rate_limit: int) -> int:
         return (await mirror.sync("assets")).counts.new
 
 
-def throughput(assets: int, latency: str, rate_limit: int) -> None:
+def throughput(folder: Path, assets: int, latency: str, rate_limit: int) -> None:
     """See the module docstring."""
-    folder = Path(tempfile.mkdtemp(prefix="mirror-bench-"))
     limit = rate_limit * 99
     for name in ("baseline: stream to JSONL + checkpoint", "mirror: sync into SQLite"):
         with GatewayProcess(
@@ -177,12 +175,14 @@ def main() -> None:
     parser.add_argument("--nights", type=int, default=3)
     parser.add_argument("--latency", default="0.2:0.8")
     args = parser.parse_args()
-    if args.scenario == "nightly":
-        asyncio.run(nightly(args.assets or 1_000_000, args.changed, args.nights))
-    elif args.scenario == "throughput":
-        throughput(args.assets or 20_000, args.latency, 25)
-    else:
-        throughput(args.assets or 1_000_000, "0.05", 200)
+    with tempfile.TemporaryDirectory(prefix="mirror-bench-") as name:
+        folder = Path(name)
+        if args.scenario == "nightly":
+            asyncio.run(nightly(folder, args.assets or 1_000_000, args.changed, args.nights))
+        elif args.scenario == "throughput":
+            throughput(folder, args.assets or 20_000, args.latency, 25)
+        else:
+            throughput(folder, args.assets or 1_000_000, "0.05", 200)
 
 
 if __name__ == "__main__":
