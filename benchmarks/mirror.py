@@ -142,10 +142,16 @@ async def _mirror(url: str, db: Path, rate_limit: int) -> int:
         return (await mirror.sync("assets")).counts.new
 
 
-def throughput(folder: Path, assets: int, latency: str, rate_limit: int) -> None:
+BASELINE = "baseline: stream to JSONL + checkpoint"
+MIRROR = "mirror: sync into SQLite"
+
+
+def throughput(
+    folder: Path, assets: int, latency: str, rate_limit: int, runs: tuple[str, ...]
+) -> None:
     """See the module docstring."""
     limit = rate_limit * 99
-    for name in ("baseline: stream to JSONL + checkpoint", "mirror: sync into SQLite"):
+    for name in runs:
         with GatewayProcess(
             researchers=100, assets=assets, latency=Latency.parse(latency), rate_limit=rate_limit
         ) as gateway:
@@ -180,9 +186,9 @@ def main() -> None:
         if args.scenario == "nightly":
             asyncio.run(nightly(folder, args.assets or 1_000_000, args.changed, args.nights))
         elif args.scenario == "throughput":
-            throughput(folder, args.assets or 20_000, args.latency, 25)
+            throughput(folder, args.assets or 20_000, args.latency, 25, (BASELINE, MIRROR))
         else:
-            throughput(folder, args.assets or 1_000_000, "0.05", 200)
+            throughput(folder, args.assets or 1_000_000, "0.05", 200, (MIRROR,))
 
 
 if __name__ == "__main__":
