@@ -123,7 +123,9 @@ async def _baseline(url: str, out: Path, rate_limit: int) -> int:
     """The reference: the same stream into a JSON Lines file, checkpoint saved per page."""
     count = 0
     checkpoint = out.with_suffix(".checkpoint")
-    async with EsploroClient(SIM_API_KEY, base_url=url, rate_limit=rate_limit) as client:
+    async with EsploroClient(
+        SIM_API_KEY, base_url=url, rate_limit=rate_limit, allow_above_threshold=rate_limit > 25
+    ) as client:
         stream = client.assets.list(update_date_from="1900-01-01")
         with out.open("w", encoding="utf-8") as handle:
             async for page in stream.pages():
@@ -137,7 +139,9 @@ async def _baseline(url: str, out: Path, rate_limit: int) -> int:
 
 
 async def _mirror(url: str, db: Path, rate_limit: int) -> int:
-    client = EsploroClient(SIM_API_KEY, base_url=url, rate_limit=rate_limit)
+    client = EsploroClient(
+        SIM_API_KEY, base_url=url, rate_limit=rate_limit, allow_above_threshold=rate_limit > 25
+    )
     async with client, Mirror(client, SQLiteStore(db), institution=INSTITUTION) as mirror:
         return (await mirror.sync("assets")).counts.new
 
