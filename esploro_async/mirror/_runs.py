@@ -1,6 +1,6 @@
 """The sync runs of a `Mirror`: one class per way of keeping a kind of record.
 
-A run's state is a JSON object kept by the store beside the records::
+A run's state is a JSON object kept by the store beside the records:
 
     {"watermark": "2026-12-07",          # assets: the server's date when the last run began
      "run": {...} | null,                 # the unfinished run: its position and counts

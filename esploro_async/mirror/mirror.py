@@ -1,11 +1,11 @@
 """`Mirror`: keep a store up to date with an institution, at the cost of what changed.
 
-::
-
-    async with EsploroClient(region="eu") as client:
-        async with Mirror(client, SQLiteStore("mirror.sqlite")) as mirror:
-            summary = await mirror.sync("assets")
-            print(summary.describe())
+```python
+async with EsploroClient(region="eu") as client:
+    async with Mirror(client, SQLiteStore("mirror.sqlite")) as mirror:
+        summary = await mirror.sync("assets")
+        print(summary.describe())
+```
 
 How each kind is kept (see the guide "Keeping a mirror"):
 
