@@ -8,11 +8,13 @@ profile is saved, Alma first checks the address with ``GET ?challenge=<text>`` a
 
 `WebhookReceiver` is a plain ASGI application (no web framework needed): mount it in
 FastAPI/Starlette (``app.mount("/alma-webhooks", receiver)``) or serve it with any ASGI
-server, in the same event loop as the client, and pass it to ``wait_for``::
+server, in the same event loop as the client, and pass it to ``wait_for``:
 
-    receiver = WebhookReceiver(secret=os.environ["ALMA_WEBHOOK_SECRET"])
-    run = await client.config.jobs.run("M50173", {"set_id": set_id})
-    done = await client.config.jobs.wait_for(run, events=receiver)
+```python
+receiver = WebhookReceiver(secret=os.environ["ALMA_WEBHOOK_SECRET"])
+run = await client.config.jobs.run("M50173", {"set_id": set_id})
+done = await client.config.jobs.wait_for(run, events=receiver)
+```
 
 ``wait_for`` then reads the instance once, sleeps until the ``JOB_END`` of that instance
 arrives, and reads it once more: two requests, however long the job runs. Polling every

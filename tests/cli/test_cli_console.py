@@ -320,7 +320,7 @@ def test_every_file_written_is_private_whatever_the_umask(tmp_path: Path) -> Non
         )
         changes = tmp_path / "c.jsonl"
         changes.write_text('{"type": "researcher", "id": "R00000001", "set": {"/x": 1}}\n')
-        applied = cli(*SIM, "apply", str(changes), "--simulate")
+        applied = cli(*SIM, "apply", str(changes), "--simulate", "--allow-new-fields")
     finally:
         os.umask(old_umask)
     assert done.returncode == 0, done.stderr
