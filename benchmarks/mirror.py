@@ -138,11 +138,12 @@ async def _baseline(url: str, out: Path, rate_limit: int) -> int:
     return count
 
 
-async def _mirror(url: str, db: Path, rate_limit: int) -> int:
+async def _mirror(url: str, db: Path, rate_limit: int, prefetch: int | None) -> int:
     client = EsploroClient(
         SIM_API_KEY, base_url=url, rate_limit=rate_limit, allow_above_threshold=rate_limit > 25
     )
-    async with client, Mirror(client, SQLiteStore(db), institution=INSTITUTION) as mirror:
+    mirror = Mirror(client, SQLiteStore(db), institution=INSTITUTION, prefetch=prefetch)
+    async with client, mirror:
         return (await mirror.sync("assets")).counts.new
 
 
@@ -151,7 +152,12 @@ MIRROR = "mirror: sync into SQLite"
 
 
 def throughput(
-    folder: Path, assets: int, latency: str, rate_limit: int, runs: tuple[str, ...]
+    folder: Path,
+    assets: int,
+    latency: str,
+    rate_limit: int,
+    runs: tuple[str, ...],
+    prefetch: int | None,
 ) -> None:
     """See the module docstring."""
     limit = rate_limit * 99
@@ -165,7 +171,9 @@ def throughput(
                 if name.startswith("baseline"):
                     count = asyncio.run(_baseline(gateway.url, folder / "a.jsonl", rate_limit))
                 else:
-                    count = asyncio.run(_mirror(gateway.url, folder / "m.sqlite", rate_limit))
+                    count = asyncio.run(
+                        _mirror(gateway.url, folder / "m.sqlite", rate_limit, prefetch)
+                    )
                 wall = time.monotonic() - began
             growth = max(rss for _, rss, _ in sampler.samples) - rss_before
             requests = len(gateway.stop().arrivals)
@@ -184,15 +192,17 @@ def main() -> None:
     parser.add_argument("--changed", type=float, default=0.005)
     parser.add_argument("--nights", type=int, default=3)
     parser.add_argument("--latency", default="0.2:0.8")
+    parser.add_argument("--prefetch", type=int, default=16, help="the mirror's (default 16)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mirror-bench-") as name:
         folder = Path(name)
         if args.scenario == "nightly":
             asyncio.run(nightly(folder, args.assets or 1_000_000, args.changed, args.nights))
         elif args.scenario == "throughput":
-            throughput(folder, args.assets or 20_000, args.latency, 25, (BASELINE, MIRROR))
+            runs = (BASELINE, MIRROR)
+            throughput(folder, args.assets or 20_000, args.latency, 25, runs, args.prefetch)
         else:
-            throughput(folder, args.assets or 1_000_000, "0.05", 200, (MIRROR,))
+            throughput(folder, args.assets or 1_000_000, "0.05", 200, (MIRROR,), args.prefetch)
 
 
 if __name__ == "__main__":
