@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from esploro_async.pagination import OffsetStream
     from esploro_async.resources import (
         Activities,
+        Alma,
         Analytics,
         Assets,
         Configuration,
@@ -92,6 +93,15 @@ class EsploroClient(BaseClient):
         from esploro_async.resources.researchconf import Configuration
 
         return Configuration(self)
+
+    @functools.cached_property
+    def alma(self) -> Alma:
+        """The Alma areas Esploro integrations use with the same key: ``users``,
+        ``analytics`` (Alma Analytics) and ``code_table``; Alma's sets and jobs are
+        ``config``."""
+        from esploro_async.resources.alma import Alma
+
+        return Alma(self)
 
     @functools.cached_property
     def analytics(self) -> Analytics:

@@ -8,7 +8,7 @@ profile is saved, Alma first checks the address with ``GET ?challenge=<text>`` a
 
 `WebhookReceiver` is a plain ASGI application (no web framework needed): mount it in
 FastAPI/Starlette (``app.mount("/alma-webhooks", receiver)``) or serve it with any ASGI
-server, in the same event loop as the client, and pass it to ``wait_for``:
+server, in the same event loop as the client, and pass it to ``wait_for``, for example:
 
 ```python
 receiver = WebhookReceiver(secret=os.environ["ALMA_WEBHOOK_SECRET"])
@@ -17,8 +17,9 @@ done = await client.config.jobs.wait_for(run, events=receiver)
 ```
 
 ``wait_for`` then reads the instance once, sleeps until the ``JOB_END`` of that instance
-arrives, and reads it once more: two requests, however long the job runs. Polling every
-``fallback_interval`` seconds stays on in case a webhook is lost.
+arrives, and reads it once more: two requests for a job that ends within
+``fallback_interval`` (an hour). In case a webhook is lost it also polls after
+``fallback_interval`` seconds, then after twice that, and so on.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ answers recorded in scriptotek/php-alma-client ``spec/data``), through the clien
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -160,3 +161,27 @@ async def test_the_simulator_pads_bodies_and_declares_errors_in_lower_case() -> 
             await client.researchers.get("nobody", extra_headers={"Accept": "application/xml"})
     records = [r for r in gw.log if r.path.startswith("/esploro/v1/researchers")]
     assert [r.status for r in records] == [200, 400]
+
+
+async def test_the_simulator_can_throttle_with_the_real_json_body() -> None:
+    gw = SimulatedGateway(SyntheticInstitution(seed=1, researchers=3, assets=3), rate_limit=1)
+    gw.throttle_body = "json"
+    async with httpx.AsyncClient(
+        transport=gw.transport(), base_url="http://esploro.localhost"
+    ) as raw:
+        answers = [
+            await raw.get(
+                "/esploro/v1/researchers/test", headers={"Authorization": f"apikey {SIM_API_KEY}"}
+            )
+            for _ in range(2)
+        ]
+    assert [a.status_code for a in answers] == [200, 429]
+    real = json.loads((PUBLIC / "per_second_threshold_error_response.json").read_text())
+    assert answers[1].json() == real
+    # and the client, under its own governance, paces itself and reads it as a throttle
+    async with EsploroClient(
+        SIM_API_KEY, base_url="http://esploro.localhost", transport=gw.transport()
+    ) as client:
+        ids = gw.institution.researchers.ids()
+        got = [(await client.researchers.get(i)).primary_id for i in ids]
+    assert got == ids

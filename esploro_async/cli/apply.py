@@ -43,7 +43,7 @@ from typing import Any
 
 import attrs
 
-from esploro_async.bulk import bulk
+from esploro_async.bulk import BulkResult, bulk
 from esploro_async.cli.files import check_writable, open_private, write_atomically
 from esploro_async.client import EsploroClient
 from esploro_async.errors import (
@@ -134,15 +134,7 @@ def parse_change(line_no: int, text: str) -> Change:
     if not isinstance(ident, str) or not ident:
         raise ChangeError('"id" must be a non-empty string')
     if kind == "researcher":
-        sets, removes = data.get("set", {}), data.get("remove", [])
-        if not isinstance(sets, dict) or not isinstance(removes, list):
-            raise ChangeError('"set" must be an object and "remove" a list of JSON Pointers')
-        if not sets and not removes:
-            raise ChangeError('a researcher change needs "set" or "remove"')
-        for pointer in [*sets, *removes]:
-            _tokens(pointer)
-            _check_writable(pointer)
-        return Change(line_no, "researcher", ident, set=sets, remove=tuple(removes))
+        return _researcher_change(line_no, ident, data)
     if kind == "asset":
         action, fields = data.get("action", "add"), data.get("fields")
         if action not in ("add", "replace"):
@@ -151,6 +143,18 @@ def parse_change(line_no: int, text: str) -> Change:
             raise ChangeError('an asset change needs a non-empty "fields" object')
         return Change(line_no, "asset", ident, action=action, fields=fields)
     raise ChangeError('"type" must be "researcher" or "asset"')
+
+
+def _researcher_change(line_no: int, ident: str, data: Mapping[str, Any]) -> Change:
+    sets, removes = data.get("set", {}), data.get("remove", [])
+    if not isinstance(sets, dict) or not isinstance(removes, list):
+        raise ChangeError('"set" must be an object and "remove" a list of JSON Pointers')
+    if not sets and not removes:
+        raise ChangeError('a researcher change needs "set" or "remove"')
+    for pointer in [*sets, *removes]:
+        _tokens(pointer)
+        _check_writable(pointer)
+    return Change(line_no, "researcher", ident, set=sets, remove=tuple(removes))
 
 
 def _check_writable(pointer: str) -> None:
@@ -504,23 +508,28 @@ async def apply_changes(
             )
 
         async for outcome in bulk(changes, run, concurrency=concurrency):
-            change = outcome.item
-            base = {"line": change.line, "type": change.type, "id": change.id}
-            if outcome.ok and outcome.value is not None:
-                result = {**base, **outcome.value}
-            elif isinstance(outcome.error, ChangeError):
-                result = {**base, "status": "invalid", "error": str(outcome.error)}
-            else:
-                error = outcome.error or RuntimeError("no result")
-                result = {**base, "status": "error", "error": _error(error, change)}
-                if not isinstance(error, (EsploroError, ChangeError)):
-                    result["error"]["type"] = f"unexpected {type(error).__name__}"
+            result = _result_line(outcome)
             out.write(result)
             yield result
     finally:
         out.close()
         if journal is not None:
             journal.close()
+
+
+def _result_line(outcome: BulkResult[Change, dict[str, Any]]) -> dict[str, Any]:
+    """The result line of one change."""
+    change = outcome.item
+    base = {"line": change.line, "type": change.type, "id": change.id}
+    if outcome.ok and outcome.value is not None:
+        return {**base, **outcome.value}
+    if isinstance(outcome.error, ChangeError):
+        return {**base, "status": "invalid", "error": str(outcome.error)}
+    error = outcome.error or RuntimeError("no result")
+    info = _error(error, change)
+    if not isinstance(error, EsploroError):
+        info["type"] = f"unexpected {type(error).__name__}"
+    return {**base, "status": "error", "error": info}
 
 
 def _parse_all(source: Path, plan: ApplyPlan) -> tuple[list[dict[str, Any]], list[Change]]:

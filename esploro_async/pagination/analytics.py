@@ -158,6 +158,8 @@ class AnalyticsStream:
             before `ReportNotFinishedError` (``0``: raise at the first one).
         extra_headers: sent with every page request.
         timeout: the timeout of every page request.
+        endpoint: the reports endpoint: Esploro's (default) or Alma's
+            (``/almaws/v1/analytics/reports``), which answer alike.
 
     ``columns`` (heading by ``ColumnN``) is known after the first page with a schema.
     """
@@ -173,6 +175,7 @@ class AnalyticsStream:
         max_empty_pages: int = 10,
         extra_headers: Mapping[str, str] | None = None,
         timeout: httpx.Timeout | float | None = None,
+        endpoint: str = "researchanalytics/reports",
     ) -> None:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 25 <= limit <= _MAX_LIMIT:
             raise ConfigurationError(
@@ -189,6 +192,7 @@ class AnalyticsStream:
         self._per_call: dict[str, Any] = {"headers": extra_headers, "timeout": timeout}
         self.rows_read = 0
         self._client = client
+        self._endpoint = endpoint
         self.lane: Lane = current_lane() or "batch"
         self.path = path
         self.limit = limit
@@ -228,7 +232,7 @@ class AnalyticsStream:
                     "analytics report is not finished but its first page with rows carried "
                     "no ResumptionToken: the rest cannot be asked for",
                     method="GET",
-                    path="/esploro/v1/researchanalytics/reports",
+                    path=self._endpoint,
                     status_code=200,
                 )
             empty = 0
@@ -250,7 +254,7 @@ class AnalyticsStream:
         try:
             response = await self._client.request(
                 "GET",
-                "researchanalytics/reports",
+                self._endpoint,
                 params=params,
                 format="xml",
                 lane=self.lane,

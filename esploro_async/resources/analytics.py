@@ -27,6 +27,8 @@ class Analytics(Resource):
     """Analytics reports, paged by resumption token, and the catalog of paths."""
 
     path = "/esploro/v1/researchanalytics"
+    reports_path = "researchanalytics/reports"
+    """Where `report` reads (relative to ``/esploro/v1``, or absolute)."""
 
     def report(
         self,
@@ -59,6 +61,7 @@ class Analytics(Resource):
             max_empty_pages=max_empty_pages,
             extra_headers=extra_headers,
             timeout=timeout,
+            endpoint=self.reports_path,
         )
 
     async def paths(

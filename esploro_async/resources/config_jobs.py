@@ -203,7 +203,7 @@ class Jobs(Resource):
         deadline: float | None = 6 * 3600.0,
         manual_handling_timeout: float = 600.0,
         events: WebhookReceiver | None = None,
-        fallback_interval: float = 300.0,
+        fallback_interval: float = 3600.0,
         on_progress: ProgressCallback | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
@@ -227,9 +227,11 @@ class Jobs(Resource):
         ``SKIPPED`` return the instance.
 
         With ``events`` (a `esploro_async.webhooks.WebhookReceiver` that Alma's ``JOB_END``
-        webhooks reach), the wait sleeps until the instance's ``JOB_END`` arrives and
-        polls only every ``fallback_interval`` seconds in case a webhook is lost: a
-        wait then costs two requests.
+        webhooks reach), the wait sleeps until the instance's ``JOB_END`` arrives, then
+        reads the instance once more: a job that ends within ``fallback_interval`` (an
+        hour) costs two requests. In case a webhook is lost it also polls after
+        ``fallback_interval`` seconds, then after twice that, and so on (a six-hour job:
+        four requests).
 
         Raises:
             JobFailedError: the instance ended ``FAILED`` or ``COMPLETED_FAILED``.
@@ -239,15 +241,12 @@ class Jobs(Resource):
             JobWaitTimeoutError: ``deadline`` seconds passed (``None``: no deadline);
                 the job was not cancelled.
         """
-        if poll_interval <= 0 or max_interval < poll_interval or backoff < 1:
-            raise ValueError("need 0 < poll_interval <= max_interval and backoff >= 1")
-        if (deadline is not None and deadline <= 0) or manual_handling_timeout < 0:
-            raise ValueError("need deadline > 0 (or None) and manual_handling_timeout >= 0")
         job_id, instance_id = job_instance_ids(run)
         wait = _JobWait(f"job {job_id} instance {instance_id}", deadline, manual_handling_timeout)
         wait.pacing(poll_interval, max_interval, backoff, fallback_interval)
         instances = self.instances(job_id)
-        signal = events.signal(instance_id) if events is not None else None
+        if events is not None:
+            wait.signal = events.signal(instance_id)
         try:
             while True:
                 instance = await instances.get(
@@ -257,11 +256,7 @@ class Jobs(Resource):
                     on_progress(instance)
                 if instance.is_finished:
                     return _outcome(job_id, instance_id, instance)
-                pause = wait.next_pause(instance, signal is not None)
-                if signal is not None and await _sleep_or_signal(pause, signal):
-                    signal = None  # woken once; if the read disagrees, poll as usual
-                elif signal is None:
-                    await anyio.sleep(pause)
+                await wait.pause(instance)
         finally:
             if events is not None:
                 events.forget(instance_id)
@@ -278,6 +273,10 @@ class _JobWait:
     """The bounds of one ``wait_for``: back-off, deadline, manual-handling allowance."""
 
     def __init__(self, where: str, deadline: float | None, manual_timeout: float) -> None:
+        if (deadline is not None and deadline <= 0) or manual_timeout < 0:
+            raise ValueError("need deadline > 0 (or None) and manual_handling_timeout >= 0")
+        self.signal: anyio.Event | None = None
+        """Set when the instance's ``JOB_END`` webhook arrives (``None``: poll only)."""
         self.where = where
         self.deadline = deadline
         self.manual_timeout = manual_timeout
@@ -288,13 +287,23 @@ class _JobWait:
 
     def pacing(self, first: float, largest: float, backoff: float, fallback: float) -> None:
         """Poll after ``first`` seconds, growing by ``backoff`` up to ``largest``; with a
-        webhook, every ``fallback`` seconds."""
+        webhook, after ``fallback`` seconds, doubling each time."""
+        if first <= 0 or largest < first or backoff < 1:
+            raise ValueError("need 0 < poll_interval <= max_interval and backoff >= 1")
         self.delay, self.max_interval, self.backoff, self.fallback = (
             first,
             largest,
             backoff,
             fallback,
         )
+
+    async def pause(self, instance: JobInstance) -> None:
+        """Wait until the next poll: a sleep, cut short by the webhook signal once."""
+        seconds = self.next_pause(instance, self.signal is not None)
+        if self.signal is None:
+            await anyio.sleep(seconds)
+        elif await _sleep_or_signal(seconds, self.signal):
+            self.signal = None  # woken once; if the next read disagrees, poll as usual
 
     def next_pause(self, instance: JobInstance, webhook: bool) -> float:
         """Seconds until the next poll, or raise when a bound is passed."""
@@ -314,6 +323,8 @@ class _JobWait:
         else:
             self.manual_since = None
         pause = self.fallback if webhook else self.delay
+        if webhook:
+            self.fallback *= 2  # a lost webhook is caught; a long job pays a few polls
         self.delay = min(self.max_interval, self.delay * self.backoff)
         if self.deadline is None:
             return pause

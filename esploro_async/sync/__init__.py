@@ -17,6 +17,7 @@ blocking client of the process (see `esploro_async.sync._runner`).
 from esploro_async.sync._runner import ClientClosedError
 from esploro_async.sync._streams import AnalyticsStream, OffsetStream
 from esploro_async.sync.activities import SyncActivities
+from esploro_async.sync.alma import SyncAlma
 from esploro_async.sync.analytics import SyncAnalytics
 from esploro_async.sync.assets import SyncAssets
 from esploro_async.sync.client import EsploroClient
@@ -31,6 +32,7 @@ __all__ = [
     "EsploroClient",
     "OffsetStream",
     "SyncActivities",
+    "SyncAlma",
     "SyncAnalytics",
     "SyncAssets",
     "SyncConfiguration",

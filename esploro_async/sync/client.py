@@ -23,6 +23,7 @@ from esploro_async.sync._base import Blocking, area, blocking
 from esploro_async.sync._runner import Handle, LoopRunner, acquire_runner, release_runner
 from esploro_async.sync._streams import AnalyticsStream, OffsetStream
 from esploro_async.sync.activities import SyncActivities
+from esploro_async.sync.alma import SyncAlma
 from esploro_async.sync.analytics import SyncAnalytics
 from esploro_async.sync.assets import SyncAssets
 from esploro_async.sync.organizations import SyncOrganizations
@@ -148,6 +149,7 @@ class EsploroClient(Blocking[AsyncEsploroClient]):
     activities = area(SyncActivities)
     config = area(SyncConfiguration)
     analytics = area(SyncAnalytics)
+    alma = area(SyncAlma)
     request = blocking(AsyncEsploroClient.request)
     paginate = blocking(AsyncEsploroClient.paginate)
 

@@ -5,6 +5,10 @@ default; XML when ``Accept`` asks for it (without JSON) or ``format=xml`` for as
 reads and writes, analytics (always XML), the ``/test`` endpoints, error bodies and the
 job-instance fixture.  Every other endpoint answers JSON only.
 
+Alma areas that Esploro integrations reach with the same key: ``/almaws/v1/conf`` (sets,
+jobs, code tables), ``GET /almaws/v1/users/{id}`` (the researchers, as Alma users) and
+``/almaws/v1/analytics/reports`` (served like the Esploro reports).
+
 Alma configuration writes (``/almaws/v1/conf``): sets are created (``POST /sets``), deleted,
 and their members added or removed (``POST /sets/{id}?op=add_members|delete_members``);
 ``POST /jobs/{id}?op=run`` starts a :class:`SimJobRun` that is queued, runs with progress and
@@ -146,7 +150,7 @@ class EsploroApi:
     # -- entry ------------------------------------------------------------------------
     def handle(
         self, req: ApiRequest, *, report_not_ready: bool = False, report_loading: bool = False
-    ) -> ApiResponse:
+    ) -> ApiResponse:  # the flags: the REPORT_NOT_READY and REPORT_LOADING faults
         """Answer one request (never raises for client errors).
 
         ``report_not_ready`` (the ``REPORT_NOT_READY`` fault): an analytics report request
@@ -156,7 +160,7 @@ class EsploroApi:
         starts nothing.
         """
         try:
-            if report_not_ready and req.segments[2:] == ("researchanalytics", "reports"):
+            if report_not_ready and req.segments[2:] in _REPORT_PATHS:
                 return self._report_not_ready(req, with_token=not report_loading)
             return self._route(req)
         except _Error as e:
@@ -175,9 +179,7 @@ class EsploroApi:
             raise _Error(404, "402893", f"No such resource: {req.path}")
         area, rest = seg[2], seg[3:]
         if seg[0] == "almaws":
-            if area == "conf":
-                return self._conf(req, rest, alma=True)
-            raise _Error(404, "402893", f"No such resource: {req.path}")
+            return self._alma(req, area, rest)
         if rest == ("test",) and area in (
             "researchers",
             "assets",
@@ -198,6 +200,19 @@ class EsploroApi:
         if handler is None:
             raise _Error(404, "402893", f"No such resource: {req.path}")
         return handler(req, rest)
+
+    def _alma(self, req: ApiRequest, area: str, rest: tuple[str, ...]) -> ApiResponse:
+        """Alma areas Esploro integrations use with the same key: ``conf`` (sets, jobs,
+        code tables), ``users/{id}`` (the researchers are Alma users) and ``analytics``."""
+        if area == "conf":
+            return self._conf(req, rest, alma=True)
+        if rest == ("test",) and area in ("users", "analytics"):
+            return self._test(req)
+        if area == "users" and len(rest) == 1 and req.method == "GET":
+            return self._researcher(req, rest[0])
+        if area == "analytics":
+            return self._analytics(req, rest)
+        raise _Error(404, "402893", f"No such resource: {req.path}")
 
     # -- helpers ----------------------------------------------------------------------
     @staticmethod
@@ -347,17 +362,20 @@ class EsploroApi:
         if len(rest) != 1:
             raise _Error(404, "402893", f"No such resource: {req.path}")
         if req.method == "GET":
-            ids = [i.strip() for i in rest[0].split(",") if i.strip()]
-            if len(ids) == 1 and not ids[0].isdigit():
-                raise _Error(400, "402204", f"Input parameter assetId {ids[0]} is not numeric.")
-            limit, offset = self._paging(req)
-            found = [rec for rec in (self.inst.assets.ref(i) for i in ids) if rec is not None]
-            if not found:
-                raise _Error(400, "402880", f"No asset found for id(s): {rest[0]}")
-            return self._records_response(req, found[offset : offset + limit], len(found))
+            return self._assets_by_ids(req, rest[0])
         if req.method == "POST":
             return self._asset_patch(req, rest[0])
         raise self._not_allowed(req)
+
+    def _assets_by_ids(self, req: ApiRequest, listed: str) -> ApiResponse:
+        ids = [i.strip() for i in listed.split(",") if i.strip()]
+        if len(ids) == 1 and not ids[0].isdigit():
+            raise _Error(400, "402204", f"Input parameter assetId {ids[0]} is not numeric.")
+        limit, offset = self._paging(req)
+        found = [rec for rec in (self.inst.assets.ref(i) for i in ids) if rec is not None]
+        if not found:
+            raise _Error(400, "402880", f"No asset found for id(s): {listed}")
+        return self._records_response(req, found[offset : offset + limit], len(found))
 
     def _asset_search(self, req: ApiRequest) -> ApiResponse:
         limit, offset = self._paging(req)
@@ -882,19 +900,7 @@ class EsploroApi:
             limit = max(limit, 25)
         token = req.query.get("token")
         if token:
-            session = self._sessions.get(token)
-            if session is None:
-                raise _Error(400, "402892", f"Invalid resumption token: {token}")
-            if session.done:
-                raise _Error(400, "420033", "No more rows to fetch")
-            lim = session.report.page_rows(limit or session.limit)
-            first = not session.schema_sent
-            body, session.done = render_page(
-                session.report, session.offset, lim, token=None, first=first
-            )
-            session.schema_sent = True
-            session.offset = min(session.report.row_count, session.offset + lim)
-            return ApiResponse(200, body, XML_CT)
+            return self._report_next(token, limit)
         path = req.query.get("path")
         if not path:
             raise _Error(400, "40166410", "Mandatory parameter missing: path")
@@ -907,6 +913,22 @@ class EsploroApi:
         session = AnalyticsSession(report, limit or 25, min(report.row_count, lim))
         self._sessions[token] = session
         body, session.done = render_page(report, 0, lim, token=token, first=True)
+        return ApiResponse(200, body, XML_CT)
+
+    def _report_next(self, token: str, limit: int | None) -> ApiResponse:
+        """The next page of the report behind ``token``."""
+        session = self._sessions.get(token)
+        if session is None:
+            raise _Error(400, "402892", f"Invalid resumption token: {token}")
+        if session.done:
+            raise _Error(400, "420033", "No more rows to fetch")
+        lim = session.report.page_rows(limit or session.limit)
+        first = not session.schema_sent
+        body, session.done = render_page(
+            session.report, session.offset, lim, token=None, first=first
+        )
+        session.schema_sent = True
+        session.offset = min(session.report.row_count, session.offset + lim)
         return ApiResponse(200, body, XML_CT)
 
     def _new_token(self) -> str:
@@ -933,6 +955,7 @@ class EsploroApi:
 
 
 _SET_CONTENT = {"IER": "Research assets", "RESEARCHERS": "Researchers"}
+_REPORT_PATHS = (("researchanalytics", "reports"), ("analytics", "reports"))
 
 
 def _job_parameters(body: dict[str, Any]) -> dict[str, str]:

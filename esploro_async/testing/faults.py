@@ -287,7 +287,8 @@ def endpoint_name(path: str) -> str:
 def endpoint_matches(key: str | None, path: str) -> bool:
     """Whether ``key`` (``None``, a simple endpoint name or a ``/`` path prefix) selects ``path``.
 
-    Aliases: ``"analytics"`` = ``"researchanalytics"``, ``"conf"`` covers ``researchconf``.
+    Aliases: ``"analytics"`` covers ``researchanalytics`` and Alma's ``analytics``,
+    ``"configuration"`` is ``researchconf``.
     """
     if key is None:
         return True
@@ -295,7 +296,7 @@ def endpoint_matches(key: str | None, path: str) -> bool:
         return path.startswith(key)
     name = endpoint_name(path)
     aliases = {"analytics": "researchanalytics", "configuration": "researchconf"}
-    return name == aliases.get(key, key)
+    return name in (key, aliases.get(key, key))
 
 
 def fault_body_size(fault: Fault) -> int:

@@ -26,14 +26,14 @@ import random
 import string
 from collections import Counter, deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, unquote, urlencode
 
 import anyio
 import attrs
 
 from esploro_async.testing import _hostile, _xml
-from esploro_async.testing.api import XML_CT, ApiRequest, ApiResponse, EsploroApi
+from esploro_async.testing.api import JSON_CT, XML_CT, ApiRequest, ApiResponse, EsploroApi
 from esploro_async.testing.faults import (
     BODY_FAULTS,
     REPORT_FAULTS,
@@ -80,6 +80,7 @@ SIM_READ_ONLY_KEY = "l8xx0ead0b1ee2c3d4e5f6a7b8c9d0e1f2a3"
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 SERVER_HEADER = "Layer7-API-Gateway"
 PER_SECOND_MESSAGE = "HTTP requests are more than allowed per second"
+PER_SECOND_MESSAGE_JSON = PER_SECOND_MESSAGE + ". See https://goo.gl/2x1c1M "
 DAILY_MESSAGE = "Daily API threshold has been reached. Please try again tomorrow."
 UNAUTHORIZED_MESSAGE = "API-key not defined or not configured to allow this API."
 ROUTING_MESSAGE = "Routing error: the request could not be routed to the target service."
@@ -271,6 +272,10 @@ class SimulatedGateway:
         self.seed = seed
         #: Every request seen, in arrival order (plus foreign arrivals).
         self.log: list[RequestRecord] = []
+        #: ``"json"``: a 429 ``PER_SECOND_THRESHOLD`` comes as the real JSON body, without
+        #: ``trackingId`` and with a padded message (scriptotek/php-alma-client
+        #: ``per_second_threshold_error_response.json``); ``"xml"`` (default): the XML one.
+        self.throttle_body: Literal["xml", "json"] = "xml"
         self._fault_states = [_FaultState(f) for f in self.faults]
         self._lat_rng = random.Random(f"{seed}:latency")
         self._fault_rng = random.Random(f"{seed}:faults")
@@ -468,6 +473,15 @@ class SimulatedGateway:
             headers.append(("Content-Type", content_type))
         return headers
 
+    def _refusal(self, code: str, t: float) -> SimResponse:
+        """The 429 of a request refused by the per-second or the daily threshold."""
+        if code == "PER_SECOND_THRESHOLD" and self.throttle_body == "json":
+            error = {"errorCode": code, "errorMessage": PER_SECOND_MESSAGE_JSON}
+            body = {"errorList": {"error": [error]}, "errorsExist": True, "result": None}
+            return SimResponse(429, self._headers(JSON_CT, t=t), json.dumps(body).encode())
+        msg = PER_SECOND_MESSAGE if code == "PER_SECOND_THRESHOLD" else DAILY_MESSAGE
+        return self._gateway_error(429, code, msg, t)
+
     def _gateway_error(self, status: int, code: str, message: str, t: float) -> SimResponse:
         body = _xml.error_xml(code, message, self._tracking_id())
         return SimResponse(status, self._headers(XML_CT, t=t), body)
@@ -518,8 +532,7 @@ class SimulatedGateway:
             return resp, record(400, "UNAUTHORIZED", False)
         code = self._admit(t)
         if code is not None:
-            msg = PER_SECOND_MESSAGE if code == "PER_SECOND_THRESHOLD" else DAILY_MESSAGE
-            return self._gateway_error(429, code, msg, t), record(429, code, False)
+            return self._refusal(code, t), record(429, code, False)
 
         api_req = ApiRequest(
             method=method,
@@ -531,10 +544,14 @@ class SimulatedGateway:
             base_url=req.base_url,
         )
         processed = fault is None or fault.is_processed
-        not_ready = fault is not None and fault.kind in REPORT_FAULTS
-        loading = fault is not None and fault.kind is FaultKind.REPORT_LOADING
+        report_fault = _report_fault(fault)
+        not_ready = report_fault is not None
         api_resp: ApiResponse | None = (
-            self.api.handle(api_req, report_not_ready=not_ready, report_loading=loading)
+            self.api.handle(
+                api_req,
+                report_not_ready=not_ready,
+                report_loading=report_fault is FaultKind.REPORT_LOADING,
+            )
             if processed
             else None
         )
@@ -733,6 +750,11 @@ def max_in_window(times: Iterable[float], window: float = 1.0) -> int:
             lo += 1
         best = max(best, hi - lo + 1)
     return best
+
+
+def _report_fault(fault: Fault | None) -> FaultKind | None:
+    """The kind of ``fault`` if it answers a report as still running, else ``None``."""
+    return fault.kind if fault is not None and fault.kind in REPORT_FAULTS else None
 
 
 def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:

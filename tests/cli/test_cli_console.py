@@ -319,8 +319,13 @@ def test_every_file_written_is_private_whatever_the_umask(tmp_path: Path) -> Non
             *SIM, "harvest", "researchers", "--simulate", "-q", "--overwrite", "--out", str(out)
         )
         changes = tmp_path / "c.jsonl"
-        changes.write_text('{"type": "researcher", "id": "R00000001", "set": {"/x": 1}}\n')
-        applied = cli(*SIM, "apply", str(changes), "--simulate", "--allow-new-fields")
+        change = {
+            "type": "researcher",
+            "id": "R00000001",
+            "set": {"/researcher/display_title": "D"},
+        }
+        changes.write_text(json.dumps(change) + "\n")
+        applied = cli(*SIM, "apply", str(changes), "--simulate")
     finally:
         os.umask(old_umask)
     assert done.returncode == 0, done.stderr

@@ -10,6 +10,7 @@ the 14 statuses (``SyntheticInstitution.job_outcomes``).
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import anyio
@@ -244,3 +245,72 @@ async def test_the_receiver_answers_the_challenge_and_refuses_what_is_not_alma()
     assert (await _post(receiver, job_end, sign(job_end, "s3cret"))).status_code == 204
     assert receiver.job_end("42") == {"id": "42"}
     assert seen == [{"action": "JOB_END", "job_instance": {"id": "42"}}]
+
+
+@pytest.mark.parametrize("seed", range(12))
+async def test_every_wait_is_bounded_over_random_schedules(
+    client: EsploroClient, gw: SimulatedGateway, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Whatever the outcome, the job's length and the pacing: the wait ends by its deadline
+    (plus one poll), with at most the polls its back-off allows, in the way the status says."""
+    rng = random.Random(seed)
+    outcome = rng.choice(JOB_STATUSES)
+    monkeypatch.setattr(SimJobRun, "base_seconds", rng.choice([1.0, 30.0, 600.0, 50_000.0]))
+    poll, largest = rng.uniform(0.5, 5.0), rng.uniform(5.0, 120.0)
+    deadline, manual = rng.uniform(60.0, 3000.0), rng.uniform(0.0, 900.0)
+    run = await _run(client, gw, outcome)
+    started = anyio.current_time()
+    try:
+        done = await client.config.jobs.wait_for(
+            run,
+            poll_interval=poll,
+            max_interval=largest,
+            deadline=deadline,
+            manual_handling_timeout=manual,
+        )
+        ended: type[Exception] | None = None
+        assert done.is_finished
+    except (JobFailedError, JobManualHandlingError, JobWaitTimeoutError) as exc:
+        ended = type(exc)
+    elapsed = anyio.current_time() - started
+    assert elapsed <= deadline + 5.0
+    # polls: the back-off series from `poll` to `largest`, cut at the deadline
+    bound, delay, t = 1, poll, 0.0
+    while t < deadline:
+        t += delay
+        delay = min(largest, delay * 1.5)
+        bound += 1
+    assert _polls(gw, run) <= bound + 1
+    if ended is JobWaitTimeoutError:
+        assert elapsed >= deadline - 1e-6
+    elif outcome in ABORTING:
+        assert ended is JobAbortedError
+    elif outcome in FAILING:
+        assert ended is JobFailedError
+    elif outcome == MANUAL_HANDLING_REQUIRED:
+        assert ended is JobManualHandlingError
+    else:  # a finished success, or an active status that came with an end_time
+        assert ended is None
+
+
+async def test_an_hour_long_job_costs_two_requests_with_the_webhook_not_68(
+    client: EsploroClient, gw: SimulatedGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(SimJobRun, "base_seconds", 3500.0)
+    receiver = WebhookReceiver("hook-secret")
+    polled = await _run(client, gw, "COMPLETED_SUCCESS")
+    await client.config.jobs.wait_for(polled)  # the default back-off, no webhook
+    hooked = await _run(client, gw, "COMPLETED_SUCCESS")
+
+    async def alma_sends_job_end() -> None:
+        await anyio.sleep(3520)
+        message = gw.api.job_end_webhook("M50173", hooked.instance_id or "", BASE_URL)
+        body = json.dumps(message).encode()
+        await _post(receiver, body, sign(body, "hook-secret"))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(alma_sends_job_end)
+        done = await client.config.jobs.wait_for(hooked, events=receiver)
+    assert done.status_code == "COMPLETED_SUCCESS"
+    assert _polls(gw, hooked) == 2
+    assert _polls(gw, polled) >= 60
