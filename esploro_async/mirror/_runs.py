@@ -58,6 +58,7 @@ class RunOptions:
     refresh_days: int = 30
     overlap_days: int = 0
     until_reserve: bool = False
+    prefetch: int | None = 16
 
 
 def utc_now() -> str:
@@ -169,6 +170,8 @@ class Run:
         }
         if resume is not None:
             options["resume_from"] = resume
+        if self.options.prefetch is not None:
+            options["prefetch"] = self.options.prefetch
         return options
 
     def counts_now(self, counts: SyncCounts) -> SyncCounts:
