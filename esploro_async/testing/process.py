@@ -40,8 +40,8 @@ import anyio
 import anyio.to_thread
 import attrs
 
-from esploro_async.testing.gateway import RequestRecord, SimulatedGateway
 from esploro_async.testing.institution import SyntheticInstitution
+from esploro_async.testing.wire import RequestRecord
 
 __all__ = ["GatewayLog", "GatewayProcess", "die_with_parent"]
 
@@ -117,6 +117,9 @@ def _receive(conn: Connection) -> str:
 async def _child_serve(
     conn: Connection, institution: dict[str, Any], options: dict[str, Any]
 ) -> None:
+    # Imported here: the gateway module names this one (``in_child_process``).
+    from esploro_async.testing.gateway import SimulatedGateway
+
     gateway = SimulatedGateway(SyntheticInstitution(**institution), **options)
     async with gateway.serve("127.0.0.1", 0) as server:
         conn.send(("ready", server.url))

@@ -16,10 +16,10 @@ import socket
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from esploro_async.testing.gateway import ConnectionReset, ResponseTimeout, SimRequest
+from esploro_async.testing.wire import ConnectionReset, Exchanger, ResponseTimeout, SimRequest
 
 if TYPE_CHECKING:
-    from esploro_async.testing.gateway import SimResponse, SimulatedGateway
+    from esploro_async.testing.wire import SimResponse
 
 __all__ = ["SimServer", "is_loopback"]
 
@@ -52,7 +52,7 @@ class SimServer:
 
     def __init__(
         self,
-        gateway: SimulatedGateway,
+        gateway: Exchanger,
         host: str = "127.0.0.1",
         port: int = 0,
         *,
