@@ -124,6 +124,16 @@ def test_no_import_cycle_within_the_simulator() -> None:
     assert cycles == []
 
 
+def test_no_import_cycle_in_the_package() -> None:
+    assert strongly_connected(import_graph()) == []
+
+
+def test_the_runners_do_not_import_the_gateway() -> None:
+    graph = import_graph()
+    for runner in ("transport", "server", "process", "_hostile"):
+        assert "esploro_async.testing.gateway" not in graph[f"esploro_async.testing.{runner}"]
+
+
 if __name__ == "__main__":
     for component in strongly_connected(import_graph()):
         print(len(component), " ".join(component))
