@@ -24,27 +24,31 @@ class AnalyticsApi(ApiArea):
         if rest == ("reports",):
             return self._report(req)
         if rest and rest[0] == "paths":
-            prefix = "/" + "/".join(rest[1:]) if len(rest) > 1 else ""
-            prefix = prefix.rstrip("/")
-            children: dict[str, str] = {}
-            for path in self.inst.reports:
-                if prefix and not path.startswith(prefix + "/"):
-                    continue
-                tail = path[len(prefix) + 1 :].split("/")
-                child = f"{prefix}/{tail[0]}"
-                children[child] = "Report" if len(tail) == 1 else "Folder"
-            if not children:
-                raise ApiError(400, "402885", f"Analytics path {prefix or '/'} was not found.")
-            return json_response(
-                {
-                    "path": [
-                        {"value": p, "name": p.rsplit("/", 1)[-1], "type": {"value": t}}
-                        for p, t in sorted(children.items())
-                    ],
-                    "total_record_count": len(children),
-                }
-            )
+            return self._catalog(rest[1:])
         raise ApiError(404, "402893", f"No such resource: {req.path}")
+
+    def _catalog(self, folders: tuple[str, ...]) -> ApiResponse:
+        """The reports and folders directly under ``/folders...``."""
+        prefix = "/" + "/".join(folders) if folders else ""
+        prefix = prefix.rstrip("/")
+        children: dict[str, str] = {}
+        for path in self.inst.reports:
+            if prefix and not path.startswith(prefix + "/"):
+                continue
+            tail = path[len(prefix) + 1 :].split("/")
+            child = f"{prefix}/{tail[0]}"
+            children[child] = "Report" if len(tail) == 1 else "Folder"
+        if not children:
+            raise ApiError(400, "402885", f"Analytics path {prefix or '/'} was not found.")
+        return json_response(
+            {
+                "path": [
+                    {"value": p, "name": p.rsplit("/", 1)[-1], "type": {"value": t}}
+                    for p, t in sorted(children.items())
+                ],
+                "total_record_count": len(children),
+            }
+        )
 
     def _report(self, req: ApiRequest) -> ApiResponse:
         raw_limit = req.query.get("limit")

@@ -56,40 +56,49 @@ class AssetsApi(ApiArea):
         doi = req.query.get("doi")
         since = req.query.get("update_date_from")
         if doi:
-            wanted = [d.strip().lower() for d in doi.split(",") if d.strip()]
-            ids: list[str] = []
-            for d in wanted:
-                n = gen.parse_asset_doi(d)
-                if n is not None:
-                    aid = gen.asset_id(n)
-                    rec = store.ref(aid)
-                    if rec is not None and str(rec.get("identifier.doi", "")).lower() == d:
-                        ids.append(aid)
-                for aid, rec in store.overlay_items():
-                    if str(rec.get("identifier.doi", "")).lower() == d and aid not in ids:
-                        ids.append(aid)
+            ids = self._ids_by_doi(doi)
         elif since:
-            try:
-                day = _dt.date.fromisoformat(since.replace("Z", "")[:10])
-            except ValueError:
-                raise ApiError(
-                    400, "40166411", f"Invalid value for parameter update_date_from: {since}"
-                ) from None
-            key = (day.toordinal(), store.version)
-            cached = self._date_cache.get(key)
-            if cached is None:
-                seed = self.inst.seed
-                cached = store.keys_updated_since(
-                    key[0], lambda n: gen.asset_update_ordinal(seed, n)
-                )
-                if len(self._date_cache) > 8:
-                    self._date_cache.clear()
-                self._date_cache[key] = cached
-            ids = cached
+            ids = self._ids_updated_since(since)
         else:
             raise ApiError(400, "40166410", "Mandatory parameter missing: doi or update_date_from")
         page = [store.ref(i) for i in ids[offset : offset + limit]]
         return self._records_response(req, [r for r in page if r is not None], len(ids))
+
+    def _ids_by_doi(self, doi: str) -> list[str]:
+        """The assets with one of the comma-separated DOIs, generated ones first."""
+        store = self.inst.assets
+        wanted = [d.strip().lower() for d in doi.split(",") if d.strip()]
+        ids: list[str] = []
+        for d in wanted:
+            n = gen.parse_asset_doi(d)
+            if n is not None:
+                aid = gen.asset_id(n)
+                rec = store.ref(aid)
+                if rec is not None and str(rec.get("identifier.doi", "")).lower() == d:
+                    ids.append(aid)
+            for aid, rec in store.overlay_items():
+                if str(rec.get("identifier.doi", "")).lower() == d and aid not in ids:
+                    ids.append(aid)
+        return ids
+
+    def _ids_updated_since(self, since: str) -> list[str]:
+        """The assets updated on or after the day ``since`` (a few answers cached)."""
+        store = self.inst.assets
+        try:
+            day = _dt.date.fromisoformat(since.replace("Z", "")[:10])
+        except ValueError:
+            raise ApiError(
+                400, "40166411", f"Invalid value for parameter update_date_from: {since}"
+            ) from None
+        key = (day.toordinal(), store.version)
+        cached = self._date_cache.get(key)
+        if cached is None:
+            seed = self.inst.seed
+            cached = store.keys_updated_since(key[0], lambda n: gen.asset_update_ordinal(seed, n))
+            if len(self._date_cache) > 8:
+                self._date_cache.clear()
+            self._date_cache[key] = cached
+        return cached
 
     def _body_records(self, req: ApiRequest) -> list[dict[str, Any]]:
         if req.body_is_xml:
@@ -134,18 +143,7 @@ class AssetsApi(ApiArea):
         if len(records) != 1:
             raise ApiError(400, "402119", "General error: exactly one record is expected")
         patch = records[0]
-        if req.body_is_xml:
-            tmp = patch.get("temporary")
-            if "temporary.linksToExtract" in patch or (
-                isinstance(tmp, dict) and "linksToExtract" in tmp
-            ):
-                raise ApiError(400, "402883", "temporary.linksToExtract is supported in JSON only")
-        else:
-            bad = [k for k in patch if k.startswith("identifier.")]
-            if bad:
-                raise ApiError(
-                    400, "402882", f"Identifiers can be updated with XML only: {', '.join(bad)}"
-                )
+        _check_patch_format(patch, xml=req.body_is_xml)
         updated = copy.deepcopy(current)
         for key, value in patch.items():
             if key == "originalRepository":
@@ -161,6 +159,20 @@ def _links_to_extract(record: dict[str, Any]) -> list[Any]:
     if links is None and isinstance(temporary, dict):
         links = temporary.get("linksToExtract")
     return links if isinstance(links, list) else ([links] if links else [])
+
+
+def _check_patch_format(patch: dict[str, Any], *, xml: bool) -> None:
+    """Identifiers change in XML only; links to extract are taken in JSON only."""
+    if xml:
+        tmp = patch.get("temporary")
+        if "temporary.linksToExtract" in patch or (
+            isinstance(tmp, dict) and "linksToExtract" in tmp
+        ):
+            raise ApiError(400, "402883", "temporary.linksToExtract is supported in JSON only")
+        return
+    bad = [k for k in patch if k.startswith("identifier.")]
+    if bad:
+        raise ApiError(400, "402882", f"Identifiers can be updated with XML only: {', '.join(bad)}")
 
 
 def _is_empty(value: Any) -> bool:

@@ -28,11 +28,7 @@ class ConfApi(SetsApi, JobsApi):
         kind, args = rest[0], rest[1:]
         prefix = f"{req.base_url}/{'almaws/v1/conf' if alma else 'esploro/v1/researchconf'}"
         if req.method != "GET":
-            if alma and kind == "sets":
-                return self._set_write(req, args, prefix)
-            if alma and kind == "jobs" and len(args) == 1 and req.method == "POST":
-                return self._job_run(req, args[0])
-            raise self._not_allowed(req)
+            return self._conf_write(req, kind, args, prefix, alma=alma)
         if kind == "sets":
             return self._sets(req, args, prefix)
         if kind == "jobs":
@@ -44,6 +40,16 @@ class ConfApi(SetsApi, JobsApi):
         if kind == "mapping-tables":
             return self._mapping_tables(args)
         raise ApiError(404, "402893", f"No such resource: {req.path}")
+
+    def _conf_write(
+        self, req: ApiRequest, kind: str, args: tuple[str, ...], prefix: str, *, alma: bool
+    ) -> ApiResponse:
+        """Alma's configuration writes: sets (and members), ``op=run`` on a job."""
+        if alma and kind == "sets":
+            return self._set_write(req, args, prefix)
+        if alma and kind == "jobs" and len(args) == 1 and req.method == "POST":
+            return self._job_run(req, args[0])
+        raise self._not_allowed(req)
 
     def _code_table(self, name: str) -> ApiResponse:
         table = self.inst.code_tables.get(name)

@@ -27,11 +27,7 @@ class JobsApi(ApiArea):
                 400, "40166411", f"Invalid value for parameter op: {req.query.get('op')}"
             )
         inst = self.inst
-        job = inst.job_details.get(job_id) or next(
-            (j for j in inst.jobs if j["id"] == job_id), None
-        )
-        if job is None:
-            raise ApiError(400, "402885", f"Job {job_id} was not found.")
+        job = self._find_job(job_id)
         if job.get("type", {}).get("value") != "MANUAL":
             raise ApiError(400, "40166411", f"Job {job_id} is not a manual job")
         params = _job_parameters(self._json_object(req))
@@ -113,34 +109,45 @@ class JobsApi(ApiArea):
                 inst.jobs[offset : offset + limit], "job", len(inst.jobs), "total_record_count"
             )
         job_id = args[0]
+        job = self._find_job(job_id)
+        if len(args) == 1:
+            return json_response(job)
+        if args[1] != "instances" or len(args) > 3:
+            raise ApiError(404, "402893", f"No such resource: {req.path}")
+        if len(args) == 2:
+            return self._job_instances(req, job_id)
+        return self._job_instance(req, (job_id, args[2]))
+
+    def _find_job(self, job_id: str) -> dict[str, Any]:
+        inst = self.inst
         job = inst.job_details.get(job_id) or next(
             (j for j in inst.jobs if j["id"] == job_id), None
         )
         if job is None:
             raise ApiError(400, "402885", f"Job {job_id} was not found.")
-        if len(args) == 1:
-            return json_response(job)
-        if args[1] != "instances" or len(args) > 3:
-            raise ApiError(404, "402893", f"No such resource: {req.path}")
+        return job
+
+    def _job_instances(self, req: ApiRequest, job_id: str) -> ApiResponse:
+        """The instances of a job: those of the fixtures, then the runs started here."""
+        inst = self.inst
         instances = [key for key in inst.job_instance_xml if key[0] == job_id]
         runs = [run for key, run in inst.job_runs.items() if key[0] == job_id]
-        if len(args) == 2:
-            items: list[dict[str, Any]] = []
-            for _, iid in instances:
-                data = self._instance_json(job_id, iid)
-                items.append(
-                    {k: data[k] for k in ("id", "name", "status", "progress") if k in data}
-                )
-            for run in runs:
-                data = self._run_json(req, run)
-                keys: tuple[str, ...] = ("id", "name", "status", "progress", "link")
-                items.append({k: data[k] for k in keys})
-            return self._page_json(items, "job_instance", len(items), "total_record_count")
-        key = (job_id, args[2])
+        items: list[dict[str, Any]] = []
+        for _, iid in instances:
+            data = self._instance_json(job_id, iid)
+            items.append({k: data[k] for k in ("id", "name", "status", "progress") if k in data})
+        for run in runs:
+            data = self._run_json(req, run)
+            keys: tuple[str, ...] = ("id", "name", "status", "progress", "link")
+            items.append({k: data[k] for k in keys})
+        return self._page_json(items, "job_instance", len(items), "total_record_count")
+
+    def _job_instance(self, req: ApiRequest, key: tuple[str, str]) -> ApiResponse:
+        inst = self.inst
         if key in inst.job_runs:
             return json_response(self._run_json(req, inst.job_runs[key]))
         if key not in inst.job_instance_xml:
-            raise ApiError(400, "402885", f"Job instance {args[2]} was not found.")
+            raise ApiError(400, "402885", f"Job instance {key[1]} was not found.")
         if req.wants_xml:
             return ApiResponse(200, inst.job_instance_xml[key].encode(), XML_CT)
         return json_response(self._instance_json(*key))

@@ -20,44 +20,44 @@ class SetsApi(ApiArea):
     """Sets and their members."""
 
     def _sets(self, req: ApiRequest, args: tuple[str, ...], prefix: str) -> ApiResponse:
-        inst = self.inst
-
-        def with_count(s: dict[str, Any]) -> dict[str, Any]:
-            return self._set_with_count(s, prefix)
-
         if not args:
-            limit, offset = self._paging(req)
-            sets = inst.sets
-            ctype = req.query.get("content_type")
-            if ctype:
-                sets = [s for s in sets if s["content"]["value"] == ctype]
-            q = req.query.get("q")
-            if q:
-                field, _, text = q.partition("~")
-                if field != "name":
-                    raise ApiError(400, "40166411", f"Invalid value for parameter q: {q}")
-                sets = [s for s in sets if text.lower() in s["name"].lower()]
-            page = [with_count(s) for s in sets[offset : offset + limit]]
-            return self._page_json(page, "set", len(sets), "total_record_count")
-        found = next((s for s in inst.sets if s["id"] == args[0]), None)
-        if found is None:
-            raise ApiError(400, "402885", f"Set {args[0]} was not found.")
+            return self._set_list(req, prefix)
+        found = self._find_set(args[0])
         if len(args) == 1:
-            return json_response(with_count(found))
+            return json_response(self._set_with_count(found, prefix))
         if args[1:] == ("members",):
-            limit, offset = self._paging(req)
-            members = inst.set_members[found["id"]]()
-            page = []
-            for mid, area in members[offset : offset + limit]:
-                page.append(
-                    {
-                        "id": mid,
-                        "description": mid,
-                        "link": f"{req.base_url}/esploro/v1/{area}/{mid}",
-                    }
-                )
-            return self._page_json(page, "member", len(members), "total_record_count")
+            return self._set_members_page(req, found)
         raise ApiError(404, "402893", f"No such resource: {req.path}")
+
+    def _find_set(self, set_id: str) -> dict[str, Any]:
+        found = next((s for s in self.inst.sets if s["id"] == set_id), None)
+        if found is None:
+            raise ApiError(400, "402885", f"Set {set_id} was not found.")
+        return found
+
+    def _set_list(self, req: ApiRequest, prefix: str) -> ApiResponse:
+        limit, offset = self._paging(req)
+        sets = self.inst.sets
+        ctype = req.query.get("content_type")
+        if ctype:
+            sets = [s for s in sets if s["content"]["value"] == ctype]
+        q = req.query.get("q")
+        if q:
+            field, _, text = q.partition("~")
+            if field != "name":
+                raise ApiError(400, "40166411", f"Invalid value for parameter q: {q}")
+            sets = [s for s in sets if text.lower() in s["name"].lower()]
+        page = [self._set_with_count(s, prefix) for s in sets[offset : offset + limit]]
+        return self._page_json(page, "set", len(sets), "total_record_count")
+
+    def _set_members_page(self, req: ApiRequest, found: dict[str, Any]) -> ApiResponse:
+        limit, offset = self._paging(req)
+        members = self.inst.set_members[found["id"]]()
+        page = [
+            {"id": mid, "description": mid, "link": f"{req.base_url}/esploro/v1/{area}/{mid}"}
+            for mid, area in members[offset : offset + limit]
+        ]
+        return self._page_json(page, "member", len(members), "total_record_count")
 
     def _set_write(self, req: ApiRequest, args: tuple[str, ...], prefix: str) -> ApiResponse:
         inst = self.inst
@@ -67,9 +67,7 @@ class SetsApi(ApiArea):
             return self._set_create(req, prefix)
         if len(args) != 1:
             raise self._not_allowed(req)
-        found = next((s for s in inst.sets if s["id"] == args[0]), None)
-        if found is None:
-            raise ApiError(400, "402885", f"Set {args[0]} was not found.")
+        found = self._find_set(args[0])
         if req.method == "DELETE":
             inst.sets.remove(found)
             del inst.set_members[found["id"]]
@@ -125,22 +123,32 @@ class SetsApi(ApiArea):
             raise ApiError(400, "40166411", f"Invalid value for parameter op: {op}")
         if found["type"]["value"] != "ITEMIZED":
             raise ApiError(400, "40166411", "Members can be changed in itemized sets only")
-        body = self._json_object(req)
-        items = (body.get("members") or {}).get("member") or []
-        ids = [m.get("id") for m in (items if isinstance(items, list) else [items])]
-        if not ids or not all(isinstance(i, str) and i for i in ids):
-            raise ApiError(400, "402119", 'General error: expected {"members": {"member": [...]}}')
+        ids = _member_ids(self._json_object(req))
         area = "assets" if found["content"]["value"] == "IER" else "researchers"
-        store = self.inst.assets if area == "assets" else self.inst.researchers
-        valid = [i for i in ids if store.ref(i) is not None]
-        if len(valid) < len(ids) and req.query.get("fail_on_invalid_id", "true") != "false":
-            bad = ", ".join(i for i in ids if i not in valid)
-            raise ApiError(400, "402886", f"Invalid member id(s): {bad}")
+        valid = self._known_members(req, area, ids)
         members = self.inst.set_member_list(found["id"])
-        present = {m for m, _ in members}
         if op == "add_members":
+            present = {m for m, _ in members}
             members.extend((i, area) for i in dict.fromkeys(valid) if i not in present)
         else:
             drop = set(valid)
             members[:] = [m for m in members if m[0] not in drop]
         return json_response(self._set_with_count(found, prefix))
+
+    def _known_members(self, req: ApiRequest, area: str, ids: list[str]) -> list[str]:
+        """The ``ids`` that exist in ``area``; an error for the others unless told not to."""
+        store = self.inst.assets if area == "assets" else self.inst.researchers
+        valid = [i for i in ids if store.ref(i) is not None]
+        if len(valid) < len(ids) and req.query.get("fail_on_invalid_id", "true") != "false":
+            bad = ", ".join(i for i in ids if i not in valid)
+            raise ApiError(400, "402886", f"Invalid member id(s): {bad}")
+        return valid
+
+
+def _member_ids(body: dict[str, Any]) -> list[str]:
+    """The ids of ``{"members": {"member": [{"id": ...}]}}`` (one member may come bare)."""
+    items = (body.get("members") or {}).get("member") or []
+    ids = [m.get("id") for m in (items if isinstance(items, list) else [items])]
+    if not ids or not all(isinstance(i, str) and i for i in ids):
+        raise ApiError(400, "402119", 'General error: expected {"members": {"member": [...]}}')
+    return ids
