@@ -610,8 +610,3 @@ def asset(seed: int, n: int, n_researchers: int) -> dict[str, Any]:
     rec["profile_visibility"] = "true"
     rec["resourceTypeEsploroWithDesc"] = {"value": rtype, "desc": rdesc}
     return rec
-
-
-def new_asset_template(seed: int, n: int, n_researchers: int) -> dict[str, Any]:
-    """A fresh synthetic-looking asset for index ``n`` (used by ``insert``)."""
-    return asset(seed, n, n_researchers)

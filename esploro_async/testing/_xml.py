@@ -191,10 +191,3 @@ def parse_records_xml(body: bytes) -> list[dict[str, Any]]:
 def simple_xml(tag: str, text: str) -> bytes:
     """``<tag>text</tag>`` with an XML declaration."""
     return (XML_DECL + f"<{tag}>{escape(text)}</{tag}>").encode()
-
-
-def dict_to_xml(tag: str, data: dict[str, Any]) -> bytes:
-    """A generic JSON object rendered as XML (used for a few conf/org endpoints)."""
-    out: list[str] = []
-    _element(tag, data, out)
-    return (XML_DECL + "".join(out)).encode()
