@@ -8,9 +8,10 @@
 first full sync leaves it), then ``--nights`` nights: ``--changed`` of the assets change
 during the day (plus 0.01% new and 0.005% deleted), and ``sync assets`` runs at 02:30 the next
 day by the gateway's clock. Requests are counted in the gateway's log and compared with the
-target ``1.2 × changed/100 + 50``. A tenth of the day's edits are made between midnight and the run: the next night's window
-(a date) lists them again, and their hash shows them unchanged. The RSS of the nightly runs and of a JSON Lines export of
-the whole store is sampled (target: at most 50 MB growth).
+target ``1.2 × changed/100 + 50``. A tenth of the day's edits are made between midnight and
+the run: the next night's window (a date) lists them again, and their hash shows them
+unchanged. The RSS of the nightly runs and of a JSON Lines export of the whole store is
+sampled (target: at most 50 MB growth).
 
 ``throughput``: a full sync of ``--assets`` assets from a simulated gateway in its own process
 over loopback (``--latency``), beside the reference a competent user writes without the
@@ -59,10 +60,9 @@ async def prefill(store: SQLiteStore, institution: SyntheticInstitution, today: 
         await store.commit(PageWrite("assets", rows, (), state, now=f"{today}T00:00:00"))
 
 
-async def nightly(assets: int, changed: float, nights: int) -> None:
+async def nightly(folder: Path, assets: int, changed: float, nights: int) -> None:
     """See the module docstring."""
     institution = SyntheticInstitution(seed=1, researchers=1_000, assets=assets)
-    folder = Path(tempfile.mkdtemp(prefix="mirror-bench-"))
     db = folder / "mirror.sqlite"
     store = SQLiteStore(db)
     await store.open(INSTITUTION)
@@ -84,9 +84,12 @@ async def nightly(assets: int, changed: float, nights: int) -> None:
         rss_before = read_rss()
         with RssSampler(0.2) as sampler:
             began = time.monotonic()
-            async with EsploroClient(
-                SIM_API_KEY, base_url="http://esploro.localhost", transport=gateway.transport()
-            ) as client, Mirror(client, SQLiteStore(db), institution=INSTITUTION) as mirror:
+            async with (
+                EsploroClient(
+                    SIM_API_KEY, base_url="http://esploro.localhost", transport=gateway.transport()
+                ) as client,
+                Mirror(client, SQLiteStore(db), institution=INSTITUTION) as mirror,
+            ):
                 summary = await mirror.sync("assets")
             wall = time.monotonic() - began
         requests = len(gateway.client_log())
@@ -111,7 +114,8 @@ async def nightly(assets: int, changed: float, nights: int) -> None:
     print(
         f"export: {count:,} records ({size / MB:,.0f} MB) in {wall:.1f} s "
         f"({count / wall:,.0f} records/s); RSS growth {growth / MB:.1f} MB "
-        f"({'PASS' if growth <= 50 * MB else 'MISS'} <= 50 MB); store {db.stat().st_size / MB:,.0f} MB"
+        f"({'PASS' if growth <= 50 * MB else 'MISS'} <= 50 MB); "
+        f"store {db.stat().st_size / MB:,.0f} MB"
     )
 
 
@@ -119,7 +123,9 @@ async def _baseline(url: str, out: Path, rate_limit: int) -> int:
     """The reference: the same stream into a JSON Lines file, checkpoint saved per page."""
     count = 0
     checkpoint = out.with_suffix(".checkpoint")
-    async with EsploroClient(SIM_API_KEY, base_url=url, rate_limit=rate_limit) as client:
+    async with EsploroClient(
+        SIM_API_KEY, base_url=url, rate_limit=rate_limit, allow_above_threshold=rate_limit > 25
+    ) as client:
         stream = client.assets.list(update_date_from="1900-01-01")
         with out.open("w", encoding="utf-8") as handle:
             async for page in stream.pages():
@@ -132,17 +138,30 @@ async def _baseline(url: str, out: Path, rate_limit: int) -> int:
     return count
 
 
-async def _mirror(url: str, db: Path, rate_limit: int) -> int:
-    async with EsploroClient(SIM_API_KEY, base_url=url, rate_limit=rate_limit) as client:
-        async with Mirror(client, SQLiteStore(db), institution=INSTITUTION) as mirror:
-            return (await mirror.sync("assets")).counts.new
+async def _mirror(url: str, db: Path, rate_limit: int, prefetch: int | None) -> int:
+    client = EsploroClient(
+        SIM_API_KEY, base_url=url, rate_limit=rate_limit, allow_above_threshold=rate_limit > 25
+    )
+    mirror = Mirror(client, SQLiteStore(db), institution=INSTITUTION, prefetch=prefetch)
+    async with client, mirror:
+        return (await mirror.sync("assets")).counts.new
 
 
-def throughput(assets: int, latency: str, rate_limit: int) -> None:
+BASELINE = "baseline: stream to JSONL + checkpoint"
+MIRROR = "mirror: sync into SQLite"
+
+
+def throughput(
+    folder: Path,
+    assets: int,
+    latency: str,
+    rate_limit: int,
+    runs: tuple[str, ...],
+    prefetch: int | None,
+) -> None:
     """See the module docstring."""
-    folder = Path(tempfile.mkdtemp(prefix="mirror-bench-"))
     limit = rate_limit * 99
-    for name in ("baseline: stream to JSONL + checkpoint", "mirror: sync into SQLite"):
+    for name in runs:
         with GatewayProcess(
             researchers=100, assets=assets, latency=Latency.parse(latency), rate_limit=rate_limit
         ) as gateway:
@@ -152,7 +171,9 @@ def throughput(assets: int, latency: str, rate_limit: int) -> None:
                 if name.startswith("baseline"):
                     count = asyncio.run(_baseline(gateway.url, folder / "a.jsonl", rate_limit))
                 else:
-                    count = asyncio.run(_mirror(gateway.url, folder / "m.sqlite", rate_limit))
+                    count = asyncio.run(
+                        _mirror(gateway.url, folder / "m.sqlite", rate_limit, prefetch)
+                    )
                 wall = time.monotonic() - began
             growth = max(rss for _, rss, _ in sampler.samples) - rss_before
             requests = len(gateway.stop().arrivals)
@@ -171,13 +192,17 @@ def main() -> None:
     parser.add_argument("--changed", type=float, default=0.005)
     parser.add_argument("--nights", type=int, default=3)
     parser.add_argument("--latency", default="0.2:0.8")
+    parser.add_argument("--prefetch", type=int, default=16, help="the mirror's (default 16)")
     args = parser.parse_args()
-    if args.scenario == "nightly":
-        asyncio.run(nightly(args.assets or 1_000_000, args.changed, args.nights))
-    elif args.scenario == "throughput":
-        throughput(args.assets or 20_000, args.latency, 25)
-    else:
-        throughput(args.assets or 1_000_000, "0.05", 200)
+    with tempfile.TemporaryDirectory(prefix="mirror-bench-") as name:
+        folder = Path(name)
+        if args.scenario == "nightly":
+            asyncio.run(nightly(folder, args.assets or 1_000_000, args.changed, args.nights))
+        elif args.scenario == "throughput":
+            runs = (BASELINE, MIRROR)
+            throughput(folder, args.assets or 20_000, args.latency, 25, runs, args.prefetch)
+        else:
+            throughput(folder, args.assets or 1_000_000, "0.05", 200, (MIRROR,), args.prefetch)
 
 
 if __name__ == "__main__":
