@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from esploro_async.testing import GatewayLog, GatewayProcess, Latency, max_in_window
-from esploro_async.testing.process import die_with_parent
+from esploro_async.testing.children import die_with_parent, end_child
 
 _T = TypeVar("_T")
 
@@ -199,10 +199,4 @@ def run_in_child(func: Callable[..., _T], *args: Any, timeout: float = 1800.0) -
         return result
     finally:
         parent_conn.close()
-        process.join(5.0 if finished else 0.0)
-        if process.is_alive():
-            process.terminate()
-            process.join(2.0)
-        if process.is_alive():
-            process.kill()
-            process.join()
+        end_child(process, grace=5.0 if finished else 0.0)

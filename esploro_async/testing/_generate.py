@@ -12,6 +12,23 @@ import random
 import re
 from typing import Any
 
+from esploro_async.testing._vocabulary import (
+    CJK,
+    DEPTS,
+    FAMILY,
+    GIVEN,
+    LANGS,
+    LICENSES,
+    MIDDLE,
+    OA_STATUS,
+    POSITIONS,
+    PUBLISHERS,
+    SUBJECTS,
+    TITLES,
+    TYPES,
+    WORDS,
+)
+
 INST = "SIM_INST"
 INST_SUFFIX = "04321"
 PORTAL = "https://sim-university.esploro.exlibrisgroup.com"
@@ -19,157 +36,6 @@ PORTAL = "https://sim-university.esploro.exlibrisgroup.com"
 _ASSET_ID_RE = re.compile(r"^99(\d{8})" + INST_SUFFIX + "$")
 _RESEARCHER_ID_RE = re.compile(r"^R(\d{8})$")
 _DOI_RE = re.compile(r"^10\.55555/sim\.(\d+)$")
-
-_GIVEN = [
-    "José",
-    "Zoë",
-    "Łucja",
-    "Søren",
-    "Amir",
-    "Anna",
-    "François",
-    "Ngọc Anh",
-    "Ayşe",
-    "Björn",
-    "Chiara",
-    "Dmitrij",
-    "Émilie",
-    "Fatima",
-    "Grzegorz",
-    "Hanna",
-    "Iñaki",
-    "Jürgen",
-    "Kwame",
-    "Leilani",
-    "Mónica",
-    "Nikolaos",
-    "Olúwáṣeun",
-    "Priya",
-    "Rafał",
-    "Siobhán",
-    "Tomás",
-    "Uğur",
-    "Vilja",
-    "Wiremu",
-    "Xiadani",
-    "Yusuf",
-    "Žofie",
-]
-_FAMILY = [
-    "Müller-Łukasiewicz",
-    "O'Brien",
-    "García Márquez",
-    "Nguyễn",
-    "Kowalczyk",
-    "Smith",
-    "Øvergård",
-    "Dąbrowski",
-    "van der Berg",
-    "Papadopoulou",
-    "Yılmaz",
-    "Ñúñez",
-    "Okafor",
-    "Fernández-Łopez",
-    "Horvát",
-    "Lindqvist",
-    "Ahmed",
-    "Takahashi",
-    "Rossi",
-    "Schäfer",
-]
-_CJK = [("芳", "王"), ("伟", "李"), ("静", "张"), ("磊", "刘"), ("ゆき", "佐藤"), ("민준", "김")]
-_MIDDLE = ["", "", "", "A.", "Maria", "J.", "Faaiz"]
-_TITLES = [("DR", "Dr."), ("PROF", "Prof."), ("MR", "Mr."), ("MS", "Ms."), ("", "")]
-_POSITIONS = [
-    ("PROFESSOR", "Professor"),
-    ("ASSOC_PROF", "Associate Professor"),
-    ("LECTURER", "Lecturer"),
-    ("RESEARCH_FELLOW", "Research Fellow"),
-    ("PHD_STUDENT", "PhD Student"),
-]
-_DEPTS = [
-    "Faculty of Engineering",
-    "Greek philosophy",
-    "Department of Chemical Research Support",
-    "School of Medicine",
-    "Institute of Łódź Studies",
-    "Département de Mathématiques",
-    "Centre for Climate Research",
-    "Faculty of Law",
-    "School of Music",
-    "计算机科学学院",
-    'Department of "Efficient Work" Studies',
-    "Marine Biology Unit",
-]
-_TYPES = [
-    ("publication.journalArticle", "Journal article", "journalArticle"),
-    ("publication.conferenceProceeding", "Conference proceeding", "conferenceProceeding"),
-    ("publication.bookChapter", "Book chapter", "bookChapter"),
-    ("etd.doctoral", "Doctoral thesis", "doctoral"),
-    ("dataset.dataset", "Dataset", "dataset"),
-    ("publication.book", "Book", "book"),
-]
-_WORDS = [
-    "quantum",
-    "resilience",
-    "coastal",
-    "ecosystems",
-    "Bayesian",
-    "inference",
-    "ancient",
-    "philosophy",
-    "machine",
-    "learning",
-    "urban",
-    "heat",
-    "islands",
-    "protein",
-    "folding",
-    "über",
-    "Fourier",
-    "analysis",
-    "microbial",
-    "diversity",
-    "policy",
-    "café",
-    "culture",
-    "neural",
-    "networks",
-    "soil",
-    "carbon",
-    "migration",
-    "patterns",
-    "長期",
-    "evaluation",
-]
-_SUBJECTS = [
-    "Virology",
-    "Molecular Biochemistry",
-    "Physical Anthropology",
-    "Economics",
-    "Computer Science",
-    "Philosophy",
-    "Oceanography",
-    "Musicology",
-]
-_PUBLISHERS = [
-    "Mdpi",
-    "Wiley",
-    "Elsevier",
-    "Springer Nature",
-    "Penerbit",
-    "Presses de l'Université",
-]
-_LANGS = [
-    ("eng", "English"),
-    ("ger", "German"),
-    ("fre", "French"),
-    ("jpn", "Japanese"),
-    ("may", "Malay"),
-    ("chi", "Chinese"),
-]
-_LICENSES = [("CCBY_V4.0", "CC BY V4.0"), ("CCBY-NC_V4.0", "CC BY-NC V4.0"), (None, None)]
-_OA_STATUS = ["gold", "green", "diamond", "hybrid", "bronze"]
 
 DAY0 = _dt.date(2015, 1, 1).toordinal()
 
@@ -231,9 +97,9 @@ def person_name(seed: int, n: int) -> tuple[str, str, str]:
     """``(first, middle, last)`` of synthetic researcher ``n``."""
     r = _rng(seed, "name", n)
     if r.random() < 0.12:
-        given, family = r.choice(_CJK)
+        given, family = r.choice(CJK)
         return given, "", family
-    return r.choice(_GIVEN), r.choice(_MIDDLE), r.choice(_FAMILY)
+    return r.choice(GIVEN), r.choice(MIDDLE), r.choice(FAMILY)
 
 
 def display_name(first: str, middle: str, last: str) -> str:
@@ -269,7 +135,7 @@ def organizations(seed: int) -> list[dict[str, Any]]:
             "organization_name_variant": [],
         }
     ]
-    for i, name in enumerate(_DEPTS):
+    for i, name in enumerate(DEPTS):
         out.append(
             {
                 "organization_code": f"{INST}___D{i + 1:02d}",
@@ -292,9 +158,9 @@ def researcher(seed: int, n: int) -> dict[str, Any]:
     r = _rng(seed, "researcher", n)
     first, middle, last = person_name(seed, n)
     pid = researcher_id(n)
-    title = r.choice(_TITLES)
-    pos = r.choice(_POSITIONS)
-    dept_i = r.randrange(len(_DEPTS))
+    title = r.choice(TITLES)
+    pos = r.choice(POSITIONS)
+    dept_i = r.randrange(len(DEPTS))
     email = f"{pid.lower()}@sim-university.example"
     ident: list[dict[str, Any]] = [
         {
@@ -394,17 +260,17 @@ def researcher(seed: int, n: int) -> dict[str, Any]:
             "researcher_name_suffix": None,
             "researcher_title": {"value": title[0], "desc": title[1]},
             "position": {"value": pos[0], "desc": pos[1]},
-            "display_title": f"{pos[1]}, {_DEPTS[dept_i]}",
+            "display_title": f"{pos[1]}, {DEPTS[dept_i]}",
             "portal_profile": {"value": "true", "desc": "Yes"},
             "auto_capture": r.random() < 0.5,
             "research_center": False,
             "default_publication_language": {"value": "en", "desc": "English"},
-            "researcher_keyword": [{"value": w} for w in r.sample(_WORDS, 2)],
+            "researcher_keyword": [{"value": w} for w in r.sample(WORDS, 2)],
             "researcher_research_topic": [{"value": str(1004000 + r.randrange(100))}],
             "researcher_organization_affiliation": [
                 {
                     "organization_code": f"{INST}___D{dept_i + 1:02d}",
-                    "organization_name": _DEPTS[dept_i],
+                    "organization_name": DEPTS[dept_i],
                     "start_date": f"{from_year + 8}-09-01Z",
                     "end_date": None,
                     "position": {"value": pos[0], "desc": pos[1]},
@@ -450,36 +316,31 @@ def researcher_brief(record: dict[str, Any], link: str) -> dict[str, Any]:
     return out
 
 
-def asset(seed: int, n: int, n_researchers: int) -> dict[str, Any]:
-    """The JSON record of synthetic asset ``n`` (creators drawn from the researchers)."""
-    r = _rng(seed, "asset", n)
-    aid = asset_id(n)
-    rtype, rdesc, slug = r.choice(_TYPES)
-    title_words = r.sample(_WORDS, r.randint(3, 8))
-    title = " ".join(title_words).capitalize()
-    creators: list[dict[str, Any]] = []
-    for k in range(r.randint(1, 5)):
-        c: dict[str, Any] = {"order": str(k + 1), "isDisplayInPublicProfile": r.random() < 0.5}
-        if n_researchers and r.random() < 0.6:
-            rn = r.randrange(n_researchers)
-            first, middle, last = person_name(seed, rn)
-            dept = _DEPTS[_rng(seed, "researcher", rn).randrange(len(_DEPTS))]
-            c["affiliationWithDesc"] = [
-                {"value": f"{INST}___{dept[:10].upper()}", "desc": dept, "order": "1"}
-            ]
-            c["almaUserId"] = alma_user_id(rn)
-            c.update(
-                creatorname=display_name(first, middle, last), familyname=last, givenname=first
-            )
-            if middle:
-                c["middlename"] = middle
-            c["user.primaryId"] = researcher_id(rn)
-            if r.random() < 0.5:
-                c["identifier.orcid"] = orcid(seed, rn)
-        else:
-            first, family = r.choice(_GIVEN), r.choice(_FAMILY)
-            c.update(creatorname=f"{first} {family}", familyname=family, givenname=first)
-        creators.append(c)
+def _creator(r: random.Random, seed: int, n_researchers: int, k: int) -> dict[str, Any]:
+    """Creator ``k`` of an asset: one of the researchers (six times in ten), or a stranger."""
+    c: dict[str, Any] = {"order": str(k + 1), "isDisplayInPublicProfile": r.random() < 0.5}
+    if n_researchers and r.random() < 0.6:
+        rn = r.randrange(n_researchers)
+        first, middle, last = person_name(seed, rn)
+        dept = DEPTS[_rng(seed, "researcher", rn).randrange(len(DEPTS))]
+        c["affiliationWithDesc"] = [
+            {"value": f"{INST}___{dept[:10].upper()}", "desc": dept, "order": "1"}
+        ]
+        c["almaUserId"] = alma_user_id(rn)
+        c.update(creatorname=display_name(first, middle, last), familyname=last, givenname=first)
+        if middle:
+            c["middlename"] = middle
+        c["user.primaryId"] = researcher_id(rn)
+        if r.random() < 0.5:
+            c["identifier.orcid"] = orcid(seed, rn)
+    else:
+        first, family = r.choice(GIVEN), r.choice(FAMILY)
+        c.update(creatorname=f"{first} {family}", familyname=family, givenname=first)
+    return c
+
+
+def _publication_dates(r: random.Random) -> tuple[str, str]:
+    """``date.published`` (``YYYYMMDD``, ``YYYYMM`` or ``YYYY``) and the date as shown."""
     year = 1995 + r.randrange(31)
     month, day = 1 + r.randrange(12), 1 + r.randrange(28)
     date_form = r.randrange(3)
@@ -497,9 +358,101 @@ def asset(seed: int, n: int, n_researchers: int) -> dict[str, Any]:
         if date_form == 1
         else str(year)
     )
+    return published, shown
+
+
+def _files(r: random.Random, n: int, aid: str, slug: str, name: str) -> list[dict[str, Any]]:
+    """The one file of an asset that has one."""
+    ext = r.choice(["pdf", "txt", "html"])
+    return [
+        {
+            "fileTypeWithDesc": None,
+            "fileLicenseCodeWithDesc": None,
+            "fileDownloadUrl": f"{PORTAL}/view/delivery/{INST}/12{n:09d}0561/13{n:09d}0561",
+            "file.name": f"{name}.{ext}",
+            "file.creationDate": f"20{15 + r.randrange(10)}-06-27 14:29:38",
+            "file.mimeType": {
+                "pdf": "application/pdf",
+                "txt": "text/plain",
+                "html": "text/html",
+            }[ext],
+            "file.type": None,
+            "file.description": None,
+            "file.rights": "Open",
+            "file.license.code": None,
+            "file.size": str(r.randint(200, 5_000_000)),
+            "file.extension": ext,
+            "file.persistent.url": f"{PORTAL}/esploro/outputs/{slug}/{aid}#file-0",
+            "file.order": "0",
+            "file.supplemental": "no",
+            "file.embargo_expiry_date": "",
+            "file.displayName": f"{name}.{ext}",
+        }
+    ]
+
+
+def _links(n: int) -> list[dict[str, Any]]:
+    """The link to the published version (its DOI)."""
+    return [
+        {
+            "linkTypeWithDesc": {"value": "published", "desc": "Published (Version of record)"},
+            "linkLicenseCodeWithDesc": None,
+            "linkOwnershipWithDesc": {"value": "owner.external", "desc": "External"},
+            "link.url": f"https://doi.org/{asset_doi(n)}",
+            "link.type": "published",
+            "link.description": None,
+            "link.title": None,
+            "link.rights": "open",
+            "link.supplemental": False,
+            "link.license": None,
+            "link.ownership": "owner.external",
+            "link.order": 1,
+            "link.display_in_viewer": False,
+        }
+    ]
+
+
+def _journal(r: random.Random) -> list[dict[str, Any]]:
+    """The journal an article is part of."""
+    return [
+        {
+            "relationtype": "ispartof",
+            "relationtitle": f"Journal of {r.choice(WORDS).capitalize()} Studies",
+            "issue": str(r.randint(1, 12)),
+            "volume": str(r.randint(1, 80)),
+            "identifier.issn": f"{r.randrange(10000):04d}-{r.randrange(1000):03d}X",
+            "relation.category": "INTERNAL",
+        }
+    ]
+
+
+def _add_rights(
+    r: random.Random, rec: dict[str, Any], oa: str, lic: tuple[str | None, str | None]
+) -> None:
+    """Publisher, open access, peer review and licence, in the order the API lists them."""
+    if r.random() < 0.8:
+        rec["publisher"] = r.choice(PUBLISHERS)
+    rec["openaccess"] = oa
+    if oa == "yes":
+        rec["openAccessStatus"] = r.choice(OA_STATUS)
+    rec["peerreview"] = r.choice(["yes", "no"])
+    if lic[0] is not None:
+        rec["license"] = lic[0]
+        rec["licenseWithDesc"] = {"value": lic[0], "desc": lic[1]}
+
+
+def asset(seed: int, n: int, n_researchers: int) -> dict[str, Any]:
+    """The JSON record of synthetic asset ``n`` (creators drawn from the researchers)."""
+    r = _rng(seed, "asset", n)
+    aid = asset_id(n)
+    rtype, rdesc, slug = r.choice(TYPES)
+    title_words = r.sample(WORDS, r.randint(3, 8))
+    title = " ".join(title_words).capitalize()
+    creators = [_creator(r, seed, n_researchers, k) for k in range(r.randint(1, 5))]
+    published, shown = _publication_dates(r)
     oa = r.choice(["yes", "no", "unknown"])
-    langs = r.sample(_LANGS, r.choice([1, 1, 1, 2]))
-    lic = r.choice(_LICENSES)
+    langs = r.sample(LANGS, r.choice([1, 1, 1, 2]))
+    lic = r.choice(LICENSES)
     rec: dict[str, Any] = {
         "mobileCompatibility": "unknown",
         "sourceCodeAvailability": "unknown",
@@ -507,19 +460,11 @@ def asset(seed: int, n: int, n_researchers: int) -> dict[str, Any]:
     }
     if r.random() < 0.3:
         rec["contributors"] = [
-            {"order": "1", "organization": r.choice(_PUBLISHERS), "role": "Institution"}
+            {"order": "1", "organization": r.choice(PUBLISHERS), "role": "Institution"}
         ]
     rec["event"] = {}
     rec["title"] = title
-    if r.random() < 0.8:
-        rec["publisher"] = r.choice(_PUBLISHERS)
-    rec["openaccess"] = oa
-    if oa == "yes":
-        rec["openAccessStatus"] = r.choice(_OA_STATUS)
-    rec["peerreview"] = r.choice(["yes", "no"])
-    if lic[0] is not None:
-        rec["license"] = lic[0]
-        rec["licenseWithDesc"] = {"value": lic[0], "desc": lic[1]}
+    _add_rights(r, rec, oa, lic)
     rec["language"] = [code for code, _ in langs]
     if r.random() < 0.4:
         rec["pages"] = str(r.randint(1, 400))
@@ -529,32 +474,7 @@ def asset(seed: int, n: int, n_researchers: int) -> dict[str, Any]:
     rec["temporary"] = {}
     rec["depositStatusWithDesc"] = {"value": "approved", "desc": "Approved"}
     if r.random() < 0.35:
-        ext = r.choice(["pdf", "txt", "html"])
-        rec["files"] = [
-            {
-                "fileTypeWithDesc": None,
-                "fileLicenseCodeWithDesc": None,
-                "fileDownloadUrl": f"{PORTAL}/view/delivery/{INST}/12{n:09d}0561/13{n:09d}0561",
-                "file.name": f"{title_words[0]}.{ext}",
-                "file.creationDate": f"20{15 + r.randrange(10)}-06-27 14:29:38",
-                "file.mimeType": {
-                    "pdf": "application/pdf",
-                    "txt": "text/plain",
-                    "html": "text/html",
-                }[ext],
-                "file.type": None,
-                "file.description": None,
-                "file.rights": "Open",
-                "file.license.code": None,
-                "file.size": str(r.randint(200, 5_000_000)),
-                "file.extension": ext,
-                "file.persistent.url": f"{PORTAL}/esploro/outputs/{slug}/{aid}#file-0",
-                "file.order": "0",
-                "file.supplemental": "no",
-                "file.embargo_expiry_date": "",
-                "file.displayName": f"{title_words[0]}.{ext}",
-            }
-        ]
+        rec["files"] = _files(r, n, aid, slug, title_words[0])
     rec["displayedDateByPriorityEsploroCP"] = shown
     rec["translatedLanguages"] = [name for _, name in langs]
     rec["identifier.doi"] = asset_doi(n)
@@ -562,45 +482,20 @@ def asset(seed: int, n: int, n_researchers: int) -> dict[str, Any]:
         rec["identifier.pmid"] = str(30000000 + n)
     rec["identifier.uri"] = f"{PORTAL}/esploro/outputs/{slug}/{aid}"
     if r.random() < 0.4:
-        rec["links"] = [
-            {
-                "linkTypeWithDesc": {"value": "published", "desc": "Published (Version of record)"},
-                "linkLicenseCodeWithDesc": None,
-                "linkOwnershipWithDesc": {"value": "owner.external", "desc": "External"},
-                "link.url": f"https://doi.org/{asset_doi(n)}",
-                "link.type": "published",
-                "link.description": None,
-                "link.title": None,
-                "link.rights": "open",
-                "link.supplemental": False,
-                "link.license": None,
-                "link.ownership": "owner.external",
-                "link.order": 1,
-                "link.display_in_viewer": False,
-            }
-        ]
+        rec["links"] = _links(n)
     rec["date.published"] = published
     rec["asset.views"] = r.randrange(500)
     if r.random() < 0.5:
         rec["asset.downloads"] = r.randrange(100)
     rec["open_access_indicator"] = "Yes" if oa == "yes" else "No"
     rec["resourcetype.esploro"] = rtype
-    rec["subject.esploro"] = r.sample(_SUBJECTS, r.randint(1, 2))
-    rec["keywords"] = [{"language": "und", "values": r.sample(_WORDS, 2)}]
+    rec["subject.esploro"] = r.sample(SUBJECTS, r.randint(1, 2))
+    rec["keywords"] = [{"language": "und", "values": r.sample(WORDS, 2)}]
     if r.random() < 0.5:
-        rec["relationships"] = [
-            {
-                "relationtype": "ispartof",
-                "relationtitle": f"Journal of {r.choice(_WORDS).capitalize()} Studies",
-                "issue": str(r.randint(1, 12)),
-                "volume": str(r.randint(1, 80)),
-                "identifier.issn": f"{r.randrange(10000):04d}-{r.randrange(1000):03d}X",
-                "relation.category": "INTERNAL",
-            }
-        ]
+        rec["relationships"] = _journal(r)
     if r.random() < 0.6:
         rec["description.abstract"] = [
-            {"language": "und", "value": " ".join(r.choices(_WORDS, k=25)).capitalize() + "."}
+            {"language": "und", "value": " ".join(r.choices(WORDS, k=25)).capitalize() + "."}
         ]
     rec["local.fields"] = {"local.note1": f"sim note {n}", "local.note2": ""}
     rec["asset.affiliation"] = sorted(
@@ -610,8 +505,3 @@ def asset(seed: int, n: int, n_researchers: int) -> dict[str, Any]:
     rec["profile_visibility"] = "true"
     rec["resourceTypeEsploroWithDesc"] = {"value": rtype, "desc": rdesc}
     return rec
-
-
-def new_asset_template(seed: int, n: int, n_researchers: int) -> dict[str, Any]:
-    """A fresh synthetic-looking asset for index ``n`` (used by ``insert``)."""
-    return asset(seed, n, n_researchers)

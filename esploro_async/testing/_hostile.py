@@ -18,7 +18,7 @@ import attrs
 from esploro_async.testing.faults import ABSURD_HEADERS, Fault, FaultKind, fault_body_size
 
 if TYPE_CHECKING:
-    from esploro_async.testing.gateway import SimResponse
+    from esploro_async.testing.wire import SimResponse
 
 __all__ = [
     "HTML_200",

@@ -144,13 +144,23 @@ def element_to_value(el: Element) -> Any:
     if tag in LIST_WRAPPERS:
         return [element_to_value(c) for c in children]
     if tag == "additionalIdentifiers":
-        out_map: dict[str, Any] = {}
-        for entry in children:
-            k = entry.find("key")
-            v = entry.find("value")
-            if k is not None:
-                out_map[k.text or ""] = "" if v is None else (v.text or "")
-        return out_map
+        return _key_values(children)
+    return _children_map(children)
+
+
+def _key_values(entries: list[Element]) -> dict[str, Any]:
+    """``<entry><key>k</key><value>v</value></entry>...`` as ``{k: v}``."""
+    out_map: dict[str, Any] = {}
+    for entry in entries:
+        k = entry.find("key")
+        v = entry.find("value")
+        if k is not None:
+            out_map[k.text or ""] = "" if v is None else (v.text or "")
+    return out_map
+
+
+def _children_map(children: list[Element]) -> dict[str, Any]:
+    """Child elements by name; a name that repeats collects its values in a list."""
     out: dict[str, Any] = {}
     for c in children:
         name = _local(c.tag)
@@ -191,10 +201,3 @@ def parse_records_xml(body: bytes) -> list[dict[str, Any]]:
 def simple_xml(tag: str, text: str) -> bytes:
     """``<tag>text</tag>`` with an XML declaration."""
     return (XML_DECL + f"<{tag}>{escape(text)}</{tag}>").encode()
-
-
-def dict_to_xml(tag: str, data: dict[str, Any]) -> bytes:
-    """A generic JSON object rendered as XML (used for a few conf/org endpoints)."""
-    out: list[str] = []
-    _element(tag, data, out)
-    return (XML_DECL + "".join(out)).encode()

@@ -25,7 +25,7 @@ import json
 import random
 import string
 from collections import Counter, deque
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, unquote, urlencode
 
@@ -44,6 +44,13 @@ from esploro_async.testing.faults import (
     endpoint_matches,
 )
 from esploro_async.testing.institution import SyntheticInstitution
+from esploro_async.testing.wire import (
+    ConnectionReset,
+    RequestRecord,
+    ResponseTimeout,
+    SimRequest,
+    SimResponse,
+)
 
 if TYPE_CHECKING:
     from esploro_async.testing.process import GatewayProcess
@@ -102,83 +109,6 @@ _NS = 1_000_000_000
 def _wall_now() -> _dt.datetime:
     """The host's wall clock (UTC): where a gateway without a ``start`` begins."""
     return _dt.datetime.now(_dt.timezone.utc)
-
-
-@attrs.frozen
-class RequestRecord:
-    """One observed request (or, with ``lane="foreign"``, a phantom foreign arrival).
-
-    ``arrival`` is the monotonic arrival time (the send time if the request never
-    arrived); ``wall_time`` the simulated wall clock then.  ``status`` is ``None`` when
-    the client got no HTTP response (reset, hang, lost).  ``accepted`` means governance
-    let the request through (it counted in the per-second window and the quota).
-    ``key_fingerprint`` is a SHA-256 prefix of the API key, never the key.
-    ``query`` is the query string without any ``apikey`` parameter.
-    """
-
-    number: int
-    arrival: float
-    wall_time: _dt.datetime
-    method: str
-    path: str
-    query: str
-    status: int | None
-    error_code: str | None
-    accepted: bool
-    lane: str = "client"
-    key_fingerprint: str | None = None
-    fault: str | None = None
-    arrived: bool = True
-    processed: bool = False
-    #: When the client sent it (monotonic); ``None`` for foreign arrivals.
-    sent: float | None = None
-
-
-@attrs.frozen
-class SimRequest:
-    """A transport-neutral HTTP request (``raw_path`` still percent-encoded)."""
-
-    method: str
-    raw_path: str
-    query_string: str
-    headers: Mapping[str, str]
-    body: bytes = b""
-    base_url: str = "http://esploro.localhost"
-
-
-@attrs.frozen
-class SimResponse:
-    """A transport-neutral HTTP response.
-
-    With ``stream`` the body is ``body`` followed by the stream's chunks, of a length
-    not known in advance (sent without ``Content-Length``; read it once).
-    """
-
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-    stream: AsyncIterable[bytes] | None = attrs.field(default=None, eq=False)
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """The whole body, chunk by chunk."""
-        if self.body:
-            yield self.body
-        if self.stream is not None:
-            async for chunk in self.stream:
-                if chunk:
-                    yield chunk
-
-
-class ConnectionReset(Exception):
-    """The simulated connection was reset; ``processed`` says if the request was applied."""
-
-    def __init__(self, processed: bool) -> None:
-        super().__init__("connection reset by peer")
-        self.processed = processed
-
-
-class ResponseTimeout(Exception):
-    """No response before the client's read timeout."""
 
 
 @attrs.define

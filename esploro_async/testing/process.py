@@ -27,10 +27,8 @@ system-wide ``CLOCK_MONOTONIC``: comparable with the parent's ``time.monotonic()
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing
 import signal
-import sys
 import time
 from multiprocessing.connection import Connection
 from types import TracebackType
@@ -40,27 +38,11 @@ import anyio
 import anyio.to_thread
 import attrs
 
-from esploro_async.testing.gateway import RequestRecord, SimulatedGateway
+from esploro_async.testing.children import die_with_parent, end_child
 from esploro_async.testing.institution import SyntheticInstitution
+from esploro_async.testing.wire import RequestRecord
 
 __all__ = ["GatewayLog", "GatewayProcess", "die_with_parent"]
-
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(sig: int = signal.SIGTERM) -> None:
-    """Ask Linux to send ``sig`` to this process when its parent dies (no-op elsewhere).
-
-    For every child of a benchmark (also as a ``preexec_fn`` for ``subprocess``), so
-    that even a ``SIGKILL`` of the parent leaves no orphan behind.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
 
 
 @attrs.frozen
@@ -117,6 +99,9 @@ def _receive(conn: Connection) -> str:
 async def _child_serve(
     conn: Connection, institution: dict[str, Any], options: dict[str, Any]
 ) -> None:
+    # Imported here: the gateway module names this one (``in_child_process``).
+    from esploro_async.testing.gateway import SimulatedGateway
+
     gateway = SimulatedGateway(SyntheticInstitution(**institution), **options)
     async with gateway.serve("127.0.0.1", 0) as server:
         conn.send(("ready", server.url))
@@ -234,11 +219,5 @@ class GatewayProcess:
         if ask and process.is_alive():
             with contextlib.suppress(OSError, BrokenPipeError):
                 self._conn.send("quit")
-        process.join(5.0)
-        if process.is_alive():
-            process.terminate()
-            process.join(2.0)
-        if process.is_alive():
-            process.kill()
-            process.join()
+        end_child(process, grace=5.0)
         self._conn.close()

@@ -17,7 +17,6 @@ with RedisClusterServers() as cluster:
 
 from __future__ import annotations
 
-import contextlib
 import random
 import shutil
 import socket
@@ -27,6 +26,8 @@ import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 
+from esploro_async.testing.children import end_child, free_loopback_port, wait_for_port
+
 __all__ = ["RedisClusterServers", "RedisServer", "RedisServerMissing", "free_loopback_port"]
 
 _SLOTS = 16384
@@ -34,14 +35,6 @@ _SLOTS = 16384
 
 class RedisServerMissing(RuntimeError):
     """The ``redis-server`` binary is not installed."""
-
-
-def free_loopback_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RedisServer:
@@ -102,13 +95,9 @@ class RedisServer:
             stderr=subprocess.DEVNULL,
             preexec_fn=self._preexec_fn,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.01)
+        proc = self.proc
+        if wait_for_port(self.port, timeout, alive=lambda: proc.poll() is None):
+            return
         self.stop()
         raise RuntimeError(f"redis-server did not start on 127.0.0.1:{self.port}")
 
@@ -121,13 +110,8 @@ class RedisServer:
 
     def stop(self) -> None:
         """Stop the server; its data is gone."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            end_child(self.proc, terminate_grace=10.0)
         self.proc = None
 
 

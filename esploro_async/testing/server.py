@@ -16,10 +16,10 @@ import socket
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from esploro_async.testing.gateway import ConnectionReset, ResponseTimeout, SimRequest
+from esploro_async.testing.wire import ConnectionReset, Exchanger, ResponseTimeout, SimRequest
 
 if TYPE_CHECKING:
-    from esploro_async.testing.gateway import SimResponse, SimulatedGateway
+    from esploro_async.testing.wire import SimResponse
 
 __all__ = ["SimServer", "is_loopback"]
 
@@ -47,12 +47,33 @@ class _BadRequest(Exception):
     pass
 
 
+async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
+    """The request body: chunked, of ``Content-Length`` bytes, or none."""
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size_line = await reader.readuntil(b"\r\n")
+            size = int(size_line.split(b";")[0].strip(), 16)
+            if size == 0:
+                await reader.readuntil(b"\r\n")
+                break
+            chunks.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+        return b"".join(chunks)
+    if "content-length" in headers:
+        length = int(headers["content-length"])
+        if length > _MAX_BODY:
+            raise _BadRequest
+        return await reader.readexactly(length)
+    return b""
+
+
 class SimServer:
     """A running loopback server; use :meth:`SimulatedGateway.serve` to get one."""
 
     def __init__(
         self,
-        gateway: SimulatedGateway,
+        gateway: Exchanger,
         host: str = "127.0.0.1",
         port: int = 0,
         *,
@@ -144,23 +165,7 @@ class SimServer:
                 continue
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
-        body = b""
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size_line = await reader.readuntil(b"\r\n")
-                size = int(size_line.split(b";")[0].strip(), 16)
-                if size == 0:
-                    await reader.readuntil(b"\r\n")
-                    break
-                chunks.append(await reader.readexactly(size))
-                await reader.readexactly(2)
-            body = b"".join(chunks)
-        elif "content-length" in headers:
-            length = int(headers["content-length"])
-            if length > _MAX_BODY:
-                raise _BadRequest
-            body = await reader.readexactly(length)
+        body = await _read_body(reader, headers)
         path, _, query = target.partition("?")
         keep_alive = headers.get("connection", "").lower() != "close" and version == "HTTP/1.1"
         host = headers.get("host", f"{self.host}:{self.port}")

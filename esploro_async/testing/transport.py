@@ -9,15 +9,11 @@ each chunk of a streamed body.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 import anyio
 import httpx
 
-from esploro_async.testing.gateway import ConnectionReset, ResponseTimeout, SimRequest
-
-if TYPE_CHECKING:
-    from esploro_async.testing.gateway import SimulatedGateway
+from esploro_async.testing.wire import ConnectionReset, Exchanger, ResponseTimeout, SimRequest
 
 __all__ = ["SimTransport"]
 
@@ -25,7 +21,7 @@ __all__ = ["SimTransport"]
 class SimTransport(httpx.AsyncBaseTransport):
     """``httpx.AsyncBaseTransport`` backed by a simulated gateway (see ``gw.transport()``)."""
 
-    def __init__(self, gateway: SimulatedGateway) -> None:
+    def __init__(self, gateway: Exchanger) -> None:
         self.gateway = gateway
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
