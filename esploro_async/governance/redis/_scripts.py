@@ -64,6 +64,7 @@ local share = tonumber(ARGV[13])
 local first = math.max(paused, now)
 local slot
 local step = interval
+local heads = 0
 if interactive then
   local every = math.ceil(interval / share)
   if not active then
@@ -82,6 +83,22 @@ else
   -- the rest of the rate, less what the interactive burst may add in a window
   if active then
     step = math.ceil(1000000 / (1000000 / interval * (1 - share) - (tonumber(ARGV[14]) - 1)))
+  end
+  -- Batch requests refused earlier hold tickets, one slot apart up to 'qtat' (advisory:
+  -- nothing is reserved, an interactive request may still take the next slot). A request
+  -- without a ticket (ARGV[17] ~= '1') lines up after them, within the other processes'
+  -- count of batch waiters (a vanished ticket holder costs one slot once, never more).
+  heads = 0
+  local procs = redis.call('HGETALL', KEYS[2])
+  for i = 1, #procs, 2 do
+    if procs[i] ~= ARGV[8] then
+      local b = tonumber(string.match(procs[i + 1], ' (%-?%d+)$'))
+      if b and b > 0 then heads = heads + 1 end
+    end
+  end
+  if ARGV[17] ~= '1' then
+    local queued = math.min(tonumber(s[8]) or 0, slot + heads * step)
+    slot = math.max(slot, queued)
   end
 end
 local wait = slot - now
@@ -102,18 +119,8 @@ end
 -- told one slot apart ('qtat', advisory: nothing is reserved, so an interactive request may
 -- still take the next slot), not all the same one, which only one of them could get.
 if granted == 0 and not interactive then
-  local heads = 0
-  local procs = redis.call('HGETALL', KEYS[2])
-  for i = 1, #procs, 2 do
-    if procs[i] ~= ARGV[8] then
-      local b = tonumber(string.match(procs[i + 1], ' (%-?%d+)$'))
-      if b and b > 0 then heads = heads + 1 end
-    end
-  end
-  local ticket = math.max(tonumber(s[8]) or 0, slot)
-  if ticket > slot + heads * step then ticket = slot + heads * step end
-  wait = ticket - now
-  redis.call('HSET', KEYS[1], 'qtat', string.format('%.0f', ticket + step))
+  local qtat = math.max(tonumber(s[8]) or 0, slot + step)
+  redis.call('HSET', KEYS[1], 'qtat', string.format('%.0f', qtat))
 end
 redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'anchor', string.format('%.0f', anchor),
            'paused', string.format('%.0f', paused), 'ilast', string.format('%.0f', ilast),
@@ -137,7 +144,11 @@ if #gone > 0 then
 end
 redis.call('PEXPIRE', KEYS[2], 120000)
 redis.call('PEXPIRE', KEYS[3], 120000)
-return {granted, wait, interval, tostring(rate), paused - now, ahead, tostring(margin)}
+-- When this process's next batch request may find a slot in reach: after the slot just
+-- granted, and after one slot for each other process with batch work waiting.
+local after = wait
+if granted == 1 and not interactive then after = wait + (1 + heads) * step end
+return {granted, wait, interval, tostring(rate), paused - now, ahead, tostring(margin), after}
 """
 
 PENALIZE_LUA = """

@@ -180,6 +180,8 @@ class RedisRateGate:
         self._fallback_limiter = SpacingLimiter(1.0 / fallback_rate)
         self._queue = _PriorityLock()
         self._next_batch_call = -math.inf
+        self._ticket = False  # this process's batch head was refused and told when to return
+        self._after = 0.0  # seconds from the last reply until this process's next slot
         self._paused_until = -math.inf
         self._epoch = 0
         self._down = False
@@ -339,10 +341,12 @@ class RedisRateGate:
                     continue
                 granted, wait_s, horizon_s = self._apply_reply(reply, recovering)
                 now = current_time()
+                if priority >= _BATCH:
+                    self._ticket = not granted  # refused: this process holds a ticket
                 if granted:
                     self.stats["grants"] += 1
                     if priority >= _BATCH:
-                        self._next_batch_call = now + wait_s + self._interval - horizon_s
+                        self._next_batch_call = now + self._after - horizon_s + _REACH
                     return now + wait_s, epoch
                 self.stats["refusals"] += 1
                 # Ask again when the free slot comes within reach.
@@ -376,12 +380,13 @@ class RedisRateGate:
                 self.interactive_burst,
                 "1" if policy.auto_margin else "0",
                 round((self.horizon if interactive else self.batch_horizon) * US),
+                "1" if self._ticket and not interactive else "0",
             ],
         )
 
     def _apply_reply(self, reply: list[object], recovering: bool) -> tuple[bool, float, float]:
         """Take in the shared state of a reserve reply: (granted, wait s, horizon s)."""
-        granted, wait, interval, rate, paused, horizon, margin = reply
+        granted, wait, interval, rate, paused, horizon, margin, after = reply
         now = current_time()
         if recovering:
             self._down = False
@@ -394,6 +399,7 @@ class RedisRateGate:
             # Slots reserved from now on are already after it: no epoch change.
             self._paused_until = now + paused_s
             self._insurance.pause_until(self._paused_until)
+        self._after = as_int(after) / US
         return bool(as_int(granted)), as_int(wait) / US, as_int(horizon) / US
 
     def _on_down(self, exc: BaseException) -> None:
