@@ -4,6 +4,7 @@ It never breaks the gateway's governance thresholds: at most 25 request starts i
 any second per institution, and a daily quota tracked from ``X-Exl-Api-Remaining``.
 """
 
+import logging
 from typing import TYPE_CHECKING
 
 from esploro_async._version import __version__
@@ -23,12 +24,16 @@ from esploro_async.errors import (
     IncompletePageError,
     InsufficientQuotaError,
     InvalidIdentifierError,
+    JobAbortedError,
     JobFailedError,
+    JobManualHandlingError,
+    JobWaitTimeoutError,
     NotFoundError,
     PatchFormatError,
     RateLimitError,
     RedisUnavailableError,
     ReportNotFinishedError,
+    ReportTokenExpiredError,
     RequestTimeoutError,
     ResponseFormatError,
     ServerError,
@@ -68,7 +73,10 @@ __all__ = [
     "IncompletePageError",
     "InsufficientQuotaError",
     "InvalidIdentifierError",
+    "JobAbortedError",
     "JobFailedError",
+    "JobManualHandlingError",
+    "JobWaitTimeoutError",
     "Lane",
     "NotFoundError",
     "PatchFormatError",
@@ -77,6 +85,7 @@ __all__ = [
     "RedisGovernance",
     "RedisUnavailableError",
     "ReportNotFinishedError",
+    "ReportTokenExpiredError",
     "RequestTimeoutError",
     "ResponseFormatError",
     "RetryPolicy",
@@ -87,6 +96,10 @@ __all__ = [
     "__version__",
     "use_lane",
 ]
+
+# A library leaves logging to the application: without its configuration, nothing is printed
+# (not even Python's "last resort" warnings to stderr).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 if TYPE_CHECKING:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
@@ -179,7 +180,11 @@ class TaskHost:
     """
 
     _task_group: TaskGroup | None = None
-    _iterator: AsyncIterator[Any] | None = None
+    # Weak: the iterator's frame holds the stream, so a strong reference would make a cycle
+    # that outlives a ``break`` (or an exception, or a cancel) until the cyclic collector
+    # runs, and the jobs in flight would go on sending meanwhile. Held weakly, the iterator
+    # is finalized the moment the loop drops it, and its ``finally`` stops the jobs.
+    _iterator: weakref.ref[AsyncIterator[Any]] | None = None
     _started: bool = False
 
     async def __aenter__(self) -> Self:
@@ -207,7 +212,8 @@ class TaskHost:
 
     async def aclose(self) -> None:
         """Stop the stream now: cancel the jobs in flight and start nothing more."""
-        iterator, self._iterator = self._iterator, None
+        reference, self._iterator = self._iterator, None
+        iterator = None if reference is None else reference()
         closer = getattr(iterator, "aclose", None)
         if closer is not None:
             with anyio.CancelScope(shield=True):
@@ -220,5 +226,5 @@ class TaskHost:
                 "a stream is iterated once; make a new one, or resume from its checkpoint"
             )
         self._started = True
-        self._iterator = iterator
+        self._iterator = weakref.ref(iterator)
         return iterator

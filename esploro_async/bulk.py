@@ -2,18 +2,25 @@
 
 Governance still paces every request: ``concurrency`` only bounds how many items are
 being worked on at once. Failures are results, not exceptions, so one bad item never
-stops the others::
+stops the others:
 
-    async for result in client.bulk(changes, apply_change, concurrency=8):
-        if result.ok:
-            ...
-        else:
-            print(result.index, result.error)
+```python
+async for result in client.bulk(changes, apply_change, concurrency=8):
+    if result.ok:
+        ...
+    else:
+        print(result.index, result.error)
+```
 
 The daily quota is the exception: when it is exhausted nothing more can be done today,
 so `bulk` stops taking new items, hands out the results of the items in flight, and then
 raises `DailyQuotaExhaustedError`. Items without a result were not attempted (the one that hit
 the quota included: it was refused before processing), so a later run can do exactly them.
+
+A refused key is the other exception: after an `AuthenticationError` (a read-only key
+writing, a key without this API area) no other item can succeed, so `bulk` hands out that
+item's result, cancels the items in flight (they spend no further request) and raises it.
+Items without a result were not done: a later run with a working key does exactly them.
 """
 
 from __future__ import annotations
@@ -32,7 +39,11 @@ import anyio
 import attrs
 
 from esploro_async._concurrency import Runner, TaskHost, runner_for
-from esploro_async.errors import ConfigurationError, DailyQuotaExhaustedError
+from esploro_async.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    DailyQuotaExhaustedError,
+)
 from esploro_async.governance.lanes import Lane, current_lane, use_lane
 
 __all__ = ["Bulk", "BulkResult", "bulk"]
@@ -129,6 +140,9 @@ class Bulk(TaskHost, Generic[T, R]):
             item = self._pending.pop(position)
             if isinstance(answer, DailyQuotaExhaustedError):
                 stop = stop or answer
+            elif isinstance(answer, AuthenticationError):
+                yield BulkResult(position, item, error=answer)
+                raise answer  # the key is refused: leaving cancels the items in flight
             elif isinstance(answer, Exception):
                 yield BulkResult(position, item, error=answer)
             else:
@@ -147,9 +161,9 @@ def bulk(
     """Apply ``operation`` to every item, ``concurrency`` at a time; yield results as they end.
 
     The input is read lazily, so a large file is never held in memory. An exception of the
-    operation becomes the item's ``error``; cancellation and `DailyQuotaExhaustedError` do not
-    (see the module docstring). Leaving ``async with`` (or the loop, once the results are
-    garbage) cancels the items in flight. The operations' requests go in ``lane`` (default:
-    the surrounding `use_lane`, else batch).
+    operation becomes the item's ``error``; cancellation, `DailyQuotaExhaustedError` and
+    `AuthenticationError` stop the run instead (see the module docstring). Leaving
+    ``async with`` (or the loop, once the results are garbage) cancels the items in flight.
+    The operations' requests go in ``lane`` (default: the surrounding `use_lane`, else batch).
     """
     return Bulk(items, operation, concurrency=concurrency, lane=lane)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from esploro_async.pagination import OffsetStream
     from esploro_async.resources import (
         Activities,
+        Alma,
         Analytics,
         Assets,
         Configuration,
@@ -39,46 +40,19 @@ R = TypeVar("R")
 class EsploroClient(BaseClient):
     """Asyncio client for one Esploro institution, governed by the API's thresholds.
 
-    Use it as an async context manager (or call `aclose`)::
+    Use it as an async context manager (or call `aclose`):
 
-        async with EsploroClient(region="eu") as client:      # key from $ESPLORO_API_KEY
-            response = await client.request("GET", "researchers", params={"limit": 10})
+    ```python
+    async with EsploroClient(region="eu") as client:      # key from $ESPLORO_API_KEY
+        response = await client.request("GET", "researchers", params={"limit": 10})
+    ```
 
     Args:
         api_key: the Developer Network key; default ``$ESPLORO_API_KEY``. It is sent
             only in the ``Authorization: apikey ...`` header and never logged or shown.
-        region: ``na`` (default), ``eu``, ``ap``, ``aps``, ``ca`` or ``cn``.
-        base_url: an explicit gateway URL instead of ``region`` (``https://``; plain
-            ``http://`` only for loopback hosts, e.g. the simulated gateway).
-        format: ``"json"`` (default) or ``"xml"``: the ``Accept`` of every request.
-        lang: sent as the ``lang`` query parameter when given.
-        institution: the institution code (e.g. ``"01ABC_INST"``). The thresholds are the
-            institution's, not the key's: clients naming one institution share one
-            governance in the process whatever their keys (a read-only and a read/write
-            key, say). Unnamed, clients share by gateway and key.
-        governance: a governance object to use instead of the default in-process one
-            (e.g. ``other_client.governance``, or an institution-wide backend).
-        rate_limit: the gateway's per-second threshold (default 25).
-        safety_margin: spacing margin for network jitter (default 0.10: 22.7 req/s), or
-            ``"auto"``: start at 0.10 and follow the observed round-trip spread (`RatePolicy`).
-        max_in_flight: requests on the wire at once (default 64).
-        daily_reserve: requests of the daily quota never to spend (default 0).
-        on_quota_exhausted: ``"raise"`` (default) `DailyQuotaExhaustedError`, or ``"wait"``
-            until the quota resets.
-        batch_reserve: the daily-quota floor of batch work (streams, ``bulk``), at least
-            ``daily_reserve``: a harvest stops there while interactive calls go on.
-        lane: the default lane of single requests, ``"interactive"`` (default) or
-            ``"batch"``; streams and ``bulk`` run in ``"batch"`` (see `use_lane`).
-        retry: the `RetryPolicy` (default: 5 attempts, full-jitter backoff, 300 s deadline).
-        timeout: httpx timeout for one attempt (default 60 s read, 10 s connect). The
-            attempt as a whole, however slowly the server trickles, ends after the
-            longest of its connect, write and read timeouts (`RequestTimeoutError`).
-        http_client: an ``httpx.AsyncClient`` to send with (not closed by this client);
-            give it a pool of at least ``max_in_flight`` connections.
-        transport: an httpx transport for a client this object creates (tests, proxies).
-        max_response_bytes: the largest response body read, counted after
-            decompression (default 64 MiB); a larger one raises `ResponseFormatError`
-            having read no more than that.
+        **options: optional keywords, each with its default: see `ClientOptions`
+            (``region``, ``base_url``, ``institution``, ``daily_reserve``, ``timeout``, …).
+            An unknown keyword raises `TypeError`.
 
     Clients opened in one process for the same institution (or, unnamed, the same
     gateway and key) share one governance, so a second client cannot double the rate.
@@ -121,6 +95,15 @@ class EsploroClient(BaseClient):
         return Configuration(self)
 
     @functools.cached_property
+    def alma(self) -> Alma:
+        """The Alma areas Esploro integrations use with the same key: ``users``,
+        ``analytics`` (Alma Analytics) and ``code_table``; Alma's sets and jobs are
+        ``config``."""
+        from esploro_async.resources.alma import Alma
+
+        return Alma(self)
+
+    @functools.cached_property
     def analytics(self) -> Analytics:
         """Esploro Analytics: reports, the catalog of paths, test."""
         from esploro_async.resources.analytics import Analytics
@@ -142,12 +125,14 @@ class EsploroClient(BaseClient):
         ``list_key`` is the envelope key of the records; the total may be reported as
         ``total_record_count`` or ``totalRecordCount``. Records are de-duplicated by
         ``record.record_id`` (the ``id`` key with the default ``wrap``, `Record.adopt`; pass
-        another ``wrap`` to use another key)::
+        another ``wrap`` to use another key):
 
-            async for member in client.paginate(
-                "researchconf/sets/123/members", list_key="member"
-            ):
-                print(member.to_dict())
+        ```python
+        async for member in client.paginate(
+            "researchconf/sets/123/members", list_key="member"
+        ):
+            print(member.to_dict())
+        ```
         """
         from esploro_async.models import Record
         from esploro_async.pagination import OffsetStream
@@ -176,14 +161,16 @@ class EsploroClient(BaseClient):
         bad item never stops the others. At the daily quota it stops, yields the results of
         the items in flight and raises `DailyQuotaExhaustedError` (see `esploro_async.bulk`).
         The operations' requests go in ``lane`` (default: the surrounding `use_lane` block,
-        else ``"batch"``)::
+        else ``"batch"``):
 
-            async def retitle(change: dict[str, str]) -> None:
-                async with client.researchers.edit(change["id"]) as researcher:
-                    researcher["display_title"] = change["title"]
+        ```python
+        async def retitle(change: dict[str, str]) -> None:
+            async with client.researchers.edit(change["id"]) as researcher:
+                researcher["display_title"] = change["title"]
 
-            async for result in client.bulk(changes, retitle, concurrency=8):
-                print(result.index, "ok" if result.ok else result.error)
+        async for result in client.bulk(changes, retitle, concurrency=8):
+            print(result.index, "ok" if result.ok else result.error)
+        ```
         """
         from esploro_async.bulk import bulk
 

@@ -1,33 +1,39 @@
 """Exceptions raised by esploro-async.
 
-Every exception the library raises on purpose derives from `EsploroError`::
+Every exception the library raises on purpose derives from `EsploroError`:
 
-    EsploroError
-    ├── ConfigurationError          bad settings: no API key, unknown region, http to a remote
-    ├── BriefRecordError            a brief list record would be written back whole (PUT)
-    ├── PatchFormatError            asset patch fields that cannot travel in one body format
-    ├── InvalidIdentifierError      an id or path part that could leave its endpoint (``..``,
-    │                               ``%2e``, empty), or an ORCID with a wrong checksum
-    ├── JobFailedError              a configuration job ended failed, aborted or cancelled
-    ├── ReportNotFinishedError      an analytics report never said ``IsFinished=true``
-    ├── DailyQuotaExhaustedError    429 DAILY_THRESHOLD, or the daily reserve is reached
-    │   └── InsufficientQuotaError  a harvest would not finish above the reserve (refused up front)
-    ├── RedisUnavailableError       the shared governance store (Redis) cannot be reached
-    ├── ResponseFormatError         a success response whose body is unreadable, too large or HTML
-    │   └── IncompletePageError     a page stayed short of what its total says is there
-    ├── UnresolvedDriftError        the data kept changing under a harvest: records may be missing
-    ├── APIConnectionError          no HTTP response at all
-    │   ├── ConnectionFailedError   the connection failed: the request was not sent
-    │   ├── RequestTimeoutError     no response in time: the request may have been processed
-    │   └── ConnectionLostError     the connection broke mid-exchange: it may have been processed
-    └── APIError                    the API answered with an error status or an error body
-        ├── BadRequestError         400 and any other 4xx not listed below
-        ├── AuthenticationError     400 UNAUTHORIZED, 401, 403 INVALID_REQUEST / FORBIDDEN
-        │   └── WrongHostError      an HTML 401 page: the base URL is not the API gateway
-        ├── NotFoundError           404, or a "not found" error code whatever the status
-        ├── RateLimitError          429 PER_SECOND_THRESHOLD, still there after every retry
-        └── ServerError             5xx
-            └── ServiceUnavailableError   503 or ROUTING_ERROR: maintenance or gateway trouble
+```text
+EsploroError
+├── ConfigurationError          bad settings: no API key, unknown region, http to a remote
+├── BriefRecordError            a brief list record would be written back whole (PUT)
+├── PatchFormatError            asset patch fields that cannot travel in one body format
+├── InvalidIdentifierError      an id or path part that could leave its endpoint (``..``,
+│                               ``%2e``, empty), or an ORCID with a wrong checksum
+├── JobFailedError              a configuration job ended FAILED or COMPLETED_FAILED
+│   └── JobAbortedError         ... or was aborted (USER_ABORTED, SYSTEM_ABORTED)
+├── JobManualHandlingError      a job stayed MANUAL_HANDLING_REQUIRED: a person must act
+├── JobWaitTimeoutError         a job wait passed its deadline (the job may still run)
+├── ReportNotFinishedError      an analytics report never said ``IsFinished=true``
+├── ReportTokenExpiredError     420033 "No more rows to fetch": restart the report
+├── DailyQuotaExhaustedError    429 DAILY_THRESHOLD, or the daily reserve is reached
+│   └── InsufficientQuotaError  a harvest would not finish above the reserve (refused up front)
+├── RedisUnavailableError       the shared governance store (Redis) cannot be reached
+├── ResponseFormatError         a success response whose body is unreadable, too large or HTML
+│   └── IncompletePageError     a page stayed short of what its total says is there
+├── UnresolvedDriftError        the data kept changing under a harvest: records may be missing
+├── APIConnectionError          no HTTP response at all
+│   ├── ConnectionFailedError   the connection failed: the request was not sent
+│   ├── RequestTimeoutError     no response in time: the request may have been processed
+│   └── ConnectionLostError     the connection broke mid-exchange: it may have been processed
+└── APIError                    the API answered with an error status or an error body
+    ├── BadRequestError         400 and any other 4xx not listed below
+    ├── AuthenticationError     400 UNAUTHORIZED, 401, 403 INVALID_REQUEST / FORBIDDEN
+    │   └── WrongHostError      an HTML 401 page: the base URL is not the API gateway
+    ├── NotFoundError           404, or a "not found" error code whatever the status
+    ├── RateLimitError          429 PER_SECOND_THRESHOLD, still there after every retry
+    └── ServerError             5xx
+        └── ServiceUnavailableError   503 or ROUTING_ERROR: maintenance or gateway trouble
+```
 
 No exception message, repr or attribute ever holds the API key.
 
@@ -59,12 +65,16 @@ __all__ = [
     "IncompletePageError",
     "InsufficientQuotaError",
     "InvalidIdentifierError",
+    "JobAbortedError",
     "JobFailedError",
+    "JobManualHandlingError",
+    "JobWaitTimeoutError",
     "NotFoundError",
     "PatchFormatError",
     "RateLimitError",
     "RedisUnavailableError",
     "ReportNotFinishedError",
+    "ReportTokenExpiredError",
     "RequestTimeoutError",
     "ResponseFormatError",
     "ServerError",
@@ -176,7 +186,10 @@ class InvalidIdentifierError(EsploroError, ValueError):
 
 
 class JobFailedError(EsploroError):
-    """A configuration job instance ended without success (failed, aborted, cancelled).
+    """A configuration job instance ended without doing its work.
+
+    Raised by ``wait_for`` for ``FAILED`` and ``COMPLETED_FAILED``, and (as the subclass
+    `JobAbortedError`) for ``USER_ABORTED`` and ``SYSTEM_ABORTED``.
 
     Attributes:
         instance: the finished `esploro_async.models.JobInstance`, with its status,
@@ -186,6 +199,44 @@ class JobFailedError(EsploroError):
     def __init__(self, message: str, *, instance: object) -> None:
         super().__init__(message)
         self.instance = instance
+
+
+class JobAbortedError(JobFailedError):
+    """A job instance was aborted: ``USER_ABORTED`` (someone stopped it in Alma/Esploro) or
+    ``SYSTEM_ABORTED`` (the platform stopped it). Run it again once the cause is known."""
+
+
+class JobManualHandlingError(EsploroError):
+    """A job instance stayed ``MANUAL_HANDLING_REQUIRED`` longer than the wait allows.
+
+    The job neither continues nor ends by itself: a person must open it in Alma/Esploro
+    (Monitor Jobs) and resolve it. Nothing was cancelled; wait again afterwards.
+
+    Attributes:
+        instance: the last polled `esploro_async.models.JobInstance`.
+        waited: seconds the instance was seen needing manual handling.
+    """
+
+    def __init__(self, message: str, *, instance: object, waited: float) -> None:
+        super().__init__(message)
+        self.instance = instance
+        self.waited = waited
+
+
+class JobWaitTimeoutError(EsploroError):
+    """A job wait reached its deadline before the instance ended.
+
+    The job was not cancelled and may still run: wait again with the same instance.
+
+    Attributes:
+        instance: the last polled `esploro_async.models.JobInstance` (``None`` if none).
+        deadline: the deadline in seconds.
+    """
+
+    def __init__(self, message: str, *, instance: object, deadline: float) -> None:
+        super().__init__(message)
+        self.instance = instance
+        self.deadline = deadline
 
 
 class ReportNotFinishedError(EsploroError):
@@ -206,6 +257,26 @@ class ReportNotFinishedError(EsploroError):
         self.path = path
         self.rows = rows
         self.empty_pages = empty_pages
+
+
+class ReportTokenExpiredError(EsploroError):
+    """The report's resumption token is used up or expired (API error ``420033``, "No more
+    rows to fetch"): the rest of the report cannot be read with it.
+
+    Nothing can resume the read: run the report again from the start (a new stream without
+    a token). The rows already read were delivered; ``rows`` says how many.
+
+    Attributes:
+        path: the report's catalog path.
+        rows: the rows delivered before the token ran out.
+        tracking_id: the gateway's tracking id.
+    """
+
+    def __init__(self, message: str, *, path: str, rows: int, tracking_id: str | None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.rows = rows
+        self.tracking_id = tracking_id
 
 
 class RedisUnavailableError(EsploroError):

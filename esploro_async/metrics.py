@@ -3,10 +3,12 @@
 Only ``opentelemetry-api`` is needed: the application configures the SDK and exporter it
 wants (Prometheus, OTLP, …); without an SDK the instruments are no-ops, and without the
 package `instrument` returns ``False`` and does nothing. Every instrument is asynchronous
-(read from `Governance.snapshot` at collection time), so the request path pays nothing::
+(read from `Governance.snapshot` at collection time), so the request path pays nothing:
 
-    from esploro_async.metrics import instrument
-    instrument(client.governance, attributes={"service.name": "portal"})
+```python
+from esploro_async.metrics import instrument
+instrument(client.governance, attributes={"service.name": "portal"})
+```
 
 Instruments (names and units after the OpenTelemetry conventions):
 

@@ -17,11 +17,22 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
-from esploro_async import DailyQuotaExhaustedError, EsploroClient, NotFoundError
+from esploro_async import (
+    APIConnectionError,
+    DailyQuotaExhaustedError,
+    EsploroClient,
+    EsploroError,
+    InvalidIdentifierError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+)
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
 
 
@@ -29,7 +40,7 @@ def make_client() -> EsploroClient:
     """The real API when ESPLORO_API_KEY is set (and ESPLORO_SIMULATE is not), else a simulator."""
     reserves: dict[str, Any] = {"daily_reserve": 1_000, "batch_reserve": 50_000}
     if os.environ.get("ESPLORO_API_KEY") and not os.environ.get("ESPLORO_SIMULATE"):
-        return EsploroClient(region=os.environ.get("ESPLORO_REGION", "na"), **reserves)
+        return EsploroClient(**reserves)  # ESPLORO_BASE_URL, else ESPLORO_REGION (default na)
     gateway = SimulatedGateway(
         SyntheticInstitution(seed=1, researchers=20_000), latency=Latency.uniform(0.1, 0.4)
     )
@@ -77,16 +88,40 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(title="Research portal", lifespan=lifespan)
 
 
+def http_answer(error: EsploroError) -> tuple[int, str, dict[str, str]]:
+    """The HTTP status, message and headers a visitor gets for one of the library's errors.
+
+    The visitor's input is at fault only for a bad id (400) or a missing record (404); the
+    rest is the API's state, told as "try again later" (429, 503) with a ``Retry-After``.
+    Anything else is the portal's own fault (500, logged by the server).
+    """
+    if isinstance(error, InvalidIdentifierError):
+        return 400, "not a valid researcher id", {}
+    if isinstance(error, NotFoundError):
+        return 404, "no such researcher", {}
+    if isinstance(error, RateLimitError):
+        return 429, "too many requests to the research API: try again shortly", {"Retry-After": "1"}
+    if isinstance(error, DailyQuotaExhaustedError):
+        wait = (error.resets_at - datetime.now(timezone.utc)).total_seconds()
+        retry_after = {"Retry-After": str(max(1, int(wait)))}
+        return 503, "the research API's daily quota is spent", retry_after
+    if isinstance(error, (ServerError, APIConnectionError)):
+        return 503, "the research API is unavailable: try again later", {"Retry-After": "30"}
+    raise error
+
+
+@app.exception_handler(EsploroError)
+async def library_error(_request: Request, error: EsploroError) -> JSONResponse:
+    """Every route's library errors, answered as `http_answer` says."""
+    status, detail, headers = http_answer(error)
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
 @app.get("/researchers/{primary_id}")
 async def profile(primary_id: str) -> dict[str, Any]:
     """A researcher's profile, fetched in the interactive lane."""
     client: EsploroClient = app.state.client
-    try:
-        researcher = await client.researchers.get(primary_id)
-    except NotFoundError:
-        raise HTTPException(status_code=404, detail="no such researcher") from None
-    except DailyQuotaExhaustedError:
-        raise HTTPException(status_code=503, detail="daily API quota spent") from None
+    researcher = await client.researchers.get(primary_id)
     return {
         "id": researcher.primary_id,
         "name": f"{researcher.first_name or ''} {researcher.last_name or ''}".strip(),

@@ -6,7 +6,7 @@ the whole record, so it is read first and only written if something changed), ru
 concurrently with `client.bulk` in the batch lane. Every row gets one result line.
 
     python examples/nightly_sync.py hr_changes.csv results.jsonl --simulate
-    ESPLORO_API_KEY=... python examples/nightly_sync.py hr_changes.csv results.jsonl
+    ESPLORO_API_KEY=... ESPLORO_REGION=eu python examples/nightly_sync.py hr_changes.csv out.jsonl
 """
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ async def sync(client: EsploroClient, rows: list[dict[str, str]], out: TextIO) -
 
 def _client(simulate: bool) -> EsploroClient:
     if not simulate:
-        return EsploroClient()  # ESPLORO_API_KEY, and ESPLORO_REGION's default region
+        # The key from ESPLORO_API_KEY; the gateway from ESPLORO_BASE_URL, else ESPLORO_REGION
+        # (default na): `esploro-async simulate serve` prints a URL to use.
+        return EsploroClient()
     gateway = SimulatedGateway(SyntheticInstitution(seed=0, researchers=1_000))
     return EsploroClient(
         SIM_API_KEY, base_url="http://esploro.localhost", transport=gateway.transport()

@@ -57,6 +57,13 @@ async def make_client(gateway: SimulatedGateway) -> AsyncIterator[ClientFactory]
         await client.aclose()
 
 
+@pytest.fixture(autouse=True)
+def _no_gateway_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clients read ``ESPLORO_REGION``/``ESPLORO_BASE_URL``: the shell's must not leak in."""
+    monkeypatch.delenv("ESPLORO_REGION", raising=False)
+    monkeypatch.delenv("ESPLORO_BASE_URL", raising=False)
+
+
 # -- shifted wall clocks ---------------------------------------------------------------------
 
 #: ``--wall-clock`` scenarios: (seconds from the gateway's next midnight GMT to its clock,

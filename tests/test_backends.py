@@ -89,7 +89,7 @@ async def quota_stop_and_resume() -> None:
     start = datetime.now(timezone.utc).replace(hour=23, minute=0, second=0, microsecond=0)
     gw = gateway(2000, quota_remaining=8, start=start, latency=Latency.uniform(0.1, 0.6))
     async with client_for(gw) as client:
-        first: list[str | None] = []
+        first: list[str] = []
         stream = client.researchers.list(on_insufficient_quota="run", ordered=False)
         with pytest.raises(DailyQuotaExhaustedError):
             async with stream:

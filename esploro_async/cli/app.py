@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import math
 import sys
@@ -66,7 +67,10 @@ def _say(console: Console, label: str, style: str, message: object) -> None:
 
 
 def _fail(console: Console, error: BaseException) -> NoReturn:
-    code, hint = exits.exit_code_for(error)
+    context = click.get_current_context(silent=True)
+    path = context.command_path.split() if context is not None else []
+    command = path[1] if len(path) > 1 else None
+    code, hint = exits.exit_code_for(error, command=command)
     if isinstance(error, (EsploroError, OSError)):
         _say(console, "error:", "red", error)
     elif not isinstance(error, KeyboardInterrupt):
@@ -147,7 +151,18 @@ def _iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 
 @click.group(epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="esploro-async")
-@click.option("--api-key", envvar="ESPLORO_API_KEY", help="API key [env ESPLORO_API_KEY].")
+@click.option(
+    "--api-key",
+    envvar="ESPLORO_API_KEY",
+    help="API key [env ESPLORO_API_KEY]. On the command line every user sees it (ps): "
+    "prefer the environment or --api-key-file.",
+)
+@click.option(
+    "--api-key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="ESPLORO_API_KEY_FILE",
+    help="Read the API key from this file (its first line) [env ESPLORO_API_KEY_FILE].",
+)
 @click.option(
     "--region",
     envvar="ESPLORO_REGION",
@@ -193,11 +208,16 @@ def cli(ctx: click.Context, /, log_level: str, **settings: Any) -> None:
     Requests never exceed the gateway's per-second threshold, and stop before the daily
     quota's reserve; harvests and updates resume where they stopped.
     """
+    # The level applies to this package's loggers only: asyncio's and httpcore's debug
+    # output (every socket event) is not what "debug: every request" means.
     logging.basicConfig(
-        level=getattr(logging, log_level.upper()),
+        level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    package_logger = logging.getLogger("esploro_async")
+    ctx.call_on_close(functools.partial(package_logger.setLevel, package_logger.level))
+    package_logger.setLevel(getattr(logging, log_level.upper()))  # for this command only
     keys = (
         "api_key",
         "region",
@@ -208,6 +228,34 @@ def cli(ctx: click.Context, /, log_level: str, **settings: Any) -> None:
         "safety_margin",
     )
     ctx.obj = {key: settings[key] for key in keys}
+    ctx.obj["api_key"] = _api_key(ctx, settings["api_key"], settings["api_key_file"])
+
+
+def _api_key(ctx: click.Context, given: str | None, key_file: Path | None) -> str | None:
+    """The key from --api-key (with a warning if typed on the command line) or --api-key-file."""
+    source = ctx.get_parameter_source("api_key")
+    if key_file is not None:
+        if given is not None and source is click.core.ParameterSource.COMMANDLINE:
+            raise click.UsageError("--api-key and --api-key-file exclude each other")
+        try:
+            lines = key_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.BadParameter(
+                f"cannot read {key_file}: {exc}", param_hint="--api-key-file"
+            ) from None
+        key = lines[0].strip() if lines else ""
+        if not key:
+            raise click.BadParameter(f"{key_file} is empty", param_hint="--api-key-file")
+        return key
+    if given is not None and source is click.core.ParameterSource.COMMANDLINE:
+        _say(
+            _console(),
+            "warning:",
+            "yellow",
+            "--api-key on the command line is visible to every user of this machine (ps, "
+            "shell history): set ESPLORO_API_KEY or use --api-key-file instead",
+        )
+    return given
 
 
 def _settings(ctx: click.Context, simulate: bool) -> Settings:
@@ -237,9 +285,9 @@ def _filters(param: tuple[str, ...], named: dict[str, str | None]) -> dict[str, 
 @click.option(
     "--out",
     "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     required=True,
-    help="The output file (created readable by you only).",
+    help="The output file (created readable by you only), or - for standard output.",
 )
 @click.option(
     "--format",
@@ -268,7 +316,7 @@ def _filters(param: tuple[str, ...], named: dict[str, str | None]) -> dict[str, 
 @click.option("--param", multiple=True, help="Extra query parameter KEY=VALUE (repeatable).")
 @click.option("--page-size", type=click.IntRange(1, 100), help="Records per request (1-100).")
 @click.option("--simulate", is_flag=True, help="Use a built-in simulated institution.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (the done: line stays).")
 @click.pass_context
 def harvest(
     ctx: click.Context,
@@ -294,6 +342,7 @@ def harvest(
     esploro-async harvest researchers --out researchers.jsonl
     esploro-async harvest assets --update-date-from 1900-01-01 --out assets.jsonl
     esploro-async harvest researchers --simulate --out demo.jsonl   # no key needed
+    esploro-async harvest researchers --simulate --out - | jq .primary_id
     """
     if resume and overwrite:
         raise click.UsageError("--resume and --overwrite exclude each other")
@@ -323,15 +372,15 @@ def harvest(
                     connection.client, request, progress, state=state, prepared=True
                 )
             snapshot = connection.client.governance.snapshot()
-        if not quiet:
-            _say(
-                console,
-                "done:",
-                "green",
-                f"{summary.records} records in {out} "
-                f"({snapshot.requests} requests, {snapshot.throttled} throttled, "
-                f"quota left {_thousands(snapshot.quota_remaining)})",
-            )
+        where = "written to standard output" if request.to_stdout else f"in {out}"
+        _say(
+            console,
+            "done:",
+            "green",
+            f"{summary.records} records {where} "
+            f"({snapshot.requests} requests, {snapshot.throttled} throttled, "
+            f"quota left {_thousands(snapshot.quota_remaining)})",
+        )
 
     _run(console, main)
 
@@ -359,6 +408,11 @@ def harvest(
     show_default=True,
     help="Changes in flight at once.",
 )
+@click.option(
+    "--allow-new-fields",
+    is_flag=True,
+    help="Let researcher changes add fields the record lacks (else such a line is refused).",
+)
 @click.option("--simulate", is_flag=True, help="Use a built-in simulated institution.")
 @click.pass_context
 def apply(
@@ -369,9 +423,13 @@ def apply(
     resume: bool,
     retry_failed: bool,
     concurrency: int,
+    allow_new_fields: bool,
     simulate: bool,
 ) -> None:
     """Apply a JSON Lines file of CHANGES; one result line per input line.
+
+    A pointer to a field the record lacks is refused for its line unless
+    --allow-new-fields; a key that may not write stops the run (exit 4).
 
     \b
     {"type": "researcher", "id": "jdoe", "set": {"/researcher/display_title": "Dr"}}
@@ -392,7 +450,11 @@ def apply(
         counts = dict(plan.earlier)  # the summary is of the whole results file
         async with connect(settings) as connection:
             async for result in apply_changes(
-                connection.client, changes, plan=plan, concurrency=concurrency
+                connection.client,
+                changes,
+                plan=plan,
+                concurrency=concurrency,
+                allow_new_fields=allow_new_fields,
             ):
                 status = result_kind(result)
                 counts[status] = counts.get(status, 0) + 1
@@ -488,7 +550,9 @@ def simulate() -> None:
     default="0",
     show_default=True,
     callback=_latency,
-    help='Seconds per response: "0.3", "0.2:0.8" (uniform) or "ln:MEDIAN:SIGMA".',
+    help='Seconds per request and response: "0.3", "0.2:0.8" (uniform) or "ln:MEDIAN:SIGMA". '
+    "Each sample is split in two halves: the first passes before the request arrives and "
+    "is counted against --rate-limit, the second before its response is sent.",
 )
 @click.option(
     "--rate-limit",
@@ -535,7 +599,7 @@ def serve(**options: Any) -> None:
 
     \b
     esploro-async simulate serve --port 8080 --researchers 50000
-    esploro-async --base-url http://127.0.0.1:8080 --api-key <key> quota
+    ESPLORO_API_KEY=<key> esploro-async --base-url http://127.0.0.1:8080 quota
     """
     from esploro_async.testing.__main__ import main as simulator
 
@@ -575,3 +639,8 @@ def run(args: list[str] | None = None) -> int:
 from esploro_async.cli.jobs import job  # noqa: E402  (registered after the group exists)
 
 cli.add_command(job)
+
+from esploro_async.cli.mirror import export, sync  # noqa: E402  (registered after the group exists)
+
+cli.add_command(sync)
+cli.add_command(export)

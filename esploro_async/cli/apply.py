@@ -1,14 +1,25 @@
 """``esploro-async apply``: a JSON Lines file of changes, applied concurrently under governance.
 
-Each input line is one change::
+Each input line is one change:
 
-    {"type": "researcher", "id": "jdoe", "set": {"/researcher/researcher_first_name": "Ann"},
-     "remove": ["/researcher/display_title"]}
-    {"type": "asset", "id": "991234", "action": "add", "fields": {"links": [{"link.url": "…"}]}}
+```python
+{"type": "researcher", "id": "jdoe", "set": {"/researcher/researcher_first_name": "Ann"},
+ "remove": ["/researcher/display_title"]}
+{"type": "asset", "id": "991234", "action": "add", "fields": {"links": [{"link.url": "…"}]}}
+```
 
 Researcher changes are JSON Pointers (RFC 6901) into the full record, applied by
 fetch-modify-PUT (the PUT replaces the whole record, so the record is read first); asset
 changes are patches (``action`` ``add`` or ``replace``; ``identifier.*`` fields go as XML).
+
+A change cannot hurt the record by mistake: a pointer to a field the record does not have
+(a typo, ``/researcher/first_nmae``) is refused for that line (``invalid``) unless new
+fields are allowed (``--allow-new-fields``); fields the system maintains
+(`SYSTEM_MAINTAINED`) are refused before anything is sent; an ORCID written is checked as
+``Researcher.orcid`` and ``add_orcid_token`` check it. A key that may not write stops the
+run at the first refusal (`AuthenticationError`, exit 4): the lines not yet sent keep no
+result and are sent by ``--resume`` once the key is fixed. A byte-order mark (Excel,
+Notepad) is read as such.
 
 Every input line ends in exactly one result line (``{"line": N, "status": …}``), written as
 changes complete. A run that stops (Ctrl-C, a crash, the daily quota) resumes with
@@ -32,22 +43,27 @@ from typing import Any
 
 import attrs
 
-from esploro_async.bulk import bulk
+from esploro_async.bulk import BulkResult, bulk
 from esploro_async.cli.files import check_writable, open_private, write_atomically
 from esploro_async.client import EsploroClient
 from esploro_async.errors import (
     APIConnectionError,
     APIError,
+    AuthenticationError,
     ConfigurationError,
     ConnectionFailedError,
     DailyQuotaExhaustedError,
     EsploroError,
+    InvalidIdentifierError,
     RateLimitError,
     RedisUnavailableError,
     ServerError,
 )
+from esploro_async.models import Researcher
+from esploro_async.models._orcid import check_orcid
 
 __all__ = [
+    "SYSTEM_MAINTAINED",
     "ApplyPlan",
     "Change",
     "ChangeError",
@@ -58,8 +74,28 @@ __all__ = [
     "result_kind",
 ]
 
-_NOT_SENT = (ConnectionFailedError, RateLimitError, DailyQuotaExhaustedError, RedisUnavailableError)
+_NOT_SENT = (
+    ConnectionFailedError,
+    RateLimitError,
+    DailyQuotaExhaustedError,
+    RedisUnavailableError,
+    AuthenticationError,
+)
 """Failures that say the change was not applied: sending it again is always safe."""
+
+SYSTEM_MAINTAINED: Mapping[str, str] = {
+    "/researcher/profile_image_url": (
+        "Esploro sets it when the researcher uploads a photo; a photo URL goes in "
+        "/researcher/photo_url (rest_researcher.xsd: 'Optional in User API and in SIS load')"
+    ),
+    "/full_name": "Alma composes it from first_name, middle_name and last_name",
+    "/created_by": "Alma records who created the user",
+    "/created_date": "Alma records when the user was created",
+    "/last_modified_by": "Alma records who changed the user last",
+    "/last_modified_date": "Alma records when the user was changed last",
+}
+"""Researcher fields the system maintains: a change that writes or removes them is refused
+(``invalid``) before anything is sent."""
 _MAYBE_SENT = (APIConnectionError, ServerError)
 """Failures after which the change may have been applied: only idempotent ones are resent."""
 
@@ -98,14 +134,7 @@ def parse_change(line_no: int, text: str) -> Change:
     if not isinstance(ident, str) or not ident:
         raise ChangeError('"id" must be a non-empty string')
     if kind == "researcher":
-        sets, removes = data.get("set", {}), data.get("remove", [])
-        if not isinstance(sets, dict) or not isinstance(removes, list):
-            raise ChangeError('"set" must be an object and "remove" a list of JSON Pointers')
-        if not sets and not removes:
-            raise ChangeError('a researcher change needs "set" or "remove"')
-        for pointer in [*sets, *removes]:
-            _tokens(pointer)
-        return Change(line_no, "researcher", ident, set=sets, remove=tuple(removes))
+        return _researcher_change(line_no, ident, data)
     if kind == "asset":
         action, fields = data.get("action", "add"), data.get("fields")
         if action not in ("add", "replace"):
@@ -114,6 +143,24 @@ def parse_change(line_no: int, text: str) -> Change:
             raise ChangeError('an asset change needs a non-empty "fields" object')
         return Change(line_no, "asset", ident, action=action, fields=fields)
     raise ChangeError('"type" must be "researcher" or "asset"')
+
+
+def _researcher_change(line_no: int, ident: str, data: Mapping[str, Any]) -> Change:
+    sets, removes = data.get("set", {}), data.get("remove", [])
+    if not isinstance(sets, dict) or not isinstance(removes, list):
+        raise ChangeError('"set" must be an object and "remove" a list of JSON Pointers')
+    if not sets and not removes:
+        raise ChangeError('a researcher change needs "set" or "remove"')
+    for pointer in [*sets, *removes]:
+        _tokens(pointer)
+        _check_writable(pointer)
+    return Change(line_no, "researcher", ident, set=sets, remove=tuple(removes))
+
+
+def _check_writable(pointer: str) -> None:
+    for field, why in SYSTEM_MAINTAINED.items():
+        if pointer == field or pointer.startswith(field + "/"):
+            raise ChangeError(f"{pointer} is not writable through the API: {why}")
 
 
 def _tokens(pointer: Any) -> list[str]:
@@ -137,8 +184,38 @@ def _walk(doc: Any, tokens: list[str], create: bool) -> tuple[Any, str]:
     return doc, tokens[-1]
 
 
-def apply_pointers(record: dict[str, Any], change: Change) -> dict[str, tuple[Any, Any]]:
-    """Apply ``change`` to ``record`` in place; return what changed, ``{pointer: (old, new)}``."""
+def _existing_parent(record: dict[str, Any], pointer: str) -> tuple[Any, str]:
+    """The parent of ``pointer``'s target, which must exist (or be a list's ``-``)."""
+    tokens = _tokens(pointer)
+    try:
+        parent, last = _walk(record, tokens, create=False)
+        if isinstance(parent, list):
+            if last != "-":
+                parent[int(last)]
+            return parent, last
+        if not isinstance(parent, dict) or last not in parent:
+            raise KeyError(last)
+    except (KeyError, IndexError, ValueError) as missing:
+        raise ChangeError(
+            f"{pointer}: the record has no such field ({missing} is not there); check the "
+            "spelling, or allow new fields (--allow-new-fields) if it is meant to be added"
+        ) from None
+    return parent, last
+
+
+def apply_pointers(
+    record: dict[str, Any], change: Change, *, allow_new_fields: bool = False
+) -> dict[str, tuple[Any, Any]]:
+    """Apply ``change`` to ``record`` in place; return what changed, ``{pointer: (old, new)}``.
+
+    A ``set`` pointer to a field the record does not have raises `ChangeError` (nothing is
+    changed) unless ``allow_new_fields``; an ORCID that it writes must pass
+    ``check_orcid``. ``remove`` of a field that is not there changes nothing.
+    """
+    if not allow_new_fields:
+        for pointer in change.set:
+            _existing_parent(record, pointer)
+    before_orcids = _orcids(record)
     changed: dict[str, tuple[Any, Any]] = {}
     for pointer, value in change.set.items():
         parent, last = _walk(record, _tokens(pointer), create=True)
@@ -161,7 +238,18 @@ def apply_pointers(record: dict[str, Any], change: Change) -> dict[str, tuple[An
         except (KeyError, IndexError):
             continue
         changed[pointer] = (before, None)
+    for orcid in _orcids(record) - before_orcids:
+        try:
+            check_orcid(orcid)
+        except InvalidIdentifierError as exc:
+            raise ChangeError(str(exc)) from None
     return changed
+
+
+def _orcids(record: Mapping[str, Any]) -> set[str]:
+    """Every ORCID value of the record, as written (``Researcher.identifiers``)."""
+    found = Researcher.from_dict(record).identifiers
+    return {str(value) for kind, value in found if (kind or "").upper() == "ORCID" and value}
 
 
 def read_done(results: Path) -> set[int]:
@@ -370,7 +458,7 @@ class _Outcome:
 
 
 def _read_input(path: Path, skip: set[int]) -> Iterator[tuple[int, str]]:
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8-sig") as handle:  # a byte-order mark is not data
         for line_no, text in enumerate(handle, start=1):
             if line_no in skip or not text.strip():
                 continue
@@ -387,11 +475,16 @@ async def apply_changes(
     retry_failed: bool = False,
     concurrency: int = 8,
     plan: ApplyPlan | None = None,
+    allow_new_fields: bool = False,
 ) -> AsyncIterator[dict[str, Any]]:
     """Apply every change of ``source``; yield each result line as it is written.
 
     ``plan`` is what `prepare_apply` returned (it is called with the other arguments if not
-    given).
+    given). ``allow_new_fields`` lets researcher changes add fields the record lacks.
+
+    Raises:
+        AuthenticationError: the key may not do this (read-only key, wrong area): raised at
+            the first refusal, after the results of the changes already in flight.
     """
     if plan is None:
         plan = prepare_apply(
@@ -410,24 +503,33 @@ async def apply_changes(
         async def run(change: Change) -> dict[str, Any]:
             if journal is not None:
                 journal.write({"line": change.line})
-            return await _apply_one(client, change, dry_run=plan.dry_run)
+            return await _apply_one(
+                client, change, dry_run=plan.dry_run, allow_new_fields=allow_new_fields
+            )
 
         async for outcome in bulk(changes, run, concurrency=concurrency):
-            change = outcome.item
-            base = {"line": change.line, "type": change.type, "id": change.id}
-            if outcome.ok and outcome.value is not None:
-                result = {**base, **outcome.value}
-            else:
-                error = outcome.error or RuntimeError("no result")
-                result = {**base, "status": "error", "error": _error(error, change)}
-                if not isinstance(error, (EsploroError, ChangeError)):
-                    result["error"]["type"] = f"unexpected {type(error).__name__}"
+            result = _result_line(outcome)
             out.write(result)
             yield result
     finally:
         out.close()
         if journal is not None:
             journal.close()
+
+
+def _result_line(outcome: BulkResult[Change, dict[str, Any]]) -> dict[str, Any]:
+    """The result line of one change."""
+    change = outcome.item
+    base = {"line": change.line, "type": change.type, "id": change.id}
+    if outcome.ok and outcome.value is not None:
+        return {**base, **outcome.value}
+    if isinstance(outcome.error, ChangeError):
+        return {**base, "status": "invalid", "error": str(outcome.error)}
+    error = outcome.error or RuntimeError("no result")
+    info = _error(error, change)
+    if not isinstance(error, EsploroError):
+        info["type"] = f"unexpected {type(error).__name__}"
+    return {**base, "status": "error", "error": info}
 
 
 def _parse_all(source: Path, plan: ApplyPlan) -> tuple[list[dict[str, Any]], list[Change]]:
@@ -457,7 +559,9 @@ def _parse_all(source: Path, plan: ApplyPlan) -> tuple[list[dict[str, Any]], lis
     return invalid, changes
 
 
-async def _apply_one(client: EsploroClient, change: Change, *, dry_run: bool) -> dict[str, Any]:
+async def _apply_one(
+    client: EsploroClient, change: Change, *, dry_run: bool, allow_new_fields: bool
+) -> dict[str, Any]:
     if change.type == "asset":
         if dry_run:
             return {
@@ -468,13 +572,13 @@ async def _apply_one(client: EsploroClient, change: Change, *, dry_run: bool) ->
         return {"status": "ok", "action": change.action, "fields": sorted(change.fields)}
     if dry_run:
         record = (await client.researchers.get(change.id)).to_dict()
-        diff = apply_pointers(record, change)
+        diff = apply_pointers(record, change, allow_new_fields=allow_new_fields)
         would = {p: {"from": before, "to": after} for p, (before, after) in diff.items()}
         return {"status": "dry-run" if would else "unchanged", "would_change": would}
     changed: dict[str, tuple[Any, Any]] = {}
     async with client.researchers.edit(change.id) as researcher:
         record = researcher.to_dict()
-        changed = apply_pointers(record, change)
+        changed = apply_pointers(record, change, allow_new_fields=allow_new_fields)
         for key in list(researcher.keys()):
             if key not in record:
                 del researcher[key]

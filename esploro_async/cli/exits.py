@@ -8,6 +8,8 @@ from esploro_async.errors import (
     DailyQuotaExhaustedError,
     EsploroError,
     InsufficientQuotaError,
+    JobFailedError,
+    NotFoundError,
     WrongHostError,
 )
 
@@ -27,8 +29,16 @@ INTERRUPTED = 130
 """Interrupted (Ctrl-C): run the same command with --resume."""
 
 
-def exit_code_for(error: BaseException) -> tuple[int, str]:
-    """The exit code for ``error`` and a one-line hint of what to do next."""
+def exit_code_for(error: BaseException, *, command: str | None = None) -> tuple[int, str]:
+    """The exit code for ``error`` and a one-line hint of what to do next.
+
+    ``command`` (``harvest``, ``apply``, ``quota``, ``job``, …) picks a hint that fits it:
+    only a harvest or an apply can ``--resume``.
+    """
+    if command in ("quota", "job", "status"):
+        specific = _hint_for(command, error)
+        if specific is not None:
+            return specific
     if isinstance(error, InsufficientQuotaError):
         return QUOTA, (
             "add --until-reserve to harvest until the reserve and --resume after the reset, "
@@ -64,3 +74,34 @@ def exit_code_for(error: BaseException) -> tuple[int, str]:
             "report it"
         )
     return OTHER, "see the message above; with --resume a harvest continues where it stopped"
+
+
+def _hint_for(command: str, error: BaseException) -> tuple[int, str] | None:
+    """Hints of the commands that neither resume nor write files; ``None``: the general one."""
+    if isinstance(error, DailyQuotaExhaustedError):
+        when = error.resets_at.strftime("%Y-%m-%d %H:%M %Z")
+        what = "the job was not started" if command == "job" else "no request can be sent"
+        return QUOTA, f"{what}: the daily quota resets at {when}"
+    if isinstance(error, JobFailedError):
+        return OTHER, (
+            "the job ended without success: see its report in Esploro (Monitor Jobs); fix the "
+            "parameters or the set and run it again"
+        )
+    if command == "job" and isinstance(error, NotFoundError):
+        return OTHER, (
+            "no such job (or not visible to this key): job ids look like M50173; check the id "
+            "and the key's Configuration permission"
+        )
+    if isinstance(error, (AuthenticationError, ConfigurationError, KeyboardInterrupt)):
+        return None
+    if isinstance(error, EsploroError):
+        again = {
+            "quota": "run esploro-async quota again in a minute (it sends one request)",
+            "job": (
+                "check in Esploro (Monitor Jobs) whether the job started before running it "
+                "again: a second run would do the work twice"
+            ),
+            "status": "run esploro-async status again in a moment",
+        }[command]
+        return OTHER, f"see the message above; {again}"
+    return None

@@ -32,6 +32,7 @@ __all__ = [
     "RecordWriter",
     "check_writable",
     "count_records",
+    "last_line_is_a_record",
     "open_private",
     "read_state",
     "write_atomically",
@@ -136,6 +137,7 @@ class RecordWriter:
         self.path = path
         self.format = format
         self.columns = list(columns)
+        self._owned = True
         if resume_at is None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)  # removes a link itself, never its target
@@ -148,6 +150,20 @@ class RecordWriter:
             os.ftruncate(self._fd, resume_at)
             os.lseek(self._fd, resume_at, os.SEEK_SET)
             self.length = resume_at
+
+    @classmethod
+    def to_stdout(cls, format: OutputFormat, *, columns: Sequence[str] = ()) -> RecordWriter:
+        """A writer to standard output (``--out -``): no file, nothing to resume."""
+        writer = cls.__new__(cls)
+        writer.path = Path("-")
+        writer.format = format
+        writer.columns = list(columns)
+        writer._fd = 1
+        writer._owned = False
+        writer.length = 0
+        if format == "csv":
+            writer._write(writer._csv_rows([{column: column for column in writer.columns}]))
+        return writer
 
     def write_page(self, records: Iterable[Mapping[str, Any]]) -> int:
         """Write the records in one system call; return how many were written."""
@@ -165,11 +181,13 @@ class RecordWriter:
 
     def sync(self) -> None:
         """Make what was written durable before the state that refers to it is saved."""
-        os.fsync(self._fd)
+        if self._owned:
+            os.fsync(self._fd)
 
     def close(self) -> None:
-        """Close the file."""
-        os.close(self._fd)
+        """Close the file (standard output stays open)."""
+        if self._owned:
+            os.close(self._fd)
 
     def _write(self, text: str) -> None:
         data = text.encode("utf-8")
@@ -210,6 +228,30 @@ def count_records(path: Path, length: int, format: OutputFormat) -> int | None:
         except (csv.Error, UnicodeDecodeError):
             return None
         return max(0, rows - 1)  # the header
+
+
+def last_line_is_a_record(path: Path, length: int) -> bool:
+    """Whether the last line of the first ``length`` bytes of a JSON Lines file is a record.
+
+    `count_records` checks only that the bytes end a line; a line cut or overwritten in
+    place (an editor, a copy that stopped) still ends in a newline but is no record.
+    """
+    if length == 0:
+        return True
+    with open(path, "rb") as handle:
+        end, tail = length - 1, b""  # the newline that ends the last record
+        while end > 0:
+            start = max(0, end - (1 << 16))
+            handle.seek(start)
+            tail = handle.read(end - start) + tail
+            end = start
+            if b"\n" in tail:
+                break
+        line = tail.rsplit(b"\n", 1)[-1]
+    try:
+        return isinstance(json.loads(line.decode("utf-8")), dict)
+    except ValueError:
+        return False
 
 
 def _cell(value: Any) -> str:

@@ -15,6 +15,7 @@ from esploro_async.cli.files import (
     RecordWriter,
     check_writable,
     count_records,
+    last_line_is_a_record,
     read_state,
     write_atomically,
 )
@@ -42,6 +43,11 @@ class HarvestRequest:
     overwrite: bool = False
     until_reserve: bool = False
     page_size: int | None = None
+
+    @property
+    def to_stdout(self) -> bool:
+        """``--out -``: records go to standard output, with no checkpoint."""
+        return str(self.out) == "-"
 
     @property
     def state_path(self) -> Path:
@@ -247,6 +253,18 @@ def _check_state(request: HarvestRequest, path: Path, state: Mapping[str, Any]) 
         raise _refuse(path, f"says {length} bytes, which is not the end of a record")
     if found != records:
         raise _refuse(path, f"counts {records} records but {found} end at byte {length}")
+    if request.format == "jsonl" and not last_line_is_a_record(request.out, length):
+        raise ConfigurationError(
+            f"cannot resume: the last record of {request.out} before byte {length} is not a "
+            "JSON object (the file was changed after the harvest); start again with --overwrite"
+        )
+    if state["finished"] and request.out.stat().st_size != length:
+        extra = request.out.stat().st_size - length
+        raise ConfigurationError(
+            f"cannot resume: {request.out} is complete at byte {length} but has {extra} more "
+            "bytes after it (the file was changed after the harvest); start again with "
+            "--overwrite"
+        )
     if not TARGETS[request.target].resumable or state["finished"]:
         return
     stream = state.get("stream")
@@ -290,6 +308,13 @@ def prepare_harvest(request: HarvestRequest) -> dict[str, Any] | None:
             "harvest assets needs --update-date-from YYYY-MM-DD or --doi: the API lists no "
             "asset without a filter (--update-date-from 1900-01-01 lists them all)"
         )
+    if request.to_stdout:
+        if request.resume or request.state is not None:
+            raise ConfigurationError(
+                "--out - writes to standard output, which cannot be resumed: give a file to "
+                "use --resume or --checkpoint"
+            )
+        return None
     check_writable(request.out, "--out")
     check_writable(request.state_path, "the checkpoint")
     return _load_resume_state(request)
@@ -316,7 +341,7 @@ async def run_harvest(
     if state is not None and not target.resumable:
         progress.note(f"{target.name} cannot resume mid-report: starting the report again")
         state = None
-    if state is None:  # a new harvest: no stale checkpoint may describe the new output
+    if state is None and not request.to_stdout:  # no stale checkpoint may describe a new file
         with contextlib.suppress(FileNotFoundError):
             request.state_path.unlink()
     checkpoint = (
@@ -341,14 +366,20 @@ async def run_harvest(
             f"daily quota left {left}"
         )
         columns = list(state["columns"]) if state is not None else list(target.columns)
-        writer = RecordWriter(
-            request.out,
-            request.format,
-            columns=columns,
-            resume_at=int(state["bytes"]) if state is not None else None,
+        writer = (
+            RecordWriter.to_stdout(request.format, columns=columns)
+            if request.to_stdout
+            else RecordWriter(
+                request.out,
+                request.format,
+                columns=columns,
+                resume_at=int(state["bytes"]) if state is not None else None,
+            )
         )
 
         def save(*, finished: bool) -> None:
+            if request.to_stdout:
+                return
             state = _state(
                 request,
                 checkpoint=stream.checkpoint,
@@ -391,7 +422,11 @@ async def _harvest_report(
         if writer is None:
             columns = list((stream.columns or {}).values())
             columns = [c for c in columns if c != "0"]
-            writer = RecordWriter(request.out, request.format, columns=columns)
+            writer = (
+                RecordWriter.to_stdout(request.format, columns=columns)
+                if request.to_stdout
+                else RecordWriter(request.out, request.format, columns=columns)
+            )
         records += writer.write_page(batch)
         writer.sync()
         batch.clear()
@@ -404,6 +439,8 @@ async def _harvest_report(
                 flush()
         flush()
         assert writer is not None
+        if request.to_stdout:
+            return records
         write_atomically(
             request.state_path,
             _json(

@@ -87,6 +87,20 @@ def job() -> None:
 @click.option("--param", multiple=True, help="Job parameter NAME=VALUE (repeatable).")
 @click.option("--wait", is_flag=True, help="Poll the instance until it ends, with progress.")
 @click.option("--poll-interval", type=click.FloatRange(0.1), default=2.0, show_default=True)
+@click.option(
+    "--deadline",
+    type=click.FloatRange(1),
+    default=6 * 3600.0,
+    show_default=True,
+    help="Seconds after which --wait gives up (the job is not cancelled).",
+)
+@click.option(
+    "--manual-handling-timeout",
+    type=click.FloatRange(0),
+    default=600.0,
+    show_default=True,
+    help="Seconds a MANUAL_HANDLING_REQUIRED instance is waited for before giving up.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--simulate", is_flag=True, help="Use a built-in simulated institution.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -97,13 +111,17 @@ def run(
     param: tuple[str, ...],
     wait: bool,
     poll_interval: float,
+    deadline: float,
+    manual_handling_timeout: float,
     as_json: bool,
     simulate: bool,
     quiet: bool,
 ) -> None:
     """Run JOB_ID now with --param values; with --wait, follow it to the end.
 
-    Exits 1 when the job ends failed, aborted or cancelled.
+    Exits 1 when the job ends failed or aborted, needs manual handling in Alma
+    (MANUAL_HANDLING_REQUIRED) for longer than --manual-handling-timeout, or is still
+    running at --deadline.
     """
     from esploro_async.cli import app
     from esploro_async.cli.settings import connect
@@ -127,7 +145,11 @@ def run(
                 return _summary(started, None)
             with JobProgress(console, quiet=quiet) as progress:
                 done = await jobs.wait_for(
-                    started, poll_interval=poll_interval, on_progress=progress
+                    started,
+                    poll_interval=poll_interval,
+                    deadline=deadline,
+                    manual_handling_timeout=manual_handling_timeout,
+                    on_progress=progress,
                 )
             return _summary(started, done)
 

@@ -121,7 +121,7 @@ async def connect(settings: Settings) -> AsyncIterator[Connection]:
         return
     if not settings.api_key:
         raise ConfigurationError(
-            f"no API key: set {API_KEY_ENV} (or pass --api-key). To try this command without "
+            f"no API key: set {API_KEY_ENV} (or pass --api-key-file). To try this command without "
             "one, add --simulate: it runs against a built-in simulated institution."
         )
     region = None if settings.base_url else settings.region

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import click
@@ -46,6 +46,11 @@ def _clock(moment: datetime) -> str:
 @click.option("--institution", envvar="ESPLORO_INSTITUTION", help="[env ESPLORO_INSTITUTION]")
 @click.option("--key-prefix", default="esploro", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@click.option(
+    "--simulate",
+    is_flag=True,
+    help="Show a built-in simulated institution's governance (in process, no Redis).",
+)
 @click.pass_context
 def status(
     ctx: click.Context,
@@ -53,16 +58,22 @@ def status(
     institution: str | None,
     key_prefix: str,
     as_json: bool,
+    simulate: bool,
 ) -> None:
     """Show the institution's live governance from Redis.
 
     Rate now, requests waiting by lane, in flight, the daily quota left and its reset, and
-    the processes seen in the last minute. Reads only; works while processes run.
+    the processes seen in the last minute. Reads only; works while processes run. With
+    --simulate: the same view of a simulated institution after one test request.
     """
     from esploro_async.governance.redis import RedisUnavailableError
     from esploro_async.governance.redis._store import unreachable_errors
     from esploro_async.governance.redis.status import read_status
 
+    if simulate:
+        state = asyncio.run(_simulated_status(ctx))
+        _show(state, as_json)
+        return
     given = ctx.obj or {}
     redis_url = redis_url or given.get("redis_url")
     institution = institution or given.get("institution")
@@ -78,11 +89,43 @@ def status(
     except unreachable as exc:
         click.echo(f"error: Redis is unreachable at {_safe(redis_url)} ({exc})", err=True)
         ctx.exit(exits.OTHER)
+    _show(state, as_json)
+
+
+def _show(state: InstitutionStatus, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(state.as_dict()))
     else:
         for line in render(state):
             click.echo(line)
+
+
+async def _simulated_status(ctx: click.Context) -> InstitutionStatus:
+    """The status of the in-process simulated institution after one test request."""
+    from esploro_async.cli import app
+    from esploro_async.cli.settings import connect
+    from esploro_async.governance.redis.status import InstitutionStatus
+
+    settings = app._settings(ctx, simulate=True)
+    async with connect(settings) as connection:
+        await connection.client.request("GET", "researchers/test")
+        snapshot = connection.client.governance.snapshot()
+    now = datetime.now(timezone.utc)
+    return InstitutionStatus(
+        institution="SIMULATED (in process)",
+        server_time=now,
+        rate=snapshot.current_rate,
+        granted_last_second=snapshot.requests,
+        granted_per_second=snapshot.requests / 10,
+        paused_for=snapshot.paused_until_in,
+        waiting_interactive=snapshot.waiting,
+        waiting_batch=0,
+        in_flight=snapshot.in_flight,
+        quota_day=snapshot.quota_resets_at.date() - timedelta(days=1),
+        quota_remaining=snapshot.quota_remaining,
+        quota_resets_at=snapshot.quota_resets_at,
+        processes=1,
+    )
 
 
 def _safe(url: str) -> str:

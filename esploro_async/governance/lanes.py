@@ -22,7 +22,9 @@ from typing import Literal
 __all__ = ["LANES", "Lane", "current_lane", "lane_of", "priority", "use_lane"]
 
 Lane = Literal["interactive", "batch"]
+"""A governance lane: ``"interactive"`` (single calls, first in line) or ``"batch"``."""
 LANES: tuple[Lane, ...] = ("interactive", "batch")
+"""Every lane, first in line first."""
 
 _lane: contextvars.ContextVar[Lane | None] = contextvars.ContextVar("esploro_lane", default=None)
 
@@ -34,10 +36,12 @@ def current_lane() -> Lane | None:
 
 @contextlib.contextmanager
 def use_lane(lane: Lane) -> Iterator[None]:
-    """Send the requests made in this block (and in tasks it starts) in ``lane``::
+    """Send the requests made in this block (and in tasks it starts) in ``lane``:
 
+    ```python
     with use_lane("batch"):
         await client.researchers.get("jdoe")
+    ```
     """
     if lane not in LANES:
         raise ValueError(f"lane must be 'interactive' or 'batch', not {lane!r}")

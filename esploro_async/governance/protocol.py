@@ -1,11 +1,13 @@
 """The contracts between the session and the governance layer.
 
 The session knows only `GovernanceProtocol`: it opens one *attempt* per HTTP
-attempt (retries included), sends inside it, and records what came back::
+attempt (retries included), sends inside it, and records what came back:
 
-    async with governance.attempt(retry=attempt_no > 1) as attempt:
-        response = await http.send(request)
-        await attempt.record(ResponseInfo.from_headers(...))
+```python
+async with governance.attempt(retry=attempt_no > 1) as attempt:
+    response = await http.send(request)
+    await attempt.record(ResponseInfo.from_headers(...))
+```
 
 `Governance` (in `esploro_async.governance.core`) implements it by composing a
 `RateGate` (the per-second threshold) and a `QuotaLedger` (the daily quota).

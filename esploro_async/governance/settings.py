@@ -3,10 +3,12 @@
 The client's keyword arguments (`esploro_async.session.options.ClientOptions`), the
 in-process governance (`Governance.local`) and the institution-wide one
 (`esploro_async.governance.redis.RedisGovernance`) all take their settings from one frozen
-value, validated when it is built::
+value, validated when it is built:
 
-    settings = GovernanceSettings(safety_margin="auto", daily_reserve=1000)
-    governance = Governance.local(settings)
+```python
+settings = GovernanceSettings(safety_margin="auto", daily_reserve=1000)
+governance = Governance.local(settings)
+```
 
 A value out of range raises `ConfigurationError` naming the field, the value and what is
 allowed. The per-second reaction (pause, AIMD) and the automatic margin are handed to the
@@ -143,10 +145,23 @@ class GovernanceSettings:
         batch_reserve: the daily-quota floor of batch work (default ``daily_reserve``).
         on_quota_exhausted: ``"raise"`` `DailyQuotaExhaustedError` or ``"wait"`` for the reset.
         quota_reset_time: when the quota day ends (default midnight UTC).
-        pause, first_pause, decrease, decrease_cooldown, increase, increase_every, min_rate,
-        adaptive: the reaction to 429 ``PER_SECOND_THRESHOLD`` (see `RatePolicy`).
-        min_margin, max_margin, jitter_share, arrival_order, narrow_rate, margin_hold: the
-            automatic margin (see `RatePolicy`); used with ``safety_margin="auto"``.
+        pause: seconds every sender pauses after a repeated 429 ``PER_SECOND_THRESHOLD``.
+        first_pause: seconds every sender pauses after an isolated 429.
+        decrease: factor the adaptive rate is cut by on a 429.
+        decrease_cooldown: seconds during which a further 429 does not cut again.
+        increase: requests per second the rate recovers by, every ``increase_every`` s.
+        increase_every: seconds between two recovery steps.
+        min_rate: the adaptive rate never falls below this.
+        adaptive: False keeps the rate fixed whatever the 429s.
+        min_margin: the automatic margin's floor (``safety_margin="auto"``).
+        max_margin: the automatic margin's ceiling.
+        jitter_share: the share of the observed round-trip spread taken as jitter.
+        arrival_order: whether the automatic margin reads the gateway's arrival order
+            (``X-Exl-Api-Remaining``).
+        narrow_rate: how fast (margin per second) the automatic margin may narrow.
+        margin_hold: seconds after a 429 during which the automatic margin never narrows.
+
+    The reaction to 429s and the automatic margin are described in full by `RatePolicy`.
     """
 
     rate_limit: float = attrs.field(

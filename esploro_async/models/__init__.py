@@ -39,8 +39,12 @@ if TYPE_CHECKING:
         SetMember,
     )
     from esploro_async.models.jobs import (
+        ABORTED_JOB_STATUSES,
+        ACTIVE_JOB_STATUSES,
         FAILED_JOB_STATUSES,
         FINISHED_JOB_STATUSES,
+        JOB_STATUSES,
+        MANUAL_HANDLING_REQUIRED,
         Job,
         JobCounter,
         JobInstance,
@@ -52,8 +56,12 @@ if TYPE_CHECKING:
     """Every concrete record class."""
 
 __all__ = [
+    "ABORTED_JOB_STATUSES",
+    "ACTIVE_JOB_STATUSES",
     "FAILED_JOB_STATUSES",
     "FINISHED_JOB_STATUSES",
+    "JOB_STATUSES",
+    "MANUAL_HANDLING_REQUIRED",
     "RECORD_CLASSES",
     "Activity",
     "AnalyticsPath",
@@ -108,7 +116,17 @@ _MODULES = {
         "Set",
         "SetMember",
     ),
-    "jobs": ("FAILED_JOB_STATUSES", "FINISHED_JOB_STATUSES", "Job", "JobCounter", "JobInstance"),
+    "jobs": (
+        "ABORTED_JOB_STATUSES",
+        "ACTIVE_JOB_STATUSES",
+        "FAILED_JOB_STATUSES",
+        "FINISHED_JOB_STATUSES",
+        "JOB_STATUSES",
+        "MANUAL_HANDLING_REQUIRED",
+        "Job",
+        "JobCounter",
+        "JobInstance",
+    ),
     "organization": ("Organization",),
     "researcher": ("Researcher", "ResearcherAffiliation"),
 }

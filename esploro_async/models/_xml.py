@@ -146,10 +146,12 @@ def _check_name(name: str) -> None:
 def records_envelope(records: Iterable[ET.Element]) -> str:
     """Serialise ``<record>`` elements inside Esploro's ``<ns3:records>`` envelope.
 
-    Output (with the XML declaration)::
+    Output (with the XML declaration):
 
-        <ns3:records total_record_count="N" xmlns:ns2="http://esploro_record"
-            xmlns:ns3="http://rest_esploro"><record>...</record></ns3:records>
+    ```text
+    <ns3:records total_record_count="N" xmlns:ns2="http://esploro_record"
+        xmlns:ns3="http://rest_esploro"><record>...</record></ns3:records>
+    ```
     """
     parts = [ET.tostring(r, encoding="unicode", short_empty_elements=True) for r in records]
     return (

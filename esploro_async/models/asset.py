@@ -498,12 +498,14 @@ def assets_to_xml(assets: Iterable[Asset]) -> str:
 def build_asset_patch_xml(fields: Mapping[str, Any]) -> str:
     """Build the XML body for ``POST /esploro/v1/assets/{id}?op=patch&action=...``.
 
-    ``build_asset_patch_xml({"identifier.doi": "10.20/30456"})`` gives::
+    ``build_asset_patch_xml({"identifier.doi": "10.20/30456"})`` gives:
 
-        <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-        <ns3:records total_record_count="1" xmlns:ns2="http://esploro_record"
-            xmlns:ns3="http://rest_esploro"><record><identifier.doi>10.20/30456</identifier.doi>
-            </record></ns3:records>
+    ```text
+    <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+    <ns3:records total_record_count="1" xmlns:ns2="http://esploro_record"
+        xmlns:ns3="http://rest_esploro"><record><identifier.doi>10.20/30456</identifier.doi>
+        </record></ns3:records>
+    ```
 
     Keys are element names (dots allowed); lists become repeated elements, objects nested
     elements, ``None`` an empty element. Raises ``ValueError`` for invalid element names.

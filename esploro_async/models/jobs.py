@@ -13,24 +13,55 @@ from esploro_async.models._fields import coded, number, text
 from esploro_async.models._json import as_int, as_list, as_str
 from esploro_async.models._xml import element_to_alma_json, parse_xml
 
-__all__ = ["FAILED_JOB_STATUSES", "FINISHED_JOB_STATUSES", "Job", "JobCounter", "JobInstance"]
+__all__ = [
+    "ABORTED_JOB_STATUSES",
+    "ACTIVE_JOB_STATUSES",
+    "FAILED_JOB_STATUSES",
+    "FINISHED_JOB_STATUSES",
+    "JOB_STATUSES",
+    "MANUAL_HANDLING_REQUIRED",
+    "Job",
+    "JobCounter",
+    "JobInstance",
+]
 
-FINISHED_JOB_STATUSES = frozenset(
-    {
-        "COMPLETED_SUCCESS",
-        "COMPLETED_NO_BULKS",
-        "COMPLETED_WARNINGS",
-        "COMPLETED_FAILED",
-        "FAILED",
-        "SKIPPED",
-        "CANCELLED",
-        "ABORTED",
-    }
+JOB_STATUSES: tuple[str, ...] = (
+    "QUEUED",
+    "PENDING",
+    "INITIALIZING",
+    "RUNNING",
+    "MANUAL_HANDLING_REQUIRED",
+    "FINALIZING",
+    "COMPLETED_SUCCESS",
+    "COMPLETED_NO_BULKS",
+    "COMPLETED_FAILED",
+    "FAILED",
+    "COMPLETED_WARNING",
+    "USER_ABORTED",
+    "SYSTEM_ABORTED",
+    "SKIPPED",
 )
-"""Job-instance status codes after which the status no longer changes (Alma's list)."""
+"""Every job-instance status, in the order of Ex Libris' ``systemJobStatus`` code table
+(``tests/fixtures/public/codetable_response.json``)."""
 
-FAILED_JOB_STATUSES = frozenset({"COMPLETED_FAILED", "FAILED", "CANCELLED", "ABORTED"})
-"""The finished statuses that mean the job did not do its work."""
+ACTIVE_JOB_STATUSES = frozenset({"QUEUED", "PENDING", "INITIALIZING", "RUNNING", "FINALIZING"})
+"""Statuses of an instance that is still on its way to an end by itself."""
+
+MANUAL_HANDLING_REQUIRED = "MANUAL_HANDLING_REQUIRED"
+"""The status of an instance that waits for a person in Alma/Esploro: it neither runs on nor
+ends by itself."""
+
+ABORTED_JOB_STATUSES = frozenset({"USER_ABORTED", "SYSTEM_ABORTED"})
+"""The statuses of an instance stopped before its end, by a user or by the system."""
+
+FAILED_JOB_STATUSES = frozenset({"COMPLETED_FAILED", "FAILED"}) | ABORTED_JOB_STATUSES
+"""The finished statuses that mean the job did not do its work (failed or aborted)."""
+
+FINISHED_JOB_STATUSES = (
+    frozenset({"COMPLETED_SUCCESS", "COMPLETED_NO_BULKS", "COMPLETED_WARNING", "SKIPPED"})
+    | FAILED_JOB_STATUSES
+)
+"""Job-instance status codes after which the status no longer changes."""
 
 
 @attrs.define(eq=False, repr=False)
@@ -143,16 +174,37 @@ class JobInstance(Record):
     """``status`` (e.g. ``COMPLETED_SUCCESS``)."""
 
     @property
-    def is_finished(self) -> bool:
-        """``True`` when :attr:`status` is in :data:`FINISHED_JOB_STATUSES`."""
+    def status_code(self) -> str | None:
+        """:attr:`status` ``value`` in upper case (``None`` when absent)."""
         status = self.status
-        return status is not None and (status.value or "").upper() in FINISHED_JOB_STATUSES
+        if status is None:
+            return None
+        return (status.value or "").strip().upper() or None
+
+    @property
+    def is_finished(self) -> bool:
+        """``True`` once the instance has ended: it has an ``end_time``, or its status is in
+        :data:`FINISHED_JOB_STATUSES`.
+
+        An ``end_time`` wins over the status: Ex Libris' own sample instance says
+        ``QUEUED`` with progress 100 and an ``end_time``.
+        """
+        return bool(self.end_time) or self.status_code in FINISHED_JOB_STATUSES
 
     @property
     def failed(self) -> bool:
-        """``True`` when :attr:`status` is in :data:`FAILED_JOB_STATUSES`."""
-        status = self.status
-        return status is not None and (status.value or "").upper() in FAILED_JOB_STATUSES
+        """``True`` when :attr:`status` is in :data:`FAILED_JOB_STATUSES` (aborted included)."""
+        return self.status_code in FAILED_JOB_STATUSES
+
+    @property
+    def aborted(self) -> bool:
+        """``True`` when :attr:`status` is ``USER_ABORTED`` or ``SYSTEM_ABORTED``."""
+        return self.status_code in ABORTED_JOB_STATUSES
+
+    @property
+    def needs_manual_handling(self) -> bool:
+        """``True`` when :attr:`status` is ``MANUAL_HANDLING_REQUIRED`` and it has not ended."""
+        return self.status_code == MANUAL_HANDLING_REQUIRED and not self.end_time
 
     progress = number("progress")
     """``progress`` in percent."""

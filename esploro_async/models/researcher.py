@@ -11,6 +11,7 @@ from esploro_async.models._base import Record
 from esploro_async.models._codes import CodeValue, CodeValueLike
 from esploro_async.models._fields import text
 from esploro_async.models._json import as_bool, as_list, as_str, json_copy
+from esploro_async.models._orcid import check_orcid
 
 __all__ = ["Researcher", "ResearcherAffiliation"]
 
@@ -78,6 +79,17 @@ class Researcher(Record):
     object (``researcher_first_name``, ``user_identifier`` ...). Check :attr:`view` before a
     PUT: a brief record written back would wipe every field it lacks.
 
+    Which name is which (a real record, ``tests/fixtures/public/researcher-full.json``, has
+    user ``last_name`` "Shomzy" and ``researcher_last_name`` "Shamsolnizam"):
+
+    * ``first_name``/``middle_name``/``last_name``/``full_name`` at the top level are the
+      Alma **user's** name, the official one (HR/SIS); read them as :attr:`user_first_name`,
+      :attr:`user_middle_name`, :attr:`user_last_name`, :attr:`user_full_name`;
+    * ``researcher.researcher_first_name`` ... are the **researcher's** name, the form
+      Esploro shows and publishes; read them as :attr:`researcher_first_name` ...;
+    * :attr:`first_name`, :attr:`last_name` and :attr:`full_name` give the researcher's
+      name when the record has one, else the user's.
+
     Sources of the typed accessors:
 
     * ``primary_id``, ``first_name``, ``last_name``, ``status``, ``is_researcher``, ``link``:
@@ -104,13 +116,73 @@ class Researcher(Record):
         return isinstance(self._data.get("researcher"), dict)
 
     @property
-    def primary_id(self) -> str | None:
-        """``primary_id``."""
-        return self._str("primary_id")
+    def primary_id(self) -> str:
+        """``primary_id``: every stored researcher has one, so it is typed ``str``.
+
+        A record built without one (a new researcher not yet set up) gives ``""``, like
+        any getter it never raises; :attr:`has_primary_id` tells the two apart.
+        """
+        return self._str("primary_id") or ""
 
     @primary_id.setter
     def primary_id(self, value: str | None) -> None:
         self._set(("primary_id",), value)
+
+    @property
+    def has_primary_id(self) -> bool:
+        """Whether the record has a ``primary_id`` (a new record may not yet)."""
+        return self._str("primary_id") is not None
+
+    @property
+    def user_first_name(self) -> str | None:
+        """``first_name``: the Alma user's (official) first name."""
+        return self._str("first_name")
+
+    @property
+    def user_middle_name(self) -> str | None:
+        """``middle_name``: the Alma user's (official) middle name."""
+        return self._str("middle_name")
+
+    @property
+    def user_last_name(self) -> str | None:
+        """``last_name``: the Alma user's (official) last name."""
+        return self._str("last_name")
+
+    @property
+    def user_full_name(self) -> str | None:
+        """``full_name``: the Alma user's full name as Alma composes it (read-only there)."""
+        return self._str("full_name")
+
+    @property
+    def researcher_first_name(self) -> str | None:
+        """``researcher.researcher_first_name``: the name Esploro shows and publishes."""
+        return as_str(self._researcher().get("researcher_first_name")) or None
+
+    @property
+    def researcher_middle_name(self) -> str | None:
+        """``researcher.researcher_middle_name``."""
+        return as_str(self._researcher().get("researcher_middle_name")) or None
+
+    @property
+    def researcher_last_name(self) -> str | None:
+        """``researcher.researcher_last_name``: the name Esploro shows and publishes."""
+        return as_str(self._researcher().get("researcher_last_name")) or None
+
+    @property
+    def full_name(self) -> str | None:
+        """The researcher's name as one string: ``researcher_first/middle/last_name`` when the
+        record has them, else the user's ``full_name``, else ``first/middle/last_name``."""
+        parts = [
+            self.researcher_first_name,
+            self.researcher_middle_name,
+            self.researcher_last_name,
+        ]
+        if not any(parts):
+            if self.user_full_name:
+                return self.user_full_name
+            parts = [self.user_first_name, self.user_middle_name, self.user_last_name]
+        joined = " ".join(p.strip() for p in parts if p and p.strip())
+        return joined or None
 
     def _name(self, field: str) -> str | None:
         preferred = as_str(self._researcher().get(f"researcher_{field}"))
@@ -208,6 +280,9 @@ class Researcher(Record):
         edits the ``value`` of that entry in place (other keys kept); without one, appends
         ``{"value": ..., "id_type": {"value": "ORCID"}}`` to the top-level list (a single
         object or a null there becomes a list). Setting ``None`` removes every ORCID entry.
+        A value set is checked and stored bare (``https://orcid.org/0000-...`` becomes
+        ``0000-...``); a wrong check digit raises `InvalidIdentifierError`, as ``apply`` and
+        ``add_orcid_token`` do.
         """
         for _path, value in self._identifier_lists():
             for entry in as_list(value):
@@ -220,6 +295,7 @@ class Researcher(Record):
         if value is None:
             self._remove_orcids()
             return
+        value = check_orcid(value)
         for _path, current in self._identifier_lists():
             if isinstance(current, dict) and _is_orcid(current):
                 current["value"] = value

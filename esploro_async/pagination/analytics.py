@@ -1,24 +1,42 @@
 """`AnalyticsStream`: rows of an Esploro Analytics report, paged by resumption token.
 
-The reports API answers XML::
+The reports API answers XML:
 
-    <report><QueryResult>
-      <ResumptionToken>…</ResumptionToken>   only on the first page
-      <IsFinished>false</IsFinished>
-      <ResultXml><rowset xmlns="urn:schemas-microsoft-com:xml-analysis:rowset">
-        <xsd:schema>…<xsd:element name="Column1" saw-sql:columnHeading="ORCID"/>…</xsd:schema>
-        <Row><Column0>0</Column0><Column1>…</Column1></Row>…
+```text
+<report><QueryResult>
+  <ResumptionToken>…</ResumptionToken>   only on the first page
+  <IsFinished>false</IsFinished>
+  <ResultXml><rowset xmlns="urn:schemas-microsoft-com:xml-analysis:rowset">
+    <xsd:schema>…<xsd:element name="Column1" saw-sql:columnHeading="ORCID"/>…</xsd:schema>
+    <Row><Column0>0</Column0><Column1>…</Column1></Row>…
+```
 
 The column map (``ColumnN`` → heading) and the rowset namespace also come only on the first
 page, so both are kept from it; later pages send the token (with the same ``path`` and
-``limit``) until ``IsFinished`` is true. Columns whose heading is ``"0"`` are spurious and
-dropped. Pages are sequential by nature: the server holds the position behind the token.
+``limit``) until ``IsFinished`` is true. Pages are sequential by nature: the server holds the
+position behind the token.
+
+What real reports do (a four-page report of the University of Oslo's Alma recorded in
+scriptotek/php-alma-client, ``tests/fixtures/public/analytics_response_part*.xml``):
+
+* pages hold far fewer rows than ``limit`` (150, 150, 88 at ``limit=1000``): only
+  ``IsFinished`` ends a report;
+* the schema may carry **no column headings**: the columns are then named ``Column1`` …;
+* a row **omits its empty columns**: every row here has every column of the schema, ``None``
+  when absent; headings are stripped (``" REPORT_SUM(...)"``); ``Column0``, the constant
+  ``0`` that leads every rowset, is dropped by position (whatever its heading);
+* a used-up token answers ``420033`` "No more rows to fetch": `ReportTokenExpiredError`
+  (restart the report), with the rows read so far;
+* an unknown path answers ``INTERNAL_SERVER_ERROR`` "Path not found (...)", as HTTP 500
+  or 400: `NotFoundError`, never retried.
 
 The API often answers while the query still runs: HTTP 200, ``IsFinished=false``, an empty
 ``<ResultXml/>`` and the ``ResumptionToken`` (a response quoted verbatim in public Java
 Alma-analytics code: "Often ALMA REST API Analytics fails even with a HTTP response code
 200"). Such a page is not the end: the stream asks again with the token, waiting longer each
-time, and the column map then comes with the first page that has rows. After
+time, and the column map then comes with the first page that has rows. A "still loading"
+page may also come without a token, first page included (``analytics_still_loading_response.xml``):
+the stream asks again the same way, with the token it has, if any. After
 ``max_empty_pages`` empty unfinished pages in a row it raises `ReportNotFinishedError`
 (never a silently short report).
 """
@@ -31,7 +49,13 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import httpx
 
-from esploro_async.errors import ConfigurationError, ReportNotFinishedError, ResponseFormatError
+from esploro_async.errors import (
+    APIError,
+    ConfigurationError,
+    ReportNotFinishedError,
+    ReportTokenExpiredError,
+    ResponseFormatError,
+)
 from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.session.bodies import local_name
 
@@ -47,6 +71,9 @@ _MAX_LIMIT = 1000
 _EMPTY_PAGE_DELAY = 1.0
 """Seconds before asking again after the first empty unfinished page; doubles each time."""
 _EMPTY_PAGE_DELAY_CAP = 30.0
+NO_MORE_ROWS = "420033"
+"""The ``errorCode`` of a used-up or expired resumption token ("No more rows to fetch")."""
+_SPURIOUS_COLUMN = "Column0"
 
 
 class _ReportPage:
@@ -75,11 +102,12 @@ def _columns(rowset: Element) -> dict[str, str] | None:
         if local_name(element.tag) != "sequence":
             continue
         columns: dict[str, str] = {}
-        for column in element:
+        for position, column in enumerate(element):
             name = column.get("name")
-            heading = column.get(f"{{{_SAW_SQL}}}columnHeading")
-            if name:
-                columns[name] = heading if heading is not None else name
+            if not name or (position == 0 and name == _SPURIOUS_COLUMN):
+                continue
+            heading = (column.get(f"{{{_SAW_SQL}}}columnHeading") or "").strip()
+            columns[name] = heading or name
         return columns
     return None
 
@@ -128,7 +156,10 @@ class AnalyticsStream:
         params: other query parameters (e.g. ``col_names``).
         max_empty_pages: how many empty ``IsFinished=false`` pages in a row are followed
             before `ReportNotFinishedError` (``0``: raise at the first one).
-        extra_headers, timeout: sent with every page request.
+        extra_headers: sent with every page request.
+        timeout: the timeout of every page request.
+        endpoint: the reports endpoint: Esploro's (default) or Alma's
+            (``/almaws/v1/analytics/reports``), which answer alike.
 
     ``columns`` (heading by ``ColumnN``) is known after the first page with a schema.
     """
@@ -144,6 +175,7 @@ class AnalyticsStream:
         max_empty_pages: int = 10,
         extra_headers: Mapping[str, str] | None = None,
         timeout: httpx.Timeout | float | None = None,
+        endpoint: str = "researchanalytics/reports",
     ) -> None:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 25 <= limit <= _MAX_LIMIT:
             raise ConfigurationError(
@@ -160,6 +192,7 @@ class AnalyticsStream:
         self._per_call: dict[str, Any] = {"headers": extra_headers, "timeout": timeout}
         self.rows_read = 0
         self._client = client
+        self._endpoint = endpoint
         self.lane: Lane = current_lane() or "batch"
         self.path = path
         self.limit = limit
@@ -190,17 +223,19 @@ class AnalyticsStream:
                 yield self._named(row)
             if page.finished:
                 return
+            if not page.rows:
+                empty += 1
+                await self._wait_for_rows(empty)  # still loading: ask again, same token
+                continue
             if token is None:
                 raise ResponseFormatError(
-                    "analytics report is not finished but its first page carried no "
-                    "ResumptionToken",
+                    "analytics report is not finished but its first page with rows carried "
+                    "no ResumptionToken: the rest cannot be asked for",
                     method="GET",
-                    path="/esploro/v1/researchanalytics/reports",
+                    path=self._endpoint,
                     status_code=200,
                 )
-            empty = 0 if page.rows else empty + 1
-            if empty:
-                await self._wait_for_rows(empty)
+            empty = 0
 
     async def _wait_for_rows(self, empty: int) -> None:
         """Back off after the ``empty``-th empty unfinished page in a row, or give up."""
@@ -216,14 +251,27 @@ class AnalyticsStream:
         await anyio.sleep(min(_EMPTY_PAGE_DELAY * 2 ** (empty - 1), _EMPTY_PAGE_DELAY_CAP))
 
     async def _page(self, params: Mapping[str, Any]) -> _ReportPage:
-        response = await self._client.request(
-            "GET",
-            "researchanalytics/reports",
-            params=params,
-            format="xml",
-            lane=self.lane,
-            **self._per_call,
-        )
+        try:
+            response = await self._client.request(
+                "GET",
+                self._endpoint,
+                params=params,
+                format="xml",
+                lane=self.lane,
+                **self._per_call,
+            )
+        except APIError as exc:
+            if exc.error_code != NO_MORE_ROWS:
+                raise
+            raise ReportTokenExpiredError(
+                f"analytics report {self.path!r}: the resumption token is used up or expired "
+                f"(420033 {exc.errors[0].message if exc.errors else ''}) after "
+                f"{self.rows_read} rows; the rest cannot be read with it: run the report "
+                "again from the start",
+                path=self.path,
+                rows=self.rows_read,
+                tracking_id=exc.tracking_id,
+            ) from exc
         self.pages_read += 1
         try:
             return parse_report_page(response.xml())
@@ -236,11 +284,11 @@ class AnalyticsStream:
             ) from None
 
     def _named(self, row: Mapping[str, str | None]) -> dict[str, str | None]:
+        """``row`` keyed by heading, with every column of the schema (``None`` if absent)."""
         columns = self.columns or {}
-        named: dict[str, str | None] = {}
+        named: dict[str, str | None] = dict.fromkeys(columns.values())
         for name, value in row.items():
-            heading = columns.get(name, name)
-            if heading == "0":
+            if name == _SPURIOUS_COLUMN:
                 continue
-            named[heading] = value
+            named[columns.get(name, name)] = value
         return named

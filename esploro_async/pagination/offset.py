@@ -21,9 +21,11 @@ How a harvest runs:
 Use ``async with stream:`` (or call ``aclose()``) to stop it the moment you are done: on
 leaving the block the pages in flight are cancelled, whatever still references the
 iterator. Without it, iterating still works; the requests then run as asyncio tasks (or, on
-trio, one at a time). A failed page cancels the others and its error surfaces. At the
-daily quota, the requests in flight settle first, pages before the failing one are still
-handed out, and the error is `DailyQuotaExhaustedError`: resume from the checkpoint.
+trio, one at a time), and leaving the loop (``break``, an exception, a cancel) stops them
+as soon as nothing references the iterator any more. A failed page cancels the others and
+its error surfaces. At the daily quota, the requests in flight settle first, pages before
+the failing one are still handed out, and the error is `DailyQuotaExhaustedError`: resume
+from the checkpoint.
 """
 
 from __future__ import annotations
@@ -309,6 +311,17 @@ class OffsetStream(TaskHost, Generic[RecordT]):
 
     def __aiter__(self) -> AsyncIterator[RecordT]:
         return self._track(self._records())
+
+    async def to_arrow(self) -> Any:
+        """Every record as a ``pyarrow.Table`` (the ``arrow`` extra), in source order.
+
+        Assets, researchers and organizations get their model's columns, named after the
+        JSON paths, lists as lists (as ``esploro-async export --format parquet``); other
+        records ``id`` and ``record``. ``record`` is the whole JSON text.
+        """
+        from esploro_async.mirror.export import stream_to_arrow
+
+        return await stream_to_arrow(self)
 
     def pages(self) -> AsyncIterator[Page[RecordT]]:
         """Iterate pages instead of records (``Page.records`` are already de-duplicated)."""

@@ -17,6 +17,7 @@ from esploro_async.resources._base import (
 
 if TYPE_CHECKING:
     from esploro_async.resources.activities import Activities
+    from esploro_async.resources.alma import Alma, AlmaAnalytics, AlmaUsers
     from esploro_async.resources.analytics import Analytics
     from esploro_async.resources.assets import MAX_IDS_PER_CALL, AssetBatch, Assets
     from esploro_async.resources.conf import MappingTablesMixin
@@ -30,6 +31,9 @@ __all__ = [
     "DEFAULT_ORCID_SCOPES",
     "MAX_IDS_PER_CALL",
     "Activities",
+    "Alma",
+    "AlmaAnalytics",
+    "AlmaUsers",
     "Analytics",
     "ApiTestResult",
     "AssetBatch",
@@ -52,6 +56,7 @@ __all__ = [
 
 _MODULES = {
     "activities": ("Activities",),
+    "alma": ("Alma", "AlmaAnalytics", "AlmaUsers"),
     "analytics": ("Analytics",),
     "assets": ("MAX_IDS_PER_CALL", "AssetBatch", "Assets"),
     "conf": ("MappingTablesMixin",),

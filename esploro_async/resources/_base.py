@@ -54,17 +54,40 @@ class ApiTestResult:
 
 
 class StreamOptions(TypedDict, total=False):
-    """Options of every list method, passed on to `OffsetStream`."""
+    """The optional keywords of every list method, passed on to `OffsetStream`.
 
-    page_size: int
+    Each may be left out; an absent key takes the default given below.
+
+    Attributes:
+        page_size: records per request, 1 to 100 (default 100; a resumed stream keeps its
+            checkpoint's).
+        ordered: hand out records in source order (default ``True``), or pages as they
+            complete.
+        prefetch: pages in flight or buffered at most (default ``None``: as many in flight
+            as the rate and the latency need, and up to 64 finished pages buffered).
+        resume_from: a `Checkpoint` of an earlier harvest of the same query (default
+            ``None``: from the start).
+        on_insufficient_quota: ``"refuse"`` (default) to refuse a harvest that cannot finish
+            above the daily reserve, or ``"run"`` until the reserve and stop there.
+        reread_on_drift: re-read pages after the total changed (default ``True``), or only
+            report it.
+        on_drift: called with every `Drift` (default ``None``; they are kept in
+            ``stream.drifts`` too).
+        overlap: start each page on the last record of the page before (default ``True``),
+            so that records deleted or inserted between two reads are noticed.
+        speculate: pages after the first to request before its total is known (default
+            ``None``: 8; 0 for none).
+    """
+
+    page_size: int | None
     ordered: bool
-    prefetch: int
-    resume_from: Checkpoint
+    prefetch: int | None
+    resume_from: Checkpoint | None
     on_insufficient_quota: Literal["refuse", "run"]
     reread_on_drift: bool
-    on_drift: Callable[[Drift], object]
+    on_drift: Callable[[Drift], object] | None
     overlap: bool
-    speculate: int
+    speculate: int | None
 
 
 def json_object(response: EsploroResponse) -> dict[str, Any]:

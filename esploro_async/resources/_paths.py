@@ -15,12 +15,12 @@ import re
 from urllib.parse import quote, unquote
 
 from esploro_async.errors import InvalidIdentifierError
+from esploro_async.models._orcid import check_orcid
 
 __all__ = ["check_orcid", "has_dot_segment", "segment"]
 
 _DOTS = frozenset({".", ".."})
 _SEPARATORS = re.compile(r"[/\\]")
-_ORCID = re.compile(r"^(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])$")
 
 
 def _decoded_forms(value: str) -> list[str]:
@@ -54,31 +54,3 @@ def segment(value: object, what: str) -> str:
             "percent-encoded), which the server could resolve to another endpoint"
         )
     return quote(value, safe="")
-
-
-def check_orcid(orcid: str) -> str:
-    """The bare ORCID ``0000-0002-1825-0097`` from a bare one or an ``orcid.org`` URL.
-
-    The last character is the ISO 7064 MOD 11-2 check digit over the 15 others (ORCID's
-    "Structure of the ORCID Identifier"); a wrong one is refused.
-
-    Raises:
-        InvalidIdentifierError: not 16 digits (last may be ``X``) or a wrong checksum.
-    """
-    if not isinstance(orcid, str):
-        raise InvalidIdentifierError(f"not an ORCID: {orcid!r}")
-    bare = orcid.strip().rstrip("/").rsplit("/", 1)[-1]
-    match = _ORCID.match(bare.upper())
-    if match is None:
-        raise InvalidIdentifierError(
-            f"not an ORCID: {orcid!r} (expected 0000-0000-0000-000X, or an orcid.org URL)"
-        )
-    digits = "".join(match.groups())
-    total = 0
-    for char in digits[:-1]:
-        total = (total + int(char)) * 2
-    check = (12 - total % 11) % 11
-    expected = "X" if check == 10 else str(check)
-    if digits[-1] != expected:
-        raise InvalidIdentifierError(f"not an ORCID: {orcid!r} (its check digit is wrong)")
-    return "-".join(match.groups())

@@ -27,13 +27,15 @@ class Activities(Resource):
         """Create an activity (``POST``, JSON, snake_case fields) and return the record answered.
 
         See `Activity` for the field names and their source. Never replayed after an
-        ambiguous failure::
+        ambiguous failure:
 
-            await client.activities.create({
-                "activity_name": [{"language": "en", "value": "Guest lecture"}],
-                "activity_category": {"value": "activity.teaching"},
-                "member_researcher": [{"user_primary_id": "jdoe"}],
-            })
+        ```python
+        await client.activities.create({
+            "activity_name": [{"language": "en", "value": "Guest lecture"}],
+            "activity_category": {"value": "activity.teaching"},
+            "member_researcher": [{"user_primary_id": "jdoe"}],
+        })
+        ```
         """
         body = as_json_object(activity, "activity")
         response = await self._request(

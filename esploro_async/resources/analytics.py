@@ -27,6 +27,8 @@ class Analytics(Resource):
     """Analytics reports, paged by resumption token, and the catalog of paths."""
 
     path = "/esploro/v1/researchanalytics"
+    reports_path = "researchanalytics/reports"
+    """Where `report` reads (relative to ``/esploro/v1``, or absolute)."""
 
     def report(
         self,
@@ -39,10 +41,12 @@ class Analytics(Resource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> AnalyticsStream:
-        """The rows of the report at ``path`` as dicts keyed by column heading::
+        """The rows of the report at ``path`` as dicts keyed by column heading:
 
-            async for row in client.analytics.report("/shared/Inst/Reports/Researchers"):
-                print(row["Researcher Name"])
+        ```python
+        async for row in client.analytics.report("/shared/Inst/Reports/Researchers"):
+            print(row["Researcher Name"])
+        ```
 
         The reports API may answer ``IsFinished=false`` with no rows while the query runs:
         the stream follows the resumption token, waiting a little longer each time, up to
@@ -57,6 +61,7 @@ class Analytics(Resource):
             max_empty_pages=max_empty_pages,
             extra_headers=extra_headers,
             timeout=timeout,
+            endpoint=self.reports_path,
         )
 
     async def paths(
@@ -67,10 +72,12 @@ class Analytics(Resource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> list[AnalyticsPath]:
-        """The folders and reports directly under ``path`` (the catalog root by default)::
+        """The folders and reports directly under ``path`` (the catalog root by default):
 
-            for entry in await client.analytics.paths("/shared/Inst/Reports"):
-                print(entry.path, "folder" if entry.is_folder else "report")
+        ```python
+        for entry in await client.analytics.paths("/shared/Inst/Reports"):
+            print(entry.path, "folder" if entry.is_folder else "report")
+        ```
 
         `NotFoundError` if the path is unknown; `InvalidIdentifierError` (before sending)
         if it has a ``..`` or ``.`` segment.

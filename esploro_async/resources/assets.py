@@ -131,10 +131,12 @@ class Assets(Resource):
         """Assets changed since a date, or with given DOIs, fetched concurrently.
 
         The API needs one of the two filters: to list every asset, give a date before the
-        first record was created (e.g. ``update_date_from="1900-01-01"``)::
+        first record was created (e.g. ``update_date_from="1900-01-01"``):
 
-            async for asset in client.assets.list(update_date_from="2026-01-01"):
-                print(asset.asset_id, asset.title)
+        ```python
+        async for asset in client.assets.list(update_date_from="2026-01-01"):
+            print(asset.asset_id, asset.title)
+        ```
         """
         if update_date_from is None and not doi:
             raise ValueError(
@@ -163,10 +165,12 @@ class Assets(Resource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Asset:
-        """One asset by id (``originalRepository.assetId``)::
+        """One asset by id (``originalRepository.assetId``):
 
-            asset = await client.assets.get("991283105600561")
-            print(asset.title, asset.doi)
+        ```python
+        asset = await client.assets.get("991283105600561")
+        print(asset.title, asset.doi)
+        ```
 
         Raises `NotFoundError` for an unknown id (also when the API says so with HTTP 400
         and a "not found" code).
@@ -205,11 +209,13 @@ class Assets(Resource):
         Ids are de-duplicated (first occurrence kept); unknown ids are reported in
         ``missing``, not raised (a call answered `NotFoundError`, i.e. 404 or a "not found"
         error code with HTTP 400, means none of its ids exists). Any
-        other error is raised as is, and the other calls are cancelled::
+        other error is raised as is, and the other calls are cancelled:
 
-            batch = await client.assets.get_many(ids)
-            for asset in batch.found: ...
-            print("not found:", batch.missing)
+        ```python
+        batch = await client.assets.get_many(ids)
+        for asset in batch.found: ...
+        print("not found:", batch.missing)
+        ```
         """
         if not 1 <= chunk_size <= MAX_IDS_PER_CALL:
             raise ValueError(f"chunk_size must be between 1 and {MAX_IDS_PER_CALL}")
@@ -277,12 +283,14 @@ class Assets(Resource):
 
         The keyword parameters are the query parameters reported for this call (unverified:
         ``None`` leaves them out); anything else goes in ``params``. Never replayed after an
-        ambiguous failure: look the asset up (e.g. ``list(doi=...)``) before retrying::
+        ambiguous failure: look the asset up (e.g. ``list(doi=...)``) before retrying:
 
-            created = await client.assets.create(
-                {"title": "On things", "resourcetype.esploro": "publication.journalArticle"},
-                is_draft=True,
-            )
+        ```python
+        created = await client.assets.create(
+            {"title": "On things", "resourcetype.esploro": "publication.journalArticle"},
+            is_draft=True,
+        )
+        ```
         """
         items: builtins.list[Asset | Mapping[str, Any]] = (
             [records] if isinstance(records, (Asset, Mapping)) else list(records)
@@ -327,11 +335,13 @@ class Assets(Resource):
         as XML and ``temporary.linksToExtract`` only as JSON: ``format="auto"`` picks XML
         when any key starts with ``identifier.``, else JSON; mixing both kinds raises
         `PatchFormatError`. Returns the updated asset as answered (re-read with `get` if the
-        answer holds no record). Never replayed after an ambiguous failure::
+        answer holds no record). Never replayed after an ambiguous failure:
 
-            await client.assets.patch("991283105600561", {"date.published": "20241110"},
-                                      action="replace")
-            await client.assets.patch("991283105600561", {"identifier.doi": "10.1/x"})
+        ```python
+        await client.assets.patch("991283105600561", {"date.published": "20241110"},
+                                  action="replace")
+        await client.assets.patch("991283105600561", {"identifier.doi": "10.1/x"})
+        ```
         """
         if action not in ("add", "replace"):
             raise ValueError(f"action must be 'add' or 'replace', not {action!r}")

@@ -30,10 +30,12 @@ class MappingTablesMixin(Resource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> list[MappingTable]:
-        """Every mapping table, as brief records (code, name, description; no rows)::
+        """Every mapping table, as brief records (code, name, description; no rows):
 
+        ```python
         for table in await client.config.mapping_tables():
             print(table.code, table.name)
+        ```
         """
         data = await self._get_object(
             self.mapping_tables_path, params, extra_headers=extra_headers, timeout=timeout
@@ -51,11 +53,13 @@ class MappingTablesMixin(Resource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> MappingTable:
-        """One mapping table with its rows, e.g. ``AssetFileAndLinkTypes``::
+        """One mapping table with its rows, e.g. ``AssetFileAndLinkTypes``:
 
-            table = await client.config.mapping_table("AssetFileAndLinkTypes")
-            for row in table.rows:
-                print(row.columns)
+        ```python
+        table = await client.config.mapping_table("AssetFileAndLinkTypes")
+        for row in table.rows:
+            print(row.columns)
+        ```
 
         `NotFoundError` if unknown.
         """

@@ -74,9 +74,11 @@ class SetMembers(Resource):
         **options: Unpack[StreamOptions],
     ) -> OffsetStream[SetMember]:
         """The members (list key ``member``): ids and links, from
-        ``/esploro/v1/researchconf/sets/{id}/members`` (Esploro Cloud App services)::
+        ``/esploro/v1/researchconf/sets/{id}/members`` (Esploro Cloud App services):
 
-            ids = [m.id async for m in client.config.sets.members("9563654780000561").list()]
+        ```python
+        ids = [m.id async for m in client.config.sets.members("9563654780000561").list()]
+        ```
         """
         path = f"{ESPLORO_SETS}/{self._segment}/members"
         return self._stream(path, "member", _member, params or {}, options)
@@ -93,9 +95,11 @@ class SetMembers(Resource):
         """Add members to an itemized set (``op=add_members``); returns the updated set.
 
         ``fail_on_invalid_id=False`` lets the API skip unknown ids instead of refusing the
-        whole call. Safe to replay (adding a member twice changes nothing)::
+        whole call. Safe to replay (adding a member twice changes nothing):
 
-            await client.config.sets.members(set_id).add(["991274654700561"])
+        ```python
+        await client.config.sets.members(set_id).add(["991274654700561"])
+        ```
         """
         return await self._members_op(
             "add_members", ids, fail_on_invalid_id, params, extra_headers, timeout
@@ -151,10 +155,12 @@ class Sets(Resource):
         **options: Unpack[StreamOptions],
     ) -> OffsetStream[Set]:
         """Sets by content type (``IER`` = research assets, ``RESEARCHERS``) and brief search
-        ``q`` (e.g. ``"name~FilesLoader"``), from ``/esploro/v1/researchconf/sets``::
+        ``q`` (e.g. ``"name~FilesLoader"``), from ``/esploro/v1/researchconf/sets``:
 
-            async for s in client.config.sets.list(content_type="IER", q="name~FilesLoader"):
-                print(s.id, s.name, s.number_of_members)
+        ```python
+        async for s in client.config.sets.list(content_type="IER", q="name~FilesLoader"):
+            print(s.id, s.name, s.number_of_members)
+        ```
         """
         query = {**(params or {}), "content_type": content_type, "q": q}
         return self._stream(ESPLORO_SETS, "set", _set, query, options)
@@ -208,10 +214,12 @@ class Sets(Resource):
 
         Without ``query`` the set is ``ITEMIZED`` (add members with
         ``members(id).add``); with one it is ``LOGICAL`` (members come from the query).
-        Never replayed after an ambiguous failure (a second set would be created)::
+        Never replayed after an ambiguous failure (a second set would be created):
 
-            s = await client.config.sets.create("Files to load 2026-11-29")
-            await client.config.sets.members(s.id).add(asset_ids)
+        ```python
+        s = await client.config.sets.create("Files to load 2026-11-29")
+        await client.config.sets.members(s.id).add(asset_ids)
+        ```
         """
         if not isinstance(name, str) or not name.strip():
             raise ValueError("a set needs a name")

@@ -27,10 +27,12 @@ class Organizations(Resource):
     def list(
         self, *, params: Mapping[str, Any] | None = None, **options: Unpack[StreamOptions]
     ) -> OffsetStream[Organization]:
-        """Every internal organization (list key ``research_organization``), concurrently::
+        """Every internal organization (list key ``research_organization``), concurrently:
 
+        ```python
         async for org in client.organizations.list():
             print(org.organization_code, org.name)
+        ```
         """
         return self._stream(
             f"{self.path}/internal", "research_organization", _brief, params or {}, options
@@ -44,9 +46,11 @@ class Organizations(Resource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Organization:
-        """One organization by its code. `NotFoundError` if unknown::
+        """One organization by its code. `NotFoundError` if unknown:
 
+        ```python
         org = await client.organizations.get("01SIM_INST___1234")
+        ```
         """
         path = f"{self.path}/internal/{segment(code, 'organization code')}"
         data = await self._get_object(path, params, extra_headers=extra_headers, timeout=timeout)

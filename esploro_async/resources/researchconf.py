@@ -66,9 +66,11 @@ class Configuration(MappingTablesMixin):
         timeout: Timeout = None,
     ) -> CodeTable:
         """A code table by name (e.g. ``UserTitles``), from
-        ``/esploro/v1/researchconf/code-tables/{name}`` (Esploro Cloud App services)::
+        ``/esploro/v1/researchconf/code-tables/{name}`` (Esploro Cloud App services):
 
-            titles = (await client.config.code_table("UserTitles")).as_mapping()
+        ```python
+        titles = (await client.config.code_table("UserTitles")).as_mapping()
+        ```
 
         `NotFoundError` if unknown.
         """

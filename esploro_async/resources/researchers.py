@@ -82,10 +82,12 @@ class Researchers(Resource):
         """Every researcher, as brief records (``view="brief"``), fetched concurrently.
 
         ``params`` are extra query parameters (the API documents none besides paging).
-        Options: see `OffsetStream` (``page_size``, ``ordered``, ``resume_from``, …)::
+        Options: see `OffsetStream` (``page_size``, ``ordered``, ``resume_from``, …):
 
-            async for researcher in client.researchers.list():
-                print(researcher.primary_id, researcher.last_name)
+        ```python
+        async for researcher in client.researchers.list():
+            print(researcher.primary_id, researcher.last_name)
+        ```
         """
         return self._stream(self.path, "user", _brief, params or {}, options)
 
@@ -98,10 +100,12 @@ class Researchers(Resource):
         extra_headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Researcher:
-        """One researcher by primary id; the record's ``view`` is the one asked for::
+        """One researcher by primary id; the record's ``view`` is the one asked for:
 
-            jane = await client.researchers.get("jdoe")
-            print(jane.orcid, jane.affiliations)
+        ```python
+        jane = await client.researchers.get("jdoe")
+        print(jane.orcid, jane.affiliations)
+        ```
 
         Raises `NotFoundError` for an unknown id (the real API answers HTTP 400 ``401861``),
         `InvalidIdentifierError` for an id that could leave the endpoint (``..``).
@@ -127,9 +131,11 @@ class Researchers(Resource):
         """Create a researcher (``POST``) and return the record the API answers with.
 
         Never replayed after an ambiguous failure (timeout, broken connection): check with
-        `get` before trying again::
+        `get` before trying again:
 
-            await client.researchers.create({"primary_id": "jdoe", "is_researcher": True, ...})
+        ```text
+        await client.researchers.create({"primary_id": "jdoe", "is_researcher": True, ...})
+        ```
         """
         body = as_json_object(researcher, "researcher")
         response = await self._request(
@@ -156,11 +162,13 @@ class Researchers(Resource):
         Refuses (`BriefRecordError`) a record with ``view == "brief"`` (a list item): written
         back, it would reset every field it lacks. Pass ``force=True`` to send it anyway.
         Records of unknown origin (``view=None``, e.g. built with ``Researcher.from_dict``)
-        are sent: they are assumed complete. Prefer `edit` for read-modify-write::
+        are sent: they are assumed complete. Prefer `edit` for read-modify-write:
 
-            jane = await client.researchers.get("jdoe")
-            jane.last_name = "Doe-Smith"
-            await client.researchers.update(jane)
+        ```python
+        jane = await client.researchers.get("jdoe")
+        jane.last_name = "Doe-Smith"
+        await client.researchers.update(jane)
+        ```
         """
         if not isinstance(researcher, Researcher):
             raise TypeError(f"update() takes a Researcher, not {type(researcher).__name__}")
@@ -233,12 +241,14 @@ class Researchers(Resource):
         ``token`` is an `OrcidToken` or the raw body (``{"access.token": ..., ...}``);
         ``orcid`` may be bare or an ``https://orcid.org/...`` URL; its check digit is verified
         (`InvalidIdentifierError` before sending). Returns the API's answer. Not replayed
-        after an ambiguous failure::
+        after an ambiguous failure:
 
-            await client.researchers.add_orcid_token(
-                "0000-0002-1825-0097",
-                OrcidToken(access_token="...", refresh_token="...", expires_in=631138518),
-            )
+        ```python
+        await client.researchers.add_orcid_token(
+            "0000-0002-1825-0097",
+            OrcidToken(access_token="...", refresh_token="...", expires_in=631138518),
+        )
+        ```
         """
         body = token.to_json() if isinstance(token, OrcidToken) else dict(token)
         path = f"{self.path}/{segment(check_orcid(orcid), 'ORCID')}/token"
@@ -256,9 +266,11 @@ class Researchers(Resource):
     ) -> ApiTestResult:
         """Check the key's read (``GET``) or write (``POST``) permission on researchers.
 
-        A cheap way to read the remaining daily quota::
+        A cheap way to read the remaining daily quota:
 
-            print((await client.researchers.test()).quota_remaining)
+        ```python
+        print((await client.researchers.test()).quota_remaining)
+        ```
         """
         return await self._area_test(
             f"{self.path}/test", write=write, extra_headers=extra_headers, timeout=timeout
@@ -269,10 +281,12 @@ class Researchers(Resource):
         """Read-modify-write one researcher safely.
 
         Fetches the full record, yields it, and on normal exit PUTs it back only if it
-        changed (exact JSON comparison). Nothing is sent if the block raises::
+        changed (exact JSON comparison). Nothing is sent if the block raises:
 
-            async with client.researchers.edit("jdoe") as jane:
-                jane.orcid = "0000-0002-1825-0097"
+        ```python
+        async with client.researchers.edit("jdoe") as jane:
+            jane.orcid = "0000-0002-1825-0097"
+        ```
 
         The PUT goes to ``primary_id`` even if the block changed the record's id.
         """

@@ -2,10 +2,12 @@
 
 Every higher layer (pagination, resources, bulk operations) calls `BaseClient.request`,
 so governance, retries and error mapping live here only. One request is a loop
-of attempts; each attempt holds a governance slot while it is on the wire::
+of attempts; each attempt holds a governance slot while it is on the wire:
 
-    request ─► attempt 1 ─► [slot ─► quota ─► permit ─► send ─► record] ─► done / retry?
-                attempt 2 ─► ...
+```text
+request ─► attempt 1 ─► [slot ─► quota ─► permit ─► send ─► record] ─► done / retry?
+            attempt 2 ─► ...
+```
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from esploro_async.errors import (
     DailyQuotaExhaustedError,
     EsploroError,
     InvalidIdentifierError,
+    NotFoundError,
     RequestTimeoutError,
     ResponseFormatError,
 )
@@ -59,9 +62,11 @@ from esploro_async.session.bodies import (
 )
 from esploro_async.session.config import (
     Format,
+    gateway_from_env,
     key_fingerprint,
     resolve_api_key,
     resolve_base_url,
+    tls_context,
 )
 from esploro_async.session.options import ClientOptions, check_options
 from esploro_async.session.response import EsploroResponse, GatewayHeaders, api_error
@@ -152,9 +157,15 @@ class BaseClient:
         region, base_url = options.get("region"), options.get("base_url")
         if region is not None and base_url is not None:
             raise ConfigurationError("pass region or base_url, not both")
+        region, base_url = gateway_from_env(region, base_url)
         http_client, transport = options.get("http_client"), options.get("transport")
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass http_client or transport, not both")
+        verify = tls_context(options.get("verify"))
+        if verify is not None and http_client is not None:
+            raise ConfigurationError(
+                "pass verify= or http_client, not both: give the http_client its own verify="
+            )
         if lane not in LANES:
             raise ConfigurationError(f"lane must be 'interactive' or 'batch', not {lane!r}")
         self.max_response_bytes = _byte_limit(
@@ -187,6 +198,7 @@ class BaseClient:
             pool = self.governance.max_in_flight
             http_client = httpx.AsyncClient(
                 transport=transport,
+                verify=True if verify is None else verify,  # True: httpx's default
                 timeout=timeout,
                 limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
                 follow_redirects=False,
@@ -556,7 +568,7 @@ class BaseClient:
         error = api_error(status, body, method=method, path=path, quota_remaining=remaining)
         if status == 429:
             return _Failure(error, "throttled", retry_after)
-        if status >= 500:
+        if status >= 500 and not isinstance(error, NotFoundError):
             return _Failure(error, "ambiguous", retry_after, status)
         return _Failure(error, "final")
 

@@ -99,7 +99,8 @@ def parse_body(content: bytes, content_type: str) -> ParsedBody:
     if "json" in ctype or (head[:1] in (b"{", b"[") and "xml" not in ctype):
         return _parse_json(content)
     if "xml" in ctype or head[:1] == b"<":
-        return _parse_xml(content)
+        # The gateway may put whitespace before the XML declaration, which XML forbids.
+        return _parse_xml(content[start.start() :])
     return ParsedBody("text", None)
 
 
@@ -220,7 +221,8 @@ def _xml_too_deep(root: Element) -> bool:
 
 
 def _text(value: object) -> str | None:
-    return None if value is None else truncate(str(value))
+    # The gateway pads some messages ("... See https://goo.gl/2x1c1M "): strip them.
+    return None if value is None else truncate(str(value).strip()) or None
 
 
 def _truthy(value: object) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
+import ssl
 from typing import Literal
 
 import httpx
@@ -13,12 +14,15 @@ from esploro_async.errors import ConfigurationError
 
 __all__ = [
     "API_KEY_ENV",
+    "BASE_URL_ENV",
     "REGIONS",
+    "REGION_ENV",
     "Format",
     "Region",
     "key_fingerprint",
     "resolve_api_key",
     "resolve_base_url",
+    "tls_context",
 ]
 
 Region = Literal["na", "eu", "ap", "aps", "ca", "cn"]
@@ -35,6 +39,25 @@ REGIONS: dict[str, str] = {
 """The Ex Libris API gateways. China is ``.com.cn``; ``aps`` is Australia."""
 
 API_KEY_ENV = "ESPLORO_API_KEY"
+REGION_ENV = "ESPLORO_REGION"
+BASE_URL_ENV = "ESPLORO_BASE_URL"
+
+
+def gateway_from_env(region: str | None, base_url: str | None) -> tuple[str | None, str | None]:
+    """``region`` and ``base_url`` as given, else from ``$ESPLORO_BASE_URL`` / ``$ESPLORO_REGION``.
+
+    The environment is read only when neither is given, as the command line does: a
+    ``base_url`` or ``region`` passed in code always wins, and ``ESPLORO_BASE_URL`` wins
+    over ``ESPLORO_REGION`` (a simulated gateway named in the environment is used whatever
+    region is set beside it). Empty variables count as unset.
+    """
+    if region is not None or base_url is not None:
+        return region, base_url
+    env_url = os.environ.get(BASE_URL_ENV, "").strip()
+    if env_url:
+        return None, env_url
+    env_region = os.environ.get(REGION_ENV, "").strip()
+    return (env_region or None), None
 
 
 def resolve_api_key(api_key: str | None) -> str:
@@ -140,3 +163,31 @@ def _checked_base_url(base_url: str) -> str:
     if text.lower().endswith(_API_ROOT):
         text = text[: -len(_API_ROOT)].rstrip("/")
     return text
+
+
+def tls_context(verify: object) -> ssl.SSLContext | None:
+    """The TLS context for ``verify=``: ``None`` keeps httpx's default (certifi's roots).
+
+    ``"system"`` verifies with the operating system's trust store through ``truststore``
+    (``pip install 'esploro-async[truststore]'``), so a CA that a campus proxy re-signs with,
+    installed on the machine, is trusted. Only this client's context is affected:
+    ``truststore.inject_into_ssl()`` (which patches ``ssl`` for the whole process) is never
+    called. An ``ssl.SSLContext`` is used as given.
+    """
+    if verify is None:
+        return None
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if verify == "system":
+        try:
+            import truststore
+        except ImportError:
+            raise ConfigurationError(
+                "verify='system' uses the system trust store through truststore: "
+                "pip install 'esploro-async[truststore]'"
+            ) from None
+        return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    raise ConfigurationError(
+        f"verify must be 'system' or an ssl.SSLContext, not {verify!r}; certificate checks "
+        "cannot be turned off (the API key travels in a header)"
+    )

@@ -8,6 +8,7 @@ keyword raises `TypeError` as it would for an ordinary signature.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from typing import Any, Literal, TypedDict
 
@@ -23,11 +24,52 @@ __all__ = ["ClientOptions", "check_options"]
 
 
 class ClientOptions(TypedDict, total=False):
-    """Every keyword argument of the clients; see `esploro_async.EsploroClient` for each.
+    """The optional keywords of both clients, each with its default.
 
-    Absent keys take the client's defaults (``format="json"``, ``lane="interactive"``, a
-    60 s read timeout, the default governance and retry policy); ``timeout=None`` means
-    no timeout, unlike an absent ``timeout``.
+    ``EsploroClient(api_key=None, **options)``: every key may be left out, and an absent key
+    takes the default given below; ``timeout=None`` means no timeout, unlike an absent
+    ``timeout``. A type checker checks each keyword against this declaration.
+
+    Attributes:
+        region: ``na``, ``eu``, ``ap``, ``aps``, ``ca`` or ``cn``; default ``$ESPLORO_REGION``, else
+            ``na``.
+        base_url: an explicit gateway URL instead of ``region`` (``https://``; plain ``http://``
+            only for loopback hosts, e.g. the simulated gateway); default ``$ESPLORO_BASE_URL``. The
+            environment is read only when neither ``region`` nor ``base_url`` is passed, and
+            ``ESPLORO_BASE_URL`` wins over ``ESPLORO_REGION``, as on the command line.
+        format: ``"json"`` (default) or ``"xml"``: the ``Accept`` of every request.
+        lang: sent as the ``lang`` query parameter when given.
+        institution: the institution code (e.g. ``"01ABC_INST"``). The thresholds are the
+            institution's, not the key's: clients naming one institution share one governance in the
+            process whatever their keys (a read-only and a read/write key, say). Unnamed, clients
+            share by gateway and key.
+        governance: a governance object to use instead of the default in-process one (e.g.
+            ``other_client.governance``, or an institution-wide backend).
+        rate_limit: the gateway's per-second threshold (default 25).
+        safety_margin: spacing margin for network jitter (default 0.10: 22.7 req/s), or ``"auto"``:
+            start at 0.10 and follow the observed round-trip spread (`RatePolicy`).
+        max_in_flight: requests on the wire at once (default 64).
+        daily_reserve: requests of the daily quota never to spend (default 0).
+        on_quota_exhausted: ``"raise"`` (default) `DailyQuotaExhaustedError`, or ``"wait"`` until
+            the quota resets.
+        batch_reserve: the daily-quota floor of batch work (streams, ``bulk``), at least
+            ``daily_reserve``: a harvest stops there while interactive calls go on.
+        lane: the default lane of single requests, ``"interactive"`` (default) or ``"batch"``;
+            streams and ``bulk`` run in ``"batch"`` (see `use_lane`).
+        retry: the `RetryPolicy` (default: 5 attempts, full-jitter backoff, 300 s deadline).
+        timeout: httpx timeout for one attempt (default 60 s read, 10 s connect). The attempt as a
+            whole, however slowly the server trickles, ends after the longest of its connect, write
+            and read timeouts (`RequestTimeoutError`).
+        http_client: an ``httpx.AsyncClient`` to send with (not closed by this client); give it a
+            pool of at least ``max_in_flight`` connections.
+        transport: an httpx transport for a client this object creates (tests, proxies).
+        max_response_bytes: the largest response body read, counted after decompression (default 64
+            MiB); a larger one raises `ResponseFormatError` having read no more than that.
+        verify: how server certificates are checked (default: httpx's, the certifi roots).
+            ``"system"`` uses the operating system's trust store through ``truststore`` (``pip
+            install 'esploro-async[truststore]'``): a campus proxy's CA installed on the machine is
+            then trusted, without patching ``ssl`` for the process. An ``ssl.SSLContext`` is used as
+            given.
     """
 
     region: str | None
@@ -49,6 +91,7 @@ class ClientOptions(TypedDict, total=False):
     http_client: httpx.AsyncClient | None
     transport: httpx.AsyncBaseTransport | None
     max_response_bytes: int
+    verify: ssl.SSLContext | Literal["system"]
 
 
 def check_options(owner: str, options: Mapping[str, Any]) -> None:

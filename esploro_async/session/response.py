@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import sys
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
 __all__ = [
+    "MALFORMED_ID_CODES",
     "NOT_FOUND_CODES",
+    "NOT_FOUND_MESSAGE",
     "EsploroResponse",
     "GatewayHeaders",
     "api_error",
@@ -55,6 +58,17 @@ NOT_FOUND_CODES: frozenset[str] = frozenset(
     }
 )
 """``errorCode`` values that mean "no such id": `NotFoundError` whatever the HTTP status."""
+
+NOT_FOUND_MESSAGE = re.compile(r"\bnot found\b|^\s*no \w+(?: \w+)? found\b", re.IGNORECASE)
+"""An ``errorMessage`` that says "not found" whatever its code: ``User with identifier X
+was not found``, ``No items found for barcode 123.``, and the analytics API's unknown
+report path, ``INTERNAL_SERVER_ERROR`` "Path not found (/shared/...)" sent as HTTP 500
+(scriptotek/php-alma-client ``report_not_found_response.xml``). `NotFoundError`, never
+retried."""
+
+MALFORMED_ID_CODES: frozenset[str] = frozenset({"402204"})
+"""``errorCode`` values of an id that cannot be one (``402204``: "... is not numeric"):
+`BadRequestError`, never `NotFoundError` (the id is wrong in form, not unknown)."""
 
 
 @attrs.frozen
@@ -234,7 +248,10 @@ def api_error(
             ". Check that the key exists, belongs to this environment (sandbox vs production) "
             "and has permission for this API area (read or read/write)"
         )
-    elif status_code == 404 or (code in NOT_FOUND_CODES and status_code < 500):
+    elif code in MALFORMED_ID_CODES:
+        cls = BadRequestError
+        message += ". The id is malformed (this kind of id is numeric): check what was passed"
+    elif _says_not_found(status_code, code, body):
         cls = NotFoundError
     elif status_code == 503 or code == "ROUTING_ERROR":
         cls = ServiceUnavailableError
@@ -246,6 +263,13 @@ def api_error(
     else:
         cls = APIError
     return cls(message, **kwargs)
+
+
+def _says_not_found(status_code: int, code: str | None, body: ParsedBody) -> bool:
+    if status_code == 404 or (code in NOT_FOUND_CODES and status_code < 500):
+        return True
+    message = body.errors[0].message if body.errors else None
+    return bool(message and NOT_FOUND_MESSAGE.search(message))
 
 
 def _describe(body: ParsedBody, code: str | None) -> str:

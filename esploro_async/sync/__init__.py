@@ -1,12 +1,14 @@
 """Blocking facade: `EsploroClient` for scripts and notebooks.
 
-Same arguments, areas and methods as `esploro_async.EsploroClient`, without ``await``::
+Same arguments, areas and methods as `esploro_async.EsploroClient`, without ``await``:
 
-    from esploro_async.sync import EsploroClient
+```python
+from esploro_async.sync import EsploroClient
 
-    with EsploroClient(region="eu") as client:
-        for researcher in client.researchers.list():
-            print(researcher.primary_id)
+with EsploroClient(region="eu") as client:
+    for researcher in client.researchers.list():
+        print(researcher.primary_id)
+```
 
 The async client runs on one event loop in a background thread, shared by every open
 blocking client of the process (see `esploro_async.sync._runner`).
@@ -15,6 +17,7 @@ blocking client of the process (see `esploro_async.sync._runner`).
 from esploro_async.sync._runner import ClientClosedError
 from esploro_async.sync._streams import AnalyticsStream, OffsetStream
 from esploro_async.sync.activities import SyncActivities
+from esploro_async.sync.alma import SyncAlma
 from esploro_async.sync.analytics import SyncAnalytics
 from esploro_async.sync.assets import SyncAssets
 from esploro_async.sync.client import EsploroClient
@@ -29,6 +32,7 @@ __all__ = [
     "EsploroClient",
     "OffsetStream",
     "SyncActivities",
+    "SyncAlma",
     "SyncAnalytics",
     "SyncAssets",
     "SyncConfiguration",

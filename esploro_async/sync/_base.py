@@ -1,18 +1,20 @@
 """How the blocking client is derived from the async one: `blocking` and `area`.
 
 A blocking area declares one line per method and per sub-resource; the parameters are
-those of the async method, for a type checker and at run time::
+those of the async method, for a type checker and at run time:
 
-    class SyncAssets(SyncResource[Assets]):
-        get = blocking(Assets.get)          # (asset_id, *, params=None) -> Asset
-        list = blocking(Assets.list)        # ... -> sync OffsetStream[Asset]
+```python
+class SyncAssets(SyncResource[Assets]):
+    get = blocking(Assets.get)          # (asset_id, *, params=None) -> Asset
+    list = blocking(Assets.list)        # ... -> sync OffsetStream[Asset]
 
-    class SyncConfiguration(SyncResource[Configuration]):
-        sets = area(SyncSets)               # client.config.sets, itself blocking
+class SyncConfiguration(SyncResource[Configuration]):
+    sets = area(SyncSets)               # client.config.sets, itself blocking
 
-    class SyncJobs(SyncResource[Jobs]):
-        instances = blocking(Jobs.instances, SyncJobInstances)   # jobs.instances(job_id)
-        __call__ = blocking(Jobs.__call__)                       # a callable area
+class SyncJobs(SyncResource[Jobs]):
+    instances = blocking(Jobs.instances, SyncJobInstances)   # jobs.instances(job_id)
+    __call__ = blocking(Jobs.__call__)                       # a callable area
+```
 
 What a call returns follows from what the async method returns: an awaitable is run in
 the client's loop and its result returned; a stream becomes a blocking iterator
@@ -172,9 +174,11 @@ def blocking(
 
     A type checker sees the async method's parameters and the blocking return type: the
     awaited value, a blocking stream, or a ``with`` block for an async context manager.
-    A method that returns a sub-resource names the sub-resource's blocking class::
+    A method that returns a sub-resource names the sub-resource's blocking class:
 
-        instances = blocking(Jobs.instances, SyncJobInstances)  # jobs.instances(job_id)
+    ```python
+    instances = blocking(Jobs.instances, SyncJobInstances)  # jobs.instances(job_id)
+    ```
     """
     return BlockingMethod(method, wrap)
 

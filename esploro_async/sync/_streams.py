@@ -22,12 +22,14 @@ RecordT = TypeVar("RecordT", bound=Record)
 
 
 class OffsetStream(Generic[RecordT]):
-    """Blocking version of `esploro_async.pagination.OffsetStream`; iterate it once::
+    """Blocking version of `esploro_async.pagination.OffsetStream`; iterate it once:
 
-        stream = client.researchers.list()
-        for researcher in stream:
-            save(researcher)
-            checkpoint = stream.checkpoint
+    ```python
+    stream = client.researchers.list()
+    for researcher in stream:
+        save(researcher)
+        checkpoint = stream.checkpoint
+    ```
 
     Consume it from one thread at a time.
     """
@@ -82,10 +84,12 @@ class OffsetStream(Generic[RecordT]):
 
 
 class AnalyticsStream:
-    """Blocking version of `esploro_async.pagination.AnalyticsStream`; iterate it once::
+    """Blocking version of `esploro_async.pagination.AnalyticsStream`; iterate it once:
 
+    ```python
     for row in client.analytics.report("/shared/Inst/Reports/Researchers"):
         print(row["Researcher Name"])
+    ```
     """
 
     def __init__(self, handle: Handle, stream: AsyncAnalyticsStream) -> None:

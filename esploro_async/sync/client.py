@@ -23,6 +23,7 @@ from esploro_async.sync._base import Blocking, area, blocking
 from esploro_async.sync._runner import Handle, LoopRunner, acquire_runner, release_runner
 from esploro_async.sync._streams import AnalyticsStream, OffsetStream
 from esploro_async.sync.activities import SyncActivities
+from esploro_async.sync.alma import SyncAlma
 from esploro_async.sync.analytics import SyncAnalytics
 from esploro_async.sync.assets import SyncAssets
 from esploro_async.sync.organizations import SyncOrganizations
@@ -38,14 +39,16 @@ _CLOSE_TIMEOUT = 30.0
 
 
 class EsploroClient(Blocking[AsyncEsploroClient]):
-    """Blocking version of `esploro_async.EsploroClient`, for scripts and notebooks::
+    """Blocking version of `esploro_async.EsploroClient`, for scripts and notebooks:
 
-        from esploro_async.sync import EsploroClient
+    ```python
+    from esploro_async.sync import EsploroClient
 
-        with EsploroClient(region="eu") as client:
-            for researcher in client.researchers.list():
-                print(researcher.primary_id)
-            jane = client.researchers.get("jdoe")
+    with EsploroClient(region="eu") as client:
+        for researcher in client.researchers.list():
+            print(researcher.primary_id)
+        jane = client.researchers.get("jdoe")
+    ```
 
     Same arguments, areas and methods as the async client; methods block and return the
     same values or raise the same exceptions; streams are plain iterators and ``edit`` is a
@@ -146,6 +149,7 @@ class EsploroClient(Blocking[AsyncEsploroClient]):
     activities = area(SyncActivities)
     config = area(SyncConfiguration)
     analytics = area(SyncAnalytics)
+    alma = area(SyncAlma)
     request = blocking(AsyncEsploroClient.request)
     paginate = blocking(AsyncEsploroClient.paginate)
 
@@ -160,14 +164,16 @@ class EsploroClient(Blocking[AsyncEsploroClient]):
         """Blocking version of `esploro_async.EsploroClient.bulk`.
 
         ``operation`` is a blocking function; it runs in ``concurrency`` worker threads and
-        may call this client (governance paces every request)::
+        may call this client (governance paces every request):
 
-            def retitle(change: dict[str, str]) -> None:
-                with client.researchers.edit(change["id"]) as researcher:
-                    researcher["display_title"] = change["title"]
+        ```python
+        def retitle(change: dict[str, str]) -> None:
+            with client.researchers.edit(change["id"]) as researcher:
+                researcher["display_title"] = change["title"]
 
-            for result in client.bulk(changes, retitle, concurrency=8):
-                print(result.index, "ok" if result.ok else result.error)
+        for result in client.bulk(changes, retitle, concurrency=8):
+            print(result.index, "ok" if result.ok else result.error)
+        ```
 
         ``items`` may be a stream of this client. Leaving the loop early starts no new
         item; operations already running finish before the loop is left.

@@ -1,9 +1,11 @@
 """Blocking ``client.researchers`` (see `esploro_async.resources.researchers`).
 
-``edit`` is a ``with`` block::
+``edit`` is a ``with`` block:
 
-    with client.researchers.edit("jdoe") as jane:
-        jane.orcid = "0000-0002-1825-0097"
+```python
+with client.researchers.edit("jdoe") as jane:
+    jane.orcid = "0000-0002-1825-0097"
+```
 
 Nothing is sent if the block raises.
 """

@@ -1,17 +1,19 @@
 """``esploro_async.testing``: a simulated Ex Libris API gateway in front of one Esploro
 institution, for tests (virtual time with ``looptime``), benchmarks, demos and CI.
 
-Quick start::
+Quick start:
 
-    from esploro_async.testing import SimulatedGateway, SIM_API_KEY
+```python
+from esploro_async.testing import SimulatedGateway, SIM_API_KEY
 
-    gw = SimulatedGateway(rate_limit=25)
-    async with httpx.AsyncClient(
-        transport=gw.transport(),
-        base_url="http://esploro.localhost",
-        headers={"Authorization": f"apikey {SIM_API_KEY}", "Accept": "application/json"},
-    ) as client:
-        r = await client.get("/esploro/v1/researchers", params={"limit": 100})
+gw = SimulatedGateway(rate_limit=25)
+async with httpx.AsyncClient(
+    transport=gw.transport(),
+    base_url="http://esploro.localhost",
+    headers={"Authorization": f"apikey {SIM_API_KEY}", "Accept": "application/json"},
+) as client:
+    r = await client.get("/esploro/v1/researchers", params={"limit": 100})
+```
 
 See :class:`SimulatedGateway` for the exact governance rules and :mod:`.api` for the
 endpoints and the simulated error codes.

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as _dt
+import errno
 import sys
 import time
 from collections.abc import Sequence
@@ -78,6 +79,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_serve(args))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the address cannot be bound: in use, or not this machine's
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        if exc.errno == errno.EADDRINUSE:
+            print(
+                f"hint: another program uses port {args.port}: pick another with --port, "
+                "or --port 0 for any free one (the URL to use is printed)",
+                file=sys.stderr,
+            )
+        else:
+            print("hint: check --host: it must be an address of this machine", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         with contextlib.suppress(Exception):

@@ -37,10 +37,15 @@ _SINGULAR_TO_PLURAL = {v: k for k, v in LIST_WRAPPERS.items()}
 _NAME_RE = re.compile(r"^[A-Za-z_][\w.\-]*$")
 
 
+ERROR_XML_DECL = '<?xml version="1.0" encoding="utf-8" standalone="yes"?>'
+"""Error bodies declare ``utf-8`` in lower case (``error_response.xml`` of
+scriptotek/php-alma-client, a real answer), unlike record bodies."""
+
+
 def error_xml(code: str, message: str, tracking_id: str) -> bytes:
     """A ``web_service_result`` error body (gateway and application errors alike)."""
     return (
-        XML_DECL
+        ERROR_XML_DECL
         + f'<web_service_result xmlns="{XMLBEANS_NS}"><errorsExist>true</errorsExist>'
         + f"<errorList><error><errorCode>{escape(code)}</errorCode>"
         + f"<errorMessage>{escape(message)}</errorMessage>"

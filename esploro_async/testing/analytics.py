@@ -40,6 +40,16 @@ class Report:
     row: Callable[[int], Sequence[Cell]]
     column_of: list[int]
     spurious_zero: bool = True
+    schema_headings: bool = True
+    """``False``: the schema names the columns without ``saw-sql:columnHeading`` (as the
+    real ``analytics_response_part1.xml`` of scriptotek/php-alma-client)."""
+    max_page_rows: int | None = None
+    """Rows a page holds at most whatever the ``limit`` (the real four-page report held
+    150, 150, 88 at ``limit=1000``); ``None``: the limit."""
+
+    def page_rows(self, limit: int) -> int:
+        """The rows a page holds when ``limit`` is asked for."""
+        return limit if self.max_page_rows is None else min(limit, self.max_page_rows)
 
     @classmethod
     def build(
@@ -118,11 +128,12 @@ def _schema(report: Report) -> str:
         f'targetNamespace="{ROWSET_NS}"><xsd:complexType name="Row"><xsd:sequence>'
     ]
     for n, heading in cols:
+        named = f"saw-sql:columnHeading={quoteattr(heading)} " if report.schema_headings else ""
         parts.append(
             f'<xsd:element minOccurs="0" maxOccurs="1" name="Column{n}" type="xsd:string" '
             f'saw-sql:type="varchar" saw-sql:sqlFormula={quoteattr(heading)} '
             'saw-sql:aggregationRule="none" saw-sql:aggregationType="nonAgg" '
-            f'saw-sql:tableHeading="" saw-sql:columnHeading={quoteattr(heading)} '
+            f'saw-sql:tableHeading="" {named}'
             f'saw-sql:isDoubleColumn="false" saw-sql:columnID="c{n}"/>'
         )
     parts.append("</xsd:sequence></xsd:complexType></xsd:schema>")
@@ -185,3 +196,5 @@ class AnalyticsSession:
     limit: int
     offset: int
     schema_sent: bool = True
+    done: bool = False
+    """The last page was served: the token is used up (``420033`` from then on)."""

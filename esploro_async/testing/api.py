@@ -5,6 +5,10 @@ default; XML when ``Accept`` asks for it (without JSON) or ``format=xml`` for as
 reads and writes, analytics (always XML), the ``/test`` endpoints, error bodies and the
 job-instance fixture.  Every other endpoint answers JSON only.
 
+Alma areas that Esploro integrations reach with the same key: ``/almaws/v1/conf`` (sets,
+jobs, code tables), ``GET /almaws/v1/users/{id}`` (the researchers, as Alma users) and
+``/almaws/v1/analytics/reports`` (served like the Esploro reports).
+
 Alma configuration writes (``/almaws/v1/conf``): sets are created (``POST /sets``), deleted,
 and their members added or removed (``POST /sets/{id}?op=add_members|delete_members``);
 ``POST /jobs/{id}?op=run`` starts a :class:`SimJobRun` that is queued, runs with progress and
@@ -26,13 +30,16 @@ answers an unknown user (``401861``, seen in public Alma clients); only unknown 
 400   40166410   mandatory parameter missing (``GET /assets`` without ``doi`` or
                  ``update_date_from``; analytics without ``path``)
 400   402880     no asset found for the requested id(s) (all ids unknown)
+400   402204     an asset id that is not numeric (``GET /assets/{id}``, one id)
 400   402884     asset id already exists (``POST /assets``)
 400   402882     ``identifier.*`` fields sent in a JSON patch (XML only)
 400   402883     ``temporary.linksToExtract`` sent in an XML patch (JSON only)
 400   402885     organization / set / code table / profile / job / job instance /
-                 mapping table / analytics path not found
+                 mapping table / analytics catalog path not found
 400   402886     invalid set member id(s) with ``fail_on_invalid_id=true``
 400   402892     unknown analytics resumption token
+400   420033     "No more rows to fetch": a token used after its report's last page
+500   INTERNAL_SERVER_ERROR  "Path not found (...)": an unknown analytics report path
 405   402894     method not supported on this path (e.g. PUT/DELETE on assets)
 404   402893     unknown path
 ====  =========  ===========================================================
@@ -53,6 +60,7 @@ import attrs
 from esploro_async._clock import current_time
 from esploro_async.testing import _generate as gen
 from esploro_async.testing import _xml
+from esploro_async.testing import jobs as _jobs
 from esploro_async.testing.analytics import AnalyticsSession, render_not_ready, render_page
 from esploro_async.testing.institution import SimJobRun, SyntheticInstitution
 
@@ -140,16 +148,20 @@ class EsploroApi:
         institution.assets.today = lambda: today().toordinal()
 
     # -- entry ------------------------------------------------------------------------
-    def handle(self, req: ApiRequest, *, report_not_ready: bool = False) -> ApiResponse:
+    def handle(
+        self, req: ApiRequest, *, report_not_ready: bool = False, report_loading: bool = False
+    ) -> ApiResponse:  # the flags: the REPORT_NOT_READY and REPORT_LOADING faults
         """Answer one request (never raises for client errors).
 
         ``report_not_ready`` (the ``REPORT_NOT_READY`` fault): an analytics report request
         is answered as if its query still ran (``IsFinished=false``, ``<ResultXml/>``, the
-        token on a first request), and the report does not advance.
+        token on a first request), and the report does not advance. ``report_loading``
+        (the ``REPORT_LOADING`` fault): the same without any token, and a first request
+        starts nothing.
         """
         try:
-            if report_not_ready and req.segments[2:] == ("researchanalytics", "reports"):
-                return self._report_not_ready(req)
+            if report_not_ready and req.segments[2:] in _REPORT_PATHS:
+                return self._report_not_ready(req, with_token=not report_loading)
             return self._route(req)
         except _Error as e:
             return self.error(req, e.status, e.code, e.message)
@@ -167,9 +179,7 @@ class EsploroApi:
             raise _Error(404, "402893", f"No such resource: {req.path}")
         area, rest = seg[2], seg[3:]
         if seg[0] == "almaws":
-            if area == "conf":
-                return self._conf(req, rest, alma=True)
-            raise _Error(404, "402893", f"No such resource: {req.path}")
+            return self._alma(req, area, rest)
         if rest == ("test",) and area in (
             "researchers",
             "assets",
@@ -190,6 +200,19 @@ class EsploroApi:
         if handler is None:
             raise _Error(404, "402893", f"No such resource: {req.path}")
         return handler(req, rest)
+
+    def _alma(self, req: ApiRequest, area: str, rest: tuple[str, ...]) -> ApiResponse:
+        """Alma areas Esploro integrations use with the same key: ``conf`` (sets, jobs,
+        code tables), ``users/{id}`` (the researchers are Alma users) and ``analytics``."""
+        if area == "conf":
+            return self._conf(req, rest, alma=True)
+        if rest == ("test",) and area in ("users", "analytics"):
+            return self._test(req)
+        if area == "users" and len(rest) == 1 and req.method == "GET":
+            return self._researcher(req, rest[0])
+        if area == "analytics":
+            return self._analytics(req, rest)
+        raise _Error(404, "402893", f"No such resource: {req.path}")
 
     # -- helpers ----------------------------------------------------------------------
     @staticmethod
@@ -339,15 +362,20 @@ class EsploroApi:
         if len(rest) != 1:
             raise _Error(404, "402893", f"No such resource: {req.path}")
         if req.method == "GET":
-            ids = [i.strip() for i in rest[0].split(",") if i.strip()]
-            limit, offset = self._paging(req)
-            found = [rec for rec in (self.inst.assets.ref(i) for i in ids) if rec is not None]
-            if not found:
-                raise _Error(400, "402880", f"No asset found for id(s): {rest[0]}")
-            return self._records_response(req, found[offset : offset + limit], len(found))
+            return self._assets_by_ids(req, rest[0])
         if req.method == "POST":
             return self._asset_patch(req, rest[0])
         raise self._not_allowed(req)
+
+    def _assets_by_ids(self, req: ApiRequest, listed: str) -> ApiResponse:
+        ids = [i.strip() for i in listed.split(",") if i.strip()]
+        if len(ids) == 1 and not ids[0].isdigit():
+            raise _Error(400, "402204", f"Input parameter assetId {ids[0]} is not numeric.")
+        limit, offset = self._paging(req)
+        found = [rec for rec in (self.inst.assets.ref(i) for i in ids) if rec is not None]
+        if not found:
+            raise _Error(400, "402880", f"No asset found for id(s): {listed}")
+        return self._records_response(req, found[offset : offset + limit], len(found))
 
     def _asset_search(self, req: ApiRequest) -> ApiResponse:
         limit, offset = self._paging(req)
@@ -773,40 +801,13 @@ class EsploroApi:
         ]
 
     def _run_json(self, req: ApiRequest, run: SimJobRun) -> dict[str, Any]:
-        job = run.job
-        status, progress = run.status_at(self._clock())
-        base = f"{req.base_url}/almaws/v1/conf/jobs/{job['id']}"
-        start = run.submit_wall + _dt.timedelta(seconds=run.duration / 10)
-        data: dict[str, Any] = {
-            "id": run.instance_id,
-            "name": f"{job['name']} - via API - {run.parameters.get('job_name', '')}".rstrip(),
-            "submitted_by": {"value": "exl_api", "desc": "Ex Libris, API"},
-            "submit_time": _iso(run.submit_wall),
-            "progress": progress,
-            "status": {"value": status, "desc": _JOB_STATUS_DESC.get(status, status.title())},
-        }
-        if status != "QUEUED":
-            data["start_time"] = _iso(start)
-        if progress == 100:
-            end = run.submit_wall + _dt.timedelta(seconds=run.duration)
-            data["end_time"] = _iso(end)
-            data["status_date"] = end.date().isoformat() + "Z"
-            alert = (
-                "alert_general_success"
-                if status.startswith("COMPLETED_S")
-                else "alert_general_failure"
-            )
-            data["alert"] = [{"value": alert, "desc": _ALERT_DESC[alert]}]
-            data["counter"] = [
-                {"type": {"value": code, "desc": desc}, "value": str(value)}
-                for code, desc, value in run.counters
-            ]
-        data["job_info"] = {
-            **{k: job[k] for k in ("id", "name", "description", "type", "category") if k in job},
-            "link": base,
-        }
-        data["link"] = f"{base}/instances/{run.instance_id}"
-        return data
+        return _jobs.instance_json(run, self._clock(), req.base_url)
+
+    def job_end_webhook(self, job_id: str, instance_id: str, base_url: str) -> dict[str, Any]:
+        """The ``JOB_END`` webhook of a run started with ``op=run`` (see
+        :func:`esploro_async.testing.jobs.job_end_webhook`)."""
+        run = self.inst.job_runs[(job_id, instance_id)]
+        return _jobs.job_end_webhook(run, self._clock(), base_url)
 
     def _jobs(self, req: ApiRequest, args: tuple[str, ...]) -> ApiResponse:
         inst = self.inst
@@ -899,31 +900,41 @@ class EsploroApi:
             limit = max(limit, 25)
         token = req.query.get("token")
         if token:
-            session = self._sessions.get(token)
-            if session is None:
-                raise _Error(400, "402892", f"Invalid resumption token: {token}")
-            lim = limit or session.limit
-            first = not session.schema_sent
-            body, _ = render_page(session.report, session.offset, lim, token=None, first=first)
-            session.schema_sent = True
-            session.offset = min(session.report.row_count, session.offset + lim)
-            return ApiResponse(200, body, XML_CT)
+            return self._report_next(token, limit)
         path = req.query.get("path")
         if not path:
             raise _Error(400, "40166410", "Mandatory parameter missing: path")
         report = self.inst.reports.get(path)
         if report is None:
-            raise _Error(400, "402885", f"Analytics path {path} was not found.")
-        lim = limit or 25
+            # the real answer (scriptotek/php-alma-client report_not_found_response.xml)
+            raise _Error(500, "INTERNAL_SERVER_ERROR", f"Path not found ({path})")
+        lim = report.page_rows(limit or 25)
         token = self._new_token()
-        self._sessions[token] = AnalyticsSession(report, lim, min(report.row_count, lim))
-        body, _ = render_page(report, 0, lim, token=token, first=True)
+        session = AnalyticsSession(report, limit or 25, min(report.row_count, lim))
+        self._sessions[token] = session
+        body, session.done = render_page(report, 0, lim, token=token, first=True)
+        return ApiResponse(200, body, XML_CT)
+
+    def _report_next(self, token: str, limit: int | None) -> ApiResponse:
+        """The next page of the report behind ``token``."""
+        session = self._sessions.get(token)
+        if session is None:
+            raise _Error(400, "402892", f"Invalid resumption token: {token}")
+        if session.done:
+            raise _Error(400, "420033", "No more rows to fetch")
+        lim = session.report.page_rows(limit or session.limit)
+        first = not session.schema_sent
+        body, session.done = render_page(
+            session.report, session.offset, lim, token=None, first=first
+        )
+        session.schema_sent = True
+        session.offset = min(session.report.row_count, session.offset + lim)
         return ApiResponse(200, body, XML_CT)
 
     def _new_token(self) -> str:
         return "".join(self._rng.choice("0123456789ABCDEF") for _ in range(48))
 
-    def _report_not_ready(self, req: ApiRequest) -> ApiResponse:
+    def _report_not_ready(self, req: ApiRequest, *, with_token: bool = True) -> ApiResponse:
         if req.method != "GET":
             raise self._not_allowed(req)
         token = req.query.get("token")
@@ -935,6 +946,8 @@ class EsploroApi:
         report = self.inst.reports.get(path or "")
         if report is None:
             return self._report(req)  # the same errors as a ready report
+        if not with_token:
+            return ApiResponse(200, render_not_ready(None), XML_CT)
         limit = max(25, min(1000, int(req.query.get("limit") or 25)))
         token = self._new_token()
         self._sessions[token] = AnalyticsSession(report, limit, 0, schema_sent=False)
@@ -942,26 +955,7 @@ class EsploroApi:
 
 
 _SET_CONTENT = {"IER": "Research assets", "RESEARCHERS": "Researchers"}
-_JOB_STATUS_DESC = {
-    "QUEUED": "Queued",
-    "RUNNING": "Running",
-    "COMPLETED_SUCCESS": "Completed Successfully",
-    "COMPLETED_WARNINGS": "Completed with Warnings",
-    "COMPLETED_FAILED": "Completed with Errors",
-    "FAILED": "Failed",
-    "ABORTED": "Aborted",
-    "CANCELLED": "Cancelled",
-}
-_ALERT_DESC = {
-    "alert_general_success": (
-        "The job completed successfully. For more information view the report details."
-    ),
-    "alert_general_failure": "The job failed. For more information view the report details.",
-}
-
-
-def _iso(when: _dt.datetime) -> str:
-    return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+_REPORT_PATHS = (("researchanalytics", "reports"), ("analytics", "reports"))
 
 
 def _job_parameters(body: dict[str, Any]) -> dict[str, str]:

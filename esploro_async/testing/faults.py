@@ -17,6 +17,7 @@ import attrs
 __all__ = [
     "ABSURD_HEADERS",
     "BODY_FAULTS",
+    "REPORT_FAULTS",
     "RESPONSE_FAULTS",
     "Fault",
     "FaultKind",
@@ -130,6 +131,13 @@ class FaultKind(str, enum.Enum):
     #: API does while the query runs; the report does not advance. Selected on every
     #: request (no ``max_count``), the report never finishes.
     REPORT_NOT_READY = "report_not_ready"
+    #: As ``REPORT_NOT_READY``, but without a ``ResumptionToken``, first request included
+    #: (scriptotek/php-alma-client ``analytics_still_loading_response.xml``, a real answer):
+    #: a first request starts nothing, a request with a token does not advance.
+    REPORT_LOADING = "report_loading"
+    #: Whatever the request gets, with a line break and spaces before the body (before
+    #: the XML declaration too, which XML itself forbids), as gateway error bodies come.
+    LEADING_WHITESPACE = "leading_whitespace"
 
 
 _PROCESSED_DEFAULT = {
@@ -150,12 +158,23 @@ _PROCESSED_DEFAULT = {
     FaultKind.DEEP_JSON: True,
     FaultKind.ABSURD_HEADERS: True,
     FaultKind.TRICKLE: True,
+    FaultKind.LEADING_WHITESPACE: True,
+    FaultKind.REPORT_LOADING: True,
 }
 
 #: Faults that damage the body of a processed response.
 BODY_FAULTS = frozenset(
-    {FaultKind.TRUNCATED, FaultKind.MALFORMED, FaultKind.SHORT_PAGE, FaultKind.NO_LIST}
+    {
+        FaultKind.TRUNCATED,
+        FaultKind.MALFORMED,
+        FaultKind.SHORT_PAGE,
+        FaultKind.NO_LIST,
+        FaultKind.LEADING_WHITESPACE,
+    }
 )
+
+#: Faults that answer an analytics report request as if its query still ran.
+REPORT_FAULTS = frozenset({FaultKind.REPORT_NOT_READY, FaultKind.REPORT_LOADING})
 
 #: Faults that change the response of a request the API really handled.
 RESPONSE_FAULTS = BODY_FAULTS | {
@@ -247,7 +266,7 @@ class Fault:
         """Whether the selected request is applied by the API (explicit or kind default)."""
         if self.kind in (FaultKind.HTML_401, FaultKind.HTML_200):
             return False
-        if self.kind in RESPONSE_FAULTS or self.kind is FaultKind.REPORT_NOT_READY:
+        if self.kind in RESPONSE_FAULTS or self.kind in REPORT_FAULTS:
             return True
         return _PROCESSED_DEFAULT[self.kind] if self.processed is None else self.processed
 
@@ -268,7 +287,8 @@ def endpoint_name(path: str) -> str:
 def endpoint_matches(key: str | None, path: str) -> bool:
     """Whether ``key`` (``None``, a simple endpoint name or a ``/`` path prefix) selects ``path``.
 
-    Aliases: ``"analytics"`` = ``"researchanalytics"``, ``"conf"`` covers ``researchconf``.
+    Aliases: ``"analytics"`` covers ``researchanalytics`` and Alma's ``analytics``,
+    ``"configuration"`` is ``researchconf``.
     """
     if key is None:
         return True
@@ -276,7 +296,7 @@ def endpoint_matches(key: str | None, path: str) -> bool:
         return path.startswith(key)
     name = endpoint_name(path)
     aliases = {"analytics": "researchanalytics", "configuration": "researchconf"}
-    return name == aliases.get(key, key)
+    return name in (key, aliases.get(key, key))
 
 
 def fault_body_size(fault: Fault) -> int:

@@ -26,16 +26,17 @@ import random
 import string
 from collections import Counter, deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, unquote, urlencode
 
 import anyio
 import attrs
 
 from esploro_async.testing import _hostile, _xml
-from esploro_async.testing.api import XML_CT, ApiRequest, ApiResponse, EsploroApi
+from esploro_async.testing.api import JSON_CT, XML_CT, ApiRequest, ApiResponse, EsploroApi
 from esploro_async.testing.faults import (
     BODY_FAULTS,
+    REPORT_FAULTS,
     RESPONSE_FAULTS,
     Fault,
     FaultKind,
@@ -71,14 +72,15 @@ async def _sleep(seconds: float) -> None:
     await anyio.sleep(round(seconds, 6))
 
 
-#: The read/write API key every default gateway accepts.
 SIM_API_KEY = "l8xx5e1f0c2a9b7d4e6f8a0b1c3d5e7f9a2b"
-#: A read-only key: GET works, POST/PUT/DELETE get HTTP 400 ``UNAUTHORIZED``.
+"""The read/write key the simulated gateway accepts by default."""
 SIM_READ_ONLY_KEY = "l8xx0ead0b1ee2c3d4e5f6a7b8c9d0e1f2a3"
+"""A read-only key: GET works, POST/PUT/DELETE get HTTP 400 ``UNAUTHORIZED``."""
 
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 SERVER_HEADER = "Layer7-API-Gateway"
 PER_SECOND_MESSAGE = "HTTP requests are more than allowed per second"
+PER_SECOND_MESSAGE_JSON = PER_SECOND_MESSAGE + ". See https://goo.gl/2x1c1M "
 DAILY_MESSAGE = "Daily API threshold has been reached. Please try again tomorrow."
 UNAUTHORIZED_MESSAGE = "API-key not defined or not configured to allow this API."
 ROUTING_MESSAGE = "Routing error: the request could not be routed to the target service."
@@ -270,6 +272,10 @@ class SimulatedGateway:
         self.seed = seed
         #: Every request seen, in arrival order (plus foreign arrivals).
         self.log: list[RequestRecord] = []
+        #: ``"json"``: a 429 ``PER_SECOND_THRESHOLD`` comes as the real JSON body, without
+        #: ``trackingId`` and with a padded message (scriptotek/php-alma-client
+        #: ``per_second_threshold_error_response.json``); ``"xml"`` (default): the XML one.
+        self.throttle_body: Literal["xml", "json"] = "xml"
         self._fault_states = [_FaultState(f) for f in self.faults]
         self._lat_rng = random.Random(f"{seed}:latency")
         self._fault_rng = random.Random(f"{seed}:faults")
@@ -467,6 +473,15 @@ class SimulatedGateway:
             headers.append(("Content-Type", content_type))
         return headers
 
+    def _refusal(self, code: str, t: float) -> SimResponse:
+        """The 429 of a request refused by the per-second or the daily threshold."""
+        if code == "PER_SECOND_THRESHOLD" and self.throttle_body == "json":
+            error = {"errorCode": code, "errorMessage": PER_SECOND_MESSAGE_JSON}
+            body = {"errorList": {"error": [error]}, "errorsExist": True, "result": None}
+            return SimResponse(429, self._headers(JSON_CT, t=t), json.dumps(body).encode())
+        msg = PER_SECOND_MESSAGE if code == "PER_SECOND_THRESHOLD" else DAILY_MESSAGE
+        return self._gateway_error(429, code, msg, t)
+
     def _gateway_error(self, status: int, code: str, message: str, t: float) -> SimResponse:
         body = _xml.error_xml(code, message, self._tracking_id())
         return SimResponse(status, self._headers(XML_CT, t=t), body)
@@ -517,8 +532,7 @@ class SimulatedGateway:
             return resp, record(400, "UNAUTHORIZED", False)
         code = self._admit(t)
         if code is not None:
-            msg = PER_SECOND_MESSAGE if code == "PER_SECOND_THRESHOLD" else DAILY_MESSAGE
-            return self._gateway_error(429, code, msg, t), record(429, code, False)
+            return self._refusal(code, t), record(429, code, False)
 
         api_req = ApiRequest(
             method=method,
@@ -530,9 +544,16 @@ class SimulatedGateway:
             base_url=req.base_url,
         )
         processed = fault is None or fault.is_processed
-        not_ready = fault is not None and fault.kind is FaultKind.REPORT_NOT_READY
+        report_fault = _report_fault(fault)
+        not_ready = report_fault is not None
         api_resp: ApiResponse | None = (
-            self.api.handle(api_req, report_not_ready=not_ready) if processed else None
+            self.api.handle(
+                api_req,
+                report_not_ready=not_ready,
+                report_loading=report_fault is FaultKind.REPORT_LOADING,
+            )
+            if processed
+            else None
         )
         if fault is None or not_ready or fault.kind in RESPONSE_FAULTS:
             assert api_resp is not None
@@ -661,11 +682,13 @@ class SimulatedGateway:
 
         For benchmarks and load tests, where the simulator must not share a core with the
         client it measures: ``options`` are this class's keyword arguments (picklable),
-        ``researchers`` and ``assets`` size its `SyntheticInstitution`. See `GatewayProcess`::
+        ``researchers`` and ``assets`` size its `SyntheticInstitution`. See `GatewayProcess`:
 
-            with SimulatedGateway.in_child_process(researchers=20_000) as gw:
-                ...  # point clients at gw.url
-                log = gw.stop()
+        ```python
+        with SimulatedGateway.in_child_process(researchers=20_000) as gw:
+            ...  # point clients at gw.url
+            log = gw.stop()
+        ```
         """
         from esploro_async.testing.process import GatewayProcess
 
@@ -729,7 +752,14 @@ def max_in_window(times: Iterable[float], window: float = 1.0) -> int:
     return best
 
 
+def _report_fault(fault: Fault | None) -> FaultKind | None:
+    """The kind of ``fault`` if it answers a report as still running, else ``None``."""
+    return fault.kind if fault is not None and fault.kind in REPORT_FAULTS else None
+
+
 def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:
+    if fault.kind is FaultKind.LEADING_WHITESPACE:
+        return b"\r\n   " + body
     if fault.kind in (FaultKind.SHORT_PAGE, FaultKind.NO_LIST):
         return _shorten(body, drop_list=fault.kind is FaultKind.NO_LIST)
     if fault.kind is FaultKind.TRUNCATED:

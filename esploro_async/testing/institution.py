@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import json
+import random
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
@@ -215,6 +216,36 @@ class RecordStore:
         self.version += 1
         return True
 
+    def churn(
+        self,
+        rng: random.Random,
+        *,
+        changed: int = 0,
+        appeared: int = 0,
+        disappeared: int = 0,
+        change: Callable[[JsonDict, random.Random], None],
+    ) -> list[str]:
+        """Change, add and remove records at random, as a day of a live institution does.
+
+        ``changed`` records get ``change(record, rng)`` applied to a copy (written back, so
+        their update date becomes today); ``appeared`` new synthetic records are inserted at
+        random list positions; ``disappeared`` records are deleted. Returns the ids changed
+        or added. Driven only by ``rng``, so a seed replays the same day.
+        """
+        touched: list[str] = []
+        if self._order:
+            for position in rng.sample(range(len(self._order)), min(changed, len(self._order))):
+                rid = self._id_at(self._order[position])
+                record = copy.deepcopy(self._record_at(self._order[position]))
+                change(record, rng)
+                self.put(rid, record)
+                touched.append(rid)
+        for _ in range(appeared):
+            touched.append(self.insert(rng.randrange(len(self._order) + 1)))
+        for _ in range(min(disappeared, len(self._order))):
+            self.delete(self._id_at(self._order[rng.randrange(len(self._order))]))
+        return touched
+
     def move(self, record_id: str, position: int) -> None:
         """Move an existing record to list ``position``."""
         k = self._key(record_id)
@@ -285,6 +316,7 @@ class SyntheticInstitution:
             "9500000030004321": list,
         }
         self.code_tables: dict[str, JsonDict] = _code_tables()
+        self.code_tables["systemJobStatus"] = _load_data("code-table-systemJobStatus.json")
         self.import_profiles: list[JsonDict] = [
             {
                 "id": f"61000000{i}0004321",
@@ -311,7 +343,8 @@ class SyntheticInstitution:
         #: Job runs started with ``POST /almaws/v1/conf/jobs/{id}?op=run``, by
         #: ``(job id, instance id)``; each takes simulated time (see :class:`SimJobRun`).
         self.job_runs: dict[tuple[str, str], SimJobRun] = {}
-        #: Final status forced per job id (e.g. ``{"M50173": "COMPLETED_FAILED"}``);
+        #: Final status forced per job id (e.g. ``{"M50173": "COMPLETED_FAILED"}``), any
+        #: ``systemJobStatus`` code (see :mod:`esploro_async.testing.jobs`);
         #: other runs end ``COMPLETED_SUCCESS``.
         self.job_outcomes: dict[str, str] = {}
         self._next_id = 0
@@ -346,6 +379,29 @@ class SyntheticInstitution:
                 pos += 1
         return inst
 
+    def churn(
+        self,
+        seed: int | str,
+        *,
+        assets: tuple[int, int, int] = (0, 0, 0),
+        researchers: tuple[int, int, int] = (0, 0, 0),
+    ) -> None:
+        """A day of changes: ``(changed, appeared, disappeared)`` assets and researchers.
+
+        Changed assets get a new title; changed researchers a new last name (seen in the
+        brief list) or, one time in two, only a new keyword (seen in the full record only).
+        Seeded: the same ``seed`` makes the same changes to the same institution.
+        """
+        rng = random.Random(f"churn:{self.seed}:{seed}")
+        changed, appeared, disappeared = assets
+        self.assets.churn(
+            rng, changed=changed, appeared=appeared, disappeared=disappeared, change=_retitle
+        )
+        changed, appeared, disappeared = researchers
+        self.researchers.churn(
+            rng, changed=changed, appeared=appeared, disappeared=disappeared, change=_rename
+        )
+
     def add_asset(self, record: JsonDict, position: int | None = None) -> str:
         """Add an asset record verbatim (its ``originalRepository.assetId`` is kept)."""
         return self.assets.insert(position, record)
@@ -353,6 +409,19 @@ class SyntheticInstitution:
     def add_researcher(self, record: JsonDict, position: int | None = None) -> str:
         """Add a researcher record verbatim (its ``primary_id`` is kept)."""
         return self.researchers.insert(position, record)
+
+
+def _retitle(record: JsonDict, rng: random.Random) -> None:
+    record["title"] = f"{record.get('title', '')} (rev. {rng.randrange(10**6)})"
+
+
+def _rename(record: JsonDict, rng: random.Random) -> None:
+    if rng.random() < 0.5:
+        record["last_name"] = f"{record.get('last_name', '')}-{rng.randrange(10**4)}"
+        return
+    keywords = record.setdefault("researcher", {}).setdefault("researcher_keyword", [])
+    if isinstance(keywords, list):
+        keywords.append({"value": f"topic {rng.randrange(10**6)}"})
 
 
 @attrs.define
@@ -378,14 +447,23 @@ class SimJobRun:
     per_member_seconds: ClassVar[float] = 0.02
 
     def status_at(self, t: float) -> tuple[str, int]:
-        """``(status code, progress %)`` at monotonic time ``t``."""
+        """``(status code, progress %)`` at monotonic time ``t``.
+
+        ``QUEUED`` for the first tenth, ``INITIALIZING`` to 15 %, ``RUNNING``, then
+        ``FINALIZING`` for the last tenth, then :attr:`final_status` at 100 % (a final
+        ``MANUAL_HANDLING_REQUIRED`` stays at 99 %).
+        """
         elapsed = t - self.submitted_at
         if elapsed >= self.duration:
-            return self.final_status, 100
-        if elapsed < self.duration / 10:
+            manual = self.final_status == "MANUAL_HANDLING_REQUIRED"
+            return self.final_status, 99 if manual else 100
+        share = elapsed / self.duration
+        if share < 0.10:
             return "QUEUED", 0
-        running = (elapsed - self.duration / 10) / (self.duration * 0.9)
-        return "RUNNING", min(99, int(100 * running))
+        if share < 0.15:
+            return "INITIALIZING", 0
+        progress = min(99, int(100 * (share - 0.10) / 0.9))
+        return ("FINALIZING" if share >= 0.9 else "RUNNING"), progress
 
 
 def _set(sid: str, name: str, content: str, desc: str) -> JsonDict:

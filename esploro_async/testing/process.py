@@ -5,12 +5,14 @@ a benchmark or load test that measures a client against it over loopback HTTP ru
 a child process, which keeps the client's event loop and the simulator from competing for
 one core. `GatewayProcess` builds a fresh `SimulatedGateway` (fresh log, fresh per-second
 window, fresh port) in a ``spawn``-ed process and talks to it over a ``multiprocessing``
-pipe; nothing is added to the simulator's HTTP surface::
+pipe; nothing is added to the simulator's HTTP surface:
 
-    with GatewayProcess(researchers=20_000, latency=Latency.uniform(0.2, 0.8)) as gw:
-        ...  # point clients at gw.url
-        log = gw.stop()
-    print(log.count_status(429), max_in_window(log.accepted_times))
+```python
+with GatewayProcess(researchers=20_000, latency=Latency.uniform(0.2, 0.8)) as gw:
+    ...  # point clients at gw.url
+    log = gw.stop()
+print(log.count_status(429), max_in_window(log.accepted_times))
+```
 
 Shutdown is robust by construction: the parent asks the child to stop on ``__exit__``
 (normal end, exception or Ctrl-C), then terminates, then kills it if it does not exit in

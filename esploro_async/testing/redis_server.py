@@ -7,10 +7,12 @@ Needs the ``redis-server`` binary (Debian: ``apt-get install redis-server``). No
 persisted; `stop` and `start` restart it on the same port (to test a Redis outage), `kill`
 stops it like ``kill -9``.
 
-`RedisClusterServers` starts a local Redis Cluster of three primaries the same way::
+`RedisClusterServers` starts a local Redis Cluster of three primaries the same way:
 
-    with RedisClusterServers() as cluster:
-        governance = RedisGovernance(cluster.url, institution="01TEST_INST")  # redis+cluster://
+```python
+with RedisClusterServers() as cluster:
+    governance = RedisGovernance(cluster.url, institution="01TEST_INST")  # redis+cluster://
+```
 """
 
 from __future__ import annotations

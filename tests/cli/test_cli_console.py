@@ -319,7 +319,12 @@ def test_every_file_written_is_private_whatever_the_umask(tmp_path: Path) -> Non
             *SIM, "harvest", "researchers", "--simulate", "-q", "--overwrite", "--out", str(out)
         )
         changes = tmp_path / "c.jsonl"
-        changes.write_text('{"type": "researcher", "id": "R00000001", "set": {"/x": 1}}\n')
+        change = {
+            "type": "researcher",
+            "id": "R00000001",
+            "set": {"/researcher/display_title": "D"},
+        }
+        changes.write_text(json.dumps(change) + "\n")
         applied = cli(*SIM, "apply", str(changes), "--simulate")
     finally:
         os.umask(old_umask)

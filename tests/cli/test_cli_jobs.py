@@ -54,3 +54,12 @@ def test_bad_parameters_and_unknown_jobs_exit_non_zero() -> None:
     no_set = runner.invoke(cli, [*SIM, "job", "run", "M50173", "--param", "set_id=1", "--simulate"])
     assert no_set.exit_code == 1
     assert "Set 1 was not found" in no_set.stderr
+
+
+def test_wait_gives_up_at_the_deadline_and_says_the_job_still_runs() -> None:
+    args = [*SIM, "job", "run", "M50173", "--param", f"set_id={EMPTY_IER_SET}", "--wait"]
+    args += ["--poll-interval", "0.5", "--deadline", "1", "--simulate", "-q"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert "deadline" in result.stderr
+    assert "not cancelled" in result.stderr

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -68,3 +69,70 @@ def test_the_nightly_sync_gives_one_result_per_row(tmp_path: Path) -> None:
     assert "unknown field" in by_row[5]["error"]
     assert "NotFoundError" in by_row[6]["error"]
     assert status == 1
+
+
+def _portal_with(monkeypatch: pytest.MonkeyPatch, **gateway: Any) -> ModuleType:
+    """The portal, its client on a simulated gateway built with ``gateway`` options."""
+    from esploro_async import EsploroClient, RetryPolicy
+    from esploro_async.testing import SIM_API_KEY, SimulatedGateway, SyntheticInstitution
+
+    portal = load("fastapi_portal")
+    simulated = SimulatedGateway(SyntheticInstitution(seed=1, researchers=50), **gateway)
+
+    def make_client() -> EsploroClient:
+        return EsploroClient(
+            SIM_API_KEY,
+            base_url="http://esploro.localhost",
+            transport=simulated.transport(),
+            retry=RetryPolicy(max_attempts=2, backoff_initial=0),
+        )
+
+    monkeypatch.setattr(portal, "make_client", make_client)
+    return portal
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/researchers/R00000001", 200),
+        ("/researchers/%2E", 400),
+        ("/researchers/%2E%2E", 400),
+        ("/researchers/nobody", 404),
+    ],
+)
+def test_the_portal_answers_a_visitors_bad_input_with_4xx(
+    monkeypatch: pytest.MonkeyPatch, path: str, status: int
+) -> None:
+    portal = _portal_with(monkeypatch)
+    with TestClient(portal.app) as http:
+        response = http.get(path)
+    assert response.status_code == status, response.text
+
+
+def test_the_portal_answers_503_with_retry_after_when_the_api_is_down_or_spent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from esploro_async.testing import Fault, FaultKind
+
+    down = _portal_with(monkeypatch, faults=[Fault(FaultKind.ROUTING_ERROR)])
+    with TestClient(down.app, raise_server_exceptions=False) as http:
+        response = http.get("/researchers/R00000001")
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+
+    spent = _portal_with(monkeypatch, daily_quota=3)
+    with TestClient(spent.app, raise_server_exceptions=False) as http:
+        answers = [http.get("/researchers/R00000001") for _ in range(5)]
+    assert {a.status_code for a in answers} <= {200, 503}  # the harvest spends quota too
+    assert answers[-1].status_code == 503
+    assert "quota" in answers[-1].json()["detail"]
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 24 * 3600
+
+
+def test_the_portal_answers_429_when_the_gateway_keeps_refusing() -> None:
+    from esploro_async import RateLimitError
+
+    portal = load("fastapi_portal")
+    error = RateLimitError("429 PER_SECOND_THRESHOLD", status_code=429)
+    assert portal.http_answer(error)[0] == 429
+    assert portal.http_answer(error)[2]["Retry-After"] == "1"

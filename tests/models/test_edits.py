@@ -137,12 +137,12 @@ def test_orcid_set_in_researcher_sub_object() -> None:
         },
     }
     researcher = Researcher.from_dict(data)
-    researcher.orcid = "new"
+    researcher.orcid = "https://orcid.org/0000-0002-1825-0097"
     after = researcher.to_dict()
     assert changed_keys(data, after) == {"researcher"}
     assert changed_keys(data["researcher"], after["researcher"]) == {"user_identifier"}
     assert after["researcher"]["user_identifier"][1] == {
-        "value": "new",
+        "value": "0000-0002-1825-0097",  # checked, stored bare
         "id_type": {"value": "ORCID", "desc": "ORCID"},
         "status": "A",
     }

@@ -191,7 +191,8 @@ def test_researcher_getters_on_nulls() -> None:
     odd = Researcher.from_dict(
         {"primary_id": None, "researcher": None, "contact_info": {"email": None}, "status": "X"}
     )
-    assert odd.primary_id is None
+    assert not odd.has_primary_id
+    assert odd.primary_id == ""
     assert odd.first_name is None
     assert odd.orcid is None
     assert odd.emails == []

@@ -93,12 +93,12 @@ def test_from_dict_copies_and_to_dict_is_fresh(data: dict[str, Any]) -> None:
 def test_nested_input_is_not_aliased() -> None:
     source = {"researcher": {"user_identifier": [{"id_type": {"value": "ORCID"}, "value": "a"}]}}
     record = Researcher.from_dict(source)
-    record.orcid = "b"
+    record.orcid = "0000-0001-5109-3700"
     assert source["researcher"]["user_identifier"][0]["value"] == "a"
     got = record["researcher"]
     got["user_identifier"].clear()
-    assert record.orcid == "b"
-    assert record.raw["researcher"]["user_identifier"][0]["value"] == "b"
+    assert record.orcid == "0000-0001-5109-3700"
+    assert record.raw["researcher"]["user_identifier"][0]["value"] == "0000-0001-5109-3700"
 
 
 def test_non_object_is_rejected() -> None:

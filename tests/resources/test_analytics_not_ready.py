@@ -72,7 +72,7 @@ async def test_an_empty_unfinished_first_page_is_followed_not_taken_as_the_end()
         {"ISBN": "9788230013762", "Material Type": "Book"},
         {"ISBN": "8230013764", "Material Type": "Book"},
     ]
-    assert stream.columns == {"Column0": "0", "Column1": "ISBN", "Column3": "Material Type"}
+    assert stream.columns == {"Column1": "ISBN", "Column3": "Material Type"}
     assert "token" not in seen[0]
     assert [q["token"] for q in seen[1:]] == [["5514B8CE1BB0CBF6"]] * 3
     assert {q["path"][0] for q in seen} == {"/shared/Inst/Reports/Titles"}

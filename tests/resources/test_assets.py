@@ -37,8 +37,13 @@ async def test_get(client: EsploroClient, gw: SimulatedGateway) -> None:
 
 async def test_get_errors(client: EsploroClient) -> None:
     with pytest.raises(NotFoundError) as info:
-        await client.assets.get("99nope")
+        await client.assets.get("990000000000000")
     assert info.value.error_code == "402880"
+    with pytest.raises(BadRequestError) as malformed:
+        await client.assets.get("99nope")  # not unknown: impossible
+    assert not isinstance(malformed.value, NotFoundError)
+    assert malformed.value.error_code == "402204"
+    assert "malformed" in str(malformed.value)
     with pytest.raises(ValueError, match="get_many"):
         await client.assets.get("1,2")
     with pytest.raises(ValueError, match="asset id is required"):

@@ -113,9 +113,11 @@ async def test_other_codes_keep_their_class() -> None:
         with pytest.raises(BadRequestError) as raised:
             await client.researchers.get("jdoe")
     assert not isinstance(raised.value, NotFoundError)
-    async with _client(httpx.Response(500, json=USER_NOT_FOUND)) as client:
-        with pytest.raises(ServerError):
+    internal = {"errorsExist": True, "errorList": {"error": {"errorCode": "INTERNAL_SERVER_ERROR"}}}
+    async with _client(httpx.Response(500, json=internal)) as client:
+        with pytest.raises(ServerError) as server:
             await client.researchers.get("jdoe")
+    assert not isinstance(server.value, NotFoundError)
 
 
 async def test_get_many_reports_ids_answered_400_not_found_as_missing() -> None:
@@ -130,7 +132,7 @@ async def test_the_simulator_answers_unknown_ids_as_the_real_gateway(
 ) -> None:
     for call in (
         client.researchers.get("nobody"),
-        client.assets.get("99nope"),
+        client.assets.get("990000000000000"),
         client.organizations.get("NOPE"),
         client.config.sets.get("1"),
         client.config.jobs.get("M0"),

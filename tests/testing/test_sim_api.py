@@ -408,7 +408,16 @@ async def test_analytics_token_paging() -> None:
         r = await c.get(REPORTS, params={"path": path, "limit": 1001})
         assert r.status_code == 400
         assert (await c.get(REPORTS, params={"token": "nope"})).status_code == 400
-        assert (await c.get(REPORTS, params={"path": "/shared/none"})).status_code == 400
+        unknown = await c.get(REPORTS, params={"path": "/shared/none"})
+        assert unknown.status_code == 500  # as the real gateway: "Path not found (...)"
+        error = SafeET.fromstring(unknown.content).find(".//{*}error")
+        assert error is not None
+        assert error.findtext("{*}errorCode") == "INTERNAL_SERVER_ERROR"
+        assert error.findtext("{*}errorMessage") == "Path not found (/shared/none)"
+        # the token of a report whose last page was served is used up
+        used = await c.get(REPORTS, params={"token": token, "path": path})
+        assert used.status_code == 400
+        assert b"<errorCode>420033</errorCode>" in used.content
         single = await c.get(REPORTS, params={"path": "/shared/Sim University/Reports/Single row"})
         assert len(_rows(single.content)[1]) == 1
         assert b"<IsFinished>true</IsFinished>" in single.content

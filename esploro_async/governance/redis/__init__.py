@@ -3,12 +3,14 @@
 The gateway's thresholds belong to the *institution*: 25 requests per second and a daily
 quota shared by every process, host and integration. In-process limiters cannot see each
 other (four of them send at four times the rate), so this backend keeps the state in Redis
-and composes it into the ordinary `Governance`::
+and composes it into the ordinary `Governance`:
 
-    governance = RedisGovernance("redis://localhost:6379/0", institution="01ABC_INST")
-    async with EsploroClient(governance=governance) as client:
-        ...
-    await governance.aclose()
+```python
+governance = RedisGovernance("redis://localhost:6379/0", institution="01ABC_INST")
+async with EsploroClient(governance=governance) as client:
+    ...
+await governance.aclose()
+```
 
 **Rate (`RedisRateGate`).** A GCRA scheduler in one Lua script, burst 1, reading the
 Redis server's clock with ``TIME`` (µs). Host clocks are never used for the shared

@@ -18,11 +18,13 @@ class RedisGovernance(Governance):
     """`Governance` whose rate gate and quota ledger live in Redis, for many processes.
 
     Every process (and host) working for the institution creates one with the same
-    ``url``, ``institution`` and rate settings and passes it to its clients::
+    ``url``, ``institution`` and rate settings and passes it to its clients:
 
-        governance = RedisGovernance("redis://redis:6379/0", institution="01ABC_INST")
-        async with EsploroClient(governance=governance) as client: ...
-        await governance.aclose()
+    ```python
+    governance = RedisGovernance("redis://redis:6379/0", institution="01ABC_INST")
+    async with EsploroClient(governance=governance) as client: ...
+    await governance.aclose()
+    ```
 
     Args:
         url: a redis-py URL of one server (``redis://host:6379/0``, ``rediss://``,

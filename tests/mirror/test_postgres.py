@@ -1,0 +1,58 @@
+"""The mirror in a real PostgreSQL server (started for these tests): the same guarantees."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from killing import kill_and_compare
+from postgres_support import fresh_database, postgres_cluster
+
+from conftest import API_KEY, BASE_URL, make_gateway
+from esploro_async import EsploroClient
+from esploro_async.mirror import Mirror, StoreError, StoreLockedError
+from esploro_async.testing import SyntheticInstitution
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with postgres_cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def database(server: str) -> str:
+    return fresh_database(server, f"mirror_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.mark.parametrize(("kind", "rounds", "seed"), [("assets", 8, 21), ("researchers", 6, 22)])
+async def test_postgres_mirror_killed_anywhere_equals_the_source(
+    tmp_path: Path, database: str, kind: str, rounds: int, seed: int
+) -> None:
+    report = await kill_and_compare(
+        kind=kind, db=database, out=tmp_path / "export.jsonl", rounds=rounds, seed=seed
+    )
+    assert report.kills >= rounds * 3 // 4, report
+
+
+async def test_postgres_store_refuses_another_institution_and_a_second_sync(
+    database: str,
+) -> None:
+    from esploro_async.mirror.postgres import PostgresStore
+
+    institution = SyntheticInstitution(seed=3, researchers=20, assets=150)
+    gateway = make_gateway(institution=institution)
+    async with EsploroClient(API_KEY, base_url=BASE_URL, transport=gateway.transport()) as client:
+        async with Mirror(client, PostgresStore(database), institution="01ONE") as mirror:
+            await mirror.sync("assets")
+            with pytest.raises(StoreLockedError, match="another sync is running"):
+                await PostgresStore(database).open("01ONE")
+        with pytest.raises(StoreError, match="another institution"):
+            async with Mirror(client, PostgresStore(database), institution="01TWO") as other:
+                await other.sync("assets")
+        async with Mirror(client, PostgresStore(database), institution="01ONE") as mirror:
+            assert (await mirror.store.count("assets")) == (150, 0)
