@@ -84,7 +84,8 @@ else
   if active then
     step = math.ceil(1000000 / (1000000 / interval * (1 - share) - (tonumber(ARGV[14]) - 1)))
   end
-  -- Batch requests refused earlier hold tickets, one slot apart up to 'qtat' (advisory:
+  -- With a batch reach shorter than the horizon (ARGV[16]), batch requests refused earlier
+  -- hold tickets, one slot apart up to 'qtat' (advisory:
   -- nothing is reserved, an interactive request may still take the next slot). A request
   -- without a ticket (ARGV[17] ~= '1') lines up after them, within the other processes'
   -- count of batch waiters (a vanished ticket holder costs one slot once, never more).
@@ -96,7 +97,7 @@ else
       if b and b > 0 then heads = heads + 1 end
     end
   end
-  if ARGV[17] ~= '1' then
+  if ARGV[17] ~= '1' and (tonumber(ARGV[16]) or horizon) < horizon then
     local queued = math.min(tonumber(s[8]) or 0, slot + heads * step)
     slot = math.max(slot, queued)
   end
@@ -118,7 +119,7 @@ end
 -- A refused batch request is told when to ask again: the processes refused together are
 -- told one slot apart ('qtat', advisory: nothing is reserved, so an interactive request may
 -- still take the next slot), not all the same one, which only one of them could get.
-if granted == 0 and not interactive then
+if granted == 0 and not interactive and ahead < horizon then
   local qtat = math.max(tonumber(s[8]) or 0, slot + step)
   redis.call('HSET', KEYS[1], 'qtat', string.format('%.0f', qtat))
 end
@@ -144,11 +145,7 @@ if #gone > 0 then
 end
 redis.call('PEXPIRE', KEYS[2], 120000)
 redis.call('PEXPIRE', KEYS[3], 120000)
--- When this process's next batch request may find a slot in reach: after the slot just
--- granted, and after one slot for each other process with batch work waiting.
-local after = wait
-if granted == 1 and not interactive then after = wait + (1 + heads) * step end
-return {granted, wait, interval, tostring(rate), paused - now, ahead, tostring(margin), after}
+return {granted, wait, interval, tostring(rate), paused - now, ahead, tostring(margin)}
 """
 
 PENALIZE_LUA = """

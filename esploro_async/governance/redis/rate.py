@@ -28,8 +28,6 @@ from esploro_async.governance.redis._store import (
 
 _LISTEN_POLL = 0.5  # seconds between looks at whether the pause listener should stop
 _BATCH = priority_of("batch", retry=True)  # the lowest priority value of the batch lane
-# Seconds after a free slot comes within a request's reach that it asks for it again.
-_REACH = 0.005
 
 
 class _PriorityLock:
@@ -139,7 +137,7 @@ class RedisRateGate:
         interactive_share: float = 0.25,
         interactive_burst: int = 2,
         interactive_window: float = 30.0,
-        batch_horizon: float = 0.1,
+        batch_horizon: float = 1.0,
     ) -> None:
         if fallback not in ("error", "local"):
             raise ConfigurationError(f"fallback must be 'error' or 'local', not {fallback!r}")
@@ -179,9 +177,7 @@ class RedisRateGate:
         self._insurance = SpacingLimiter(lambda _now: max(0.0, self._interval - late_tolerance))
         self._fallback_limiter = SpacingLimiter(1.0 / fallback_rate)
         self._queue = _PriorityLock()
-        self._next_batch_call = -math.inf
         self._ticket = False  # this process's batch head was refused and told when to return
-        self._after = 0.0  # seconds from the last reply until this process's next slot
         self._paused_until = -math.inf
         self._epoch = 0
         self._down = False
@@ -328,10 +324,6 @@ class RedisRateGate:
                         self.stats["fallback"] += 1
                         return None
                     continue
-                if priority >= _BATCH and now < self._next_batch_call:
-                    # No batch slot comes within reach before then: asking would be refused.
-                    await self._queue.yield_for(self._next_batch_call - now)
-                    continue
                 epoch = self._epoch
                 recovering = self._down
                 try:
@@ -345,12 +337,10 @@ class RedisRateGate:
                     self._ticket = not granted  # refused: this process holds a ticket
                 if granted:
                     self.stats["grants"] += 1
-                    if priority >= _BATCH:
-                        self._next_batch_call = now + self._after - horizon_s + _REACH
                     return now + wait_s, epoch
                 self.stats["refusals"] += 1
-                # Ask again when the free slot comes within reach.
-                await self._queue.yield_for(max(0.002, wait_s - horizon_s + _REACH))
+                # Ask again when the free slot is well within reach.
+                await self._queue.yield_for(wait_s - horizon_s / 2)
         finally:
             self._queue.release_if_held()
 
@@ -386,7 +376,7 @@ class RedisRateGate:
 
     def _apply_reply(self, reply: list[object], recovering: bool) -> tuple[bool, float, float]:
         """Take in the shared state of a reserve reply: (granted, wait s, horizon s)."""
-        granted, wait, interval, rate, paused, horizon, margin, after = reply
+        granted, wait, interval, rate, paused, horizon, margin = reply
         now = current_time()
         if recovering:
             self._down = False
@@ -399,7 +389,6 @@ class RedisRateGate:
             # Slots reserved from now on are already after it: no epoch change.
             self._paused_until = now + paused_s
             self._insurance.pause_until(self._paused_until)
-        self._after = as_int(after) / US
         return bool(as_int(granted)), as_int(wait) / US, as_int(horizon) / US
 
     def _on_down(self, exc: BaseException) -> None:
