@@ -60,10 +60,9 @@ async def prefill(store: SQLiteStore, institution: SyntheticInstitution, today: 
         await store.commit(PageWrite("assets", rows, (), state, now=f"{today}T00:00:00"))
 
 
-async def nightly(assets: int, changed: float, nights: int) -> None:
+async def nightly(folder: Path, assets: int, changed: float, nights: int) -> None:
     """See the module docstring."""
     institution = SyntheticInstitution(seed=1, researchers=1_000, assets=assets)
-    folder = Path(tempfile.mkdtemp(prefix="mirror-bench-"))
     db = folder / "mirror.sqlite"
     store = SQLiteStore(db)
     await store.open(INSTITUTION)
@@ -139,21 +138,30 @@ async def _baseline(url: str, out: Path, rate_limit: int) -> int:
     return count
 
 
-async def _mirror(url: str, db: Path, rate_limit: int) -> int:
-    async with (
-        EsploroClient(
-            SIM_API_KEY, base_url=url, rate_limit=rate_limit, allow_above_threshold=rate_limit > 25
-        ) as client,
-        Mirror(client, SQLiteStore(db), institution=INSTITUTION) as mirror,
-    ):
+async def _mirror(url: str, db: Path, rate_limit: int, prefetch: int | None) -> int:
+    client = EsploroClient(
+        SIM_API_KEY, base_url=url, rate_limit=rate_limit, allow_above_threshold=rate_limit > 25
+    )
+    mirror = Mirror(client, SQLiteStore(db), institution=INSTITUTION, prefetch=prefetch)
+    async with client, mirror:
         return (await mirror.sync("assets")).counts.new
 
 
-def throughput(assets: int, latency: str, rate_limit: int) -> None:
+BASELINE = "baseline: stream to JSONL + checkpoint"
+MIRROR = "mirror: sync into SQLite"
+
+
+def throughput(
+    folder: Path,
+    assets: int,
+    latency: str,
+    rate_limit: int,
+    runs: tuple[str, ...],
+    prefetch: int | None,
+) -> None:
     """See the module docstring."""
-    folder = Path(tempfile.mkdtemp(prefix="mirror-bench-"))
     limit = rate_limit * 99
-    for name in ("baseline: stream to JSONL + checkpoint", "mirror: sync into SQLite"):
+    for name in runs:
         with GatewayProcess(
             researchers=100, assets=assets, latency=Latency.parse(latency), rate_limit=rate_limit
         ) as gateway:
@@ -163,7 +171,9 @@ def throughput(assets: int, latency: str, rate_limit: int) -> None:
                 if name.startswith("baseline"):
                     count = asyncio.run(_baseline(gateway.url, folder / "a.jsonl", rate_limit))
                 else:
-                    count = asyncio.run(_mirror(gateway.url, folder / "m.sqlite", rate_limit))
+                    count = asyncio.run(
+                        _mirror(gateway.url, folder / "m.sqlite", rate_limit, prefetch)
+                    )
                 wall = time.monotonic() - began
             growth = max(rss for _, rss, _ in sampler.samples) - rss_before
             requests = len(gateway.stop().arrivals)
@@ -182,13 +192,17 @@ def main() -> None:
     parser.add_argument("--changed", type=float, default=0.005)
     parser.add_argument("--nights", type=int, default=3)
     parser.add_argument("--latency", default="0.2:0.8")
+    parser.add_argument("--prefetch", type=int, default=16, help="the mirror's (default 16)")
     args = parser.parse_args()
-    if args.scenario == "nightly":
-        asyncio.run(nightly(args.assets or 1_000_000, args.changed, args.nights))
-    elif args.scenario == "throughput":
-        throughput(args.assets or 20_000, args.latency, 25)
-    else:
-        throughput(args.assets or 1_000_000, "0.05", 200)
+    with tempfile.TemporaryDirectory(prefix="mirror-bench-") as name:
+        folder = Path(name)
+        if args.scenario == "nightly":
+            asyncio.run(nightly(folder, args.assets or 1_000_000, args.changed, args.nights))
+        elif args.scenario == "throughput":
+            runs = (BASELINE, MIRROR)
+            throughput(folder, args.assets or 20_000, args.latency, 25, runs, args.prefetch)
+        else:
+            throughput(folder, args.assets or 1_000_000, "0.05", 200, (MIRROR,), args.prefetch)
 
 
 if __name__ == "__main__":

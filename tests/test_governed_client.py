@@ -25,6 +25,7 @@ from esploro_async import (
     RetryPolicy,
     ServerError,
 )
+from esploro_async.governance import Governance, RatePolicy
 from esploro_async.testing import Fault, FaultKind, Latency, SimulatedGateway
 
 pytestmark = pytest.mark.looptime
@@ -75,9 +76,13 @@ async def test_no_429_when_jitter_stays_under_the_margin(make_client: ClientFact
 
 
 async def test_a_429_pauses_every_sender_and_cuts_the_rate(make_client: ClientFactory) -> None:
-    # Another integration of the institution sends 5 req/s: 22.7 + 5 > 25, so 429s come.
+    # Another integration of the institution sends 5 req/s: 22.7 + 5 > 25, so 429s come
+    # (room is not made for it here: this is the reaction to the 429s it causes).
     gateway = make_gateway()
-    client = make_client(transport=gateway.transport())
+    policy = RatePolicy(room_for_others=False)
+    client = make_client(
+        transport=gateway.transport(), governance=Governance.local(rate_policy=policy)
+    )
     throttled: list[float] = []
     client.governance.on_throttled(lambda event: throttled.append(event.current_rate))  # type: ignore[attr-defined]
     start = anyio.current_time()

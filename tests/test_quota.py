@@ -87,21 +87,36 @@ async def test_at_the_reserve_requests_in_flight_settle_before_a_refusal() -> No
 
 
 async def test_while_the_quota_is_unknown_one_probe_is_in_flight() -> None:
-    ledger = LocalQuotaLedger(clock=fixed_clock(NOON))
+    ledger = LocalQuotaLedger(reserve=1, clock=fixed_clock(NOON))
     await ledger.reserve()  # the probe
     assert await waits(ledger)  # a second request waits for the probe's answer
-    await ledger.settle(seen(3))
+    await ledger.settle(seen(4))
     for _ in range(3):
         await ledger.reserve()
     assert await waits(ledger)
-    for remaining in (2, 1, 0):
+    for remaining in (3, 2, 1):
         await ledger.settle(seen(remaining))
     with pytest.raises(QuotaRefusal):
         await ledger.reserve()
 
 
-async def test_a_probe_without_an_answer_hands_over_to_the_next() -> None:
+async def test_without_a_reserve_an_unknown_quota_is_not_probed() -> None:
     ledger = LocalQuotaLedger(clock=fixed_clock(NOON))
+    for _ in range(10):  # nothing to protect: the first round trip is not spent alone
+        await ledger.reserve()
+    assert ledger.status().in_flight == 10
+    await ledger.settle(seen(2))
+    for remaining in (1, 0):
+        await ledger.settle(seen(remaining))
+    await ledger.settle(seen(None, code="DAILY_THRESHOLD"))
+    for _ in range(6):
+        await ledger.settle(seen(None, code="DAILY_THRESHOLD"))
+    with pytest.raises(QuotaRefusal):
+        await ledger.reserve()
+
+
+async def test_a_probe_without_an_answer_hands_over_to_the_next() -> None:
+    ledger = LocalQuotaLedger(reserve=1, clock=fixed_clock(NOON))
     await ledger.reserve()
     await ledger.settle(ResponseInfo(status_code=None, sent=False))  # never sent
     await ledger.reserve()  # the next probe goes
@@ -109,7 +124,7 @@ async def test_a_probe_without_an_answer_hands_over_to_the_next() -> None:
 
 
 async def test_a_gateway_that_never_reports_the_quota_is_not_probed_forever() -> None:
-    ledger = LocalQuotaLedger(clock=fixed_clock(NOON))
+    ledger = LocalQuotaLedger(reserve=1, clock=fixed_clock(NOON))
     for _ in range(3):
         await ledger.reserve()
         await ledger.settle(ResponseInfo(status_code=200, sent=True, server_date=NOON))
@@ -154,16 +169,16 @@ async def test_a_new_day_starts_afresh_and_late_responses_of_yesterday_are_ignor
 
 async def test_quota_rolls_over_at_the_reset_while_waiting() -> None:
     before_midnight = datetime(2026, 11, 28, 23, 59, 50, tzinfo=timezone.utc)
-    ledger = LocalQuotaLedger(clock=fixed_clock(before_midnight))
+    ledger = LocalQuotaLedger(reserve=1, clock=fixed_clock(before_midnight))
     await ledger.reserve()
-    await ledger.settle(seen(0, when=before_midnight))
+    await ledger.settle(seen(1, when=before_midnight))
     with pytest.raises(QuotaRefusal) as refused:
         await ledger.reserve()
     assert refused.value.status.resets_in == pytest.approx(10, abs=0.01)
     await anyio.sleep(refused.value.status.resets_in + 0.5)
     await ledger.reserve()  # a new quota day: unknown until the next header
     assert ledger.status().remaining is None
-    assert await waits(ledger)  # ... and probed by one request at a time
+    assert await waits(ledger)  # ... and probed by one request at a time (a reserve is kept)
 
 
 @pytest.mark.parametrize("host_offset", [-3 * 3600.0, -600.0, 600.0, 3 * 3600.0])

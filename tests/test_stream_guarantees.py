@@ -76,8 +76,9 @@ async def test_a_quota_stop_with_pages_in_flight_is_typed_and_resumes_exactly(
     clients: list[EsploroClient], ordered: bool, prefetch: int | None
 ) -> None:
     start = datetime.now(timezone.utc).replace(hour=23, minute=0, second=0, microsecond=0)
-    gw = gateway(2000, quota_remaining=8, start=start, latency=Latency.uniform(0.1, 0.6))
+    gw = gateway(2000, quota_remaining=9, start=start, latency=Latency.uniform(0.1, 0.6))
     client = client_for(clients, gw.transport())
+    await client.request("GET", "researchers", params={"limit": 1})  # the quota is known: 8
     options: StreamOptions = {"on_insufficient_quota": "run", "ordered": ordered}
     if prefetch is not None:
         options["prefetch"] = prefetch

@@ -551,8 +551,19 @@ def simulate() -> None:
     show_default=True,
     callback=_latency,
     help='Seconds per request and response: "0.3", "0.2:0.8" (uniform) or "ln:MEDIAN:SIGMA". '
-    "Each sample is split in two halves: the first passes before the request arrives and "
-    "is counted against --rate-limit, the second before its response is sent.",
+    "Each sample is split by --before-arrival: the first part passes before the request "
+    "arrives and is counted against --rate-limit, the rest before its response is sent.",
+)
+@click.option(
+    "--before-arrival",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.5,
+    show_default=True,
+    metavar="FRACTION",
+    help="Part of each latency that passes before the request reaches the gateway and is "
+    "counted; the rest passes after. Its spread is the jitter a client's safety margin must "
+    "cover: 0.5 of --latency 0.2:0.8 is 0.1-0.4 s (a 0.3 s spread, beyond the default "
+    "margin of 0.10); 0.02, mostly API work after arrival, is 4-16 ms.",
 )
 @click.option(
     "--rate-limit",

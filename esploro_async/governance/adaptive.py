@@ -99,6 +99,10 @@ class RatePolicy:
             (module docstring); ``False``: the round trips alone decide.
         narrow_rate: how fast (margin per second) an automatic margin may narrow.
         margin_hold: seconds after a 429 during which an automatic margin never narrows.
+        room_for_others: hold a request while the window at its arrival is expected to be
+            full with the other integrations' requests, counted from the fall of
+            ``X-Exl-Api-Remaining`` beyond our own (`governance.foreign`); ``False``: react
+            to their 429s only.
     """
 
     rate_limit: float = attrs.field(default=25.0, validator=_positive)
@@ -118,6 +122,7 @@ class RatePolicy:
     arrival_order: bool = True
     narrow_rate: float = attrs.field(default=0.05, validator=_positive)
     margin_hold: float = attrs.field(default=30.0, validator=_non_negative)
+    room_for_others: bool = True
 
     def __attrs_post_init__(self) -> None:
         if self.auto_margin and not self.min_margin <= self.max_margin:

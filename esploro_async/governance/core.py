@@ -34,6 +34,7 @@ from esploro_async.governance.events import (
     QuotaLowEvent,
     ThrottledEvent,
 )
+from esploro_async.governance.foreign import ForeignLoad
 from esploro_async.governance.lanes import LANES, Lane, lane_of, priority
 from esploro_async.governance.limiter import SpacingLimiter
 from esploro_async.governance.protocol import (
@@ -52,6 +53,9 @@ __all__ = ["PER_SECOND_THRESHOLD", "Governance", "LocalRateGate", "OnQuotaExhaus
 PER_SECOND_THRESHOLD = "PER_SECOND_THRESHOLD"
 
 _log = logging.getLogger("esploro_async.governance")
+
+# Other integrations' requests per second below which a 429 is not blamed on them.
+_OTHERS_SEEN = 0.5
 
 # After the reset, wait a little longer: the Date header has a 1 s resolution.
 _RESET_GRACE = 2.0
@@ -78,10 +82,15 @@ class LocalRateGate:
         self.policy = policy or RatePolicy()
         self._adaptive = AdaptiveRate(self.policy)
         limit = math.floor(self.policy.rate_limit)
+        checked = 1 <= limit <= _WINDOW_CHECKED
+        self._others = (
+            ForeignLoad(self.policy.rate_limit) if self.policy.room_for_others and checked else None
+        )
         self._limiter = SpacingLimiter(
             self._adaptive.interval,
             catch_up=CATCH_UP,
-            window=(limit, 1.0) if 1 <= limit <= _WINDOW_CHECKED else None,
+            window=(limit, 1.0) if checked else None,
+            hold=None if self._others is None else self._others.hold,
         )
         self._waiting: dict[Lane, int] = {"interactive": 0, "batch": 0}
 
@@ -95,9 +104,11 @@ class LocalRateGate:
         lane = lane_of(priority)
         self._waiting[lane] += 1
         try:
-            await self._limiter.acquire(priority)
+            granted = await self._limiter.acquire(priority)
         finally:
             self._waiting[lane] -= 1
+        if self._others is not None:
+            self._others.granted(granted)
 
     async def throttled(self, retry_after: float | None) -> None:
         """Pause every sender and cut the rate (see `AdaptiveRate`)."""
@@ -114,8 +125,21 @@ class LocalRateGate:
 
     def observe(self, round_trip: float, remaining: int | None) -> None:
         """One response: its round trip and, for an accepted request, its remaining count."""
+        now = current_time()
         if self.policy.auto_margin:
-            self._adaptive.observe(current_time(), round_trip, remaining)
+            self._adaptive.observe(now, round_trip, remaining)
+        if self._others is not None and remaining is not None:
+            self._others.observe(now - round_trip, remaining)
+
+    def others_rate(self) -> float | None:
+        """Other integrations' requests per second as the daily counter shows them.
+
+        ``None`` when it cannot tell: no response carried ``X-Exl-Api-Remaining`` yet, or
+        ``room_for_others`` is off.
+        """
+        if self._others is None or not self._others.reading:
+            return None
+        return self._others.rate
 
     def paused_until(self) -> float | None:
         """The pause deadline, if any pause was ever set."""
@@ -389,12 +413,36 @@ class Governance:
             await self.rate.throttled(retry_after)
         rate = self.rate.current_rate()
         _log.warning(
-            "429 PER_SECOND_THRESHOLD: pausing all senders, rate now %.2f req/s "
-            "(another integration may be using the institution's budget)",
+            "429 PER_SECOND_THRESHOLD: pausing all senders, rate now %.2f req/s. %s",
             rate / (1.0 + self._margin()),
+            self._likely_cause(),
         )
         self._throttled_listeners.emit(
             ThrottledEvent(retry_after=retry_after, current_rate=rate, count=self._throttled)
+        )
+
+    def _likely_cause(self) -> str:
+        """Why a 429 came, as far as the daily counter tells, and what to do about it."""
+        others = self.rate.others_rate()
+        margin = self._margin()
+        jitter = (
+            f"requests reached the gateway more unevenly than the safety margin ({margin:.2f}) "
+            "covers: raise safety_margin to the spread of your network's send-to-arrival "
+            "delay in seconds, or use safety_margin='auto'"
+        )
+        if others is not None and others >= _OTHERS_SEEN:
+            return (
+                f"Likely cause: another integration of the institution sends about "
+                f"{others:.1f} req/s into the same budget (the fall of X-Exl-Api-Remaining "
+                "beyond our own requests shows it); room is made for it, but its bursts can "
+                "still fill a second. If 429s persist, run both through one RedisGovernance, "
+                "or lower rate_limit to leave it a share"
+            )
+        if others is not None:
+            return f"Likely cause: no other integration shows in X-Exl-Api-Remaining, so {jitter}"
+        return (
+            f"Likely cause: either another integration uses the institution's budget or {jitter} "
+            "(without X-Exl-Api-Remaining the two cannot be told apart)"
         )
 
     def _check_quota_alerts(self) -> None:

@@ -74,6 +74,8 @@ class SpacingLimiter:
             timeline (default 0: spacing from the previous actual grant).
         window: ``(limit, period)``: never more than ``limit`` grants within any
             ``period`` seconds, checked on the actual grant times.
+        hold: a callable ``hold(t)`` giving the earliest time (``>= t``) a grant due at
+            ``t`` may be made, read before every grant (room left by other senders).
 
     ``pause_until(deadline)`` holds every grant until ``deadline`` (the
     ``anyio.current_time()`` clock). A waiter cancelled while queued or while
@@ -86,6 +88,7 @@ class SpacingLimiter:
         *,
         catch_up: float = 0.0,
         window: tuple[int, float] | None = None,
+        hold: Callable[[float], float] | None = None,
     ) -> None:
         if callable(interval):
             self._interval = interval
@@ -102,6 +105,7 @@ class SpacingLimiter:
         self.window = window
         self._period = 0.0 if window is None else float(window[1])
         self._recent: deque[float] | None = None if window is None else deque(maxlen=window[0])
+        self._hold = hold
         self._slot = -math.inf
         self._paused_until = -math.inf
         self._queue: list[_Waiter] = []
@@ -127,6 +131,8 @@ class SpacingLimiter:
         if recent is not None and len(recent) == recent.maxlen:
             # The window's guard: the grant `limit` back must have left the period.
             earliest = max(earliest, recent[0] + self._period + _TOLERANCE)
+        if self._hold is not None:
+            earliest = max(earliest, self._hold(max(now, earliest)))
         return earliest
 
     def _grant(self, now: float, earliest: float, waited: bool) -> float:

@@ -128,6 +128,11 @@ class RateGate(Protocol):
     def paused_until(self) -> float | None:
         """The time (``anyio.current_time()`` clock) until which no request starts, if paused."""
 
+    def others_rate(self) -> float | None:
+        """Other integrations' requests per second as the daily counter shows them.
+
+        ``None`` when this gate cannot tell (no header seen, or it does not read it)."""
+
     @property
     def waiting(self) -> Mapping[Lane, int]:
         """Callers of this process waiting for a permit, by lane."""

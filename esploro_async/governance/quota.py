@@ -11,7 +11,9 @@ is above the reserve, so the reserve is never crossed by this process.
 Two rules make the reserve exact rather than merely safe:
 
 - While the quota of the current day is unknown (at the start, after the daily reset)
-  at most one request is in flight: it is the probe whose response tells.
+  and a reserve is to be kept, at most one request is in flight: it is the probe whose
+  response tells. Without a reserve (``daily_reserve=0``, the default) nothing waits for
+  it: the first round trip is not spent alone.
 - The estimate counts every request in flight, but the header of a response may
   already count some of them. At the reserve, the ledger therefore waits for the
   requests in flight to settle and looks again before it refuses.
@@ -169,7 +171,9 @@ class LocalQuotaLedger:
         self._roll_over()
         others = self._in_flight - counted
         if self._lowest is None:
-            return others == 0 or self._unreported >= _UNREPORTED_LIMIT
+            # The probe protects a reserve; without one (the default) there is nothing to
+            # cross, and an exhausted quota refuses the requests in flight at no cost.
+            return limit <= 0 or others == 0 or self._unreported >= _UNREPORTED_LIMIT
         if self._lowest - others > limit:
             return True
         if others > 0:

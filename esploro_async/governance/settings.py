@@ -160,6 +160,9 @@ class GovernanceSettings:
             (``X-Exl-Api-Remaining``).
         narrow_rate: how fast (margin per second) the automatic margin may narrow.
         margin_hold: seconds after a 429 during which the automatic margin never narrows.
+        room_for_others: hold a request while the gateway's window is expected to be full
+            with other integrations' requests, read from the fall of
+            ``X-Exl-Api-Remaining`` beyond our own (local store; Redis reacts to their 429s).
 
     The reaction to 429s and the automatic margin are described in full by `RatePolicy`.
     """
@@ -195,6 +198,7 @@ class GovernanceSettings:
     arrival_order: bool = _policy_field("arrival_order")
     narrow_rate: float = _policy_field("narrow_rate", _number(0, low_open=True))
     margin_hold: float = _policy_field("margin_hold", _number(0))
+    room_for_others: bool = _policy_field("room_for_others")
 
     def __attrs_post_init__(self) -> None:
         if self.rate_limit > GATEWAY_RATE_LIMIT and not self.allow_above_threshold:
@@ -268,6 +272,7 @@ class GovernanceSettings:
             arrival_order=self.arrival_order,
             narrow_rate=self.narrow_rate,
             margin_hold=self.margin_hold,
+            room_for_others=self.room_for_others,
         )
 
     @classmethod

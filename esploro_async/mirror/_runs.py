@@ -1,6 +1,6 @@
 """The sync runs of a `Mirror`: one class per way of keeping a kind of record.
 
-A run's state is a JSON object kept by the store beside the records::
+A run's state is a JSON object kept by the store beside the records:
 
     {"watermark": "2026-12-07",          # assets: the server's date when the last run began
      "run": {...} | null,                 # the unfinished run: its position and counts
@@ -56,6 +56,7 @@ class RunOptions:
     refresh_days: int = 30
     overlap_days: int = 0
     until_reserve: bool = False
+    prefetch: int | None = 16
 
 
 def utc_now() -> str:
@@ -167,6 +168,8 @@ class Run:
         }
         if resume is not None:
             options["resume_from"] = resume
+        if self.options.prefetch is not None:
+            options["prefetch"] = self.options.prefetch
         return options
 
     def counts_now(self, counts: SyncCounts) -> SyncCounts:

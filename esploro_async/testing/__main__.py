@@ -38,7 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--latency",
         type=Latency.parse,
         default=Latency.fixed(0.0),
-        help='seconds: "0.3", "0.2:0.8" (uniform) or "ln:MEDIAN:SIGMA"',
+        help='seconds: "0.3", "0.2:0.8" (uniform) or "ln:MEDIAN:SIGMA"; split by --before-arrival',
+    )
+    s.add_argument(
+        "--before-arrival",
+        type=_fraction,
+        default=0.5,
+        metavar="FRACTION",
+        help="part of each latency that passes before the request reaches the gateway and "
+        "is counted (default 0.5); the rest passes after. The spread of that first part is "
+        "the jitter a client's safety margin must cover: 0.5 of 0.2:0.8 is 0.1-0.4 s, a "
+        "0.3 s spread; 0.02 (mostly API work after arrival) is 4-16 ms",
     )
     s.add_argument("--rate-limit", type=int, default=25)
     s.add_argument("--window", type=float, default=1.0)
@@ -47,6 +57,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--foreign-rate", type=float, default=0.0)
     s.add_argument("--seed", type=int, default=0)
     return p
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _describe(latency: Latency, before_arrival: float) -> str:
+    """The latency and its split around the arrival, for the banner."""
+    if latency.kind == "fixed":
+        total = f"{latency.a:g} s"
+    elif latency.kind == "uniform":
+        total = f"{latency.a:g}-{latency.b:g} s"
+    else:
+        total = f"log-normal, median {latency.a:g} s"
+    return f"{total}, {before_arrival:.0%} of it before arrival (--before-arrival)"
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -58,6 +89,7 @@ async def _serve(args: argparse.Namespace) -> None:
         count_rejected=args.count_rejected,
         daily_quota=args.daily_quota,
         latency=args.latency,
+        up_fraction=args.before_arrival,
         foreign_rate=args.foreign_rate,
         start=_dt.datetime.now(_dt.timezone.utc),
         seed=args.seed,
@@ -68,6 +100,7 @@ async def _serve(args: argparse.Namespace) -> None:
         print(f"  API key (rw):  {SIM_API_KEY}")
         print(f"  API key (ro):  {SIM_READ_ONLY_KEY}")
         print(f"  header:        Authorization: apikey {SIM_API_KEY}")
+        print(f"  latency:       {_describe(args.latency, args.before_arrival)}")
         print("Press Ctrl-C to stop.", flush=True)
         await srv.serve_forever()
 

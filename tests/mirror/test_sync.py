@@ -210,3 +210,19 @@ async def test_a_dry_run_fetches_one_page_and_writes_nothing(tmp_path: Path) -> 
     assert len(gateway.client_log()) == 1
     assert db.read_bytes() == before  # (SQLite may add its empty -wal and -shm beside it)
     assert all(p.stat().st_mode & 0o777 == 0o600 for p in list(tmp_path.iterdir()))  # noqa: ASYNC240
+
+
+def test_a_mirror_runs_on_trio_too(tmp_path: Path) -> None:
+    import anyio
+
+    institution = SyntheticInstitution(seed=10, researchers=60, assets=400)
+    gateway = make_gateway(institution=institution)
+    db = tmp_path / "mirror.sqlite"
+
+    async def main() -> dict[str, str]:
+        await sync(gateway, db, "assets")
+        await sync(gateway, db, "researchers")
+        return await stored(db, "researchers")
+
+    researchers = anyio.run(main, backend="trio")
+    assert researchers == simulated_records(gateway, "researchers")

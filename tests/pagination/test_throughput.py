@@ -43,8 +43,8 @@ def assert_each_page_once(gw: SimulatedGateway) -> None:
 
 
 def steady_rate(gw: SimulatedGateway) -> float:
-    """Accepted arrivals per second from the 2nd accepted one to the last."""
-    times = sorted(r.arrival for r in gw.client_log() if r.accepted)[1:]
+    """Accepted arrivals per second after the first page and the 8 sent with it."""
+    times = sorted(r.arrival for r in gw.client_log() if r.accepted)[9:]
     return (len(times) - 1) / (times[-1] - times[0])
 
 
@@ -87,13 +87,25 @@ async def test_pages_past_a_small_total_cost_one_request_each_and_are_ignored() 
     assert quiet == ids
 
 
-async def test_no_page_goes_before_the_first_while_the_quota_is_unknown() -> None:
+async def test_no_page_goes_before_the_first_while_an_unknown_quota_guards_a_reserve() -> None:
     gw = gateway(3000, latency=Latency.fixed(0.5))
-    async with client_for(gw) as client:
+    async with client_for(gw, daily_reserve=10) as client:
         async for _ in client.researchers.list():
             pass
     first, second = gw.client_log()[:2]
     assert second.arrival >= first.arrival + 0.5
+    assert_each_page_once(gw)
+
+
+async def test_without_a_reserve_the_first_round_trip_is_not_spent_alone() -> None:
+    gw = gateway(3000, latency=Latency.fixed(0.5))
+    async with client_for(gw) as client:
+        ids = [r.primary_id async for r in client.researchers.list()]
+    assert len(set(ids)) == 3000
+    first = gw.client_log()[0]
+    assert "offset=0" in first.query
+    during = [r for r in gw.client_log() if first.arrival < r.arrival < first.arrival + 0.5]
+    assert len(during) == 8  # no probe: the pages after the first go with it
     assert_each_page_once(gw)
 
 

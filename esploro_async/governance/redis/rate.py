@@ -273,6 +273,10 @@ class RedisRateGate:
         if self._adaptive is not None:
             self._adaptive.observe(current_time(), round_trip, remaining)
 
+    def others_rate(self) -> float | None:
+        """Not read on Redis yet: other integrations show only through their 429s."""
+        return None
+
     def current_margin(self) -> float:
         """The safety margin in force for the institution, as of the last Redis reply."""
         return self._margin

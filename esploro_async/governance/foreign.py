@@ -1,0 +1,181 @@
+"""Other integrations' requests, read from the daily counter, and the room they leave.
+
+The gateway counts every request of the institution against one daily quota and writes
+what is left into each response (``X-Exl-Api-Remaining``). Between two of our accepted
+requests granted at ``s1 < s2`` and counted ``r1`` and ``r2``, the count fell by
+``r1 - r2``: our own requests granted in ``(s1, s2]``, which governance knows, and the
+others'. The rest are therefore the other integrations' arrivals in that interval; they are
+placed at ``s2``, the latest they can have arrived, so that they stay in the sliding window
+as long as they possibly can.
+
+`ForeignLoad.hold` is the earliest time a request of ours may start so that the window at
+its arrival is expected to hold fewer than ``rate_limit - headroom`` requests: ours granted
+in the last second, the others' seen in it, and, for the time since the latest request
+whose count came back (not seen yet), the others' rate times that time plus `_Z` standard
+deviations of a Poisson count. Nothing is held while no other integration was seen lately:
+a quiet institution runs at the rate gate's own pace.
+
+Inferred, not documented: that the count falls by one per counted request and is written
+at arrival. A count written when the response leaves only places the others' arrivals
+later, which holds requests a little longer than needed; no header at all, a new quota
+day or a count that moves the wrong way leaves the estimate empty (nothing held).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+
+__all__ = ["ForeignLoad"]
+
+# Seconds of samples the others' rate is measured over, and the least span it needs.
+_RATE_SPAN = 10.0
+_MIN_SPAN = 0.5
+# Standard deviations of the others' unseen arrivals kept free in a window.
+_Z = 1.5
+# ... and of their count in a second, kept free by our pace.
+_Z_PACE = 0.5
+# The slowest pace (requests per second) the others' load can impose.
+_MIN_PACE = 1.0
+# A window is one second; event times within this of its edge count as inside.
+_WINDOW = 1.0
+_TOLERANCE = 1e-6
+# Seconds of history kept.
+_KEPT = _RATE_SPAN + 2 * _WINDOW
+# Our grant of a sample is recorded a moment before the attempt takes its time.
+_SAME = 0.002
+# A count this far above the latest one is a new quota day, not jitter.
+_NEW_DAY = 64
+
+
+class ForeignLoad:
+    """The other integrations' arrivals and rate, from ``(granted at, remaining)`` samples.
+
+    Args:
+        rate_limit: the gateway's per-second ceiling.
+        headroom: requests kept free in every window beside the expected ones.
+    """
+
+    def __init__(self, rate_limit: float = 25.0, *, headroom: float = 0.0) -> None:
+        self._limit = rate_limit
+        self._headroom = headroom
+        self._grants: list[float] = []  # ours, in time order
+        self._samples: list[tuple[float, int]] = []  # (granted at, remaining), by time
+        self._events: list[tuple[float, int]] | None = []  # the others': (at, how many)
+        self._rate = 0.0
+
+    @property
+    def rate(self) -> float:
+        """The other integrations' estimated requests per second (0 when none were seen)."""
+        self._derive()
+        return self._rate
+
+    @property
+    def reading(self) -> bool:
+        """Whether responses carry the counter (without it the others cannot be seen)."""
+        return len(self._samples) >= 2
+
+    def granted(self, now: float) -> None:
+        """A request of ours was granted at ``now``."""
+        grants = self._grants
+        grants.append(now)
+        if grants[0] < now - _KEPT:
+            del grants[: bisect.bisect(grants, now - _KEPT)]
+
+    def observe(self, sent: float, remaining: int) -> None:
+        """An accepted request granted at ``sent`` was counted ``remaining``."""
+        samples = self._samples
+        if samples and remaining > samples[-1][1] + _NEW_DAY:
+            samples.clear()  # the count went up: a new quota day (or a rewritten header)
+        bisect.insort(samples, (sent, remaining))
+        self._events = None
+        horizon = samples[-1][0] - _KEPT
+        if samples[0][0] < horizon:
+            del samples[: bisect.bisect(samples, (horizon, -1))]
+
+    def hold(self, now: float) -> float:
+        """The earliest time (``>= now``) a request of ours may start; ``-inf``: no hold.
+
+        A request granted at ``t`` stays in every window that ends in ``[t, t + 1)``. For
+        each such window: the requests already in it (ours granted and the others' seen)
+        that have not left it yet, the others' unseen arrivals in it (their rate times the
+        part of it after the latest count we saw, plus `_Z` standard deviations), and the
+        new request itself must fit in ``rate_limit - headroom``. Within the span between
+        two departures the last moment is the fullest, so the departures are the windows
+        to check; waiting for one to leave is the only way to make room.
+        """
+        self._derive()
+        events = self._events
+        if not events or events[-1][0] < now - 2 * _WINDOW:
+            return -math.inf  # no other integration seen lately
+        grants = self._grants
+        budget = self._limit - self._headroom - 1  # the new request included
+        # Our pace: what the others leave on average, less a share of their spread, so that
+        # the window's room is used evenly rather than in bursts.
+        pace = budget - self._rate - _Z_PACE * math.sqrt(self._rate)
+        if grants:
+            now = max(now, grants[-1] + 1.0 / max(pace, _MIN_PACE))
+        present = sorted(
+            [(t, 1) for t in grants[bisect.bisect(grants, now - _WINDOW) :]]
+            + [e for e in events if e[0] > now - _WINDOW]
+        )
+        last_seen = self._samples[-1][0]
+        # fullest[k]: the fullest window among those that end as present[k:] leave.
+        fullest = [self._unseen(now + _WINDOW, last_seen)] * (len(present) + 1)
+        inside = 0
+        for k in range(len(present) - 1, -1, -1):
+            at, count = present[k]
+            inside += count
+            fullest[k] = max(fullest[k + 1], inside + self._unseen(at + _WINDOW, last_seen))
+        for k in range(len(present) + 1):
+            t = now if k == 0 else max(now, present[k - 1][0] + _WINDOW + _TOLERANCE)
+            if fullest[k] <= budget:
+                return t
+        return now + _WINDOW
+
+    def _unseen(self, end: float, last_seen: float) -> float:
+        """The others' arrivals not seen yet in the window ending at ``end``, kept free."""
+        expected = self._rate * min(_WINDOW, max(0.0, end - last_seen))
+        return expected + _Z * math.sqrt(expected)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _derive(self) -> None:
+        """The others' arrivals between consecutive samples, and their rate.
+
+        The others' count since the first sample is the fall of the counter less ours; with
+        jitter our requests may arrive out of the order they were sent in, which moves that
+        count up and down around the truth. Only its running maximum makes arrivals, so the
+        jitter never adds up to arrivals that were not there.
+        """
+        if self._events is not None:
+            return
+        samples, grants = self._samples, self._grants
+        events: list[tuple[float, int]] = []
+        if samples:
+            first_sent, first_remaining = samples[0]
+            before = bisect.bisect(grants, first_sent + _SAME)
+            seen = 0
+            previous = first_sent
+            for sent, remaining in samples[1:]:
+                ours = bisect.bisect(grants, sent + _SAME) - before
+                others = first_remaining - remaining - ours
+                if others > seen:
+                    # Spread evenly over the interval: a long gap between two samples of
+                    # ours holds its arrivals anywhere in it, not all at its end.
+                    step = (sent - previous) / (others - seen)
+                    events += [(sent - i * step, 1) for i in range(others - seen)]
+                    seen = others
+                previous = sent
+        events.sort()
+        self._events = events
+        span = samples[-1][0] - samples[0][0] if samples else 0.0
+        if span < _MIN_SPAN:
+            self._rate = 0.0
+            return
+        # The rate from the two ends only: jitter moves each end's count by as much up as
+        # down, where the running maximum above only ever rises with it.
+        ours = bisect.bisect(grants, samples[-1][0] + _SAME) - bisect.bisect(
+            grants, samples[0][0] + _SAME
+        )
+        self._rate = max(0.0, samples[0][1] - samples[-1][1] - ours) / span
