@@ -56,7 +56,9 @@ class Run:
 async def stream(url: str, sampler_interval: float) -> Run:
     """Open a client, stream every researcher and sample RSS meanwhile."""
     count = 0
-    async with EsploroClient(SIM_API_KEY, base_url=url, rate_limit=RATE_LIMIT) as client:
+    async with EsploroClient(
+        SIM_API_KEY, base_url=url, rate_limit=RATE_LIMIT, allow_above_threshold=True
+    ) as client:
         researchers = client.researchers.list()
         start_rss = read_rss()
         cpu0 = time.process_time()

@@ -129,6 +129,16 @@ def resolve_base_url(region: str | None, base_url: str | None) -> str:
 _API_ROOT = "/esploro/v1"
 
 
+def _check_port_and_credentials(url: httpx.URL, port: int | None) -> None:
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigurationError(f"base_url's port must be in [1, 65535], got {port}")
+    if url.userinfo:
+        raise ConfigurationError(
+            "base_url must not carry a user name or password (user:password@host): the API "
+            "key is sent in a header, and a URL is shown in logs and reprs"
+        )
+
+
 def _checked_base_url(base_url: str) -> str:
     if not isinstance(base_url, str):
         raise ConfigurationError(f"base_url must be a URL string, got {base_url!r}")
@@ -141,13 +151,7 @@ def _checked_base_url(base_url: str) -> str:
         raise ConfigurationError(
             f"base_url must be an absolute http(s) URL such as {REGIONS['na']}, got {base_url!r}"
         )
-    if port is not None and not 1 <= port <= 65535:
-        raise ConfigurationError(f"base_url's port must be in [1, 65535], got {port}")
-    if url.userinfo:
-        raise ConfigurationError(
-            "base_url must not carry a user name or password (user:password@host): the API "
-            "key is sent in a header, and a URL is shown in logs and reprs"
-        )
+    _check_port_and_credentials(url, port)
     if url.scheme == "http" and not _is_loopback(url.host):
         raise ConfigurationError(
             "refusing plain http:// to a non-loopback host: the API key would cross the "

@@ -58,10 +58,12 @@ view, the ``loose`` set), every settlement is published at once, and a refusal w
 requests are in flight anywhere: the institution ends at the reserve.
 
 **Keys.** All under ``{prefix}:{INSTITUTION}:`` (one Cluster hash tag: ``redis+cluster://``
-URLs work as well) with expiries: ``rate`` (hash), ``quota:YYYY-MM-DD``,
-``probe:YYYY-MM-DD``, ``unreported:YYYY-MM-DD``, ``inflight`` (hash), ``leases`` and
-``loose`` (zsets), ``grants``, ``procs`` and ``seen`` (what `read_status` shows), and the
-pub/sub channel ``events``. An idle institution leaves nothing behind.
+URLs work as well) with expiries: ``rate`` (hash), ``margins`` (hash: each process's
+proposal for an automatic margin), ``quota:YYYY-MM-DD`` and ``quota:YYYY-MM-DD:at`` (when it
+was last reported), ``probe:YYYY-MM-DD``, ``unreported:YYYY-MM-DD``, ``inflight`` (hash),
+``leases`` and ``loose`` (zsets), ``grants``, ``procs`` and ``seen`` (what `read_status`
+shows), and the pub/sub channel ``events``. An idle institution leaves nothing behind. Keys
+holding what the scripts cannot read are dropped and rebuilt on the safe side.
 
 **Redis unreachable.** By default acquiring raises `RedisUnavailableError`. With
 ``fallback="local"`` each process falls back to a conservative local rate

@@ -5,7 +5,8 @@
 RESERVE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'anchor', 'paused', 'ilast', 'itat', 'tat0')
+local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'anchor', 'paused', 'ilast', 'itat', 'tat0',
+                    'qtat')
 local ceiling = tonumber(ARGV[1])
 local rate = tonumber(s[2]) or ceiling
 if rate > ceiling then rate = ceiling end
@@ -43,7 +44,11 @@ if push > 0 and now + push > paused then paused = now + push end
 -- No schedule (first use, restart, expiry, eviction): processes may still hold slots up to
 -- one horizon ahead on the lost one, so the new schedule starts after them.
 local horizon = tonumber(ARGV[5])
-local tat = tonumber(s[1]) or (now + horizon)
+local tat = tonumber(s[1])
+if not tat then
+  tat = now + horizon
+  redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat))
+end
 -- Lanes. While interactive requests come from any process (within ARGV[12] µs of the last
 -- one) the interactive lane has its own schedule 'itat' at a share ARGV[13] of the rate, with
 -- a burst of ARGV[14], and batch work runs at the rest: interactive requests never queue
@@ -59,6 +64,7 @@ local share = tonumber(ARGV[13])
 local first = math.max(paused, now)
 local slot
 local step = interval
+local heads = 0
 if interactive then
   local every = math.ceil(interval / share)
   if not active then
@@ -78,16 +84,44 @@ else
   if active then
     step = math.ceil(1000000 / (1000000 / interval * (1 - share) - (tonumber(ARGV[14]) - 1)))
   end
+  -- With a batch reach shorter than the horizon (ARGV[16]), batch requests refused earlier
+  -- hold tickets, one slot apart up to 'qtat' (advisory:
+  -- nothing is reserved, an interactive request may still take the next slot). A request
+  -- without a ticket (ARGV[17] ~= '1') lines up after them, within the other processes'
+  -- count of batch waiters (a vanished ticket holder costs one slot once, never more).
+  heads = 0
+  local procs = redis.call('HGETALL', KEYS[2])
+  for i = 1, #procs, 2 do
+    if procs[i] ~= ARGV[8] then
+      local b = tonumber(string.match(procs[i + 1], ' (%-?%d+)$'))
+      if b and b > 0 then heads = heads + 1 end
+    end
+  end
+  if ARGV[17] ~= '1' and (tonumber(ARGV[16]) or horizon) < horizon then
+    local queued = math.min(tonumber(s[8]) or 0, slot + heads * step)
+    slot = math.max(slot, queued)
+  end
 end
 local wait = slot - now
 local granted = 0
-if wait <= horizon then
+-- How far ahead this request may hold a slot (ARGV[16]): batch work holds its slots only
+-- a little ahead, so that a new interactive request of any process can take the next one.
+local ahead = tonumber(ARGV[16]) or horizon
+if ahead > horizon then ahead = horizon end
+if wait <= ahead then
   granted = 1
   if interactive then
     itat = math.max(itat, slot) + step
   else
     redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', slot + step))
   end
+end
+-- A refused batch request is told when to ask again: the processes refused together are
+-- told one slot apart ('qtat', advisory: nothing is reserved, so an interactive request may
+-- still take the next slot), not all the same one, which only one of them could get.
+if granted == 0 and not interactive and ahead < horizon then
+  local qtat = math.max(tonumber(s[8]) or 0, slot + step)
+  redis.call('HSET', KEYS[1], 'qtat', string.format('%.0f', qtat))
 end
 redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'anchor', string.format('%.0f', anchor),
            'paused', string.format('%.0f', paused), 'ilast', string.format('%.0f', ilast),
@@ -111,7 +145,7 @@ if #gone > 0 then
 end
 redis.call('PEXPIRE', KEYS[2], 120000)
 redis.call('PEXPIRE', KEYS[3], 120000)
-return {granted, wait, interval, tostring(rate), paused - now, horizon, tostring(margin)}
+return {granted, wait, interval, tostring(rate), paused - now, ahead, tostring(margin)}
 """
 
 PENALIZE_LUA = """
@@ -143,11 +177,12 @@ return {paused - now, tostring(rate)}
 
 # KEYS: quota day, in flight (hash id -> count), leases (zset id -> expiry), the day's probe
 # holder, processes reserving from their local view (zset id -> expiry), the day's probes
-# answered without a quota header.
+# answered without a quota header, when the day's count was last reported (µs).
 # ARGV: 1 id, 2 mine, 3 observed remaining or '', 4 quota TTL ms, 5 lease µs, 6 want,
 # 7 floor, 8 slack, 9 strict ('1': every reservation of this process is counted here),
 # 10 probe lease ms, 11 release this process's probe ('1': not sent, '2': sent and answered
-# without a quota header), 12 local window µs, 13 such answers after which probing stops.
+# without a quota header), 12 local window µs, 13 such answers after which probing stops,
+# 14 the per-second ceiling.
 # Reply: granted, stored (-1 unknown), others in flight, why refused (0 granted, 1 at the
 # floor, 2 quota unknown and a probe in flight), processes reserving locally.
 QUOTA_LUA = """
@@ -159,13 +194,26 @@ for i = 1, #dead do redis.call('HDEL', KEYS[2], dead[i]) end
 if #dead > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
 redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
 local stored = tonumber(redis.call('GET', KEYS[1]))
+if stored and stored < 0 then stored = nil end
 local obs = tonumber(ARGV[3])
 if obs then
   if not stored or obs < stored then
     stored = obs
     redis.call('SET', KEYS[1], string.format('%.0f', obs), 'PX', ARGV[4])
   end
+  redis.call('SET', KEYS[7], string.format('%.0f', now), 'PX', ARGV[4])
   redis.call('DEL', KEYS[4], KEYS[6])
+end
+-- A count reported dt seconds ago is still at least count - rate_limit * dt (ARGV[14]): the
+-- institution cannot spend faster. Older than the local window (ARGV[12]), only that bound
+-- is trusted; when it does not clear the floor, the count is as good as unknown: probe.
+local known = stored
+local seen = tonumber(redis.call('GET', KEYS[7]))
+if stored and (not seen or now - seen > tonumber(ARGV[12])) then
+  local age = now - (seen or 0)
+  if not seen then age = 86400000000 end
+  local bound = stored - math.ceil(tonumber(ARGV[14]) * age / 1000000)
+  if bound <= tonumber(ARGV[7]) then known = nil end
 end
 if ARGV[11] ~= '0' and redis.call('GET', KEYS[4]) == id then
   redis.call('DEL', KEYS[4])
@@ -177,7 +225,7 @@ end
 local others = 0
 local all = redis.call('HGETALL', KEYS[2])
 for i = 1, #all, 2 do
-  if all[i] ~= id then others = others + tonumber(all[i + 1]) end
+  if all[i] ~= id then others = others + (tonumber(all[i + 1]) or 0) end
 end
 local strict = ARGV[9] == '1'
 if strict then
@@ -192,7 +240,7 @@ local want = tonumber(ARGV[6])
 local granted = 1
 local why = 0
 if want > 0 then
-  if not stored then
+  if not known then
     if (tonumber(redis.call('GET', KEYS[6])) or 0) >= tonumber(ARGV[13]) then
       granted = 1  -- the gateway does not report the quota: probing stops
     elseif redis.call('EXISTS', KEYS[4]) == 1 then
@@ -219,5 +267,5 @@ local ttl = math.ceil(2 * lease / 1000)
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('PEXPIRE', KEYS[3], ttl)
 redis.call('PEXPIRE', KEYS[5], ttl)
-return {granted, stored or -1, others, why, loose}
+return {granted, known or -1, others, why, loose}
 """

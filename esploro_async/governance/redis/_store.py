@@ -38,6 +38,10 @@ def require_redis() -> None:
         ) from _IMPORT_ERROR
 
 
+class StoreRefused(OSError):
+    """Redis answers, but refuses the governance scripts (its keys hold garbage)."""
+
+
 def unreachable_errors() -> tuple[type[BaseException], ...]:
     return (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
@@ -127,14 +131,44 @@ class Store:
         """The key counting the day's probes answered without a quota header."""
         return f"{self.base}unreported:{day.isoformat()}"
 
+    def seen_at_key(self, day: date) -> str:
+        """The key of when the day's count was last reported (Redis ``TIME``, µs)."""
+        return f"{self.base}quota:{day.isoformat()}:at"
+
     def probe_key(self, day: date) -> str:
         """The key naming the process whose request probes an unknown quota day."""
         return f"{self.base}probe:{day.isoformat()}"
 
     async def run(self, script: Any, keys: Sequence[str], args: Sequence[Any]) -> list[Any]:
-        """Run a registered script; returns its reply as a list."""
+        """Run a registered script; returns its reply as a list.
+
+        Keys of ours holding something the scripts cannot read (written by something
+        else) are dropped and the call made once more: the scripts treat a missing key as
+        lost state, on the safe side (a lost schedule starts one horizon later, an unknown
+        quota is probed). If Redis still answers with an error, `StoreRefused`: handled as
+        an unreachable Redis (``fallback``).
+        """
+        from redis.exceptions import NoScriptError, ResponseError
+
         self.script_calls += 1
-        reply = await script(keys=list(keys), args=list(args))
+        try:
+            reply = await script(keys=list(keys), args=list(args))
+        except NoScriptError:
+            raise
+        except ResponseError as exc:
+            log.warning(
+                "Redis refused a governance script (%s): dropping the keys it read, %s",
+                exc,
+                ", ".join(keys),
+            )
+            await self.client.delete(*keys)
+            try:
+                reply = await script(keys=list(keys), args=list(args))
+            except ResponseError as again:
+                raise StoreRefused(
+                    f"Redis refused the governance script twice ({again}); check what else "
+                    f"writes keys under {self.base}"
+                ) from again
         return list(reply)
 
     async def aclose(self) -> None:

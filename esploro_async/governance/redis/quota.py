@@ -342,6 +342,7 @@ class RedisQuotaLedger:
                     self._store.probe_key(day),
                     self._store.loose_key,
                     self._store.unreported_key(day),
+                    self._store.seen_at_key(day),
                 ],
                 [
                     self._id,
@@ -357,6 +358,7 @@ class RedisQuotaLedger:
                     str(release),
                     round((2 * self.sync_interval + 1.0) * US),
                     UNREPORTED_LIMIT,
+                    repr(self._rate_limit),
                 ],
             )
             reply = _Reply(

@@ -44,11 +44,13 @@ class _PriorityLock:
         self._heap: list[tuple[int, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
         self._urgent: asyncio.Event | None = None
+        self._owner: asyncio.Task[object] | None = None
 
     async def acquire(self, priority: int) -> None:
         if not self._locked and not self._heap:
             self._locked = True
             self._holder = priority
+            self._owner = asyncio.current_task()
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._heap, (priority, next(self._seq), future))
@@ -58,11 +60,19 @@ class _PriorityLock:
             await future
         except BaseException:
             if future.done() and not future.cancelled():
+                self._owner = asyncio.current_task()
                 self.release()  # handed the lock while being cancelled: pass it on
             raise
         self._holder = priority
+        self._owner = asyncio.current_task()
+
+    def release_if_held(self) -> None:
+        """Release the lock if the current task holds it."""
+        if self._locked and self._owner is asyncio.current_task():
+            self.release()
 
     def release(self) -> None:
+        self._owner = None
         while self._heap:
             _, _, future = heapq.heappop(self._heap)
             if not future.done():
@@ -73,18 +83,21 @@ class _PriorityLock:
     def _more_urgent_waiting(self) -> bool:
         return any(p < self._holder and not f.done() for p, _, f in self._heap)
 
-    async def yield_for(self, delay: float) -> bool:
-        """Sleep ``delay`` seconds holding the lock; True (at once) if a more urgent
-        waiter is in line, and then the caller should let it go first."""
-        if self._more_urgent_waiting():
-            return True
-        self._urgent = urgent = asyncio.Event()
-        try:
-            with anyio.move_on_after(delay):
-                await urgent.wait()
-        finally:
-            self._urgent = None
-        return urgent.is_set()
+    async def yield_for(self, delay: float) -> None:
+        """Sleep ``delay`` seconds holding the lock, unless a more urgent waiter is in line
+        (or comes): then let it go first and line up again."""
+        if not self._more_urgent_waiting():
+            self._urgent = urgent = asyncio.Event()
+            try:
+                with anyio.move_on_after(delay):
+                    await urgent.wait()
+            finally:
+                self._urgent = None
+            if not urgent.is_set():
+                return
+        priority = self._holder
+        self.release()
+        await self.acquire(priority)
 
 
 class RedisRateGate:
@@ -93,7 +106,11 @@ class RedisRateGate:
     Args:
         store: the connection and key names (built by `RedisGovernance`).
         policy: the ceiling, margin and AIMD parameters (`RatePolicy`).
-        horizon: how far ahead (s) a slot may be reserved; 1 s measured best.
+        horizon: how far ahead (s) a slot may be reserved; 1 s measured best. A schedule
+            lost (Redis restarted, key evicted) starts one horizon later.
+        batch_horizon: how far ahead (s) batch work may reserve (at most ``horizon``):
+            a new interactive request, of any process, never waits longer than that
+            behind batch slots already handed out.
         late_tolerance: a task waking later than this after its slot reserves again.
         fallback: ``"error"`` raises `RedisUnavailableError` when Redis is unreachable;
             ``"local"`` continues at ``fallback_rate`` in this process.
@@ -120,6 +137,7 @@ class RedisRateGate:
         interactive_share: float = 0.25,
         interactive_burst: int = 2,
         interactive_window: float = 30.0,
+        batch_horizon: float = 1.0,
     ) -> None:
         if fallback not in ("error", "local"):
             raise ConfigurationError(f"fallback must be 'error' or 'local', not {fallback!r}")
@@ -130,8 +148,11 @@ class RedisRateGate:
                 f"fallback_rate must be positive and below the effective rate "
                 f"{policy.effective_rate:.2f}: every process uses it at once, got {fallback_rate!r}"
             )
-        if horizon <= 0 or late_tolerance < 0:
-            raise ConfigurationError("horizon must be > 0 and late_tolerance >= 0")
+        if horizon <= 0 or late_tolerance < 0 or not 0 < batch_horizon <= horizon:
+            raise ConfigurationError(
+                "horizon must be > 0, batch_horizon in (0, horizon] and late_tolerance >= 0"
+            )
+        self.batch_horizon = batch_horizon
         self.policy = policy
         self.horizon = horizon
         self.late_tolerance = late_tolerance
@@ -156,6 +177,7 @@ class RedisRateGate:
         self._insurance = SpacingLimiter(lambda _now: max(0.0, self._interval - late_tolerance))
         self._fallback_limiter = SpacingLimiter(1.0 / fallback_rate)
         self._queue = _PriorityLock()
+        self._ticket = False  # this process's batch head was refused and told when to return
         self._paused_until = -math.inf
         self._epoch = 0
         self._down = False
@@ -295,7 +317,6 @@ class RedisRateGate:
 
     async def _reserve(self, priority: int) -> tuple[float, int] | None:
         await self._queue.acquire(priority)
-        held = True
         try:
             while True:
                 now = current_time()
@@ -315,21 +336,17 @@ class RedisRateGate:
                     self._on_down(exc)
                     continue
                 granted, wait_s, horizon_s = self._apply_reply(reply, recovering)
+                now = current_time()
+                if priority >= _BATCH:
+                    self._ticket = not granted  # refused: this process holds a ticket
                 if granted:
                     self.stats["grants"] += 1
-                    return current_time() + wait_s, epoch
+                    return now + wait_s, epoch
                 self.stats["refusals"] += 1
-                if await self._queue.yield_for(wait_s - horizon_s / 2):
-                    # A more urgent request of this process reserves first.
-                    self._queue.release()
-                    try:
-                        await self._queue.acquire(priority)
-                    except BaseException:
-                        held = False
-                        raise
+                # Ask again when the free slot is well within reach.
+                await self._queue.yield_for(wait_s - horizon_s / 2)
         finally:
-            if held:
-                self._queue.release()
+            self._queue.release_if_held()
 
     async def _call_reserve(self, priority: int, recovering: bool) -> list[object]:
         """One call of the reserve script (see ``_scripts.RESERVE_LUA`` for its arguments)."""
@@ -356,6 +373,8 @@ class RedisRateGate:
                 repr(self.interactive_share),
                 self.interactive_burst,
                 "1" if policy.auto_margin else "0",
+                round((self.horizon if interactive else self.batch_horizon) * US),
+                "1" if self._ticket and not interactive else "0",
             ],
         )
 

@@ -1,0 +1,139 @@
+"""The guarantees over randomized, seeded schedules, with the store drawn too.
+
+Each seed draws the store (in process, or Redis with one to three processes sharing it, each
+a `RedisGovernance` of its own), the quota left and the reserve, the latency, the mix of
+batch and interactive work, and cancellations. Every run is checked against the gateway's
+log: at most 25 arrivals in any second and no 429, the reserve kept exactly when the quota
+runs out, typed errors only, nothing left in flight. (`tests/test_invariants.py` runs the
+richer schedules in virtual time on the in-process store; Redis schedules on its own clock.)
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import anyio
+import attrs
+import pytest
+import redis.asyncio as aioredis
+
+from esploro_async import DailyQuotaExhaustedError, EsploroClient, EsploroError
+from esploro_async.governance import Governance, GovernanceSettings
+from esploro_async.governance.lanes import Lane
+from esploro_async.governance.redis import RedisGovernance
+from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
+from esploro_async.testing.redis_server import RedisServer, RedisServerMissing
+
+SEEDS = range(12)
+LOOPBACK = "http://127.0.0.1:8080"
+
+
+@attrs.frozen
+class Draw:
+    store: str
+    processes: int
+    remaining: int
+    reserve: int
+    latency: tuple[float, float]
+    concurrency: int
+    interactive: int
+    cancel_after: float | None
+
+    @classmethod
+    def of(cls, seed: int) -> Draw:
+        rng = random.Random(seed)
+        redis = seed % 2 == 1  # half the seeds on Redis
+        return cls(
+            store="redis" if redis else "local",
+            processes=rng.randint(1, 3) if redis else 1,
+            remaining=rng.randint(40, 120),
+            reserve=rng.choice((0, 5, 30)),
+            latency=(0.01, rng.choice((0.05, 0.15))),
+            concurrency=rng.randint(2, 12),
+            interactive=rng.randint(0, 6),
+            cancel_after=rng.choice((None, None, rng.uniform(0.5, 2.0))),
+        )
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    try:
+        server = RedisServer()
+    except RedisServerMissing as exc:
+        pytest.fail(f"{exc} (the store schedules run on a real redis-server)", pytrace=False)
+    with server:
+        yield server
+
+
+async def _governances(draw: Draw, url: str | None) -> list[Governance]:
+    settings = GovernanceSettings(daily_reserve=draw.reserve)
+    if url is None:
+        return [Governance.local(settings)]
+    admin = aioredis.Redis.from_url(url)
+    await admin.flushall()
+    await admin.aclose()
+    return [
+        RedisGovernance(url, settings, institution="01SCHEDULE_INST") for _ in range(draw.processes)
+    ]
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("seed", SEEDS)
+async def test_every_guarantee_holds_on_the_drawn_store(
+    seed: int, request: pytest.FixtureRequest
+) -> None:
+    draw = Draw.of(seed)
+    url = request.getfixturevalue("redis_server").url if draw.store == "redis" else None
+    gw = SimulatedGateway(
+        SyntheticInstitution(seed=seed, researchers=40, assets=2),
+        quota_remaining=draw.remaining,
+        latency=Latency.uniform(*draw.latency),
+    )
+    governances = await _governances(draw, url)
+    untyped: list[BaseException] = []
+    exhausted = 0
+
+    async def work(client: EsploroClient, lane: Lane, rng: random.Random) -> None:
+        nonlocal exhausted
+        try:
+            while True:
+                offset = rng.randrange(0, 40)
+                await client.request(
+                    "GET", "researchers", params={"limit": 1, "offset": offset}, lane=lane
+                )
+                if lane == "interactive":
+                    await anyio.sleep(rng.uniform(0.0, 0.3))
+        except DailyQuotaExhaustedError:
+            exhausted += 1
+        except EsploroError:
+            pass
+        except Exception as exc:
+            untyped.append(exc)
+
+    clients = [
+        EsploroClient(SIM_API_KEY, base_url=LOOPBACK, transport=gw.transport(), governance=g)
+        for g in governances
+    ]
+    rng = random.Random(seed)
+    with anyio.move_on_after(draw.cancel_after or 60.0) as scope:
+        async with anyio.create_task_group() as tg:
+            for client in clients:
+                for _ in range(draw.concurrency):
+                    tg.start_soon(work, client, "batch", random.Random(rng.random()))
+                for _ in range(draw.interactive):
+                    tg.start_soon(work, client, "interactive", random.Random(rng.random()))
+    for client in clients:
+        await client.aclose()
+    in_flight = [g.snapshot().in_flight for g in governances]
+    for governance in governances:
+        await governance.aclose()
+
+    assert not untyped, f"{draw}: {untyped}"
+    assert gw.max_in_window() <= 25, draw
+    assert gw.counts_by_status()[429] == 0, draw
+    assert in_flight == [0] * len(governances), draw
+    assert gw.quota_remaining >= draw.reserve, draw
+    if not scope.cancelled_caught:  # ran until the quota was spent down to the reserve
+        assert exhausted > 0, draw
+        assert gw.quota_remaining == draw.reserve, draw
