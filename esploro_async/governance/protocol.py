@@ -6,7 +6,7 @@ attempt (retries included), sends inside it, and records what came back:
 ```python
 async with governance.attempt(retry=attempt_no > 1) as attempt:
     response = await http.send(request)
-    await attempt.record(ResponseInfo.from_headers(...))
+    await attempt.record(ResponseInfo(status_code=response.status_code, remaining=...))
 ```
 
 `Governance` (in `esploro_async.governance.core`) implements it by composing a

@@ -203,7 +203,6 @@ class BaseClient:
             )
             self._sent_by_default = fmt
         self._http = http_client
-        self._timeout = timeout
         self._attempt_deadline = _attempt_deadline(http_client.timeout)
         self._closed = False
 

@@ -35,9 +35,6 @@ __all__ = [
     "EsploroResponse",
     "GatewayHeaders",
     "api_error",
-    "parse_date",
-    "parse_remaining",
-    "parse_retry_after",
 ]
 
 _AUTH_CODES = frozenset({"UNAUTHORIZED", "INVALID_REQUEST", "FORBIDDEN"})
@@ -172,31 +169,9 @@ def _remaining(value: str) -> int | None:
     return int(number)
 
 
-def parse_remaining(headers: httpx.Headers) -> int | None:
-    """``X-Exl-Api-Remaining`` as an int; ``None`` if missing, not a number or absurd."""
-    value = headers.get("x-exl-api-remaining")
-    return None if value is None else _remaining(value)
-
-
-def parse_date(headers: httpx.Headers) -> datetime | None:
-    """The ``Date`` header, timezone-aware; ``None`` if missing, malformed or absurd."""
-    value = headers.get("date")
-    return _parse_http_date(value) if value else None
-
-
 @functools.lru_cache(maxsize=16)  # the header changes once a second
 def _parse_http_date(value: str) -> datetime | None:
     return parse_http_date(value)
-
-
-def parse_retry_after(headers: httpx.Headers, now: datetime | None = None) -> float | None:
-    """``Retry-After`` in seconds (delta-seconds or an HTTP date).
-
-    ``None`` if absent, unparseable, negative or not finite: such a value never
-    pauses anyone.
-    """
-    value = headers.get("retry-after")
-    return _retry_after(value, now) if value else None
 
 
 def _retry_after(value: str, now: datetime | None = None) -> float | None:
