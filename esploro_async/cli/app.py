@@ -566,6 +566,14 @@ def simulate() -> None:
     "margin of 0.10); 0.02, mostly API work after arrival, is 4-16 ms.",
 )
 @click.option(
+    "--remaining-header",
+    type=click.Choice(["arrival", "departure", "none"]),
+    default="arrival",
+    show_default=True,
+    help="When X-Exl-Api-Remaining is written: as the request is counted (arrival), as its "
+    "response leaves (departure), or not at all (none). The documentation does not say.",
+)
+@click.option(
     "--rate-limit",
     type=click.IntRange(min=1),
     default=25,

@@ -16,7 +16,12 @@ import time
 from collections.abc import Sequence
 
 from esploro_async.testing.faults import Latency
-from esploro_async.testing.gateway import SIM_API_KEY, SIM_READ_ONLY_KEY, SimulatedGateway
+from esploro_async.testing.gateway import (
+    REMAINING_HEADER_TIMINGS,
+    SIM_API_KEY,
+    SIM_READ_ONLY_KEY,
+    SimulatedGateway,
+)
 from esploro_async.testing.institution import SyntheticInstitution
 
 
@@ -50,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
         "the jitter a client's safety margin must cover: 0.5 of 0.2:0.8 is 0.1-0.4 s, a "
         "0.3 s spread; 0.02 (mostly API work after arrival) is 4-16 ms",
     )
+    s.add_argument(
+        "--remaining-header",
+        choices=REMAINING_HEADER_TIMINGS,
+        default="arrival",
+        help="when X-Exl-Api-Remaining is written: as the request is counted (arrival, "
+        "default), as its response leaves (departure), or not at all (none)",
+    )
     s.add_argument("--rate-limit", type=int, default=25)
     s.add_argument("--window", type=float, default=1.0)
     s.add_argument("--count-rejected", action="store_true")
@@ -80,6 +92,13 @@ def _describe(latency: Latency, before_arrival: float) -> str:
     return f"{total}, {before_arrival:.0%} of it before arrival (--before-arrival)"
 
 
+_HEADER_TIMING = {
+    "arrival": "X-Exl-Api-Remaining as each request is counted",
+    "departure": "X-Exl-Api-Remaining as each response leaves",
+    "none": "no X-Exl-Api-Remaining header",
+}
+
+
 async def _serve(args: argparse.Namespace) -> None:
     t = time.perf_counter()
     gw = SimulatedGateway(
@@ -90,6 +109,7 @@ async def _serve(args: argparse.Namespace) -> None:
         daily_quota=args.daily_quota,
         latency=args.latency,
         up_fraction=args.before_arrival,
+        remaining_header=args.remaining_header,
         foreign_rate=args.foreign_rate,
         start=_dt.datetime.now(_dt.timezone.utc),
         seed=args.seed,
@@ -101,6 +121,7 @@ async def _serve(args: argparse.Namespace) -> None:
         print(f"  API key (ro):  {SIM_READ_ONLY_KEY}")
         print(f"  header:        Authorization: apikey {SIM_API_KEY}")
         print(f"  latency:       {_describe(args.latency, args.before_arrival)}")
+        print(f"  remaining:     {_HEADER_TIMING[args.remaining_header]} (--remaining-header)")
         print("Press Ctrl-C to stop.", flush=True)
         await srv.serve_forever()
 

@@ -86,6 +86,10 @@ SIM_READ_ONLY_KEY = "l8xx0ead0b1ee2c3d4e5f6a7b8c9d0e1f2a3"
 
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 SERVER_HEADER = "Layer7-API-Gateway"
+REMAINING = "X-Exl-Api-Remaining"
+REMAINING_HEADER_TIMINGS = ("arrival", "departure", "none")
+"""When ``X-Exl-Api-Remaining`` is written: as the request is counted, as its response
+leaves, or never (``SimulatedGateway(remaining_header=...)``)."""
 PER_SECOND_MESSAGE = "HTTP requests are more than allowed per second"
 PER_SECOND_MESSAGE_JSON = PER_SECOND_MESSAGE + ". See https://goo.gl/2x1c1M "
 DAILY_MESSAGE = "Daily API threshold has been reached. Please try again tomorrow."
@@ -133,7 +137,10 @@ class SimulatedGateway:
     ``daily_quota``) and is reset to ``daily_quota`` at each simulated midnight GMT.  An
     accepted request decrements it (refused ones too if ``quota_counts_rejected``); at 0
     requests get HTTP 429 ``DAILY_THRESHOLD``.  Every gateway response carries
-    ``X-Exl-Api-Remaining`` (the value after this request).
+    ``X-Exl-Api-Remaining``: with ``remaining_header="arrival"`` (default) the count right
+    after this request was counted; ``"departure"``: the count when its response leaves
+    (other requests that arrived meanwhile already taken off); ``"none"``: no header. The
+    documentation does not say which the real gateway does.
 
     **Keys.**  ``Authorization: apikey <KEY>`` or ``?apikey=``.  Unknown or missing keys,
     and ``"ro"`` keys on POST/PUT/DELETE, get HTTP 400 ``UNAUTHORIZED`` (gateway XML).
@@ -170,6 +177,7 @@ class SimulatedGateway:
         latency: Latency | None = None,
         latency_by_endpoint: Mapping[str, Latency] | None = None,
         up_fraction: float = 0.5,
+        remaining_header: Literal["arrival", "departure", "none"] = "arrival",
         faults: Iterable[Fault] = (),
         foreign_rate: float = 0.0,
         foreign_arrivals: Iterable[float] = (),
@@ -178,6 +186,11 @@ class SimulatedGateway:
     ) -> None:
         if not 0.0 <= up_fraction <= 1.0:
             raise ValueError("up_fraction must be in [0, 1]")
+        if remaining_header not in REMAINING_HEADER_TIMINGS:
+            raise ValueError(
+                f"remaining_header must be one of {REMAINING_HEADER_TIMINGS}, "
+                f"not {remaining_header!r}"
+            )
         for role in (api_keys or {}).values():
             if role not in ("rw", "ro"):
                 raise ValueError(f"key role must be 'rw' or 'ro', not {role!r}")
@@ -196,6 +209,7 @@ class SimulatedGateway:
         self.latency: Latency = latency or Latency.fixed(0.0)
         self.latency_by_endpoint: dict[str, Latency] = dict(latency_by_endpoint or {})
         self.up_fraction = up_fraction
+        self.remaining_header = remaining_header
         self.faults: list[Fault] = list(faults)
         self.foreign_rate = foreign_rate
         self.api_keys: dict[str, str] = dict(
@@ -396,11 +410,9 @@ class SimulatedGateway:
             ("Date", email.utils.format_datetime(wall.astimezone(_dt.timezone.utc), usegmt=True))
         ]
         if gateway:
-            headers += [
-                ("Server", SERVER_HEADER),
-                ("X-Request-ID", self._request_id()),
-                ("X-Exl-Api-Remaining", str(max(self.quota_remaining, 0))),
-            ]
+            headers += [("Server", SERVER_HEADER), ("X-Request-ID", self._request_id())]
+            if self.remaining_header != "none":
+                headers.append((REMAINING, str(max(self.quota_remaining, 0))))
         if content_type:
             headers.append(("Content-Type", content_type))
         return headers
@@ -583,6 +595,12 @@ class SimulatedGateway:
             await _sleep(max(0.0, sent + read_timeout - self.now()))
             raise ResponseTimeout()
         await _sleep(down)
+        if self.remaining_header == "departure":
+            self._materialise_foreign(self.now())
+            response.headers[:] = [
+                (name, str(max(self.quota_remaining, 0)) if name == REMAINING else value)
+                for name, value in response.headers
+            ]
         return response
 
     # -- running ------------------------------------------------------------------------
