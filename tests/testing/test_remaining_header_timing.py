@@ -15,7 +15,7 @@ RS = "/esploro/v1/researchers/R00000001"
 
 
 async def _two_overlapping(timing: str) -> tuple[list[str | None], SimulatedGateway]:
-    """A slow request (1 s, half before arrival), and a second one that arrives while it is served."""
+    """A slow request (1 s, half before arrival) and one arriving while it is served."""
     gw = SimulatedGateway(
         SyntheticInstitution(seed=2, researchers=5, assets=5),
         latency=Latency.fixed(1.0),
