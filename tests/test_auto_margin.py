@@ -129,8 +129,11 @@ def test_the_margin_narrows_gradually_and_widens_at_once() -> None:
     aimd.interval(10.0)
     assert aimd.margin == pytest.approx(0.02)  # down to min_margin, never below
     for i in range(128):
-        aimd.observe(10.0, 0.2 + 0.6 * i / 127)  # a 0.6 s spread
-    assert aimd.margin == pytest.approx(0.02 + 0.5 * 0.6 * 0.96, abs=0.01)  # 2nd-98th pct
+        aimd.observe(10.0, 0.2 + 0.6 * i / 127)  # a 0.6 s spread, and no arrival order
+    assert aimd.margin == pytest.approx(0.10)  # back to the start, no wider
+    for i in range(128):
+        aimd.observe(11.0, 0.2 + 0.6 * i / 127, remaining=1000 + i)  # arrivals in order
+    assert aimd.margin == pytest.approx(0.10)  # the order does not tell yet: no wider
 
 
 def test_a_fixed_margin_ignores_round_trips() -> None:

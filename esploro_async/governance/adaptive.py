@@ -171,6 +171,7 @@ class AdaptiveRate:
         self._pause_end = -math.inf
         self._order = ArrivalOrder(policy.rate_limit) if policy.arrival_order else None
         self._round_trip_target = policy.safety_margin
+        self._spread = math.inf
 
     @property
     def rate(self) -> float:
@@ -199,12 +200,12 @@ class AdaptiveRate:
         if not self.policy.auto_margin:
             return
         order = self._order
-        inverted = 0.0
+        before = (0.0, False) if order is None else (order.inverted, order.reading)
         if order is not None and remaining is not None:
-            inverted = order.inverted
             order.observe(now - round_trip, remaining)
         spread_changed = self._sample(round_trip)
-        if spread_changed or (order is not None and order.inverted > inverted):
+        after = before if order is None else (order.inverted, order.reading)
+        if spread_changed or after[0] > before[0] or after[1] != before[1]:
             self._retarget(now)
 
     def _sample(self, round_trip: float) -> bool:
@@ -228,24 +229,44 @@ class AdaptiveRate:
             self._high - self._low,
             latest[round(0.9 * (len(latest) - 1))] - latest[round(0.1 * (len(latest) - 1))],
         )
+        self._spread = spread
         self._round_trip_target = self.policy.min_margin + self.policy.jitter_share * spread
         return True
 
     def _retarget(self, now: float) -> None:
         """Combine the round-trip bound with the arrival order (module docstring)."""
         policy = self.policy
-        target = self._round_trip_target
         order = self._order
-        if order is not None and order.reading:
-            bound = order.bound()
-            if bound is None:  # still reading: the round trips alone never widen
-                target = min(target, self._margin)
-            else:
-                target = min(target, max(policy.min_margin, bound))
-            target = max(target, order.proven())
+        if order is None or not order.reading:
+            self._fall_back(now)
+            return
+        target = self._round_trip_target
+        bound = order.bound()
+        if bound is None:  # still reading: the round trips alone never widen
+            target = min(target, self._margin)
+        else:
+            target = min(target, max(policy.min_margin, bound))
+        target = max(target, order.proven())
         self._target = min(policy.max_margin, target)
         if self._target > self._margin:
             self._margin = self._target  # widen at once
+        if self._narrowed_at is None:
+            self._narrowed_at = now
+
+    def _fall_back(self, now: float) -> None:
+        """No arrival order to read: the starting margin, narrower only for tight round trips.
+
+        A request's way to the gateway varies by no more than its whole round trip does, so
+        round trips that vary less than the starting margin allow a narrower one; anything
+        else keeps the starting margin (what the order had shown is void, unless a 429 holds
+        the margin wide).
+        """
+        policy = self.policy
+        self._target = min(policy.safety_margin, policy.min_margin + self._spread)
+        if self._target > self._margin:
+            self._margin = self._target  # widen at once, never beyond the start
+        elif now >= self._hold_until:
+            self._margin = min(self._margin, policy.safety_margin)
         if self._narrowed_at is None:
             self._narrowed_at = now
 

@@ -15,14 +15,16 @@ inversion of largest gap ``g``, ``max(1.5 g, g + 1.5 x resolution)``: pairs come
 multiples of the interval, so a jitter just short of the next multiple shows as ``g``. No
 bound is given before ``min_pairs`` close pairs were checked.
 
-The signal is used only while the header behaves as a count taken at arrival: two
-responses with the same count, or counts further apart than the gateway could have taken
-in the time between the sends, mark it unusable for ``min_pairs`` more pairs (a proxy
-or cache rewriting the header, a new quota day). Refused requests (429) are not counted
-by the gateway, so their responses are not samples. That the count is written at arrival
-is an inference from the header's documented meaning, not a documented fact; a gateway
-that writes it when the response leaves shows inversions as wide as the round-trip spread,
-which only widens the margin.
+The signal is used only while the header behaves as a count taken at arrival. Counts
+further apart than the gateway could have taken in the time between the sends mark it
+unusable for ``min_pairs`` more pairs (a new quota day, a proxy rewriting the header). Two
+accepted requests with the *same* count mark it unusable for good (`departure`): a count
+taken as each request arrives falls by one at least between any two of them, so the header
+is written later, when the response leaves (or cached), and its order is that of the
+departures, whose inversions tell the round-trip spread rather than the jitter before
+arrival. Refused requests (429) are not counted by the gateway, so their responses are not
+samples. That the count is written at arrival is an inference from the header's documented
+meaning, not a documented fact.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class ArrivalOrder:
         self._gaps: deque[float] = deque(maxlen=history)  # close pairs that arrived in order
         self._inverted: deque[float] = deque(maxlen=history)
         self._distrust = 0  # pairs still to check before the signal counts again
+        self.departure = False  # two accepted requests showed the same count: never at arrival
 
     def observe(self, sent: float, remaining: int) -> None:
         """One accepted response: its request was granted at ``sent`` and counted ``remaining``."""
@@ -69,6 +72,8 @@ class ArrivalOrder:
             gap, drop = -gap, -drop
         # Generous: arrivals may spread wider than the sends, and refusals may count too.
         possible = 2 * self._rate_limit * (gap + 2.0) + 2
+        if drop == 0:
+            self.departure = True
         if drop == 0 or abs(drop) > possible:
             self._distrust = self._min_pairs
             self._gaps.clear()
@@ -83,12 +88,12 @@ class ArrivalOrder:
     @property
     def reading(self) -> bool:
         """True once samples came and the header still behaves as a count taken at arrival."""
-        return bool(self._samples) and not self._distrust
+        return bool(self._samples) and not self._distrust and not self.departure
 
     @property
     def inverted(self) -> float:
         """The largest gap between two requests that arrived out of order, lately (0: none)."""
-        return max(self._inverted, default=0.0) if not self._distrust else 0.0
+        return max(self._inverted, default=0.0) if self.reading else 0.0
 
     def proven(self) -> float:
         """The jitter the inversions show, with room for gaps between samples (0: none)."""
@@ -100,7 +105,7 @@ class ArrivalOrder:
     def bound(self) -> float | None:
         """The jitter the recent pairs allow for, in seconds; ``None`` while they cannot tell."""
         resolution = self._resolution()
-        if self._distrust or resolution is None:
+        if not self.reading or resolution is None:
             return None
         return max(resolution, self.proven())
 

@@ -16,9 +16,10 @@ deviations of a Poisson count. Nothing is held while no other integration was se
 a quiet institution runs at the rate gate's own pace.
 
 Inferred, not documented: that the count falls by one per counted request and is written
-at arrival. A count written when the response leaves only places the others' arrivals
-later, which holds requests a little longer than needed; no header at all, a new quota
-day or a count that moves the wrong way leaves the estimate empty (nothing held).
+at arrival. Two accepted requests of ours with the same count show it is written later
+(when the response leaves): our own later requests then look like others', so the estimate
+stops for good (nothing held; their 429s are still reacted to). No header at all, a new
+quota day or a count that moves the wrong way leaves the estimate empty (nothing held).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class ForeignLoad:
         self._samples: list[tuple[float, int]] = []  # (granted at, remaining), by time
         self._events: list[tuple[float, int]] | None = []  # the others': (at, how many)
         self._rate = 0.0
+        self._departure = False  # the count is not taken at arrival: nothing to read
 
     @property
     def rate(self) -> float:
@@ -73,7 +75,7 @@ class ForeignLoad:
     @property
     def reading(self) -> bool:
         """Whether responses carry the counter (without it the others cannot be seen)."""
-        return len(self._samples) >= 2
+        return len(self._samples) >= 2 and not self._departure
 
     def granted(self, now: float) -> None:
         """A request of ours was granted at ``now``."""
@@ -85,8 +87,16 @@ class ForeignLoad:
     def observe(self, sent: float, remaining: int) -> None:
         """An accepted request granted at ``sent`` was counted ``remaining``."""
         samples = self._samples
+        if self._departure:
+            return
         if samples and remaining > samples[-1][1] + _NEW_DAY:
             samples.clear()  # the count went up: a new quota day (or a rewritten header)
+        if any(other == remaining and at != sent for at, other in samples[-32:]):
+            self._departure = True  # two of ours counted alike: written as responses leave
+            samples.clear()
+            self._events = []
+            self._rate = 0.0
+            return
         bisect.insort(samples, (sent, remaining))
         self._events = None
         horizon = samples[-1][0] - _KEPT

@@ -312,13 +312,19 @@ async def test_an_automatic_margin_widens_on_a_429(store: MakeStore) -> None:
     assert governance.rate.current_margin() >= 0.2 - 1e-9
 
 
-async def test_an_automatic_margin_widens_at_once_on_a_spread(store: MakeStore) -> None:
+async def test_without_the_arrival_order_a_round_trip_spread_keeps_the_starting_margin(
+    store: MakeStore,
+) -> None:
+    # Most of a round trip may be the API's work after arrival: a wide spread of round trips
+    # says nothing about the jitter before arrival, so without the order it neither widens
+    # the margin (slower than the fixed 0.10) nor lets it narrow.
     governance = store(AUTO)
     await governance.rate.acquire(BATCH)
     for n in range(64):
         governance.rate.observe(0.1 + (0.6 if n % 2 else 0.0), None)
+    await anyio.sleep(0.3)
     await governance.rate.acquire(BATCH)
-    assert governance.rate.current_margin() >= 0.3
+    assert governance.rate.current_margin() == pytest.approx(0.10)
 
 
 async def test_a_fixed_margin_ignores_what_it_observes(store: MakeStore) -> None:
