@@ -135,9 +135,11 @@ class GovernanceSettings:
         rate_limit: requests per second the institution may send (the gateway's 25).
         allow_above_threshold: ``rate_limit`` above 25 is refused unless this is True
             (a gateway with a higher threshold, e.g. a simulator).
-        safety_margin: fraction of an interval kept for network jitter: requests start
-            ``(1 + safety_margin) / rate_limit`` seconds apart; or ``"auto"``: start at 0.10
-            and follow what the network shows (`RatePolicy.auto`).
+        safety_margin: ``"auto"`` (default): start at 0.10 and follow what the gateway's
+            arrival order shows (`RatePolicy.auto`; without a readable order it stays at
+            0.10, narrower only when whole round trips vary less); or a fixed fraction of
+            an interval kept for network jitter: requests start
+            ``(1 + safety_margin) / rate_limit`` seconds apart.
         max_in_flight: attempts on the wire at once (sizes the connection pool).
         interactive_slots: concurrency slots batch work may never take (default a fifth of
             ``max_in_flight``, at least 1, none when ``max_in_flight`` is 1).
@@ -172,7 +174,7 @@ class GovernanceSettings:
     )
     allow_above_threshold: bool = attrs.field(default=False, validator=_flag)
     safety_margin: float | Literal["auto"] = attrs.field(
-        default=_default("safety_margin"), converter=_as_margin, validator=_margin
+        default="auto", converter=_as_margin, validator=_margin
     )
     max_in_flight: int = attrs.field(default=64, validator=_integer(1))
     interactive_slots: int | None = attrs.field(default=None, validator=_integer(0))
