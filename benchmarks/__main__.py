@@ -7,8 +7,12 @@
     python -m benchmarks --scenarios harvest,overhead
 
 Scenarios, in this order (all against the simulated gateway served on loopback by a process
-of its own, except the overhead one which uses an in-process transport):
+of its own, except the overhead one which uses an in-process transport, and margin and
+frontier, which run in virtual time):
 
+  margin    the defaults, the fixed margin 0.10 and the hand-written client under zero, 50 ms
+            and 0.3 s of jitter, over 20,000 and 200,000 records, with X-Exl-Api-Remaining
+            written at arrival, at departure or not at all (``benchmarks.margin``)
   harvest   20,000 researchers, 0.2-0.8 s latency, 2 % of it before arrival (a 12 ms spread
             of send-to-arrival delay): esploro-async (margins 0.10, 0.02 and "auto"), the
             competent hand-written client (asyncio.gather behind AsyncLimiter(1, 1/24.5),
@@ -22,6 +26,8 @@ of its own, except the overhead one which uses an in-process transport):
             (``benchmarks.redis_workers``; needs ``redis-server``, else skipped)
   overhead  added cost per request over raw httpx (``benchmarks.overhead``)
   memory    RSS while streaming 1,000,000 records (``benchmarks.memory``)
+  frontier  goodput against 429s beside another integration, the library and fixed rates
+            (``benchmarks.foreign``, 3 seeds, rates 8/10/12/14)
 
 Nothing is asserted. The exit status is 0 when every scenario ran (a skipped Redis
 scenario included), 1 when one failed, 130 on Ctrl-C; the Markdown is written in every
@@ -45,7 +51,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from benchmarks import harvest, memory, overhead, redis_workers
+from benchmarks import foreign, harvest, margin, memory, overhead, redis_workers
 from benchmarks._process import GatewaySpec, run_in_child
 from benchmarks.report import (
     SLOW_LATENCY,
@@ -61,7 +67,20 @@ HERE = Path(__file__).resolve().parent
 FOREIGN_SEEDS = 5
 FOREIGN_SEEDED = "agh"
 
-SCENARIOS = ("harvest", "spread", "steady", "slow", "foreign", "redis", "overhead", "memory")
+SCENARIOS = (
+    "margin",
+    "harvest",
+    "spread",
+    "steady",
+    "slow",
+    "foreign",
+    "redis",
+    "overhead",
+    "memory",
+    "frontier",
+)
+FRONTIER_SEEDS = 3
+FRONTIER_RATES = (8.0, 10.0, 12.0, 14.0)
 
 
 def _log(message: str) -> None:
@@ -172,7 +191,41 @@ def scenario_memory(suite: Suite) -> None:
     _log(f"  {suite.memory.records:,} records, RSS growth {suite.memory.growth / 2**20:.1f} MB")
 
 
+def scenario_margin(suite: Suite) -> None:
+    """0. The defaults under every jitter and header timing, in virtual time."""
+    suite.margin = margin.run(quick=suite.quick, log=_log)
+
+
+def scenario_frontier(suite: Suite) -> None:
+    """6. Goodput against 429s beside another integration, in virtual time."""
+    import logging
+
+    from esploro_async import EsploroClient
+
+    logging.disable(logging.WARNING)
+    try:
+        strategies = [("library (defaults)", foreign.library_run(EsploroClient))]
+        strategies += [(f"fixed {r:g}/s", foreign.fixed_run(r)) for r in FRONTIER_RATES]
+        seeds = 1 if suite.quick else FRONTIER_SEEDS
+        suite.frontier_seeds = seeds
+        researchers = 4_000 if suite.quick else 20_000
+        for load in foreign.LOADS:
+            rows = []
+            for name, run in strategies:
+                figures = tuple(foreign.measure(run, load, s, researchers) for s in range(seeds))
+                rows.append(foreign.Row(name, figures))
+            suite.frontier[load] = rows
+            lib = rows[0]
+            _log(
+                f"  {load}: library {lib.mean('goodput'):.2f} req/s, "
+                f"{100 * lib.mean('own_429'):.1f}% / {100 * lib.mean('foreign_429'):.1f}% 429s"
+            )
+    finally:
+        logging.disable(logging.NOTSET)
+
+
 RUNNERS: dict[str, Callable[[Suite], None]] = {
+    "margin": scenario_margin,
     "harvest": scenario_harvest,
     "spread": scenario_spread,
     "steady": scenario_steady,
@@ -181,6 +234,7 @@ RUNNERS: dict[str, Callable[[Suite], None]] = {
     "redis": scenario_redis,
     "overhead": scenario_overhead,
     "memory": scenario_memory,
+    "frontier": scenario_frontier,
 }
 
 

@@ -50,6 +50,8 @@ class GatewaySpec:
     0.5: with 0.2-0.8 s latency, arrivals lag sends by 0.1-0.4 s); its spread is the
     jitter that the client's ``safety_margin`` has to absorb. ``foreign_rate`` adds
     that many req/s of Poisson arrivals from another integration sharing the window.
+    ``remaining_header``: when the gateway writes ``X-Exl-Api-Remaining`` (``"arrival"``,
+    ``"departure"`` or ``"none"``, see `SimulatedGateway`).
     """
 
     researchers: int
@@ -58,6 +60,7 @@ class GatewaySpec:
     seed: int = 0
     up_fraction: float = 0.5
     foreign_rate: float = 0.0
+    remaining_header: str = "arrival"
 
     def process(self) -> GatewayProcess:
         """A `GatewayProcess` serving this gateway (enter it to start it)."""
@@ -67,6 +70,7 @@ class GatewaySpec:
             rate_limit=self.rate_limit,
             up_fraction=self.up_fraction,
             foreign_rate=self.foreign_rate,
+            remaining_header=self.remaining_header,
             seed=self.seed,
         )
 

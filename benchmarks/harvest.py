@@ -6,7 +6,7 @@ per-second figures come from the gateway's own arrival log. Each strategy's clie
 in a fresh process too, so that its peak RSS (``VmHWM``) is its own. Strategies, run one
 after the other in the same invocation so that machine noise hits them alike:
 
-  a  esploro-async, default safety_margin=0.10 (22.7 req/s)
+  a  esploro-async, a fixed safety_margin=0.10 (22.7 req/s; the default before "auto")
   b  esploro-async, safety_margin=0.02 (24.5 req/s)
   c  plain httpx, one page after the other (what most Esploro scripts do)
   d  plain httpx, asyncio.gather over all pages behind aiolimiter.AsyncLimiter(25, 1);
@@ -15,7 +15,8 @@ after the other in the same invocation so that machine noise hits them alike:
      0.3 s spread of send-to-arrival delay (``--up-fraction 0.5``)
   f  plain httpx, asyncio.gather over all pages with no limiter (httpx's default pool of
      100 connections is the only bound); the same retry-once rule as d
-  g  esploro-async, safety_margin="auto" (starts at 0.10, follows the round-trip spread)
+  g  esploro-async with its defaults: safety_margin="auto" (starts at 0.10, follows the
+     order in which the gateway counted the requests)
   h  the competent hand-written client: plain httpx, asyncio.gather over all pages behind
      aiolimiter.AsyncLimiter(1, 1/24.5) (one request every 40.8 ms); a 429 is retried
      after its Retry-After (default 1 s), up to 10 times
@@ -180,15 +181,14 @@ class Result:
 
 
 async def library(
-    url: str, margin: float | Literal["auto"], transport: Transport = None
+    url: str, margin: float | Literal["auto"] | None, transport: Transport = None
 ) -> Outcome:
-    """esploro-async: ``client.researchers.list()`` with the given safety margin."""
+    """esploro-async: ``client.researchers.list()`` with the given safety margin (None: default)."""
     out = Outcome()
     # The gateway's log counts every 429; one warning per 429 on stderr would only repeat it.
     logging.getLogger("esploro_async.governance").setLevel(logging.ERROR)
-    async with EsploroClient(
-        SIM_API_KEY, base_url=url, safety_margin=margin, transport=transport
-    ) as client:
+    options: dict[str, Any] = {} if margin is None else {"safety_margin": margin}
+    async with EsploroClient(SIM_API_KEY, base_url=url, transport=transport, **options) as client:
         out.ref_rate = client.governance.snapshot().effective_rate
 
         async def watch() -> None:
@@ -205,7 +205,7 @@ async def library(
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
-        if margin == "auto":  # the rate it settled at, not the one it started from
+        if margin in ("auto", None):  # the rate it settled at, not the one it started from
             out.ref_rate = client.governance.snapshot().effective_rate
     return out
 
@@ -309,13 +309,13 @@ async def competent(
 Strategy = Callable[[str, Transport], Coroutine[Any, Any, Outcome]]
 
 STRATEGIES: dict[str, tuple[str, Strategy]] = {
-    "a": ("esploro-async margin 0.10", lambda url, t: library(url, 0.10, t)),
+    "a": ("esploro-async fixed margin 0.10", lambda url, t: library(url, 0.10, t)),
     "b": ("esploro-async margin 0.02", lambda url, t: library(url, 0.02, t)),
     "c": ("httpx sequential", sequential),
     "d": ("httpx gather+aiolimiter", lambda url, t: gathered(url, True, t)),
     "e": ("esploro-async margin 0.30", lambda url, t: library(url, 0.30, t)),
     "f": ("httpx gather, no limiter", lambda url, t: gathered(url, False, t)),
-    "g": ('esploro-async margin "auto"', lambda url, t: library(url, "auto", t)),
+    "g": ('esploro-async defaults (margin "auto")', lambda url, t: library(url, None, t)),
     "h": ("httpx gather+AsyncLimiter(1, 1/24.5), retry 429", competent),
 }
 
@@ -373,6 +373,7 @@ def virtual_run(key: str, spec: GatewaySpec) -> Result:
         rate_limit=spec.rate_limit,
         up_fraction=spec.up_fraction,
         foreign_rate=spec.foreign_rate,
+        remaining_header=spec.remaining_header,  # type: ignore[arg-type]
         seed=spec.seed,
     )
     name, strategy = STRATEGIES[key]
@@ -552,6 +553,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--foreign-rate", type=float, default=0.0, help="another integration's req/s"
     )
+    parser.add_argument(
+        "--remaining-header",
+        choices=("arrival", "departure", "none"),
+        default="arrival",
+        help="when the gateway writes X-Exl-Api-Remaining: as it counts a request, as the "
+        "response leaves, or never",
+    )
     parser.add_argument("--strategies", default="abcdfgh", help="any of a to h")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -569,6 +577,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         up_fraction=args.up_fraction,
         foreign_rate=args.foreign_rate,
+        remaining_header=args.remaining_header,
     )
     keys = [k for k in args.strategies if k in STRATEGIES]
     if args.virtual and "d" in keys:

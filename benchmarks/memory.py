@@ -8,8 +8,13 @@ A thread samples this process's RSS (``/proc/self/status``) every 0.5 s.
 
     python -m benchmarks.memory [--quick] [--records 1000000] [--markdown PATH]
 
-Target (printed as PASS/MISS, never asserted): RSS growth at most 40 MB, where growth is
-the peak minus the RSS just before the stream starts (client open, nothing sent yet).
+Target (printed as PASS/MISS, never asserted): RSS growth at most 30 MB, where growth is
+the peak minus the RSS just before the stream starts (client open, nothing sent yet). The
+peak is the kernel's high-water mark (``VmHWM``, reset just before the stream through
+``/proc/self/clear_refs``), not only the highest 0.5 s sample: a sample misses a short
+spike (growing the de-duplication table held the old and the new table at once). Measured
+from before the imports or from interpreter start, the same run reads 15-25 MB more
+(httpx, anyio and the library's own modules): state the reference point with the figure.
 """
 
 from __future__ import annotations
@@ -20,12 +25,12 @@ import sys
 import time
 from dataclasses import dataclass
 
-from benchmarks._process import GatewayLog, GatewaySpec, RssSampler, read_rss
+from benchmarks._process import GatewayLog, GatewaySpec, RssSampler, read_peak_rss, read_rss
 from esploro_async import EsploroClient
 from esploro_async.testing import SIM_API_KEY
 
 MB = 1024 * 1024
-TARGET_GROWTH = 40 * MB
+TARGET_GROWTH = 30 * MB
 RATE_LIMIT = 200
 
 
@@ -41,11 +46,17 @@ class Run:
     seen_bytes: int  # the stream's de-duplication table (ids handed out), at the end
     seen_len: int
     log: GatewayLog | None = None
+    high_water: int = 0  # VmHWM at the end, reset before the stream (0: not measured)
+
+    @property
+    def sampled_peak(self) -> int:
+        """Highest sampled RSS."""
+        return max(rss for _, rss, _ in self.samples)
 
     @property
     def peak(self) -> int:
-        """Highest sampled RSS."""
-        return max(rss for _, rss, _ in self.samples)
+        """The peak RSS of the stream: the high-water mark, or the samples' when higher."""
+        return max(self.sampled_peak, self.high_water)
 
     @property
     def growth(self) -> int:
@@ -60,6 +71,7 @@ async def stream(url: str, sampler_interval: float) -> Run:
         SIM_API_KEY, base_url=url, rate_limit=RATE_LIMIT, allow_above_threshold=True
     ) as client:
         researchers = client.researchers.list()
+        reset = _reset_high_water()
         start_rss = read_rss()
         cpu0 = time.process_time()
         t0 = time.perf_counter()
@@ -70,7 +82,20 @@ async def stream(url: str, sampler_interval: float) -> Run:
         wall = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
         seen = researchers._frontier.seen  # diagnostics only
-        return Run(count, start_rss, sampler.samples, wall, cpu, seen.nbytes, len(seen))
+        high_water = read_peak_rss() if reset else 0
+        return Run(
+            count, start_rss, sampler.samples, wall, cpu, seen.nbytes, len(seen), None, high_water
+        )
+
+
+def _reset_high_water() -> bool:
+    """Reset this process's ``VmHWM`` to its current RSS (Linux); whether it worked."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+    except OSError:
+        return False
+    return True
 
 
 def measure(records: int, latency: str = "0.05", interval: float = 0.5) -> Run:
@@ -142,7 +167,8 @@ def summary(run: Run, n: int) -> list[tuple[str, str]]:
         ("records/s", f"{run.records / run.wall:,.0f}"),
         ("requests", f"{len(run.log.arrivals) if run.log else 0}"),
         ("RSS at start", f"{run.start_rss / MB:.1f} MB"),
-        ("RSS peak", f"{run.peak / MB:.1f} MB"),
+        ("RSS peak (VmHWM)", f"{run.high_water / MB:.1f} MB" if run.high_water else "n/a"),
+        ("RSS peak of the samples", f"{run.sampled_peak / MB:.1f} MB"),
         ("RSS at end", f"{run.samples[-1][1] / MB:.1f} MB"),
         ("RSS growth", f"{run.growth / MB:.1f} MB"),
         ("de-dup id set at end", f"{run.seen_len} ids, ~{run.seen_bytes / MB:.1f} MB"),

@@ -13,7 +13,7 @@ client's median over every request minus raw httpx's) and the *median of differe
 discards the rounds a noisy neighbour disturbed). The first is what a user compares; the
 second is steadier on a shared machine.
 
-Target (printed as PASS/MISS, never asserted): at most 60 µs added per request by both.
+Target (printed as PASS/MISS, never asserted): at most 40 µs added per request by both.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from esploro_async import EsploroClient
 BASE_URL = "http://bench.localhost"
 KEY = "bench-key"
 BODY = {"user": [{"primary_id": f"r{i}", "first_name": "Ada"} for i in range(10)]}
-TARGET_US = 60.0
+TARGET_US = 40.0
 
 
 @dataclass(frozen=True)

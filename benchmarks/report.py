@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks import foreign, margin
 from benchmarks.harvest import PAGE, PHYSICAL, RATE_LIMIT, Result
 from benchmarks.memory import MB, TARGET_GROWTH, Run
 from benchmarks.overhead import TARGET_US, Overhead
@@ -63,6 +64,9 @@ class Suite:
     foreign: list[Result] = field(default_factory=list)
     foreign_seeds: list[Result] = field(default_factory=list)  # more seeds of a few rows
     variants: dict[str, list[Result]] = field(default_factory=dict)  # spread, steady, slow
+    margin: list[margin.Group] = field(default_factory=list)  # virtual time, every condition
+    frontier: dict[str, list[foreign.Row]] = field(default_factory=dict)  # load -> rows
+    frontier_seeds: int = 0
     redis: list[dict[str, Any]] = field(default_factory=list)
     redis_per_process: int = 0
     overhead: Overhead | None = None
@@ -628,6 +632,7 @@ def render(suite: Suite) -> str:
         md += ["", *(f"![{f}]({f})" for f in suite.figures)]
     elif suite.plot_note:
         md += ["", f"No figure: {suite.plot_note}"]
+    md += _margin_section(suite)
 
     md += [
         "",
@@ -718,12 +723,54 @@ def render(suite: Suite) -> str:
         "",
         "`client.researchers.list()` with gateway and client at `rate_limit=200` and 0.05 s "
         "latency (memory, not governance, is the point); the consumer keeps only a count; RSS "
-        "sampled every 0.5 s by a thread; growth = peak minus the RSS before the stream.",
+        "sampled every 0.5 s by a thread; growth = peak (the kernel's high-water mark `VmHWM`, "
+        "reset just before the stream) minus the RSS before the stream (client open, imports "
+        "done).",
         *_section_status(suite, "memory"),
     ]
     if suite.memory is not None:
         md += ["", *memory_lines(suite.memory, suite.memory_records)]
+    md += _frontier_section(suite)
     return "\n".join(md) + "\n"
+
+
+def _margin_section(suite: Suite) -> list[str]:
+    """Section 0: the defaults under every jitter and header timing (`benchmarks.margin`)."""
+    md = [
+        "",
+        "## 0. The defaults at the limit, whatever the jitter and the header's timing",
+        "",
+        "Virtual time (`looptime`; deterministic, insensitive to the machine's load), the "
+        "simulated gateway in process, seed 0, latency uniform 0.2–0.8 s with `jitter / 0.6` "
+        'of it before arrival. (g) the library\'s defaults (`safety_margin="auto"`), (a) '
+        "the fixed margin 0.10, (h) the competent hand-written client "
+        "(`AsyncLimiter(1, 1/24.5)`, 16+ pages in flight, a 429 retried after its "
+        "Retry-After). The header is `X-Exl-Api-Remaining`: written as the gateway counts a "
+        "request (arrival), as the response leaves (departure), or not at all. "
+        "`python -m benchmarks.margin` runs this section alone.",
+        *_section_status(suite, "margin"),
+    ]
+    if suite.margin:
+        md += ["", *margin.markdown(suite.margin)]
+    return md
+
+
+def _frontier_section(suite: Suite) -> list[str]:
+    """Section 6: goodput against 429s beside another integration (`benchmarks.foreign`)."""
+    md = [
+        "",
+        "## 6. Sharing the budget: goodput against 429s, beside fixed rates",
+        "",
+        "Virtual time; 20,000 researchers, 0.2–0.8 s latency (2 % before arrival) while another "
+        "integration sends 5 or 10 req/s (Poisson) or 10 req/s in bursts of 10 within 50 ms. "
+        f"Means over {suite.frontier_seeds} seeds; the fixed rows are the hand-written client "
+        "at that rate: the frontier a fixed rate traces. `python -m benchmarks.foreign` runs "
+        "this section alone (and `--previous REV` adds an earlier revision).",
+        *_section_status(suite, "frontier"),
+    ]
+    for load, rows in suite.frontier.items():
+        md += ["", foreign.table(load, rows)]
+    return md
 
 
 def write_markdown(suite: Suite, path: Path) -> None:
@@ -857,4 +904,7 @@ def write_plots(suite: Suite, outdir: Path) -> list[str]:
         fig.savefig(outdir / "memory.png", dpi=110)
         plt.close(fig)
         written.append("memory.png")
+    if suite.frontier:
+        foreign.plot(suite.frontier, str(outdir / "frontier.png"))
+        written.append("frontier.png")
     return written

@@ -1,9 +1,10 @@
 """`SeenIds`: the record ids a stream has handed out, at 11 to 16 bytes each.
 
 A harvest of a million records must remember a million ids to drop duplicates; a ``set``
-of strings costs about 90 bytes per id. This keeps a 64-bit hash of each id in an
-open-addressing table (``array('Q')``, linear probing, at most three quarters full, grown
-by half when full), so the ids themselves are never kept.
+of strings costs about 90 bytes per id. This keeps a 64-bit hash of each id in
+open-addressing tables (``array('Q')``, linear probing, at most three quarters full, grown
+by half when full; 64 of them, by the hash's low bits, so that growing copies a 64th of the
+ids), so the ids themselves are never kept.
 
 Two different ids with the same 64-bit hash would make the second look handed out. For
 n ids the chance that any two collide is about n² / 2⁶⁵: 3 × 10⁻⁸ for a million. Within
@@ -20,7 +21,10 @@ __all__ = ["SeenIds", "key_of"]
 
 _MASK64 = (1 << 64) - 1
 _EMPTY = 0
-_INITIAL = 1 << 10
+_SHARD_BITS = 6
+_SHARDS = 1 << _SHARD_BITS
+_SHARD_MASK = _SHARDS - 1
+_INITIAL = 1 << 6  # slots per shard at first
 
 
 def key_of(record_id: str) -> int:
@@ -31,11 +35,13 @@ def key_of(record_id: str) -> int:
 class SeenIds:
     """A set of record ids that stores only their 64-bit hashes; see the module docstring."""
 
-    __slots__ = ("_limit", "_size", "_table")
+    __slots__ = ("_limits", "_size", "_tables")
 
     def __init__(self, ids: Iterable[str] = ()) -> None:
-        self._table = array("Q", bytes(8 * _INITIAL))
-        self._limit = _INITIAL * 3 // 4
+        # Shards by the hash's low bits, each grown on its own: growing copies one shard,
+        # never the whole table (a million ids would hold old and new tables, 19 MB, at once).
+        self._tables = [array("Q", bytes(8 * _INITIAL)) for _ in range(_SHARDS)]
+        self._limits = [_INITIAL * 3 // 4] * _SHARDS
         self._size = 0
         for record_id in ids:
             self.add(record_id)
@@ -47,43 +53,45 @@ class SeenIds:
         if not isinstance(record_id, str):
             return False
         key = key_of(record_id)
-        return self._table[self._slot(key)] == key
-
-    def _slot(self, key: int) -> int:
-        """The slot holding ``key``, or the empty slot where it would go (linear probing)."""
-        table = self._table
-        size = len(table)
-        slot = key % size
-        while table[slot] != key and table[slot] != _EMPTY:
-            slot = slot + 1 if slot + 1 < size else 0
-        return slot
+        table = self._tables[key & _SHARD_MASK]
+        return table[_slot(table, key)] == key
 
     def add(self, record_id: str) -> bool:
         """Remember ``record_id``; ``False`` if it was already there."""
         key = key_of(record_id)
-        table = self._table
-        slot = self._slot(key)
+        shard = key & _SHARD_MASK
+        table = self._tables[shard]
+        slot = _slot(table, key)
         if table[slot] == key:
             return False
         table[slot] = key
         self._size += 1
-        if self._size >= self._limit:
-            self._grow()
+        self._limits[shard] -= 1
+        if not self._limits[shard]:
+            self._grow(shard)
         return True
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the table."""
-        return self._table.itemsize * len(self._table)
+        """Bytes held by the tables."""
+        return sum(table.itemsize * len(table) for table in self._tables)
 
-    def _grow(self) -> None:
-        old = self._table
+    def _grow(self, shard: int) -> None:
+        old = self._tables[shard]
         size = len(old) * 3 // 2
-        self._table = table = array("Q", bytes(8 * size))
-        self._limit = size * 3 // 4
+        self._tables[shard] = table = array("Q", bytes(8 * size))
+        used = 0
         for key in old:
             if key != _EMPTY:
-                slot = key % size
-                while table[slot] != _EMPTY:
-                    slot = slot + 1 if slot + 1 < size else 0
-                table[slot] = key
+                table[_slot(table, key)] = key
+                used += 1
+        self._limits[shard] = size * 3 // 4 - used
+
+
+def _slot(table: array[int], key: int) -> int:
+    """The slot holding ``key``, or the empty slot where it would go (linear probing)."""
+    size = len(table)
+    slot = (key >> _SHARD_BITS) % size
+    while table[slot] != key and table[slot] != _EMPTY:
+        slot = slot + 1 if slot + 1 < size else 0
+    return slot
