@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import statistics
 import time
 from dataclasses import dataclass
@@ -105,9 +106,17 @@ class Overhead:
         return self.governed_median_us / self.raw_median_us
 
 
+_COUNTED = itertools.count()
+
+
 def handler(request: httpx.Request) -> httpx.Response:
-    """The in-process transport's one answer: ten researchers, a large quota."""
-    return httpx.Response(200, json=BODY, headers={"X-Exl-Api-Remaining": "1000000"})
+    """The in-process transport's one answer: ten researchers, a quota counted down by one.
+
+    A count that falls by one per request, as the gateway's does, keeps the defaults'
+    automatic margin reading the arrival order (a constant count would switch it off).
+    """
+    remaining = str(10_000_000 - next(_COUNTED))
+    return httpx.Response(200, json=BODY, headers={"X-Exl-Api-Remaining": remaining})
 
 
 async def raw_round(client: httpx.AsyncClient, n: int) -> list[float]:
@@ -151,7 +160,6 @@ async def measure(requests: int, rounds: int) -> Overhead:
             transport=transport,
             rate_limit=1e9,
             allow_above_threshold=True,  # the simulated gateway here has no threshold
-            safety_margin=0,
         ) as governed,
     ):
         await raw_round(raw, 200)  # warm-up
