@@ -277,7 +277,9 @@ class AdaptiveRate:
         if policy.adaptive and now - self._last_decrease >= policy.decrease_cooldown:
             self._rate = max(policy.min_rate, self._rate * policy.decrease)
             self._last_decrease = now
-            if policy.auto_margin:
+            # Without the arrival order the automatic margin is the fixed one it started from
+            # (`_fall_back`): the rate's decrease is the whole reaction, as for a fixed margin.
+            if policy.auto_margin and self._order is not None and self._order.reading:
                 self._margin = min(policy.max_margin, max(2 * self._margin, policy.safety_margin))
         if policy.auto_margin:
             self._hold_until = now + policy.margin_hold

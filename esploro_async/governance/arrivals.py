@@ -119,7 +119,7 @@ class ArrivalOrder:
         inverted = self.inverted
         if not inverted:
             return 0.0
-        return max(1.5 * inverted, inverted + 1.5 * (self._resolution() or 0.0))
+        return max(1.5 * inverted, inverted + 1.0 * (self._resolution() or 0.0))
 
     def bound(self) -> float | None:
         """The jitter the recent pairs allow for, in seconds; ``None`` while they cannot tell."""

@@ -305,11 +305,26 @@ async def test_an_automatic_margin_starts_safe_and_narrows_on_a_steady_network(
     assert governance.snapshot().safety_margin == governance.rate.current_margin()
 
 
-async def test_an_automatic_margin_widens_on_a_429(store: MakeStore) -> None:
+async def test_an_automatic_margin_reading_the_arrival_order_widens_on_a_429(
+    store: MakeStore,
+) -> None:
+    governance = store(GovernanceSettings(safety_margin="auto", first_pause=0.05))
+    await governance.rate.acquire(BATCH)
+    for n in range(4):
+        governance.rate.observe(0.1, 1000 - n)  # counts taken at arrival, in order
+    await governance.rate.throttled(None)
+    assert governance.rate.current_margin() >= 0.2 - 1e-9
+
+
+async def test_without_the_arrival_order_a_429_cuts_the_rate_and_keeps_the_margin(
+    store: MakeStore,
+) -> None:
+    # With no order to read "auto" is the fixed margin it starts from, 429 reaction included.
     governance = store(GovernanceSettings(safety_margin="auto", first_pause=0.05))
     await governance.rate.acquire(BATCH)
     await governance.rate.throttled(None)
-    assert governance.rate.current_margin() >= 0.2 - 1e-9
+    assert governance.rate.current_margin() == pytest.approx(0.10)
+    assert governance.rate.current_rate() < 25
 
 
 async def test_without_the_arrival_order_a_round_trip_spread_keeps_the_starting_margin(
