@@ -166,7 +166,7 @@ async def test_an_injected_http_client_is_used_and_not_closed() -> None:
 
 async def test_clients_share_governance_until_closed(make_client: ClientFactory) -> None:
     first = make_client()
-    second = make_client(rate_limit=25, safety_margin=0.1)  # the defaults, spelled out
+    second = make_client(rate_limit=25, safety_margin="auto")  # the defaults, spelled out
     assert first.governance is second.governance
     other_key = make_client(api_key="a-different-institution")
     assert other_key.governance is not first.governance

@@ -78,9 +78,10 @@ def test_a_rate_below_the_floor_never_rises_after_a_429() -> None:
 
 
 def test_every_default_is_the_one_rate_policy_documents() -> None:
-    assert GovernanceSettings().rate_policy() == RatePolicy()
-    auto = GovernanceSettings(safety_margin="auto").rate_policy()
-    assert auto == RatePolicy.auto()
+    assert GovernanceSettings().safety_margin == "auto"
+    assert GovernanceSettings().rate_policy() == RatePolicy.auto()
+    fixed = GovernanceSettings(safety_margin=0.10).rate_policy()
+    assert fixed == RatePolicy()  # the margin "auto" starts from is RatePolicy's default
 
 
 def test_rate_policy_beside_a_contradicting_setting_is_refused() -> None:

@@ -54,16 +54,37 @@ async def test_2000_requests_from_50_tasks_never_exceed_25_per_second_at_margin_
     assert gateway.max_in_window() <= 25
 
 
-async def test_default_margin_keeps_23_per_second(make_client: ClientFactory) -> None:
+async def test_a_fixed_margin_of_0_10_keeps_23_per_second(make_client: ClientFactory) -> None:
     # At noon: a run across the gateway's midnight would spend one round trip on the probe
     # of the new day's quota, and the rate over the whole run would be lower.
     gateway = make_gateway(start=datetime.now(timezone.utc).replace(hour=12))
-    client = make_client(transport=gateway.transport())
+    client = make_client(transport=gateway.transport(), safety_margin=0.10)
     await fan_out(client, tasks=50, per_task=40)
     assert gateway.max_in_window() <= 23
     log = gateway.client_log()
     elapsed = log[-1].arrival - log[0].arrival
     assert 1999 / elapsed == pytest.approx(25 / 1.1, rel=0.01)
+
+
+async def test_the_default_margin_narrows_to_24_per_second_when_arrivals_keep_order(
+    make_client: ClientFactory,
+) -> None:
+    # Round trips spread over 0.6 s, all of it after arrival: only the order tells.
+    gateway = make_gateway(
+        start=datetime.now(timezone.utc).replace(hour=12),
+        latency=Latency.uniform(0.2, 0.8),
+        up_fraction=0.0,
+    )
+    client = make_client(transport=gateway.transport())
+    await fan_out(client, tasks=50, per_task=40)
+    log = gateway.client_log()
+    assert all(r.status == 200 for r in log)
+    assert gateway.max_in_window() <= 25
+    # Starts at 22.7 req/s (margin 0.10); once the order of arrivals shows no jitter the
+    # margin is the finest gap it resolves, one interval: 1 / 24 s.
+    later = log[1000:]
+    assert (len(later) - 1) / (later[-1].arrival - later[0].arrival) == pytest.approx(24, rel=0.01)
+    assert client.governance.snapshot().safety_margin == pytest.approx(1 / 24, abs=0.002)
 
 
 async def test_no_429_when_jitter_stays_under_the_margin(make_client: ClientFactory) -> None:

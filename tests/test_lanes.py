@@ -54,7 +54,7 @@ async def test_an_interactive_request_overtakes_a_saturating_harvest() -> None:
     assert snapshot.throttled == 0
     assert len(waits) == 5
     assert max(waits) <= interval + 1e-3, "each was sent within one grant interval"
-    assert gw.max_in_window() <= 23, "and the rate never broke the threshold"
+    assert gw.max_in_window() <= 25, "and the rate never broke the threshold"
 
 
 async def test_batch_stops_at_its_reserve_while_interactive_goes_on() -> None:

@@ -13,7 +13,10 @@ pytestmark = pytest.mark.looptime
 
 
 async def harvest_warnings(
-    caplog: pytest.LogCaptureFixture, latency: Latency, **gateway: object
+    caplog: pytest.LogCaptureFixture,
+    latency: Latency,
+    client: dict[str, object] | None = None,
+    **gateway: object,
 ) -> list[str]:
     gw = SimulatedGateway(
         SyntheticInstitution(seed=3, researchers=20_000),
@@ -23,9 +26,12 @@ async def harvest_warnings(
     )
     with caplog.at_level(logging.WARNING, logger="esploro_async.governance"):
         async with EsploroClient(
-            SIM_API_KEY, base_url="http://esploro.localhost", transport=gw.transport()
-        ) as client:
-            async for _ in client.researchers.list():
+            SIM_API_KEY,
+            base_url="http://esploro.localhost",
+            transport=gw.transport(),
+            **(client or {}),  # type: ignore[arg-type]
+        ) as esploro:
+            async for _ in esploro.researchers.list():
                 pass
     assert gw.counts_by_status()[429] > 0, "the scenario must draw 429s"
     return [r.getMessage() for r in caplog.records if "429 PER_SECOND_THRESHOLD" in r.getMessage()]
@@ -34,8 +40,11 @@ async def harvest_warnings(
 async def test_jitter_beyond_the_margin_is_named_with_its_fix(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # Half of 0.2-1.4 s before arrival: a 0.6 s spread, far beyond the default margin.
-    warnings = await harvest_warnings(caplog, Latency.uniform(0.2, 1.4), up_fraction=0.5)
+    # Half of 0.2-1.4 s before arrival: a 0.6 s spread, far beyond a fixed margin of 0.10
+    # (the automatic one reads it from the arrival order and widens before any 429).
+    warnings = await harvest_warnings(
+        caplog, Latency.uniform(0.2, 1.4), {"safety_margin": 0.10}, up_fraction=0.5
+    )
     assert warnings
     for message in warnings:
         assert "no other integration" in message

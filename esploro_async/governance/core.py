@@ -427,8 +427,9 @@ class Governance:
         margin = self._margin()
         jitter = (
             f"requests reached the gateway more unevenly than the safety margin ({margin:.2f}) "
-            "covers: raise safety_margin to the spread of your network's send-to-arrival "
-            "delay in seconds, or use safety_margin='auto'"
+            "covers: pass safety_margin=<the spread of your network's send-to-arrival delay "
+            "in seconds> (the automatic margin sees that spread only while X-Exl-Api-Remaining "
+            "is written as the gateway counts a request)"
         )
         if others is not None and others >= _OTHERS_SEEN:
             return (
