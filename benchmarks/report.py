@@ -19,8 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks import foreign, margin
+from benchmarks import foreign as foreign_bench
+from benchmarks import margin as margin_bench
+from benchmarks.foreign import Row as ForeignRow
 from benchmarks.harvest import PAGE, PHYSICAL, RATE_LIMIT, Result
+from benchmarks.margin import Group as MarginGroup
 from benchmarks.memory import MB, TARGET_GROWTH, Run
 from benchmarks.overhead import TARGET_US, Overhead
 from benchmarks.redis_workers import EFFECTIVE_RATE
@@ -64,8 +67,8 @@ class Suite:
     foreign: list[Result] = field(default_factory=list)
     foreign_seeds: list[Result] = field(default_factory=list)  # more seeds of a few rows
     variants: dict[str, list[Result]] = field(default_factory=dict)  # spread, steady, slow
-    margin: list[margin.Group] = field(default_factory=list)  # virtual time, every condition
-    frontier: dict[str, list[foreign.Row]] = field(default_factory=dict)  # load -> rows
+    margin: list[MarginGroup] = field(default_factory=list)  # virtual time, every condition
+    frontier: dict[str, list[ForeignRow]] = field(default_factory=dict)  # load -> rows
     frontier_seeds: int = 0
     redis: list[dict[str, Any]] = field(default_factory=list)
     redis_per_process: int = 0
@@ -751,7 +754,7 @@ def _margin_section(suite: Suite) -> list[str]:
         *_section_status(suite, "margin"),
     ]
     if suite.margin:
-        md += ["", *margin.markdown(suite.margin)]
+        md += ["", *margin_bench.markdown(suite.margin)]
     return md
 
 
@@ -769,7 +772,7 @@ def _frontier_section(suite: Suite) -> list[str]:
         *_section_status(suite, "frontier"),
     ]
     for load, rows in suite.frontier.items():
-        md += ["", foreign.table(load, rows)]
+        md += ["", foreign_bench.table(load, rows)]
     return md
 
 
@@ -905,6 +908,6 @@ def write_plots(suite: Suite, outdir: Path) -> list[str]:
         plt.close(fig)
         written.append("memory.png")
     if suite.frontier:
-        foreign.plot(suite.frontier, str(outdir / "frontier.png"))
+        foreign_bench.plot(suite.frontier, str(outdir / "frontier.png"))
         written.append("frontier.png")
     return written
