@@ -200,12 +200,12 @@ class AdaptiveRate:
         if not self.policy.auto_margin:
             return
         order = self._order
-        before = (0.0, False) if order is None else (order.inverted, order.reading)
-        if order is not None and remaining is not None:
-            order.observe(now - round_trip, remaining)
-        spread_changed = self._sample(round_trip)
-        after = before if order is None else (order.inverted, order.reading)
-        if spread_changed or after[0] > before[0] or after[1] != before[1]:
+        news = (
+            order is not None
+            and remaining is not None
+            and order.observe(now - round_trip, remaining)
+        )
+        if self._sample(round_trip) or news:
             self._retarget(now)
 
     def _sample(self, round_trip: float) -> bool:

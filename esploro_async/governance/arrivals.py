@@ -62,12 +62,19 @@ class ArrivalOrder:
         self._finest: float | None = None  # the resolution, sorted out once in a while
         self._finest_at = -1  # len(self._gaps) + appends when it was
         self._appended = 0
+        self._news = False  # observe() saw an inversion
         self.departure = False  # two accepted requests showed the same count: never at arrival
 
-    def observe(self, sent: float, remaining: int) -> None:
-        """One accepted response: its request was granted at ``sent`` and counted ``remaining``."""
+    def observe(self, sent: float, remaining: int) -> bool:
+        """One accepted response: its request was granted at ``sent`` and counted ``remaining``.
+
+        Returns whether the evidence changed in a way that may move the bound: an inversion
+        came, or the header started or stopped being readable.
+        """
         if self.departure:
-            return  # nothing to read, ever
+            return False  # nothing to read, ever
+        was_reading = self.reading
+        self._news = False
         plain = 4 * self._rate_limit + 2  # a drop no pair can exceed, whatever its gap
         gaps = self._gaps
         for other_sent, other_remaining in self._samples:
@@ -84,6 +91,7 @@ class ArrivalOrder:
                 continue
             self._compare(gap, drop)
         self._samples.append((sent, remaining))
+        return self._news or was_reading != self.reading
 
     def _compare(self, gap: float, drop: int) -> None:
         """``drop``: how much lower the count of the request sent ``gap`` (>= 0) s later is."""
@@ -100,6 +108,7 @@ class ArrivalOrder:
         self._distrust = max(0, self._distrust - 1)
         if drop < 0:
             self._inverted.append(gap)
+            self._news = True
         elif gap <= _CLOSE:
             self._gaps.append(gap)
             self._appended += 1
