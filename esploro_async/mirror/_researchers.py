@@ -28,6 +28,15 @@ __all__ = ["ResearchersRun"]
 _ROTATION_BATCH = 100
 
 
+def _wanted(briefs: Mapping[str, str], known: Mapping[str, Known]) -> list[str]:
+    """Ids whose full record to fetch: new, tombstoned, or with a brief that changed."""
+    return [
+        rid
+        for rid, brief in briefs.items()
+        if rid not in known or known[rid].deleted or known[rid].brief_hash != brief
+    ]
+
+
 class ResearchersRun(Run):
     """See the module docstring."""
 
@@ -130,11 +139,7 @@ class ResearchersRun(Run):
                     if r.primary_id is not None
                 }
                 known = await self.store.known(self.kind, list(briefs))
-                wanted = [
-                    rid
-                    for rid, brief in briefs.items()
-                    if rid not in known or known[rid].deleted or known[rid].brief_hash != brief
-                ]
+                wanted = _wanted(briefs, known)
                 fulls = await self._fulls(wanted)
                 rows, same = self._rows(fulls, briefs, known, counts, run["id"])
                 unfetched = [rid for rid in briefs if rid not in fulls]

@@ -141,7 +141,14 @@ def _total(data: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _check_options(prefetch: int | None, on_insufficient_quota: str, speculate: int | None) -> None:
+def _check_options(
+    prefetch: int | None,
+    on_insufficient_quota: str,
+    speculate: int | None,
+    remember_ids: int | None,
+) -> None:
+    if remember_ids is not None and remember_ids < 1:
+        raise ConfigurationError(f"remember_ids must be >= 1, got {remember_ids}")
     if prefetch is not None and prefetch < 1:
         raise ConfigurationError(f"prefetch must be >= 1, got {prefetch}")
     if on_insufficient_quota not in ("refuse", "run"):
@@ -221,9 +228,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         speculate: int | None = None,
         remember_ids: int | None = None,
     ) -> None:
-        _check_options(prefetch, on_insufficient_quota, speculate)
-        if remember_ids is not None and remember_ids < 1:
-            raise ConfigurationError(f"remember_ids must be >= 1, got {remember_ids}")
+        _check_options(prefetch, on_insufficient_quota, speculate, remember_ids)
         self._client = client
         self.lane: Lane = lane or current_lane() or "batch"
         self.path: str = path if path.startswith("/") else f"/esploro/v1/{path}"
