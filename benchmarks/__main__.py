@@ -28,6 +28,10 @@ frontier, which run in virtual time):
   memory    RSS while streaming 1,000,000 records (``benchmarks.memory``)
   frontier  goodput against 429s beside another integration, the library and fixed rates
             (``benchmarks.foreign``, 3 seeds, rates 8/10/12/14)
+  mirror-nightly     requests of nightly mirror syncs of 1,000,000 assets, 0.5 % changed
+                     (quick: 20,000) (``benchmarks.mirror``)
+  mirror-throughput  a full mirror sync of 20,000 assets beside a stream into JSON Lines
+                     (quick: 2,000)
 
 Nothing is asserted. The exit status is 0 when every scenario ran (a skipped Redis
 scenario included), 1 when one failed, 130 on Ctrl-C; the Markdown is written in every
@@ -51,7 +55,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from benchmarks import foreign, harvest, margin, memory, overhead, redis_workers
+from benchmarks import foreign, harvest, margin, memory, mirror, overhead, redis_workers
 from benchmarks._process import GatewaySpec, run_in_child
 from benchmarks.report import (
     SLOW_LATENCY,
@@ -78,6 +82,8 @@ SCENARIOS = (
     "overhead",
     "memory",
     "frontier",
+    "mirror-nightly",
+    "mirror-throughput",
 )
 FRONTIER_SEEDS = 3
 FRONTIER_RATES = (8.0, 10.0, 12.0, 14.0)
@@ -197,7 +203,7 @@ def scenario_margin(suite: Suite) -> None:
 
 
 def scenario_frontier(suite: Suite) -> None:
-    """6. Goodput against 429s beside another integration, in virtual time."""
+    """7. Goodput against 429s beside another integration, in virtual time."""
     import logging
 
     from esploro_async import EsploroClient
@@ -224,6 +230,16 @@ def scenario_frontier(suite: Suite) -> None:
         logging.disable(logging.NOTSET)
 
 
+def scenario_mirror_nightly(suite: Suite) -> None:
+    """6a. Requests of nightly mirror syncs, in a fresh process."""
+    mirror.suite_nightly(suite.mirror, suite.quick)
+
+
+def scenario_mirror_throughput(suite: Suite) -> None:
+    """6b. A full mirror sync beside the competent reference, each in a fresh process."""
+    mirror.suite_throughput(suite.mirror, suite.quick)
+
+
 RUNNERS: dict[str, Callable[[Suite], None]] = {
     "margin": scenario_margin,
     "harvest": scenario_harvest,
@@ -235,6 +251,8 @@ RUNNERS: dict[str, Callable[[Suite], None]] = {
     "overhead": scenario_overhead,
     "memory": scenario_memory,
     "frontier": scenario_frontier,
+    "mirror-nightly": scenario_mirror_nightly,
+    "mirror-throughput": scenario_mirror_throughput,
 }
 
 

@@ -25,6 +25,8 @@ from benchmarks.foreign import Row as ForeignRow
 from benchmarks.harvest import PAGE, PHYSICAL, RATE_LIMIT, Result
 from benchmarks.margin import Group as MarginGroup
 from benchmarks.memory import MB, TARGET_GROWTH, Run
+from benchmarks.mirror import MirrorBench
+from benchmarks.mirror import section as mirror_section
 from benchmarks.overhead import TARGET_US, Overhead
 from benchmarks.redis_workers import EFFECTIVE_RATE
 from benchmarks.redis_workers import targets as redis_targets
@@ -76,6 +78,7 @@ class Suite:
     overhead_requests: int = 0
     memory: Run | None = None
     memory_records: int = 0
+    mirror: MirrorBench = field(default_factory=MirrorBench)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per scenario
     skipped: dict[str, str] = field(default_factory=dict)  # scenario -> why
     errors: dict[str, str] = field(default_factory=dict)  # scenario -> error text
@@ -733,6 +736,15 @@ def render(suite: Suite) -> str:
     ]
     if suite.memory is not None:
         md += ["", *memory_lines(suite.memory, suite.memory_records)]
+
+    md += [
+        "",
+        "## 6. Keeping a mirror: the nightly cost and sync throughput",
+        *_section_status(suite, "mirror-nightly"),
+        *_section_status(suite, "mirror-throughput"),
+    ]
+    if suite.mirror.nightly is not None or suite.mirror.runs:
+        md += ["", *mirror_section(suite.mirror)]
     md += _frontier_section(suite)
     return "\n".join(md) + "\n"
 
@@ -759,10 +771,10 @@ def _margin_section(suite: Suite) -> list[str]:
 
 
 def _frontier_section(suite: Suite) -> list[str]:
-    """Section 6: goodput against 429s beside another integration (`benchmarks.foreign`)."""
+    """Section 7: goodput against 429s beside another integration (`benchmarks.foreign`)."""
     md = [
         "",
-        "## 6. Sharing the budget: goodput against 429s, beside fixed rates",
+        "## 7. Sharing the budget: goodput against 429s, beside fixed rates",
         "",
         "Virtual time; 20,000 researchers, 0.2–0.8 s latency (2 % before arrival) while another "
         "integration sends 5 or 10 req/s (Poisson) or 10 req/s in bursts of 10 within 50 ms. "

@@ -16,13 +16,9 @@ import time
 from collections.abc import Sequence
 
 from esploro_async.testing.faults import Latency
-from esploro_async.testing.gateway import (
-    REMAINING_HEADER_TIMINGS,
-    SIM_API_KEY,
-    SIM_READ_ONLY_KEY,
-    SimulatedGateway,
-)
+from esploro_async.testing.gateway import SIM_API_KEY, SIM_READ_ONLY_KEY, SimulatedGateway
 from esploro_async.testing.institution import SyntheticInstitution
+from esploro_async.testing.replies import REMAINING_HEADER_TIMINGS
 
 
 def build_parser() -> argparse.ArgumentParser:
