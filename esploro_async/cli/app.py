@@ -186,7 +186,8 @@ def _iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 @click.option(
     "--safety-margin",
     callback=_margin,
-    help='Rate margin for network jitter, >= 0 (default 0.10), or "auto" to follow the network.',
+    help='Rate margin for network jitter: "auto" (default; starts at 0.10 and follows the '
+    "order in which the gateway counts requests) or a fixed number >= 0, e.g. 0.10.",
 )
 @click.option(
     "--log-level",

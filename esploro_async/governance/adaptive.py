@@ -12,13 +12,11 @@ second, and stopping every sender for a second would cost far more than it saves
 429 within a second after that pause means the window is still full, and every sender
 then waits ``pause``, long enough for the window to empty.
 
-With ``auto_margin`` the safety margin follows the network instead of staying fixed: it
-starts at ``safety_margin``, narrows (at most ``narrow_rate`` per second) towards
+With ``auto_margin`` (the client's default) the safety margin follows the network instead of
+staying fixed: it starts at ``safety_margin``, narrows (at most ``narrow_rate`` per second)
+towards what the evidence below allows, and widens at once on evidence of jitter or a 429.
 ``min_margin + jitter_share * spread``, where ``spread`` is the spread of the round-trip
-times observed lately, and widens at once when that target grows or a 429 comes.
-``jitter_share`` is the assumption that decides safety: the part of the round-trip spread
-that may lie *before* a request reaches the gateway (0.5: no more variation on the way
-there than on the way back).
+times observed lately, caps how far the arrival order may take it.
 
 The round trips cannot tell variation before arrival from a slow backend (most of a
 round trip is the API's own work, after the gateway counted the request). So the automatic
@@ -27,8 +25,14 @@ from ``X-Exl-Api-Remaining``): requests that arrived out of order widen the marg
 once to what their gaps prove (`ArrivalOrder.proven`); once enough close pairs arrived in
 order, the target may go below the round-trip bound, down to the finest gap that order
 can resolve (about one interval) and never below ``min_margin``. While the order is still
-being read the margin does not widen on the round trips alone; without the header (or when
-it does not behave as a count taken at arrival) the round-trip bound decides, as before.
+being read the margin does not widen on the round trips alone.
+
+Without the header, or once it showed it is not a count taken at arrival (two accepted
+requests with the same count: written as the response leaves), the automatic margin falls
+back to the fixed ``safety_margin`` it started from: narrower only while whole round trips
+vary less than that (``min_margin + spread``; a request's way to the gateway cannot vary more
+than its round trip), never wider on round trips (most of a round trip is the API's work after
+arrival), and a 429 cuts the rate without widening it, exactly as for a fixed margin.
 """
 
 from __future__ import annotations
@@ -79,8 +83,10 @@ class RatePolicy:
         rate_limit: the gateway's ceiling in requests per second (Esploro: 25).
         safety_margin: fraction of an interval reserved for network jitter; the
             spacing is ``(1 + safety_margin) / rate_limit`` (default 0.10: 44 ms,
-            22.7 req/s). Choose at least the worst spread of send-to-gateway delay
-            in seconds; 0 only where that spread is nil.
+            22.7 req/s; where an automatic margin starts, and the client's and
+            `GovernanceSettings`' default is ``"auto"``). A fixed margin should be at
+            least the worst spread of send-to-gateway delay in seconds; 0 only where
+            that spread is nil.
         pause: seconds every sender waits after a 429 that follows another within a
             second of its pause (``Retry-After`` if longer).
         first_pause: seconds every sender waits after an isolated 429.

@@ -46,8 +46,9 @@ class ClientOptions(TypedDict, total=False):
         governance: a governance object to use instead of the default in-process one (e.g.
             ``other_client.governance``, or an institution-wide backend).
         rate_limit: the gateway's per-second threshold (default 25).
-        safety_margin: spacing margin for network jitter (default 0.10: 22.7 req/s), or ``"auto"``:
-            start at 0.10 and follow the observed round-trip spread (`RatePolicy`).
+        safety_margin: ``"auto"`` (default): start at 0.10 (22.7 req/s) and follow the order in
+            which the gateway counted the requests (`RatePolicy`); or a fixed spacing margin for
+            network jitter, e.g. 0.10.
         max_in_flight: requests on the wire at once (default 64).
         daily_reserve: requests of the daily quota never to spend (default 0).
         on_quota_exhausted: ``"raise"`` (default) `DailyQuotaExhaustedError`, or ``"wait"`` until
