@@ -170,7 +170,6 @@ class AdaptiveRate:
         self._margin = policy.safety_margin
         self._samples: deque[float] = deque(maxlen=_SAMPLES)
         self._fresh = 0
-        self._low, self._high = math.inf, -math.inf
         self._target = policy.safety_margin
         self._narrowed_at: float | None = None
         self._hold_until = -math.inf
@@ -221,18 +220,18 @@ class AdaptiveRate:
         self._fresh += 1
         if len(samples) < _MIN_SAMPLES:
             return False
-        # Every few samples, and at once for one outside the bulk seen so far.
-        if self._fresh < _EVERY and self._low <= round_trip <= self._high:
+        # Every few samples: the order of arrivals, not one round trip, is what widens at once.
+        if self._fresh < _EVERY:
             return False
         self._fresh = 0
         ordered = sorted(samples)
         last = len(ordered) - 1
         # The spread of the bulk (2nd to 98th percentile), not of one straggler; and that
         # of the latest samples (10th to 90th), which moves first when the network changes.
-        self._low, self._high = ordered[round(0.02 * last)], ordered[round(0.98 * last)]
+        low, high = ordered[round(0.02 * last)], ordered[round(0.98 * last)]
         latest = sorted(itertools.islice(reversed(samples), _LATEST))
         spread = max(
-            self._high - self._low,
+            high - low,
             latest[round(0.9 * (len(latest) - 1))] - latest[round(0.1 * (len(latest) - 1))],
         )
         self._spread = spread
