@@ -235,6 +235,19 @@ def table(load: str, rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def section(seeds: int) -> list[str]:
+    """The heading and the conditions of ``RESULTS.md``'s frontier section."""
+    return [
+        "## 7. Sharing the budget: goodput against 429s, beside fixed rates",
+        "",
+        "Virtual time; 20,000 researchers, 0.2–0.8 s latency (2 % before arrival) while another "
+        "integration sends 5 or 10 req/s (Poisson) or 10 req/s in bursts of 10 within 50 ms. "
+        f"Means over {seeds} seeds; the fixed rows are the hand-written client at that rate: "
+        "the frontier a fixed rate traces. `python -m benchmarks.foreign` runs this section "
+        "alone (and `--previous REV` adds an earlier revision).",
+    ]
+
+
 def plot(results: dict[str, list[Row]], path: str) -> None:
     """Goodput against the 429 shares, one panel per load (needs matplotlib)."""
     import matplotlib

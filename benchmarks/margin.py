@@ -203,6 +203,22 @@ def markdown(groups: list[Group]) -> list[str]:
     return md
 
 
+def section() -> list[str]:
+    """The heading and the conditions of ``RESULTS.md``'s section 0."""
+    return [
+        "## 0. The defaults at the limit, whatever the jitter and the header's timing",
+        "",
+        "Virtual time (`looptime`; deterministic, insensitive to the machine's load), the "
+        "simulated gateway in process, seed 0, latency uniform 0.2–0.8 s with `jitter / 0.6` "
+        'of it before arrival. (g) the library\'s defaults (`safety_margin="auto"`), (a) '
+        "the fixed margin 0.10, (h) the competent hand-written client "
+        "(`AsyncLimiter(1, 1/24.5)`, every page gathered, a 429 retried after its "
+        "Retry-After). The header is `X-Exl-Api-Remaining`: written as the gateway counts a "
+        "request (arrival), as the response leaves (departure), or not at all. "
+        "`python -m benchmarks.margin` runs this section alone.",
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the conditions and print the Markdown."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)

@@ -638,7 +638,9 @@ def render(suite: Suite) -> str:
         md += ["", *(f"![{f}]({f})" for f in suite.figures)]
     elif suite.plot_note:
         md += ["", f"No figure: {suite.plot_note}"]
-    md += _margin_section(suite)
+    md += ["", *margin_bench.section(), *_section_status(suite, "margin")]
+    if suite.margin:
+        md += ["", *margin_bench.markdown(suite.margin)]
 
     md += [
         "",
@@ -745,47 +747,13 @@ def render(suite: Suite) -> str:
     ]
     if suite.mirror.nightly is not None or suite.mirror.runs:
         md += ["", *mirror_section(suite.mirror)]
-    md += _frontier_section(suite)
+    md += ["", *foreign_bench.section(suite.frontier_seeds), *_section_status(suite, "frontier")]
+    md += [
+        line
+        for load, rows in suite.frontier.items()
+        for line in ("", foreign_bench.table(load, rows))
+    ]
     return "\n".join(md) + "\n"
-
-
-def _margin_section(suite: Suite) -> list[str]:
-    """Section 0: the defaults under every jitter and header timing (`benchmarks.margin`)."""
-    md = [
-        "",
-        "## 0. The defaults at the limit, whatever the jitter and the header's timing",
-        "",
-        "Virtual time (`looptime`; deterministic, insensitive to the machine's load), the "
-        "simulated gateway in process, seed 0, latency uniform 0.2–0.8 s with `jitter / 0.6` "
-        'of it before arrival. (g) the library\'s defaults (`safety_margin="auto"`), (a) '
-        "the fixed margin 0.10, (h) the competent hand-written client "
-        "(`AsyncLimiter(1, 1/24.5)`, 16+ pages in flight, a 429 retried after its "
-        "Retry-After). The header is `X-Exl-Api-Remaining`: written as the gateway counts a "
-        "request (arrival), as the response leaves (departure), or not at all. "
-        "`python -m benchmarks.margin` runs this section alone.",
-        *_section_status(suite, "margin"),
-    ]
-    if suite.margin:
-        md += ["", *margin_bench.markdown(suite.margin)]
-    return md
-
-
-def _frontier_section(suite: Suite) -> list[str]:
-    """Section 7: goodput against 429s beside another integration (`benchmarks.foreign`)."""
-    md = [
-        "",
-        "## 7. Sharing the budget: goodput against 429s, beside fixed rates",
-        "",
-        "Virtual time; 20,000 researchers, 0.2–0.8 s latency (2 % before arrival) while another "
-        "integration sends 5 or 10 req/s (Poisson) or 10 req/s in bursts of 10 within 50 ms. "
-        f"Means over {suite.frontier_seeds} seeds; the fixed rows are the hand-written client "
-        "at that rate: the frontier a fixed rate traces. `python -m benchmarks.foreign` runs "
-        "this section alone (and `--previous REV` adds an earlier revision).",
-        *_section_status(suite, "frontier"),
-    ]
-    for load, rows in suite.frontier.items():
-        md += ["", foreign_bench.table(load, rows)]
-    return md
 
 
 def write_markdown(suite: Suite, path: Path) -> None:
