@@ -1,10 +1,10 @@
-"""`SeenIds`: the record ids a stream has handed out, at 11 to 16 bytes each.
+"""`SeenIds`: the record ids a stream has handed out, at 11 to 14 bytes each.
 
 A harvest of a million records must remember a million ids to drop duplicates; a ``set``
 of strings costs about 90 bytes per id. This keeps a 64-bit hash of each id in
 open-addressing tables (``array('Q')``, linear probing, at most three quarters full, grown
-by half when full; 64 of them, by the hash's low bits, so that growing copies a 64th of the
-ids), so the ids themselves are never kept.
+by a quarter when full; 64 of them, by the hash's low bits, so that growing copies a 64th
+of the ids), so the ids themselves are never kept.
 
 Two different ids with the same 64-bit hash would make the second look handed out. For
 n ids the chance that any two collide is about n² / 2⁶⁵: 3 × 10⁻⁸ for a million. Within
@@ -80,7 +80,7 @@ class SeenIds:
 
     def _grow(self, shard: int) -> None:
         old = self._tables[shard]
-        size = len(old) * 3 // 2
+        size = len(old) * 5 // 4
         self._tables[shard] = table = array("Q", bytes(8 * size))
         used = 0
         for key in old:
