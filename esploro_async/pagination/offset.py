@@ -47,11 +47,11 @@ from esploro_async.errors import (
     DailyQuotaExhaustedError,
     IncompletePageError,
     InsufficientQuotaError,
-    ResponseFormatError,
     UnresolvedDriftError,
 )
 from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.models import Record
+from esploro_async.models._json import object_list, total_record_count
 from esploro_async.pagination.checkpoint import Checkpoint, canonical_params
 from esploro_async.pagination.frontier import Frontier, Handout, Page
 from esploro_async.pagination.scheduler import (
@@ -128,17 +128,6 @@ def _shelve(ready: dict[int, _Raw]) -> None:
         raw = ready[offset]
         if not raw.shelved and raw.content is not None:
             raw.records, raw.shelved = [], True
-
-
-def _total(data: Mapping[str, Any]) -> int | None:
-    for key in ("total_record_count", "totalRecordCount"):
-        value = data.get(key)
-        if value is not None:
-            try:
-                return int(str(value).strip())
-            except ValueError:
-                return None
-    return None
 
 
 def _check_options(prefetch: int | None, on_insufficient_quota: str, speculate: int | None) -> None:
@@ -490,7 +479,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         for offset in sorted(o for o in ready if o < first_open):
             raw = ready.pop(offset)
             if raw.shelved and raw.content is not None:
-                raw.records = self._records_of(json.loads(raw.content))
+                raw.records = object_list(json.loads(raw.content).get(self.list_key))
             handouts.append(self._frontier.in_order(raw.offset, raw.records, raw.total))
         return handouts
 
@@ -514,26 +503,10 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         response = await self._client.request(
             "GET", self.path, params=params, format="json", lane=self.lane
         )
-        data = response.json()
-        if not isinstance(data, dict):
-            raise ResponseFormatError(
-                f"GET {self.path}: expected a JSON object, got {type(data).__name__}",
-                method="GET",
-                path=self.path,
-                status_code=response.status_code,
-            )
+        data = response.json_object()
         self._latencies.append(response.elapsed)
-        records = self._records_of(data)
-        return _Raw(offset, records, _total(data), response.elapsed, response.content)
-
-    def _records_of(self, data: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The records of a page's JSON object (one record may come as a bare object)."""
-        items = data.get(self.list_key)
-        if items is None:
-            return []
-        if isinstance(items, dict):
-            items = [items]
-        return [item for item in items if isinstance(item, dict)]
+        records = object_list(data.get(self.list_key))
+        return _Raw(offset, records, total_record_count(data), response.elapsed, response.content)
 
     async def _first_page(self) -> _Raw:
         if self._first is None:

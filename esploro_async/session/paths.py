@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, unquote
@@ -16,21 +17,23 @@ def quote_segment(value: str) -> str:
     return quote(str(value), safe="")
 
 
-def has_dot_segment(path: str) -> bool:
-    """Whether a ``/``-separated path has a ``.``/``..`` segment, raw or percent-encoded."""
-    if "." not in path and "%" not in path:
+_DOTS = frozenset({".", ".."})
+_SEPARATORS = re.compile(r"[/\\]")
+
+
+def has_dot_segment(value: str) -> bool:
+    """Whether ``value``, or any percent-decoding of it (at most 4 deep: ``%252e`` -> ``%2e``
+    -> ``.``), has a ``.``/``..`` segment between ``/`` or ``\\`` separators."""
+    if "." not in value and "%" not in value:
         return False  # no dot, raw or encoded (the usual path): nothing to decode
-    for part in path.split("/"):
-        decoded = part
-        for _ in range(4):
-            if decoded in (".", ".."):
-                return True
-            step = unquote(decoded)
-            if step == decoded:
-                break
-            decoded = step
-        if "/" in decoded and has_dot_segment(decoded):
+    form = value
+    for _ in range(5):
+        if any(part in _DOTS for part in _SEPARATORS.split(form)):
             return True
+        decoded = unquote(form)
+        if decoded == form:
+            return False
+        form = decoded
     return False
 
 

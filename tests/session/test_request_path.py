@@ -26,6 +26,7 @@ from esploro_async import (
     GovernanceSnapshot,
     NotFoundError,
     RequestTimeoutError,
+    ResponseFormatError,
     RetryPolicy,
     ServerError,
 )
@@ -287,3 +288,13 @@ async def test_a_successful_response_says_how_many_attempts_and_what_is_left() -
     assert (response.attempts, response.quota_remaining, response.data) == (2, 900, {"ok": True})
     assert [str(c.url.params) for c in script.calls] == ["limit=5", "limit=5"]
     assert governance.records[-1] == ResponseInfo(status_code=200, remaining=900)
+
+
+async def test_a_body_that_must_be_an_object_names_the_request_when_it_is_not() -> None:
+    script, governance = Script(httpx.Response(200, json=[1, 2]), OK), Watched()
+    async with client_for(script, governance) as client:
+        response = await client.request("GET", "researchers")
+        expected = "GET /esploro/v1/researchers: expected a JSON object, got list"
+        with pytest.raises(ResponseFormatError, match=expected):
+            response.json_object()
+        assert (await client.request("GET", "researchers")).json_object() == {"ok": True}
