@@ -98,7 +98,14 @@ class HarvestEstimate:
     fits: bool | None
 
 
-def _check_options(prefetch: int | None, on_insufficient_quota: str, speculate: int | None) -> None:
+def _check_options(
+    prefetch: int | None,
+    on_insufficient_quota: str,
+    speculate: int | None,
+    remember_ids: int | None,
+) -> None:
+    if remember_ids is not None and remember_ids < 1:
+        raise ConfigurationError(f"remember_ids must be >= 1, got {remember_ids}")
     if prefetch is not None and prefetch < 1:
         raise ConfigurationError(f"prefetch must be >= 1, got {prefetch}")
     if on_insufficient_quota not in ("refuse", "run"):
@@ -150,6 +157,10 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             block, else ``"batch"``).
         speculate: pages after the first to request with it, before its total is known
             (default 8; 0 for none). Those past the end cost a request each.
+        remember_ids: ids kept to drop records handed out before: all (default, about 12 MB
+            a million ids), or only the last N, in flat memory. The pages' one-record
+            overlap is dropped either way; with N, a record read again further back (a
+            re-read after drift) is handed out again: for consumers that store by id.
     """
 
     def __init__(
@@ -172,8 +183,9 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         lane: Lane | None = None,
         overlap: bool = True,
         speculate: int | None = None,
+        remember_ids: int | None = None,
     ) -> None:
-        _check_options(prefetch, on_insufficient_quota, speculate)
+        _check_options(prefetch, on_insufficient_quota, speculate, remember_ids)
         self._client = client
         self.lane: Lane = lane or current_lane() or "batch"
         self.path: str = path if path.startswith("/") else f"/esploro/v1/{path}"
@@ -209,6 +221,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             delivered=start.delivered,
             total=start.total,
             ahead=start.ahead,
+            remember_ids=remember_ids,
         )
         self._start = start.offset
 

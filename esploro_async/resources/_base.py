@@ -77,6 +77,8 @@ class StreamOptions(TypedDict, total=False):
             so that records deleted or inserted between two reads are noticed.
         speculate: pages after the first to request before its total is known (default
             ``None``: 8; 0 for none).
+        remember_ids: ids kept to drop records handed out twice (default ``None``: all;
+            N: the last N, in flat memory, for consumers that store by id).
     """
 
     page_size: int | None
@@ -88,6 +90,7 @@ class StreamOptions(TypedDict, total=False):
     on_drift: Callable[[Drift], object] | None
     overlap: bool
     speculate: int | None
+    remember_ids: int | None
 
 
 def json_object(response: EsploroResponse) -> dict[str, Any]:
