@@ -100,6 +100,36 @@ class _PriorityLock:
         await self.acquire(priority)
 
 
+def _checked(
+    policy: RatePolicy,
+    *,
+    fallback: str,
+    fallback_rate: float | None,
+    horizon: float,
+    batch_horizon: float,
+    late_tolerance: float,
+    interactive_share: float,
+    interactive_burst: int,
+) -> float:
+    """Refuse contradictory gate settings (`ConfigurationError`); the fallback rate to use."""
+    if fallback not in ("error", "local"):
+        raise ConfigurationError(f"fallback must be 'error' or 'local', not {fallback!r}")
+    if fallback_rate is None:
+        fallback_rate = min(5.0, policy.effective_rate / 5)
+    if not 0 < fallback_rate < policy.effective_rate:
+        raise ConfigurationError(
+            f"fallback_rate must be positive and below the effective rate "
+            f"{policy.effective_rate:.2f}: every process uses it at once, got {fallback_rate!r}"
+        )
+    if horizon <= 0 or late_tolerance < 0 or not 0 < batch_horizon <= horizon:
+        raise ConfigurationError(
+            "horizon must be > 0, batch_horizon in (0, horizon] and late_tolerance >= 0"
+        )
+    if not 0 < interactive_share < 1 or interactive_burst < 1:
+        raise ConfigurationError("interactive_share must be in (0, 1), interactive_burst >= 1")
+    return fallback_rate
+
+
 class RedisRateGate:
     """`RateGate` shared by every process of an institution through Redis (module docstring).
 
@@ -139,19 +169,16 @@ class RedisRateGate:
         interactive_window: float = 30.0,
         batch_horizon: float = 1.0,
     ) -> None:
-        if fallback not in ("error", "local"):
-            raise ConfigurationError(f"fallback must be 'error' or 'local', not {fallback!r}")
-        if fallback_rate is None:
-            fallback_rate = min(5.0, policy.effective_rate / 5)
-        if not 0 < fallback_rate < policy.effective_rate:
-            raise ConfigurationError(
-                f"fallback_rate must be positive and below the effective rate "
-                f"{policy.effective_rate:.2f}: every process uses it at once, got {fallback_rate!r}"
-            )
-        if horizon <= 0 or late_tolerance < 0 or not 0 < batch_horizon <= horizon:
-            raise ConfigurationError(
-                "horizon must be > 0, batch_horizon in (0, horizon] and late_tolerance >= 0"
-            )
+        fallback_rate = _checked(
+            policy,
+            fallback=fallback,
+            fallback_rate=fallback_rate,
+            horizon=horizon,
+            batch_horizon=batch_horizon,
+            late_tolerance=late_tolerance,
+            interactive_share=interactive_share,
+            interactive_burst=interactive_burst,
+        )
         self.batch_horizon = batch_horizon
         self.policy = policy
         self.horizon = horizon
@@ -159,8 +186,6 @@ class RedisRateGate:
         self.fallback: Fallback = fallback
         self.fallback_rate = fallback_rate
         self.probe_interval = probe_interval
-        if not 0 < interactive_share < 1 or interactive_burst < 1:
-            raise ConfigurationError("interactive_share must be in (0, 1), interactive_burst >= 1")
         self.interactive_share = interactive_share
         self.interactive_burst = interactive_burst
         self.interactive_window = interactive_window
