@@ -697,8 +697,9 @@ def _scenario(args: argparse.Namespace) -> int:
         print(f"restart: {ok}/{len(rows)} runs with 0 x 429 and <= 25 arrivals in any second")
     else:
         # From the interactive process's first request and after a warm-up request, at the
-        # default batch_horizon and at 0.1 s, side by side: the goal is p95 <= 100 ms.
-        for warm_up, batch_horizon in ((0.0, None), (0.0, 0.1), (1.5, None)):
+        # default batch_horizon (0.1 s) and at 1.0 s (the earlier default), side by side:
+        # the goal is p95 <= 100 ms from the first request.
+        for warm_up, batch_horizon in ((0.0, None), (0.0, 1.0), (1.5, None)):
             row = priority_scenario(
                 interactive=50, rate=2.0, warm_up=warm_up, batch_horizon=batch_horizon
             )
