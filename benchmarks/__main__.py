@@ -22,6 +22,10 @@ of its own, except the overhead one which uses an in-process transport):
             (``benchmarks.redis_workers``; needs ``redis-server``, else skipped)
   overhead  added cost per request over raw httpx (``benchmarks.overhead``)
   memory    RSS while streaming 1,000,000 records (``benchmarks.memory``)
+  mirror-nightly     requests of nightly mirror syncs of 1,000,000 assets, 0.5 % changed
+                     (quick: 20,000) (``benchmarks.mirror``)
+  mirror-throughput  a full mirror sync of 20,000 assets beside a stream into JSON Lines
+                     (quick: 2,000)
 
 Nothing is asserted. The exit status is 0 when every scenario ran (a skipped Redis
 scenario included), 1 when one failed, 130 on Ctrl-C; the Markdown is written in every
@@ -45,7 +49,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from benchmarks import harvest, memory, overhead, redis_workers
+from benchmarks import harvest, memory, mirror, overhead, redis_workers
 from benchmarks._process import GatewaySpec, run_in_child
 from benchmarks.report import (
     SLOW_LATENCY,
@@ -61,7 +65,18 @@ HERE = Path(__file__).resolve().parent
 FOREIGN_SEEDS = 5
 FOREIGN_SEEDED = "agh"
 
-SCENARIOS = ("harvest", "spread", "steady", "slow", "foreign", "redis", "overhead", "memory")
+SCENARIOS = (
+    "harvest",
+    "spread",
+    "steady",
+    "slow",
+    "foreign",
+    "redis",
+    "overhead",
+    "memory",
+    "mirror-nightly",
+    "mirror-throughput",
+)
 
 
 def _log(message: str) -> None:
@@ -172,6 +187,16 @@ def scenario_memory(suite: Suite) -> None:
     _log(f"  {suite.memory.records:,} records, RSS growth {suite.memory.growth / 2**20:.1f} MB")
 
 
+def scenario_mirror_nightly(suite: Suite) -> None:
+    """6a. Requests of nightly mirror syncs, in a fresh process."""
+    mirror.suite_nightly(suite.mirror, suite.quick)
+
+
+def scenario_mirror_throughput(suite: Suite) -> None:
+    """6b. A full mirror sync beside the competent reference, each in a fresh process."""
+    mirror.suite_throughput(suite.mirror, suite.quick)
+
+
 RUNNERS: dict[str, Callable[[Suite], None]] = {
     "harvest": scenario_harvest,
     "spread": scenario_spread,
@@ -181,6 +206,8 @@ RUNNERS: dict[str, Callable[[Suite], None]] = {
     "redis": scenario_redis,
     "overhead": scenario_overhead,
     "memory": scenario_memory,
+    "mirror-nightly": scenario_mirror_nightly,
+    "mirror-throughput": scenario_mirror_throughput,
 }
 
 

@@ -21,6 +21,8 @@ from typing import Any
 
 from benchmarks.harvest import PAGE, PHYSICAL, RATE_LIMIT, Result
 from benchmarks.memory import MB, TARGET_GROWTH, Run
+from benchmarks.mirror import MirrorBench
+from benchmarks.mirror import section as mirror_section
 from benchmarks.overhead import TARGET_US, Overhead
 from benchmarks.redis_workers import EFFECTIVE_RATE
 from benchmarks.redis_workers import targets as redis_targets
@@ -69,6 +71,7 @@ class Suite:
     overhead_requests: int = 0
     memory: Run | None = None
     memory_records: int = 0
+    mirror: MirrorBench = field(default_factory=MirrorBench)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per scenario
     skipped: dict[str, str] = field(default_factory=dict)  # scenario -> why
     errors: dict[str, str] = field(default_factory=dict)  # scenario -> error text
@@ -723,6 +726,15 @@ def render(suite: Suite) -> str:
     ]
     if suite.memory is not None:
         md += ["", *memory_lines(suite.memory, suite.memory_records)]
+
+    md += [
+        "",
+        "## 6. Keeping a mirror: the nightly cost and sync throughput",
+        *_section_status(suite, "mirror-nightly"),
+        *_section_status(suite, "mirror-throughput"),
+    ]
+    if suite.mirror.nightly is not None or suite.mirror.runs:
+        md += ["", *mirror_section(suite.mirror)]
     return "\n".join(md) + "\n"
 
 

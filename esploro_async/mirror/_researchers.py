@@ -17,7 +17,7 @@ import anyio
 import attrs
 
 from esploro_async.errors import NotFoundError
-from esploro_async.mirror._runs import Run, list_requests, utc_now
+from esploro_async.mirror._runs import Run, count_change, list_requests, utc_now
 from esploro_async.mirror.progress import SyncCounts, SyncPlan, SyncSummary
 from esploro_async.mirror.store import Known, PageWrite, RecordRow, content_hash, record_text
 from esploro_async.models import Researcher
@@ -26,6 +26,15 @@ from esploro_async.pagination import Checkpoint
 __all__ = ["ResearchersRun"]
 
 _ROTATION_BATCH = 100
+
+
+def _wanted(briefs: Mapping[str, str], known: Mapping[str, Known]) -> list[str]:
+    """Ids whose full record to fetch: new, tombstoned, or with a brief that changed."""
+    return [
+        rid
+        for rid, brief in briefs.items()
+        if rid not in known or known[rid].deleted or known[rid].brief_hash != brief
+    ]
 
 
 class ResearchersRun(Run):
@@ -60,8 +69,13 @@ class ResearchersRun(Run):
         briefs: Mapping[str, str],
         known: Mapping[str, Known],
         counts: SyncCounts,
+        run_id: str | None,
     ) -> tuple[list[RecordRow], list[str]]:
-        """Rows for fetched records that are new or changed; ids fetched and unchanged."""
+        """Rows for fetched records that are new or changed; ids fetched and unchanged.
+
+        ``run_id``: the listing that read them (a record it read before is not counted
+        twice), ``None`` for the rotation.
+        """
         rows: list[RecordRow] = []
         same: list[str] = []
         for rid, full in fulls.items():
@@ -69,16 +83,10 @@ class ResearchersRun(Run):
                 continue
             data = full.to_dict()
             digest = content_hash(data)
-            before = known.get(rid)
-            if before is not None and not before.deleted and before.hash == digest:
-                counts.unchanged += 1
-                same.append(rid)
-                continue
-            if before is None or before.deleted:
-                counts.new += 1
+            if count_change(known.get(rid), digest, run_id, counts):
+                rows.append(RecordRow(rid, record_text(data), digest, briefs.get(rid)))
             else:
-                counts.changed += 1
-            rows.append(RecordRow(rid, record_text(data), digest, briefs.get(rid)))
+                same.append(rid)
         return rows, same
 
     async def _begin(self, state: Mapping[str, Any]) -> tuple[dict[str, Any], SyncPlan]:
@@ -131,15 +139,11 @@ class ResearchersRun(Run):
                     if r.primary_id is not None
                 }
                 known = await self.store.known(self.kind, list(briefs))
-                wanted = [
-                    rid
-                    for rid, brief in briefs.items()
-                    if rid not in known or known[rid].deleted or known[rid].brief_hash != brief
-                ]
+                wanted = _wanted(briefs, known)
                 fulls = await self._fulls(wanted)
-                rows, same = self._rows(fulls, briefs, known, counts)
+                rows, same = self._rows(fulls, briefs, known, counts, run["id"])
                 unfetched = [rid for rid in briefs if rid not in fulls]
-                counts.unchanged += len(unfetched)
+                counts.unchanged += sum(known[rid].listed != run["id"] for rid in unfetched)
                 run = {**run, "checkpoint": stream.checkpoint.to_dict(), "counts": counts.to_dict()}
                 await self.store.commit(
                     PageWrite(
@@ -175,7 +179,7 @@ class ResearchersRun(Run):
             fulls = await self._fulls(ids)
             known = await self.store.known(self.kind, ids)
             before = counts.unchanged
-            rows, same = self._rows(fulls, {}, known, counts)
+            rows, same = self._rows(fulls, {}, known, counts, None)
             counts.unchanged = before  # a refresh that finds nothing new is not a record seen
             run = {
                 **run,

@@ -49,6 +49,8 @@ EVERYTHING = "1900-01-01"
 
 _PAGE = 100
 _ROTATION_BATCH = 100
+REMEMBER_IDS = 10_000
+"""Ids a listing keeps to drop the pages' overlap (flat memory: the store upserts by id)."""
 
 
 @attrs.frozen
@@ -73,8 +75,28 @@ def list_requests(total: int) -> int:
     return 1 + math.ceil((total - _PAGE) / (_PAGE - 1))
 
 
+def count_change(before: Known | None, digest: str, run_id: str | None, counts: SyncCounts) -> bool:
+    """Count a record read by run ``run_id``; whether it must be written (new or changed).
+
+    A record the listing ``run_id`` listed already (read again after drift) is written if it
+    changed since, and not counted again.
+    """
+    again = (
+        run_id is not None and before is not None and not before.deleted and before.listed == run_id
+    )
+    if before is not None and not before.deleted and before.hash == digest:
+        counts.unchanged += not again
+        return False
+    if not again:
+        if before is None or before.deleted:
+            counts.new += 1
+        else:
+            counts.changed += 1
+    return True
+
+
 def classify(
-    records: Sequence[Record], known: Mapping[str, Known], counts: SyncCounts
+    records: Sequence[Record], known: Mapping[str, Known], counts: SyncCounts, run_id: str
 ) -> tuple[list[RecordRow], list[str]]:
     """Split full records into rows to write (new, changed) and ids seen unchanged."""
     rows: list[RecordRow] = []
@@ -86,16 +108,10 @@ def classify(
             continue
         data = record.to_dict()
         digest = content_hash(data)
-        before = known.get(rid)
-        if before is not None and not before.deleted and before.hash == digest:
-            counts.unchanged += 1
-            seen.append(rid)
-            continue
-        if before is None or before.deleted:
-            counts.new += 1
+        if count_change(known.get(rid), digest, run_id, counts):
+            rows.append(RecordRow(rid, record_text(data), digest))
         else:
-            counts.changed += 1
-        rows.append(RecordRow(rid, record_text(data), digest))
+            seen.append(rid)
     return rows, seen
 
 
@@ -172,6 +188,7 @@ class Run:
             options["resume_from"] = resume
         if self.options.prefetch is not None:
             options["prefetch"] = self.options.prefetch
+        options["remember_ids"] = REMEMBER_IDS
         return options
 
     def counts_now(self, counts: SyncCounts) -> SyncCounts:
@@ -312,7 +329,7 @@ class ListingRun(Run):
             self.planned(plan)
             async for page in stream.pages():
                 known = await self.store.known(self.kind, [r.record_id or "" for r in page.records])
-                rows, seen = classify(page.records, known, counts)
+                rows, seen = classify(page.records, known, counts, run["id"])
                 run = {**run, "checkpoint": stream.checkpoint.to_dict(), "counts": counts.to_dict()}
                 await self.store.commit(
                     PageWrite(
@@ -321,7 +338,7 @@ class ListingRun(Run):
                         seen,
                         state={**state, "run": run},
                         now=utc_now(),
-                        listed=run["id"] if run["listed"] else None,
+                        listed=run["id"],
                     )
                 )
                 self.advanced(counts, stream.checkpoint.delivered, total)

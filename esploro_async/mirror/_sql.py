@@ -1,5 +1,10 @@
-"""What the SQL stores share: the meta checks, the state's JSON, and database errors as
-`StoreError`."""
+"""What the SQL stores share: the one schema and its statements, the meta checks, the
+state's JSON, and SQLite errors as `StoreError`.
+
+The tables and statements are written once, with ``?`` for a parameter; `Dialect` holds
+every way SQLite and PostgreSQL spell them differently, and `Dialect.sql` renders a
+statement for one of them.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,113 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import attrs
+
 from esploro_async.mirror.store import APPLICATION, SCHEMA_VERSION, StoreError
 
-__all__ = ["check_meta", "dump_state", "load_state", "refuse_write_error"]
+__all__ = [
+    "POSTGRES",
+    "SQLITE",
+    "Dialect",
+    "check_meta",
+    "dump_state",
+    "load_state",
+    "refuse_write_error",
+]
+
+SCHEMA = (
+    "CREATE TABLE mirror_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE mirror_state (kind TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE mirror_records (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        record TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        brief_hash TEXT,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        refreshed TEXT NOT NULL,
+        listed TEXT,
+        deleted TEXT,
+        PRIMARY KEY (kind, id)
+    )""",
+    "CREATE INDEX mirror_records_refreshed ON mirror_records (kind, refreshed) "
+    "WHERE deleted IS NULL",
+)
+"""The tables of a store (layout `SCHEMA_VERSION`), in both dialects as written."""
+
+INSERT_META = "INSERT INTO mirror_meta (key, value) VALUES (?, ?)"
+
+UPSERT = """
+INSERT INTO mirror_records
+    (kind, id, record, hash, brief_hash, first_seen, last_seen, refreshed, listed, deleted)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+ON CONFLICT (kind, id) DO UPDATE SET
+    record = excluded.record,
+    hash = excluded.hash,
+    brief_hash = coalesce(excluded.brief_hash, mirror_records.brief_hash),
+    last_seen = excluded.last_seen,
+    refreshed = excluded.refreshed,
+    listed = coalesce(excluded.listed, mirror_records.listed),
+    deleted = NULL
+"""
+"""A record new or changed: written, its tombstone lifted, first_seen kept."""
+
+STATE = "SELECT value FROM mirror_state WHERE kind = ?"
+
+PUT_STATE = (
+    "INSERT INTO mirror_state (kind, value) VALUES (?, ?) "
+    "ON CONFLICT (kind) DO UPDATE SET value = excluded.value"
+)
+
+TOMBSTONE = (
+    "UPDATE mirror_records SET deleted = ? WHERE kind = ? AND deleted IS NULL "
+    "AND listed {distinct} ?"
+)
+"""Tombstone the live records a listing (its mark) did not see."""
+
+STALE = (
+    "SELECT id FROM mirror_records WHERE kind = ? AND deleted IS NULL "
+    "AND refreshed < ? ORDER BY refreshed, id LIMIT ?"
+)
+
+COUNT = "SELECT count(*) - count(deleted), count(deleted) FROM mirror_records WHERE kind = ?"
+
+TEXTS_AFTER = (
+    "SELECT id, record FROM mirror_records WHERE kind = ? AND deleted IS NULL "
+    "AND id{bytewise} > ? ORDER BY id{bytewise} LIMIT ?"
+)
+"""A batch of live records after an id, in the byte order of the ids (as SQLite sorts)."""
+
+
+@attrs.frozen
+class Dialect:
+    """How one database spells the shared statements.
+
+    Statements over a list of ids stay in each store: sqlite3 binds one value per
+    parameter (``IN (?, ?, …)``, ``executemany``), psycopg binds the list as an array
+    (``= ANY(%s)``).
+
+    Attributes:
+        param: a statement parameter (``?`` in sqlite3, ``%s`` in psycopg).
+        distinct: "not equal, NULL counting as a value" (``IS NOT`` in SQLite, which
+            lacks ``IS DISTINCT FROM`` before 3.39).
+        bytewise: what makes text compare by bytes (SQLite's default; a collation in
+            PostgreSQL, whose default follows the locale).
+    """
+
+    param: str
+    distinct: str
+    bytewise: str
+
+    def sql(self, statement: str) -> str:
+        """``statement`` in this dialect (no literal ``?`` may appear in the shared text)."""
+        text = statement.format(distinct=self.distinct, bytewise=self.bytewise)
+        return text.replace("?", self.param)
+
+
+SQLITE = Dialect(param="?", distinct="IS NOT", bytewise="")
+POSTGRES = Dialect(param="%s", distinct="IS DISTINCT FROM", bytewise=' COLLATE "C"')
 
 
 def check_meta(meta: Mapping[str, str], institution: str | None, where: str) -> None:

@@ -15,6 +15,7 @@ import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
+from esploro_async.mirror import _sql
 from esploro_async.mirror._sql import check_meta, dump_state, load_state
 from esploro_async.mirror.store import (
     APPLICATION,
@@ -37,44 +38,9 @@ __all__ = ["PostgresStore"]
 _BATCH = 1000
 _LOCK_KEY = zlib.crc32(b"esploro_async.mirror")
 
-_SCHEMA = (
-    "CREATE TABLE mirror_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE mirror_state (kind TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    """CREATE TABLE mirror_records (
-        kind TEXT NOT NULL,
-        id TEXT NOT NULL,
-        record TEXT NOT NULL,
-        hash TEXT NOT NULL,
-        brief_hash TEXT,
-        first_seen TEXT NOT NULL,
-        last_seen TEXT NOT NULL,
-        refreshed TEXT NOT NULL,
-        listed TEXT,
-        deleted TEXT,
-        PRIMARY KEY (kind, id)
-    )""",
-    "CREATE INDEX mirror_records_refreshed ON mirror_records (kind, refreshed) "
-    "WHERE deleted IS NULL",
-)
-
-_UPSERT = """
-INSERT INTO mirror_records
-    (kind, id, record, hash, brief_hash, first_seen, last_seen, refreshed, listed, deleted)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, NULL)
-ON CONFLICT (kind, id) DO UPDATE SET
-    record = excluded.record,
-    hash = excluded.hash,
-    brief_hash = coalesce(excluded.brief_hash, mirror_records.brief_hash),
-    last_seen = excluded.last_seen,
-    refreshed = excluded.refreshed,
-    listed = coalesce(excluded.listed, mirror_records.listed),
-    deleted = NULL
-"""
-
-_PUT_STATE = (
-    "INSERT INTO mirror_state (kind, value) VALUES (%s, %s) "
-    "ON CONFLICT (kind) DO UPDATE SET value = excluded.value"
-)
+_SQL = _sql.POSTGRES.sql
+_UPSERT = _SQL(_sql.UPSERT)
+_PUT_STATE = _SQL(_sql.PUT_STATE)
 
 
 @contextlib.contextmanager
@@ -148,11 +114,11 @@ class PostgresStore:
             if read_only or institution is None:
                 raise StoreError(f"the {self.where} holds no mirror: run a sync first")
             async with db.transaction():
-                for statement in _SCHEMA:
-                    await db.execute(statement)
+                for statement in _sql.SCHEMA:
+                    await db.execute(_SQL(statement))
                 async with db.cursor() as cursor:
                     await cursor.executemany(
-                        "INSERT INTO mirror_meta (key, value) VALUES (%s, %s)",
+                        _SQL(_sql.INSERT_META),
                         [
                             ("application", APPLICATION),
                             ("schema_version", str(SCHEMA_VERSION)),
@@ -175,9 +141,7 @@ class PostgresStore:
     async def state(self, kind: str) -> dict[str, Any]:
         """The kind's state (``{}`` if none)."""
         with _refuse_errors(self.where):
-            cursor = await self._require().execute(
-                "SELECT value FROM mirror_state WHERE kind = %s", (kind,)
-            )
+            cursor = await self._require().execute(_SQL(_sql.STATE), (kind,))
             row = await cursor.fetchone()
         return load_state(None if row is None else str(row[0]))
 
@@ -185,12 +149,12 @@ class PostgresStore:
         """What the store holds about ``ids``."""
         with _refuse_errors(self.where):
             cursor = await self._require().execute(
-                "SELECT id, hash, brief_hash, deleted FROM mirror_records "
+                "SELECT id, hash, brief_hash, deleted, listed FROM mirror_records "
                 "WHERE kind = %s AND id = ANY(%s)",
                 (kind, list(ids)),
             )
             rows = await cursor.fetchall()
-        return {str(r[0]): Known(str(r[1]), r[2], r[3] is not None) for r in rows}
+        return {str(r[0]): Known(str(r[1]), r[2], r[3] is not None, r[4]) for r in rows}
 
     async def commit(self, write: PageWrite) -> None:
         """One page and its state, in one transaction."""
@@ -231,11 +195,7 @@ class PostgresStore:
         db = self._require()
         with _refuse_errors(self.where):
             async with db.transaction(), db.cursor() as cursor:
-                await cursor.execute(
-                    "UPDATE mirror_records SET deleted = %s WHERE kind = %s AND deleted IS NULL "
-                    "AND listed IS DISTINCT FROM %s",
-                    (now, kind, listed),
-                )
+                await cursor.execute(_SQL(_sql.TOMBSTONE), (now, kind, listed))
                 deleted = cursor.rowcount
                 await cursor.execute(_PUT_STATE, (kind, dump_state(state)))
         return max(0, deleted)
@@ -243,21 +203,13 @@ class PostgresStore:
     async def stale(self, kind: str, before: str, limit: int) -> list[str]:
         """Live ids refreshed before ``before``, oldest first."""
         with _refuse_errors(self.where):
-            cursor = await self._require().execute(
-                "SELECT id FROM mirror_records WHERE kind = %s AND deleted IS NULL "
-                "AND refreshed < %s ORDER BY refreshed, id LIMIT %s",
-                (kind, before, limit),
-            )
+            cursor = await self._require().execute(_SQL(_sql.STALE), (kind, before, limit))
             return [str(r[0]) for r in await cursor.fetchall()]
 
     async def count(self, kind: str) -> tuple[int, int]:
         """``(live, tombstones)``."""
         with _refuse_errors(self.where):
-            cursor = await self._require().execute(
-                "SELECT count(*) - count(deleted), count(deleted) FROM mirror_records "
-                "WHERE kind = %s",
-                (kind,),
-            )
+            cursor = await self._require().execute(_SQL(_sql.COUNT), (kind,))
             row = await cursor.fetchone()
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
@@ -267,9 +219,7 @@ class PostgresStore:
         while True:
             with _refuse_errors(self.where):
                 cursor = await self._require().execute(
-                    "SELECT id, record FROM mirror_records WHERE kind = %s AND deleted IS NULL "
-                    'AND id COLLATE "C" > %s ORDER BY id COLLATE "C" LIMIT %s',
-                    (kind, after, _BATCH),
+                    _SQL(_sql.TEXTS_AFTER), (kind, after, _BATCH)
                 )
                 batch = [(str(r[0]), str(r[1])) for r in await cursor.fetchall()]
             for item in batch:

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
+from esploro_async.mirror import _sql
 from esploro_async.mirror._sql import (
     check_meta,
     dump_state,
@@ -43,39 +44,7 @@ T = TypeVar("T")
 
 _HEADER = b"SQLite format 3\x00"
 _BATCH = 1000
-
-_SCHEMA = """
-CREATE TABLE mirror_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE mirror_state (kind TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE mirror_records (
-    kind TEXT NOT NULL,
-    id TEXT NOT NULL,
-    record TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    brief_hash TEXT,
-    first_seen TEXT NOT NULL,
-    last_seen TEXT NOT NULL,
-    refreshed TEXT NOT NULL,
-    listed TEXT,
-    deleted TEXT,
-    UNIQUE (kind, id)
-);
-CREATE INDEX mirror_records_refreshed ON mirror_records (kind, refreshed) WHERE deleted IS NULL;
-"""
-
-_UPSERT = """
-INSERT INTO mirror_records
-    (kind, id, record, hash, brief_hash, first_seen, last_seen, refreshed, listed, deleted)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
-ON CONFLICT (kind, id) DO UPDATE SET
-    record = excluded.record,
-    hash = excluded.hash,
-    brief_hash = coalesce(excluded.brief_hash, mirror_records.brief_hash),
-    last_seen = excluded.last_seen,
-    refreshed = excluded.refreshed,
-    listed = coalesce(excluded.listed, mirror_records.listed),
-    deleted = NULL
-"""
+_SQL = _sql.SQLITE.sql
 
 
 class SQLiteStore:
@@ -216,11 +185,10 @@ class SQLiteStore:
             db.execute("PRAGMA synchronous = FULL")
             if new:
                 db.execute("BEGIN IMMEDIATE")
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                for statement in _sql.SCHEMA:
+                    db.execute(_SQL(statement))
                 db.executemany(
-                    "INSERT INTO mirror_meta (key, value) VALUES (?, ?)",
+                    _SQL(_sql.INSERT_META),
                     [
                         ("application", APPLICATION),
                         ("schema_version", str(SCHEMA_VERSION)),
@@ -260,11 +228,7 @@ class SQLiteStore:
 
     def _state(self, kind: str) -> dict[str, Any]:
         with refuse_write_error(str(self.path)):
-            row = (
-                self._require()
-                .execute("SELECT value FROM mirror_state WHERE kind = ?", (kind,))
-                .fetchone()
-            )
+            row = self._require().execute(_SQL(_sql.STATE), (kind,)).fetchone()
         return load_state(None if row is None else row[0])
 
     async def known(self, kind: str, ids: Sequence[str]) -> dict[str, Known]:
@@ -279,12 +243,12 @@ class SQLiteStore:
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 rows = db.execute(
-                    "SELECT id, hash, brief_hash, deleted FROM mirror_records "
+                    "SELECT id, hash, brief_hash, deleted, listed FROM mirror_records "
                     f"WHERE kind = ? AND id IN ({marks})",
                     (kind, *chunk),
                 )
-                for rid, digest, brief, deleted in rows:
-                    found[rid] = Known(digest, brief, deleted is not None)
+                for rid, digest, brief, deleted, listed in rows:
+                    found[rid] = Known(digest, brief, deleted is not None, listed)
         return found
 
     async def commit(self, write: PageWrite) -> None:
@@ -296,7 +260,7 @@ class SQLiteStore:
         kind, now, listed = write.kind, write.now, write.listed
         with refuse_write_error(str(self.path)), self._transaction(db):
             db.executemany(
-                _UPSERT,
+                _SQL(_sql.UPSERT),
                 [
                     (kind, r.id, r.text, r.hash, r.brief_hash, now, now, now, listed)
                     for r in write.rows
@@ -327,11 +291,7 @@ class SQLiteStore:
 
     @staticmethod
     def _put_state(db: sqlite3.Connection, kind: str, state: Mapping[str, Any]) -> None:
-        db.execute(
-            "INSERT INTO mirror_state (kind, value) VALUES (?, ?) "
-            "ON CONFLICT (kind) DO UPDATE SET value = excluded.value",
-            (kind, dump_state(state)),
-        )
+        db.execute(_SQL(_sql.PUT_STATE), (kind, dump_state(state)))
 
     async def save_state(self, kind: str, state: Mapping[str, Any]) -> None:
         """Replace the kind's state."""
@@ -351,11 +311,7 @@ class SQLiteStore:
     def _tombstone(self, kind: str, listed: str, now: str, state: Mapping[str, Any]) -> int:
         db = self._require()
         with refuse_write_error(str(self.path)), self._transaction(db):
-            cursor = db.execute(
-                "UPDATE mirror_records SET deleted = ? WHERE kind = ? AND deleted IS NULL "
-                "AND (listed IS NULL OR listed != ?)",
-                (now, kind, listed),
-            )
+            cursor = db.execute(_SQL(_sql.TOMBSTONE), (now, kind, listed))
             self._put_state(db, kind, state)
             return cursor.rowcount
 
@@ -365,11 +321,7 @@ class SQLiteStore:
 
     def _stale(self, kind: str, before: str, limit: int) -> list[str]:
         with refuse_write_error(str(self.path)):
-            rows = self._require().execute(
-                "SELECT id FROM mirror_records WHERE kind = ? AND deleted IS NULL "
-                "AND refreshed < ? ORDER BY refreshed, id LIMIT ?",
-                (kind, before, limit),
-            )
+            rows = self._require().execute(_SQL(_sql.STALE), (kind, before, limit))
             return [row[0] for row in rows]
 
     async def count(self, kind: str) -> tuple[int, int]:
@@ -378,15 +330,7 @@ class SQLiteStore:
 
     def _count(self, kind: str) -> tuple[int, int]:
         with refuse_write_error(str(self.path)):
-            live, dead = (
-                self._require()
-                .execute(
-                    "SELECT count(*) - count(deleted), count(deleted) FROM mirror_records "
-                    "WHERE kind = ?",
-                    (kind,),
-                )
-                .fetchone()
-            )
+            live, dead = self._require().execute(_SQL(_sql.COUNT), (kind,)).fetchone()
         return int(live), int(dead)
 
     async def texts(self, kind: str) -> AsyncIterator[tuple[str, str]]:
@@ -402,9 +346,5 @@ class SQLiteStore:
 
     def _texts_after(self, kind: str, after: str) -> list[tuple[str, str]]:
         with refuse_write_error(str(self.path)):
-            rows = self._require().execute(
-                "SELECT id, record FROM mirror_records WHERE kind = ? AND deleted IS NULL "
-                "AND id > ? ORDER BY id LIMIT ?",
-                (kind, after, _BATCH),
-            )
+            rows = self._require().execute(_SQL(_sql.TEXTS_AFTER), (kind, after, _BATCH))
             return [(str(rid), str(text)) for rid, text in rows]

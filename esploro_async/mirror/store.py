@@ -80,11 +80,13 @@ class RecordRow:
 
 @attrs.frozen
 class Known:
-    """What the store holds about one id: its hashes and whether it is a tombstone."""
+    """What the store holds about one id: its hashes, whether it is a tombstone, and the
+    mark of the last run that listed it (a record a run sees twice is counted once)."""
 
     hash: str
     brief_hash: str | None
     deleted: bool
+    listed: str | None = None
 
 
 @attrs.frozen
@@ -96,8 +98,9 @@ class PageWrite:
         rows: records new or changed (written, tombstone lifted, ``refreshed`` set to ``now``).
         seen: ids seen unchanged (``last_seen`` set to ``now``, the record not rewritten).
         refreshed: of ``seen``, ids whose full record was fetched again (``refreshed`` set).
-        listed: the run mark to set on every id in ``rows`` and ``seen`` (a listing that
-            sees every id: a reconcile pass), or ``None``.
+        listed: the run mark to set on every id in ``rows`` and ``seen`` (the run that listed
+            them: a listing that sees every id tombstones the ids without its mark), or
+            ``None``.
         state: the kind's state after this page.
         now: the time of the write (ISO 8601, UTC).
     """

@@ -13,10 +13,12 @@ record to a collision within itself.
 
 from __future__ import annotations
 
+import sys
 from array import array
+from collections import deque
 from collections.abc import Iterable
 
-__all__ = ["SeenIds", "key_of"]
+__all__ = ["RecentIds", "SeenIds", "key_of"]
 
 _MASK64 = (1 << 64) - 1
 _EMPTY = 0
@@ -87,3 +89,46 @@ class SeenIds:
                 while table[slot] != _EMPTY:
                     slot = slot + 1 if slot + 1 < size else 0
                 table[slot] = key
+
+
+class RecentIds:
+    """The last ``limit`` record ids added, as 64-bit hashes: a bounded `SeenIds`.
+
+    ``add`` answers as `SeenIds` does for any id among the last ``limit`` added; an id added
+    before those is forgotten and counts as new again. Memory stays flat (about 100 bytes
+    per remembered id) however many ids pass through.
+    """
+
+    __slots__ = ("_keys", "_limit", "_order")
+
+    def __init__(self, limit: int, ids: Iterable[str] = ()) -> None:
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
+        self._limit = limit
+        self._keys: set[int] = set()
+        self._order: deque[int] = deque()
+        for record_id in ids:
+            self.add(record_id)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, record_id: object) -> bool:
+        return isinstance(record_id, str) and key_of(record_id) in self._keys
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the set, the queue and the hashes (about, as `sys.getsizeof` says)."""
+        hashes = sum(sys.getsizeof(key) for key in self._order)
+        return sys.getsizeof(self._keys) + sys.getsizeof(self._order) + hashes
+
+    def add(self, record_id: str) -> bool:
+        """Remember ``record_id`` (forgetting the oldest beyond the limit); ``False`` if known."""
+        key = key_of(record_id)
+        if key in self._keys:
+            return False
+        self._keys.add(key)
+        self._order.append(key)
+        if len(self._order) > self._limit:
+            self._keys.discard(self._order.popleft())
+        return True

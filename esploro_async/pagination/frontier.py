@@ -12,7 +12,9 @@ A page is handed out in one of three ways, one method each:
 Records already handed out (by record id) are dropped from every page, so no record is
 handed out twice, whatever the pages overlap. The ids are remembered as 64-bit hashes
 (`SeenIds`, 11 to 16 bytes each); within a page they are compared as strings, so two ids
-of one page whose hashes collide are both kept.
+of one page whose hashes collide are both kept. With ``remember_ids=N`` only the last N ids
+are (`RecentIds`): the overlap of neighbouring pages is still dropped, in flat memory, but
+a record read again further back (a re-read after drift) is handed out again.
 
 A page is kept as the JSON objects of its records until it is handed out: the record
 objects are built then (`Frontier.in_order` and the others), not while it waits.
@@ -26,7 +28,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from esploro_async.models import Record
-from esploro_async.pagination._seen import SeenIds, key_of
+from esploro_async.pagination._seen import RecentIds, SeenIds, key_of
 
 __all__ = ["Frontier", "Handout", "Page"]
 
@@ -67,6 +69,7 @@ class Frontier(Generic[RecordT]):
         offset, last_id, delivered, total: where a resumed harvest starts.
         ahead: offsets of pages done beyond ``offset`` (from a checkpoint).
         page_size: records per page (to know where a page ``ahead`` ends).
+        remember_ids: ids remembered to drop duplicates: all (``None``) or the last N.
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class Frontier(Generic[RecordT]):
         delivered: int = 0,
         total: int | None = None,
         ahead: Iterable[int] = (),
+        remember_ids: int | None = None,
     ) -> None:
         self._wrap = wrap
         self.page_size = page_size
@@ -87,7 +91,10 @@ class Frontier(Generic[RecordT]):
         self.delivered: int = delivered
         self.total = total
         self.duplicates: int = 0
-        self._seen = SeenIds(() if last_id is None else (last_id,))
+        first = () if last_id is None else (last_id,)
+        self._seen: SeenIds | RecentIds = (
+            SeenIds(first) if remember_ids is None else RecentIds(remember_ids, first)
+        )
         self._done: dict[int, tuple[int, str | None]] = {
             start: (start + page_size, None) for start in ahead
         }
@@ -184,7 +191,7 @@ class Frontier(Generic[RecordT]):
         return self._seen.add(key)
 
     @property
-    def seen(self) -> SeenIds:
+    def seen(self) -> SeenIds | RecentIds:
         """The ids handed out (as hashes)."""
         return self._seen
 

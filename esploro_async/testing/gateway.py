@@ -20,30 +20,43 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import email.utils
-import hashlib
 import json
 import random
 import string
-from collections import Counter, deque
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import parse_qsl, unquote, urlencode
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from urllib.parse import unquote
 
 import anyio
-import attrs
 
 from esploro_async.testing import _hostile, _xml
 from esploro_async.testing.api import JSON_CT, XML_CT, ApiRequest, ApiResponse, EsploroApi
-from esploro_async.testing.faults import (
-    BODY_FAULTS,
-    REPORT_FAULTS,
-    RESPONSE_FAULTS,
-    Fault,
-    FaultKind,
-    Latency,
-    endpoint_matches,
-)
+from esploro_async.testing.arrival import Arrival, lost_record
+from esploro_async.testing.fault_states import FaultState, latency_for, pick_fault
+from esploro_async.testing.faults import BODY_FAULTS, RESPONSE_FAULTS, Fault, FaultKind, Latency
+from esploro_async.testing.foreign import ForeignArrivals
 from esploro_async.testing.institution import SyntheticInstitution
+from esploro_async.testing.keys import (
+    SIM_API_KEY,
+    SIM_READ_ONLY_KEY,
+    check_roles,
+    default_keys,
+    may_call,
+)
+from esploro_async.testing.log_queries import LogQueries
+from esploro_async.testing.replies import (
+    DAILY_MESSAGE,
+    HTML_401,
+    HTML_502,
+    PER_SECOND_MESSAGE,
+    PER_SECOND_MESSAGE_JSON,
+    ROUTING_MESSAGE,
+    SERVER_HEADER,
+    UNAUTHORIZED_MESSAGE,
+    damage,
+    report_fault,
+)
+from esploro_async.testing.window import NS, ArrivalWindow, max_in_window
 from esploro_async.testing.wire import (
     ConnectionReset,
     RequestRecord,
@@ -79,46 +92,23 @@ async def _sleep(seconds: float) -> None:
     await anyio.sleep(round(seconds, 6))
 
 
-SIM_API_KEY = "l8xx5e1f0c2a9b7d4e6f8a0b1c3d5e7f9a2b"
-"""The read/write key the simulated gateway accepts by default."""
-SIM_READ_ONLY_KEY = "l8xx0ead0b1ee2c3d4e5f6a7b8c9d0e1f2a3"
-"""A read-only key: GET works, POST/PUT/DELETE get HTTP 400 ``UNAUTHORIZED``."""
-
-WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
-SERVER_HEADER = "Layer7-API-Gateway"
-PER_SECOND_MESSAGE = "HTTP requests are more than allowed per second"
-PER_SECOND_MESSAGE_JSON = PER_SECOND_MESSAGE + ". See https://goo.gl/2x1c1M "
-DAILY_MESSAGE = "Daily API threshold has been reached. Please try again tomorrow."
-UNAUTHORIZED_MESSAGE = "API-key not defined or not configured to allow this API."
-ROUTING_MESSAGE = "Routing error: the request could not be routed to the target service."
-HTML_401 = (
-    '<!doctype html><html lang="en"><head><title>HTTP Status 401 – Unauthorized</title>'
-    '<style type="text/css">body {font-family:Tahoma,Arial,sans-serif;}</style></head>'
-    '<body><h1>HTTP Status 401 – Unauthorized</h1><hr class="line" /><p><b>Type</b> '
-    "Status Report</p><p><b>Description</b> The request has not been applied to the target "
-    "resource because it lacks valid authentication credentials for that resource.</p>"
-    '<hr class="line" /><h3>Apache Tomcat</h3></body></html>'
-)
-HTML_502 = (
-    "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
-    "</h1></center></body></html>"
-)
-_NS = 1_000_000_000
-
-
 def _wall_now() -> _dt.datetime:
     """The host's wall clock (UTC): where a gateway without a ``start`` begins."""
     return _dt.datetime.now(_dt.timezone.utc)
 
 
-@attrs.define
-class _FaultState:
-    fault: Fault
-    seen: int = 0
-    fired: int = 0
+def _utc_start(start: _dt.datetime | None) -> _dt.datetime:
+    """Where the simulated wall clock begins: ``start`` (naive means UTC), else the host's."""
+    if start is None:
+        return _wall_now()
+    return start if start.tzinfo is not None else start.replace(tzinfo=_dt.timezone.utc)
 
 
-class SimulatedGateway:
+_HTML_PAGES = {FaultKind.HTML_401: (401, HTML_401), FaultKind.HTML_200: (200, _hostile.HTML_200)}
+"""The faults answered by an HTML page instead of the gateway: status and page."""
+
+
+class SimulatedGateway(LogQueries):
     """A stateful simulation of the Ex Libris API gateway in front of one institution.
 
     **Per-second threshold (exact rule).**  Arrival times are quantised to integer
@@ -178,11 +168,10 @@ class SimulatedGateway:
     ) -> None:
         if not 0.0 <= up_fraction <= 1.0:
             raise ValueError("up_fraction must be in [0, 1]")
-        for role in (api_keys or {}).values():
-            if role not in ("rw", "ro"):
-                raise ValueError(f"key role must be 'rw' or 'ro', not {role!r}")
+        self.api_keys: dict[str, str] = default_keys() if api_keys is None else dict(api_keys)
+        check_roles(self.api_keys.values())
         self.institution: SyntheticInstitution = (
-            institution if institution is not None else SyntheticInstitution(seed)
+            SyntheticInstitution(seed) if institution is None else institution
         )
         self.rate_limit = rate_limit
         self.window = window
@@ -190,17 +179,11 @@ class SimulatedGateway:
         self.daily_quota = daily_quota
         self.quota_remaining: int = daily_quota if quota_remaining is None else quota_remaining
         self.quota_counts_rejected = quota_counts_rejected
-        self.start: _dt.datetime = start or _wall_now()
-        if self.start.tzinfo is None:
-            self.start = self.start.replace(tzinfo=_dt.timezone.utc)
+        self.start: _dt.datetime = _utc_start(start)
         self.latency: Latency = latency or Latency.fixed(0.0)
         self.latency_by_endpoint: dict[str, Latency] = dict(latency_by_endpoint or {})
         self.up_fraction = up_fraction
         self.faults: list[Fault] = list(faults)
-        self.foreign_rate = foreign_rate
-        self.api_keys: dict[str, str] = dict(
-            api_keys if api_keys is not None else {SIM_API_KEY: "rw", SIM_READ_ONLY_KEY: "ro"}
-        )
         self.seed = seed
         #: Every request seen, in arrival order (plus foreign arrivals).
         self.log: list[RequestRecord] = []
@@ -208,17 +191,14 @@ class SimulatedGateway:
         #: ``trackingId`` and with a padded message (scriptotek/php-alma-client
         #: ``per_second_threshold_error_response.json``); ``"xml"`` (default): the XML one.
         self.throttle_body: Literal["xml", "json"] = "xml"
-        self._fault_states = [_FaultState(f) for f in self.faults]
+        self._fault_states = [FaultState(f) for f in self.faults]
         self._lat_rng = random.Random(f"{seed}:latency")
         self._fault_rng = random.Random(f"{seed}:faults")
-        self._foreign_rng = random.Random(f"{seed}:foreign")
+        self._foreign = ForeignArrivals(foreign_rate, foreign_arrivals, seed)
         self._id_rng = random.Random(f"{seed}:ids")
-        self._window_ns = round(window * _NS)
-        self._counted: deque[int] = deque()
+        self._counted = ArrivalWindow(window)
         self._t0: float | None = None
         self._next_reset: float = float("inf")
-        self._foreign_next: float | None = None
-        self._foreign_at: list[float] = sorted(foreign_arrivals)
         self._number = 0
         self.api: EsploroApi = EsploroApi(
             self.institution,
@@ -228,6 +208,11 @@ class SimulatedGateway:
             clock=self.now,
             wall_clock=self.wall_clock,
         )
+
+    @property
+    def foreign_rate(self) -> float:
+        """Poisson arrivals per second from another integration (see *Foreign load*)."""
+        return self._foreign.rate
 
     # -- clocks -----------------------------------------------------------------------
     @staticmethod
@@ -255,8 +240,7 @@ class SimulatedGateway:
             hour=0, minute=0, second=0, microsecond=0
         )
         self._next_reset = t + (midnight - self.start).total_seconds()
-        if self.foreign_rate > 0:
-            self._foreign_next = t + self._foreign_rng.expovariate(self.foreign_rate)
+        self._foreign.start(t)
 
     # -- identifiers --------------------------------------------------------------------
     def _tracking_id(self) -> str:
@@ -277,27 +261,23 @@ class SimulatedGateway:
             self._next_reset += 86_400.0
 
     def _window_full(self, t_ns: int) -> bool:
-        counted = self._counted
-        limit = t_ns - self._window_ns
-        while counted and counted[0] <= limit:
-            counted.popleft()
-        return len(counted) >= self.rate_limit
+        return self._counted.count(t_ns) >= self.rate_limit
 
     def _admit(self, t: float) -> str | None:
         """Apply the thresholds at arrival ``t``; ``None`` = accepted, else the error code."""
         self._roll_day(t)
-        t_ns = round(t * _NS)
+        t_ns = round(t * NS)
         if self._window_full(t_ns):
             if self.count_rejected:
-                self._counted.append(t_ns)
+                self._counted.add(t_ns)
             if self.quota_counts_rejected and self.quota_remaining > 0:
                 self.quota_remaining -= 1
             return "PER_SECOND_THRESHOLD"
         if self.quota_remaining <= 0:
             if self.count_rejected:
-                self._counted.append(t_ns)
+                self._counted.add(t_ns)
             return "DAILY_THRESHOLD"
-        self._counted.append(t_ns)
+        self._counted.add(t_ns)
         self.quota_remaining -= 1
         return None
 
@@ -306,22 +286,10 @@ class SimulatedGateway:
 
         They are decided, like the Poisson ones, when a later client request arrives.
         """
-        self._foreign_at = sorted([*self._foreign_at, *times])
-
-    def _next_foreign(self, t: float) -> float | None:
-        """The earliest foreign arrival due by ``t`` (consumed), or ``None``."""
-        scheduled = self._foreign_at[0] if self._foreign_at else None
-        poisson = self._foreign_next
-        if poisson is not None and poisson <= t and (scheduled is None or poisson <= scheduled):
-            assert self.foreign_rate > 0
-            self._foreign_next = poisson + self._foreign_rng.expovariate(self.foreign_rate)
-            return poisson
-        if scheduled is not None and scheduled <= t:
-            return self._foreign_at.pop(0)
-        return None
+        self._foreign.schedule(times)
 
     def _materialise_foreign(self, t: float) -> None:
-        while (f := self._next_foreign(t)) is not None:
+        while (f := self._foreign.next_due(t)) is not None:
             code = self._admit(f)
             self._number += 1
             self.log.append(
@@ -342,52 +310,12 @@ class SimulatedGateway:
 
     # -- faults / latency -----------------------------------------------------------------
     def _pick_fault(self, method: str, path: str) -> Fault | None:
-        chosen: Fault | None = None
-        for st in self._fault_states:
-            f = st.fault
-            if f.method is not None and f.method != method:
-                continue
-            if not endpoint_matches(f.endpoint, path):
-                continue
-            st.seen += 1
-            if chosen is not None:
-                continue
-            if f.requests is not None and st.seen not in f.requests:
-                continue
-            if f.max_count is not None and st.fired >= f.max_count:
-                continue
-            if f.probability < 1.0 and self._fault_rng.random() >= f.probability:
-                continue
-            st.fired += 1
-            chosen = f
-        return chosen
+        return pick_fault(self._fault_states, method, path, self._fault_rng)
 
     def _latency_for(self, path: str) -> Latency:
-        best: tuple[int, Latency] | None = None
-        for key, lat in self.latency_by_endpoint.items():
-            if endpoint_matches(key, path):
-                score = len(key) + 1000 if key.startswith("/") else 1
-                if best is None or score > best[0]:
-                    best = (score, lat)
-        return self.latency if best is None else best[1]
+        return latency_for(self.latency, self.latency_by_endpoint, path)
 
     # -- request handling -------------------------------------------------------------
-    @staticmethod
-    def _split_path(raw_path: str) -> tuple[str, tuple[str, ...]]:
-        parts = tuple(unquote(p) for p in raw_path.split("/") if p)
-        return unquote(raw_path), parts
-
-    @staticmethod
-    def _api_key(req: SimRequest, query: list[tuple[str, str]]) -> str | None:
-        auth = req.headers.get("authorization", "")
-        scheme, _, value = auth.strip().partition(" ")
-        if scheme.lower() == "apikey" and value.strip():
-            return value.strip()
-        for k, v in query:
-            if k == "apikey":
-                return v
-        return None
-
     def _headers(
         self, content_type: str | None, *, gateway: bool = True, t: float | None = None
     ) -> list[tuple[str, str]]:
@@ -426,87 +354,77 @@ class SimulatedGateway:
             self._start_clock(t)
         self._materialise_foreign(t)
         self._roll_day(t)
-        query = parse_qsl(req.query_string, keep_blank_values=True)
-        key = self._api_key(req, query)
-        logged_query = urlencode([(k, v) for k, v in query if k != "apikey"])
-        path, segments = self._split_path(req.raw_path)
-        method = req.method.upper()
-        fp = hashlib.sha256(key.encode()).hexdigest()[:12] if key else None
+        arrival = Arrival.read(req, fault, t, number, sent, self.wall_clock(t))
+        return self._html_fault(arrival) or self._refused(arrival) or self._answer(arrival, req)
 
-        def record(
-            status: int | None, code: str | None, accepted: bool, processed: bool = False
-        ) -> RequestRecord:
-            return RequestRecord(
-                number=number,
-                arrival=t,
-                wall_time=self.wall_clock(t),
-                method=method,
-                path=path,
-                query=logged_query,
-                status=status,
-                error_code=code,
-                accepted=accepted,
-                key_fingerprint=fp,
-                fault=None if fault is None else fault.kind.value,
-                processed=processed,
-                sent=sent,
-            )
+    def _html_fault(self, arrival: Arrival) -> tuple[SimResponse, RequestRecord] | None:
+        """The HTML page of an ``HTML_401``/``HTML_200`` fault, answered before governance."""
+        fault = arrival.fault
+        if fault is None or fault.kind not in _HTML_PAGES:
+            return None
+        status, page = _HTML_PAGES[fault.kind]
+        headers = self._headers("text/html;charset=utf-8", gateway=False, t=arrival.t)
+        return SimResponse(status, headers, page.encode()), arrival.record(status, None, False)
 
-        if fault is not None and fault.kind is FaultKind.HTML_401:
-            headers = self._headers("text/html;charset=utf-8", gateway=False, t=t)
-            return SimResponse(401, headers, HTML_401.encode()), record(401, None, False)
-        if fault is not None and fault.kind is FaultKind.HTML_200:
-            headers = self._headers("text/html;charset=utf-8", gateway=False, t=t)
-            return SimResponse(200, headers, _hostile.HTML_200.encode()), record(200, None, False)
-        role = self.api_keys.get(key) if key else None
-        if role is None or (role == "ro" and method in WRITE_METHODS):
+    def _refused(self, arrival: Arrival) -> tuple[SimResponse, RequestRecord] | None:
+        """The gateway's refusal (unknown key, read-only key, threshold), if it refuses."""
+        t = arrival.t
+        if not may_call(self.api_keys, arrival.key, arrival.method):
             resp = self._gateway_error(400, "UNAUTHORIZED", UNAUTHORIZED_MESSAGE, t)
-            return resp, record(400, "UNAUTHORIZED", False)
+            return resp, arrival.record(400, "UNAUTHORIZED", False)
         code = self._admit(t)
         if code is not None:
-            return self._refusal(code, t), record(429, code, False)
+            return self._refusal(code, t), arrival.record(429, code, False)
+        return None
 
+    def _answer(
+        self, arrival: Arrival, req: SimRequest
+    ) -> tuple[SimResponse | None, RequestRecord]:
+        """The API's answer to an accepted request, or the injected fault's."""
+        fault = arrival.fault
         api_req = ApiRequest(
-            method=method,
-            path=path,
-            segments=segments,
-            query=dict(query),
+            method=arrival.method,
+            path=arrival.path,
+            segments=arrival.segments,
+            query=dict(arrival.query),
             headers=req.headers,
             body=req.body,
             base_url=req.base_url,
         )
-        processed = fault is None or fault.is_processed
-        report_fault = _report_fault(fault)
-        not_ready = report_fault is not None
-        api_resp: ApiResponse | None = (
-            self.api.handle(
+        kind = report_fault(fault)
+        if fault is None or kind is not None or fault.kind in RESPONSE_FAULTS:
+            api_resp = self.api.handle(
                 api_req,
-                report_not_ready=not_ready,
-                report_loading=report_fault is FaultKind.REPORT_LOADING,
+                report_not_ready=kind is not None,
+                report_loading=kind is FaultKind.REPORT_LOADING,
             )
-            if processed
-            else None
-        )
-        if fault is None or not_ready or fault.kind in RESPONSE_FAULTS:
-            assert api_resp is not None
-            body = api_resp.body
-            if fault is not None and fault.kind in BODY_FAULTS:
-                body = _damage(body, fault, api_resp.content_type)
-            resp = SimResponse(
-                api_resp.status,
-                self._headers(
-                    api_resp.content_type if api_resp.body or api_resp.status != 204 else None, t=t
-                ),
-                body,
+            return self._api_reply(api_resp, fault, arrival.t), arrival.record(
+                api_resp.status, api_resp.error_code, True, True
             )
-            return resp, record(api_resp.status, api_resp.error_code, True, True)
-        failed = self._fault_response(fault, api_req, t)
+        if fault.is_processed:
+            self.api.handle(api_req, report_not_ready=False, report_loading=False)
+        return self._fault_reply(fault, api_req, arrival)
+
+    def _api_reply(self, api_resp: ApiResponse, fault: Fault | None, t: float) -> SimResponse:
+        """The API handler's response, as a body fault delivers it if there is one."""
+        body = api_resp.body
+        if fault is not None and fault.kind in BODY_FAULTS:
+            body = damage(body, fault, api_resp.content_type)
+        content_type = api_resp.content_type if api_resp.body or api_resp.status != 204 else None
+        return SimResponse(api_resp.status, self._headers(content_type, t=t), body)
+
+    def _fault_reply(
+        self, fault: Fault, api_req: ApiRequest, arrival: Arrival
+    ) -> tuple[SimResponse | None, RequestRecord]:
+        """What a failing fault answers (nothing, for ``RESET`` and ``HANG``) and its record."""
+        processed = fault.is_processed
+        failed = self._fault_response(fault, api_req, arrival.t)
         if failed is None:  # RESET (processed) and HANG: no response reaches the client.
-            return None, record(None, fault.kind.value.upper(), True, processed)
+            return None, arrival.record(None, fault.kind.value.upper(), True, processed)
         resp, code = failed
         if fault.retry_after is not None:
             resp.headers.append(("Retry-After", f"{fault.retry_after:g}"))
-        return resp, record(resp.status, code, True, processed)
+        return resp, arrival.record(resp.status, code, True, processed)
 
     def _fault_response(
         self, fault: Fault, api_req: ApiRequest, t: float
@@ -533,57 +451,57 @@ class SimulatedGateway:
         sent = self.now()
         self._number += 1
         number = self._number
-        method = req.method.upper()
         path = unquote(req.raw_path)
-        fault = self._pick_fault(method, path)
+        fault = self._pick_fault(req.method.upper(), path)
         total = self._latency_for(path).sample(self._lat_rng)
         up = total * self.up_fraction
         down = total - up
-
-        def lost(code: str) -> RequestRecord:
-            return RequestRecord(
-                number=number,
-                arrival=sent,
-                wall_time=self.wall_clock(sent),
-                method=method,
-                path=path,
-                query=urlencode([(k, v) for k, v in parse_qsl(req.query_string) if k != "apikey"]),
-                status=None,
-                error_code=code,
-                accepted=False,
-                fault=None if fault is None else fault.kind.value,
-                arrived=False,
-                sent=sent,
-            )
-
-        if fault is not None and fault.kind is FaultKind.RESET and not fault.is_processed:
-            await _sleep(up)
-            self.log.append(lost("RESET"))
-            raise ConnectionReset(processed=False)
-        if read_timeout is not None and up >= read_timeout:
-            await _sleep(read_timeout)
-            self.log.append(lost("TIMEOUT"))
-            raise ResponseTimeout()
-        await _sleep(up)
+        await self._request_leg(req, fault, number, sent, up, read_timeout)
         response, rec = self._arrive(req, fault, self.now(), number, sent)
         self.log.append(rec)
         if response is not None and fault is not None and fault.kind in _hostile.KINDS:
             response = _hostile.apply(response, fault, self._fault_rng)
         if response is None:
             assert fault is not None
-            if fault.kind is FaultKind.RESET:
-                await _sleep(down)
-                raise ConnectionReset(processed=True)
-            if read_timeout is None:
-                await anyio.sleep_forever()
-            else:
-                await _sleep(max(0.0, sent + read_timeout - self.now()))
-            raise ResponseTimeout()
+            await self._no_response(fault, sent, down, read_timeout)
         if read_timeout is not None and up + down > read_timeout:
             await _sleep(max(0.0, sent + read_timeout - self.now()))
             raise ResponseTimeout()
         await _sleep(down)
         return response
+
+    async def _request_leg(
+        self,
+        req: SimRequest,
+        fault: Fault | None,
+        number: int,
+        sent: float,
+        up: float,
+        read_timeout: float | None,
+    ) -> None:
+        """Carry ``req`` to the gateway; raise if it is lost on the way (reset or timeout)."""
+        if fault is not None and fault.kind is FaultKind.RESET and not fault.is_processed:
+            await _sleep(up)
+            self.log.append(lost_record(req, fault, number, sent, self.wall_clock(sent), "RESET"))
+            raise ConnectionReset(processed=False)
+        if read_timeout is not None and up >= read_timeout:
+            await _sleep(read_timeout)
+            self.log.append(lost_record(req, fault, number, sent, self.wall_clock(sent), "TIMEOUT"))
+            raise ResponseTimeout()
+        await _sleep(up)
+
+    async def _no_response(
+        self, fault: Fault, sent: float, down: float, read_timeout: float | None
+    ) -> NoReturn:
+        """How a request the gateway processed but never answers ends: reset or timeout."""
+        if fault.kind is FaultKind.RESET:
+            await _sleep(down)
+            raise ConnectionReset(processed=True)
+        if read_timeout is None:
+            await anyio.sleep_forever()
+        else:
+            await _sleep(max(0.0, sent + read_timeout - self.now()))
+        raise ResponseTimeout()
 
     # -- running ------------------------------------------------------------------------
     def transport(self) -> SimTransport:
@@ -625,97 +543,3 @@ class SimulatedGateway:
         from esploro_async.testing.process import GatewayProcess
 
         return GatewayProcess(researchers=researchers, assets=assets, **options)
-
-    # -- observation ------------------------------------------------------------------------
-    def max_in_window(
-        self, window: float | None = None, *, accepted_only: bool = True, lane: str | None = None
-    ) -> int:
-        """Most arrivals in any half-open window ``[t, t + window)`` (default: ``self.window``).
-
-        ``lane=None`` counts client and foreign arrivals alike (what the server sees);
-        ``lane="client"`` only ours.  Requests that never arrived are ignored.
-        """
-        times = [
-            r.arrival
-            for r in self.log
-            if r.arrived and (r.accepted or not accepted_only) and (lane is None or r.lane == lane)
-        ]
-        return max_in_window(times, self.window if window is None else window)
-
-    def max_sent_in_window(self, window: float | None = None) -> int:
-        """Most of the client's requests *sent* in any window ``[t, t + window)``.
-
-        What the client controls; arrivals differ from it by the jitter of the request leg.
-        """
-        sent = [r.sent for r in self.log if r.sent is not None]
-        return max_in_window(sent, self.window if window is None else window)
-
-    def counts_by_status(self, lane: str | None = "client") -> Counter[int | None]:
-        """``Counter`` of HTTP statuses (``None`` = no response) in the log."""
-        return Counter(r.status for r in self.log if lane is None or r.lane == lane)
-
-    def counts_by_error_code(self, lane: str | None = "client") -> Counter[str]:
-        """``Counter`` of error codes (gateway, application and fault codes) in the log."""
-        return Counter(
-            r.error_code for r in self.log if r.error_code and (lane is None or r.lane == lane)
-        )
-
-    def client_log(self) -> list[RequestRecord]:
-        """The log without foreign arrivals."""
-        return [r for r in self.log if r.lane == "client"]
-
-    def reset_log(self) -> None:
-        """Forget the log (governance state is kept)."""
-        self.log.clear()
-
-
-def max_in_window(times: Iterable[float], window: float = 1.0) -> int:
-    """Most of ``times`` in any half-open window ``[t, t + window)`` (the gateway's rule).
-
-    Times are quantised to integer nanoseconds, as the gateway does.
-    """
-    ns = sorted(round(t * _NS) for t in times)
-    w = round(window * _NS)
-    best = lo = 0
-    for hi, t in enumerate(ns):
-        while ns[lo] + w <= t:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
-
-
-def _report_fault(fault: Fault | None) -> FaultKind | None:
-    """The kind of ``fault`` if it answers a report as still running, else ``None``."""
-    return fault.kind if fault is not None and fault.kind in REPORT_FAULTS else None
-
-
-def _damage(body: bytes, fault: Fault, content_type: str) -> bytes:
-    if fault.kind is FaultKind.LEADING_WHITESPACE:
-        return b"\r\n   " + body
-    if fault.kind in (FaultKind.SHORT_PAGE, FaultKind.NO_LIST):
-        return _shorten(body, drop_list=fault.kind is FaultKind.NO_LIST)
-    if fault.kind is FaultKind.TRUNCATED:
-        return body[: int(len(body) * fault.truncate_at)]
-    if b":" in body and "json" in content_type:
-        return body.replace(b":", b"=", 1)
-    if b"</" in body:
-        return body.replace(b"</", b"</!", 1)
-    return b"\x00" + body + b"{"
-
-
-def _shorten(body: bytes, *, drop_list: bool) -> bytes:
-    """A JSON list page without the second half of its list (or without the list)."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return body
-    if not isinstance(data, dict):
-        return body
-    for key, value in data.items():
-        if isinstance(value, list) and value:
-            if drop_list:
-                del data[key]
-            else:
-                data[key] = value[: len(value) // 2]
-            return json.dumps(data).encode()
-    return body

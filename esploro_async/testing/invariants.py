@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -417,43 +417,62 @@ def _rate_violations(outcome: Outcome) -> list[str]:
 
 
 def _quota_violations(outcome: Outcome) -> list[str]:
-    schedule, gw = outcome.schedule, outcome.gateway
-    if schedule.quota is None:
+    if outcome.schedule.quota is None:
         return []
-    found = []
-    spent: Counter[Any] = Counter()
-    blind: Counter[Any] = Counter()  # spent before any answer could tell the quota
-    told: set[Any] = set()
-    first_told: dict[Any, float] = {}  # arrival of the day's first request that told it
-    first_day = None
-    for record in gw.log:
-        if record.lane != "client":
-            continue
+    days = _DaySpending.of(outcome.gateway.log)
+    return _reserve_crossings(outcome, days) + _repeated_refusals(outcome, days)
+
+
+@attrs.define
+class _DaySpending:
+    """What our requests spent of each day's quota, and when an answer first told it."""
+
+    spent: Counter[Any] = attrs.Factory(Counter)
+    blind: Counter[Any] = attrs.Factory(Counter)  # spent before any answer could tell the quota
+    first_told: dict[Any, float] = attrs.Factory(dict)  # arrival of the day's first telling one
+    first_day: Any = None
+
+    @classmethod
+    def of(cls, log: Iterable[RequestRecord]) -> _DaySpending:
+        days = cls()
+        for record in log:
+            if record.lane == "client":
+                days.add(record)
+        return days
+
+    def add(self, record: RequestRecord) -> None:
         day = record.wall_time.date()
-        first_day = first_day or day
+        self.first_day = self.first_day or day
         if record.accepted:
-            spent[day] += 1
-            if day not in told:
-                blind[day] += 1
+            self.spent[day] += 1
+            if day not in self.first_told:
+                self.blind[day] += 1
         if _tells_the_quota(record.status):
-            told.add(day)
-            first_told.setdefault(day, record.arrival)
-    for day, used in spent.items():
-        budget = outcome.start_remaining if day == first_day else schedule.daily_quota
+            self.first_told.setdefault(day, record.arrival)
+
+
+def _reserve_crossings(outcome: Outcome, days: _DaySpending) -> list[str]:
+    schedule = outcome.schedule
+    found = []
+    for day, used in days.spent.items():
+        budget = outcome.start_remaining if day == days.first_day else schedule.daily_quota
         # Requests sent while the quota was unknown (the probe, and probes after one that
         # told nothing) may spend it below the reserve.
-        floor = min(budget - blind[day], schedule.reserve) - 1
+        floor = min(budget - days.blind[day], schedule.reserve) - 1
         if budget - used < floor:
             found.append(f"reserve {schedule.reserve} crossed on {day}: {budget - used} left")
+    return found
+
+
+def _repeated_refusals(outcome: Outcome, days: _DaySpending) -> list[str]:
     refusals = Counter(
         r.wall_time.date()
-        for r in gw.log
+        for r in outcome.gateway.log
         if r.lane == "client"
         and r.error_code == "DAILY_THRESHOLD"
-        and not _blind(r, schedule, first_told)
+        and not _blind(r, outcome.schedule, days.first_told)
     )
-    found += [f"{n} × 429 DAILY_THRESHOLD on {day}" for day, n in refusals.items() if n > 1]
-    return found
+    return [f"{n} × 429 DAILY_THRESHOLD on {day}" for day, n in refusals.items() if n > 1]
 
 
 def _blind(record: RequestRecord, schedule: Schedule, first_told: dict[Any, float]) -> bool:

@@ -157,3 +157,41 @@ async def test_jsonl_export_is_the_stored_records_byte_for_byte(tmp_path: Path) 
     assert out.read_bytes() == "".join(t + "\n" for t in texts).encode("utf-8")
     assert out.stat().st_mode & 0o777 == 0o600
     assert all(isinstance(json.loads(line), dict) for line in out.read_text().splitlines())
+
+
+# The tables as the first release of the SQLite store created them (UNIQUE, not PRIMARY KEY).
+_FIRST_LAYOUT = """
+CREATE TABLE mirror_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE mirror_state (kind TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE mirror_records (
+    kind TEXT NOT NULL, id TEXT NOT NULL, record TEXT NOT NULL, hash TEXT NOT NULL,
+    brief_hash TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, refreshed TEXT NOT NULL,
+    listed TEXT, deleted TEXT, UNIQUE (kind, id)
+);
+CREATE INDEX mirror_records_refreshed ON mirror_records (kind, refreshed) WHERE deleted IS NULL;
+INSERT INTO mirror_meta VALUES ('application', 'esploro-async mirror'), ('schema_version', '1'),
+    ('institution', '01SIM_INST');
+"""
+
+
+async def test_a_store_of_the_first_layout_keeps_syncing_exactly(tmp_path: Path) -> None:
+    db = tmp_path / "mirror.sqlite"
+    with contextlib.closing(sqlite3.connect(db)) as raw:
+        raw.executescript(_FIRST_LAYOUT)
+    os.chmod(db, 0o600)
+    institution = SyntheticInstitution(seed=2, researchers=5, assets=400)
+    gateway = make_gateway(institution=institution)
+    for reconcile in (False, True):
+        client = EsploroClient(API_KEY, base_url=BASE_URL, transport=gateway.transport())
+        store = SQLiteStore(db)
+        async with client, Mirror(client, store, institution="01SIM_INST") as mirror:
+            await mirror.sync("assets", reconcile=reconcile)
+        if not reconcile:
+            institution.churn("a day", assets=(20, 5, 5))
+    store = SQLiteStore(db)
+    await store.open(None, read_only=True)
+    try:
+        kept = {rid: text async for rid, text in store.texts("assets")}
+    finally:
+        await store.close()
+    assert kept == simulated_records(gateway, "assets")

@@ -15,7 +15,7 @@ from killing import simulated_records
 from conftest import API_KEY, BASE_URL, OTHER_KEYS, make_gateway
 from esploro_async import EsploroClient, RetryPolicy
 from esploro_async.errors import DailyQuotaExhaustedError, InsufficientQuotaError, ServerError
-from esploro_async.mirror import Mirror, SQLiteStore, SyncCounts, SyncPlan
+from esploro_async.mirror import Mirror, SQLiteStore, SyncCounts, SyncPlan, _runs
 from esploro_async.testing import Fault, SimulatedGateway, SyntheticInstitution
 
 
@@ -112,6 +112,37 @@ async def test_the_watermark_is_the_servers_date_and_a_change_during_a_run_comes
     night = await sync(gateway, db, "assets")
     assert night.counts.changed == 1
     assert await stored(db, "assets") == simulated_records(gateway, "assets")
+
+
+@pytest.mark.parametrize(("kind", "size"), [("assets", 1_500), ("researchers", 400)])
+async def test_records_read_twice_after_drift_are_stored_and_counted_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, size: int
+) -> None:
+    # The listing remembers only the last 150 ids, so the pages read again after the
+    # records moved hand out records listed long before: the store upserts them by id.
+    monkeypatch.setattr(_runs, "REMEMBER_IDS", 150)
+    institution = SyntheticInstitution(seed=8, researchers=size, assets=size)
+    records = institution.assets if kind == "assets" else institution.researchers
+    gateway = make_gateway(institution=institution)
+    db = tmp_path / "mirror.sqlite"
+    moved: list[str] = []
+
+    class InsertInFront:
+        def planned(self, plan: SyncPlan) -> None:
+            pass
+
+        def advanced(self, counts: SyncCounts, done: int, total: int) -> None:
+            if done >= size // 2 and not moved:
+                moved.extend(records.insert(0) for _ in range(30))
+
+    first = await sync(gateway, db, kind, observer=InsertInFront(), prefetch=2)
+    assert moved
+    listed = list_requests(gateway, f"/esploro/v1/{kind}")
+    assert listed > 2 * (size + 30) / 99  # the listing was read again
+    mirrored = await stored(db, kind)
+    assert mirrored == simulated_records(gateway, kind)
+    counted = first.counts.new + first.counts.changed + first.counts.unchanged
+    assert counted == len(mirrored)  # a record read twice is counted once
 
 
 def _rename(institution: SyntheticInstitution, rid: str, *, brief: bool) -> None:
