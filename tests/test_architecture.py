@@ -48,14 +48,16 @@ def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
-def import_graph() -> dict[str, set[str]]:
-    """Module name -> the package's modules it imports when loaded."""
+def import_graph(*, deferred: bool = False) -> dict[str, set[str]]:
+    """Module name -> the package's modules it imports when loaded (``deferred``: or later,
+    inside a function)."""
     paths = {_module_name(p): p for p in PACKAGE_DIR.rglob("*.py")}
     graph: dict[str, set[str]] = {name: set() for name in paths}
     for name, path in paths.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         is_package = path.name == "__init__.py"
-        for stmt in _module_level_statements(tree.body):
+        statements = ast.walk(tree) if deferred else _module_level_statements(tree.body)
+        for stmt in statements:
             targets: list[str] = []
             if isinstance(stmt, ast.Import):
                 targets = [alias.name for alias in stmt.names]
@@ -126,6 +128,19 @@ def test_no_import_cycle_within_the_simulator() -> None:
 
 def test_no_import_cycle_in_the_package() -> None:
     assert strongly_connected(import_graph()) == []
+
+
+def test_no_command_imports_the_command_group_even_when_it_runs() -> None:
+    graph = import_graph(deferred=True)
+    cli = {
+        name: {t for t in targets if t.startswith("esploro_async.cli")}
+        for name, targets in graph.items()
+        if name.startswith("esploro_async.cli")
+    }
+    assert [name for name, targets in cli.items() if "esploro_async.cli.app" in targets] == [
+        "esploro_async.cli"  # the entry point
+    ]
+    assert strongly_connected(cli) == []
 
 
 def test_the_runners_do_not_import_the_gateway() -> None:

@@ -7,36 +7,37 @@ server printed literally) and one ``hint:`` line, with the exit code listed in
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import functools
 import logging
 import math
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, NoReturn, TypeVar
+from typing import Any, Literal
 
 import click
 from rich.console import Console
-from rich.text import Text
 
 from esploro_async._version import __version__
 from esploro_async.cli import exits
 from esploro_async.cli.apply import ApplyPlan, apply_changes, prepare_apply, result_kind
+from esploro_async.cli.common import (
+    check_latency,
+    guard,
+    make_console,
+    printable,
+    run_main,
+    say,
+    settings_for,
+    thousands,
+)
 from esploro_async.cli.harvest import TARGETS, HarvestRequest, prepare_harvest, run_harvest
 from esploro_async.cli.progress import HarvestProgress
-from esploro_async.cli.settings import Settings, SimulationSettings, connect
-from esploro_async.errors import APIError, AuthenticationError, EsploroError
-from esploro_async.testing import Latency
+from esploro_async.cli.settings import connect
+from esploro_async.errors import APIError, AuthenticationError
 
 __all__ = ["cli", "printable", "run"]
-
-log: logging.Logger = logging.getLogger("esploro_async.cli")
-
-T = TypeVar("T")
 
 EXIT_CODES = """\b
 Exit codes:
@@ -47,71 +48,6 @@ Exit codes:
   4    the API key was refused (or the base URL is not the gateway)
   130  interrupted (Ctrl-C): --resume to continue
 """
-
-_CONTROL = dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0)])
-_CONTROL.pop(ord("\n"))
-
-
-def printable(text: object) -> str:
-    """``text`` without control characters (escape sequences), safe to print on a terminal."""
-    return str(text).translate(_CONTROL)
-
-
-def _console() -> Console:
-    return Console(stderr=True, soft_wrap=True, highlight=False)
-
-
-def _say(console: Console, label: str, style: str, message: object) -> None:
-    """One line ``label message``; the message is never read as markup."""
-    console.print(Text.assemble((label, style), " ", printable(message)))
-
-
-def _fail(console: Console, error: BaseException) -> NoReturn:
-    context = click.get_current_context(silent=True)
-    path = context.command_path.split() if context is not None else []
-    command = path[1] if len(path) > 1 else None
-    code, hint = exits.exit_code_for(error, command=command)
-    if isinstance(error, (EsploroError, OSError)):
-        _say(console, "error:", "red", error)
-    elif not isinstance(error, KeyboardInterrupt):
-        _say(console, "error:", "red", f"unexpected {type(error).__name__}: {error}")
-    _say(console, "hint:", "yellow", hint)
-    sys.exit(code)
-
-
-@contextmanager
-def _guard(console: Console) -> Iterator[None]:
-    """Turn any failure into an ``error:`` line, a ``hint:`` and its exit code."""
-    try:
-        yield
-    except click.exceptions.ClickException:
-        raise
-    except (EsploroError, KeyboardInterrupt, OSError) as exc:
-        _fail(console, exc)
-    except Exception as exc:
-        log.debug("unexpected error", exc_info=True)
-        _fail(console, exc)
-
-
-def _run(console: Console, main: Callable[[], Awaitable[T]]) -> T:
-    """Run ``main`` and turn failures into an exit code with a one-line hint."""
-    with _guard(console):
-        return asyncio.run(main())  # type: ignore[arg-type]
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _simulation(ctx: click.Context, simulate: bool) -> SimulationSettings | None:
-    if not simulate:
-        return None
-    options = ctx.find_root().params
-    return SimulationSettings(
-        researchers=options["sim_researchers"],
-        assets=options["sim_assets"],
-        seed=options["sim_seed"],
-        latency=options["sim_latency"],
-        daily_quota=options["sim_daily_quota"],
-        faults=options["sim_fault"],
-    )
 
 
 def _margin(
@@ -130,14 +66,8 @@ def _margin(
     return number
 
 
-def _latency(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    try:
-        Latency.parse(value)
-    except ValueError:
-        raise click.BadParameter(
-            f'expected seconds: "0.3", "0.2:0.8" or "ln:MEDIAN:SIGMA", not {value!r}'
-        ) from None
-    return value
+def _latency(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    return check_latency(value, ctx=ctx, param_hint=f"--{(param.name or '').replace('_', '-')}")
 
 
 def _iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -199,7 +129,7 @@ def _iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 @click.option("--sim-researchers", type=click.IntRange(min=0), default=5_000, hidden=True)
 @click.option("--sim-assets", type=click.IntRange(min=0), default=5_000, hidden=True)
 @click.option("--sim-seed", type=int, default=0, hidden=True)
-@click.option("--sim-latency", default="0.05:0.3", callback=_latency, hidden=True)
+@click.option("--sim-latency", default="0.05:0.3", hidden=True)  # checked with --simulate
 @click.option("--sim-daily-quota", type=click.IntRange(min=0), default=1_000_000, hidden=True)
 @click.option("--sim-fault", multiple=True, hidden=True)
 @click.pass_context
@@ -249,25 +179,14 @@ def _api_key(ctx: click.Context, given: str | None, key_file: Path | None) -> st
             raise click.BadParameter(f"{key_file} is empty", param_hint="--api-key-file")
         return key
     if given is not None and source is click.core.ParameterSource.COMMANDLINE:
-        _say(
-            _console(),
+        say(
+            make_console(),
             "warning:",
             "yellow",
             "--api-key on the command line is visible to every user of this machine (ps, "
             "shell history): set ESPLORO_API_KEY or use --api-key-file instead",
         )
     return given
-
-
-def _settings(ctx: click.Context, simulate: bool) -> Settings:
-    settings = Settings.from_env(**ctx.obj, simulate=_simulation(ctx, simulate))
-    if settings.simulate is not None:
-        settings.simulate.fault_rules()  # checked before anything starts
-    return settings
-
-
-def _thousands(number: int | None) -> str:
-    return "unknown" if number is None else f"{number:,}"
 
 
 def _filters(param: tuple[str, ...], named: dict[str, str | None]) -> dict[str, str]:
@@ -360,9 +279,9 @@ def harvest(
         until_reserve=until_reserve,
         page_size=page_size,
     )
-    console = _console()
-    with _guard(console):
-        settings = _settings(ctx, simulate)
+    console = make_console()
+    with guard(console):
+        settings = settings_for(ctx, simulate)
         state = prepare_harvest(request)
 
     async def main() -> None:
@@ -374,16 +293,16 @@ def harvest(
                 )
             snapshot = connection.client.governance.snapshot()
         where = "written to standard output" if request.to_stdout else f"in {out}"
-        _say(
+        say(
             console,
             "done:",
             "green",
             f"{summary.records} records {where} "
             f"({snapshot.requests} requests, {snapshot.throttled} throttled, "
-            f"quota left {_thousands(snapshot.quota_remaining)})",
+            f"quota left {thousands(snapshot.quota_remaining)})",
         )
 
-    _run(console, main)
+    run_main(console, main)
 
 
 @cli.command()
@@ -436,9 +355,9 @@ def apply(
     {"type": "researcher", "id": "jdoe", "set": {"/researcher/display_title": "Dr"}}
     {"type": "asset", "id": "991234", "action": "replace", "fields": {"date.published": "2024"}}
     """
-    console = _console()
-    with _guard(console):
-        settings = _settings(ctx, simulate)
+    console = make_console()
+    with guard(console):
+        settings = settings_for(ctx, simulate)
         plan = prepare_apply(
             changes,
             results,
@@ -461,7 +380,7 @@ def apply(
                 counts[status] = counts.get(status, 0) + 1
         return counts
 
-    counts = _run(console, main)
+    counts = run_main(console, main)
     _apply_summary(console, plan, counts)
 
 
@@ -469,7 +388,7 @@ def _apply_summary(console: Console, plan: ApplyPlan, counts: dict[str, int]) ->
     where = "stdout" if plan.results is None else str(plan.results)
     words = {"retryable": "failed (retryable)", "error": "failed"}
     summary = ", ".join(f"{n} {words.get(s, s)}" for s, n in sorted(counts.items()))
-    _say(console, "done:", "green", f"{summary or 'nothing to do'}; results in {where}")
+    say(console, "done:", "green", f"{summary or 'nothing to do'}; results in {where}")
     hints = []
     if counts.get("retryable"):
         hints.append("run the same command with --resume to send the retryable failures again")
@@ -478,7 +397,7 @@ def _apply_summary(console: Console, plan: ApplyPlan, counts: dict[str, int]) ->
     if counts.get("invalid") or counts.get("unknown"):
         hints.append("invalid and unknown lines need a look: fix them in a new CHANGES file")
     for hint in hints:
-        _say(console, "hint:", "yellow", hint)
+        say(console, "hint:", "yellow", hint)
     if hints:
         sys.exit(exits.OTHER)
 
@@ -488,9 +407,9 @@ def _apply_summary(console: Console, plan: ApplyPlan, counts: dict[str, int]) ->
 @click.pass_context
 def quota(ctx: click.Context, simulate: bool) -> None:
     """Print the daily quota left and when it resets (one cheap test call)."""
-    console = _console()
-    with _guard(console):
-        settings = _settings(ctx, simulate)
+    console = make_console()
+    with guard(console):
+        settings = settings_for(ctx, simulate)
 
     async def main() -> tuple[int | None, datetime]:
         async with connect(settings) as connection:
@@ -505,7 +424,7 @@ def quota(ctx: click.Context, simulate: bool) -> None:
             snapshot = client.governance.snapshot()
             return snapshot.quota_remaining, snapshot.quota_resets_at
 
-    remaining, resets_at = _run(console, main)
+    remaining, resets_at = run_main(console, main)
     left = "unknown (no X-Exl-Api-Remaining header)" if remaining is None else f"{remaining:,}"
     wait = resets_at - datetime.now(timezone.utc)
     hours, rest = divmod(max(0, int(wait.total_seconds())), 3600)
@@ -645,13 +564,13 @@ def run(args: list[str] | None = None) -> int:
     except click.UsageError as exc:
         exc.show()
         command = exc.ctx.command_path if exc.ctx is not None else "esploro-async"
-        _say(_console(), "hint:", "yellow", f"{command} --help lists the options")
+        say(make_console(), "hint:", "yellow", f"{command} --help lists the options")
         return exits.USAGE
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except click.Abort:
-        _say(_console(), "hint:", "yellow", exits.exit_code_for(KeyboardInterrupt())[1])
+        say(make_console(), "hint:", "yellow", exits.exit_code_for(KeyboardInterrupt())[1])
         return exits.INTERRUPTED
     return result if isinstance(result, int) else exits.OK
 

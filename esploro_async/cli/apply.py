@@ -420,13 +420,13 @@ def prepare_apply(
                 "choose another --results file"
             )
         return plan
+    return _resumed(plan, path, retry_failed=retry_failed)
+
+
+def _resumed(plan: ApplyPlan, path: Path, *, retry_failed: bool) -> ApplyPlan:
+    """``plan`` continuing the run whose results are in ``path``: what to skip, retry, check."""
     done = _read_results(path)
-    retry = {
-        line
-        for line, result in done.items()
-        if result.get("status") == "error"
-        and (retry_failed or (result.get("error") or {}).get("retryable") is True)
-    }
+    retry = {line for line, result in done.items() if _worth_sending_again(result, retry_failed)}
     started = set(_read_results(plan.journal)) if plan.journal is not None else set()
     earlier: dict[str, int] = {}
     for line in set(done) - retry:
@@ -439,6 +439,13 @@ def prepare_apply(
         retry=frozenset(retry),
         in_flight=frozenset(started - set(done)),
     )
+
+
+def _worth_sending_again(result: Mapping[str, Any], retry_failed: bool) -> bool:
+    """A failed line: every one with ``--retry-failed``, else those marked retryable."""
+    if result.get("status") != "error":
+        return False
+    return retry_failed or (result.get("error") or {}).get("retryable") is True
 
 
 def _drop_results(path: Path, lines: frozenset[int]) -> None:

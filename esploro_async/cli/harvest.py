@@ -238,6 +238,13 @@ def _load_resume_state(request: HarvestRequest) -> dict[str, Any] | None:
 
 def _check_state(request: HarvestRequest, path: Path, state: Mapping[str, Any]) -> None:
     """The checkpoint agrees with itself and with the output, or `ConfigurationError`."""
+    records = _check_counts(request, path, state)
+    if TARGETS[request.target].resumable and not state["finished"]:
+        _check_stream_position(path, state, records)
+
+
+def _check_counts(request: HarvestRequest, path: Path, state: Mapping[str, Any]) -> int:
+    """The checkpoint's byte and record counts match the output; the records counted."""
     length, records = state.get("bytes"), state.get("records")
     if not _count(length) or not _count(records):
         raise _refuse(path, "has no valid 'bytes' and 'records' counts")
@@ -254,8 +261,11 @@ def _check_state(request: HarvestRequest, path: Path, state: Mapping[str, Any]) 
     if found != records:
         raise _refuse(path, f"counts {records} records but {found} end at byte {length}")
     _check_end(request, length, finished=state["finished"])
-    if not TARGETS[request.target].resumable or state["finished"]:
-        return
+    return records
+
+
+def _check_stream_position(path: Path, state: Mapping[str, Any], records: int) -> None:
+    """An unfinished stream's position is valid and after exactly ``records`` records."""
     stream = state.get("stream")
     if stream is None and records == 0:
         return
@@ -343,61 +353,91 @@ async def run_harvest(
     if state is not None and state.get("finished"):
         progress.note(f"{request.out} is complete ({state['records']} records): nothing to do")
         return HarvestSummary(int(state["records"]), None, True, int(state["records"]))
+    state = _state_to_resume(target, request, state, progress)
+    checkpoint = (
+        Checkpoint.from_dict(state["stream"]) if state is not None and state["stream"] else None
+    )
+    stream = target.open(client, request.filters, checkpoint, _stream_options(target, request))
+    resumed_from = int(state["records"]) if state is not None else 0
+    if isinstance(stream, OffsetStream):
+        records, total = await _harvest_pages(client, stream, target, request, progress, state)
+    else:
+        records, total = await _harvest_report(client, stream, request, progress), None
+    return HarvestSummary(records, total, True, resumed_from)
+
+
+def _state_to_resume(
+    target: Target,
+    request: HarvestRequest,
+    state: dict[str, Any] | None,
+    progress: HarvestProgress,
+) -> dict[str, Any] | None:
+    """The unfinished state to continue from, or ``None`` to start again (its checkpoint gone)."""
     if state is not None and not target.resumable:
         progress.note(f"{target.name} cannot resume mid-report: starting the report again")
         state = None
     if state is None:
         _forget_checkpoint(request)
-    checkpoint = (
-        Checkpoint.from_dict(state["stream"]) if state is not None and state["stream"] else None
-    )
+    return state
+
+
+def _stream_options(target: Target, request: HarvestRequest) -> dict[str, Any]:
+    """The stream's keyword arguments: what to do at the reserve, the page size."""
     options: dict[str, Any] = {}
     if target.resumable:
         options["on_insufficient_quota"] = "run" if request.until_reserve else "refuse"
         if request.page_size is not None:
             options["page_size"] = request.page_size
-    stream = target.open(client, request.filters, checkpoint, options)
+    return options
+
+
+async def _harvest_pages(
+    client: EsploroClient,
+    stream: OffsetStream[Any],
+    target: Target,
+    request: HarvestRequest,
+    progress: HarvestProgress,
+    state: Mapping[str, Any] | None,
+) -> tuple[int, int | None]:
+    """A list endpoint, page by page, each page durable before the checkpoint that counts it.
+
+    Returns the records written in all (earlier runs included) and the total listed.
+    """
     records = int(state["records"]) if state is not None else 0
-    resumed_from = records
-    total: int | None = None
-    if isinstance(stream, OffsetStream):
-        estimate = await stream.check_quota()
-        total = estimate.total_records
-        progress.start(target.name, total=total, done=records)
-        left = "unknown" if estimate.quota_remaining is None else f"{estimate.quota_remaining:,}"
-        progress.note(
-            f"{estimate.total_records} {target.name}: {estimate.requests_needed} more requests; "
-            f"daily quota left {left}"
+    estimate = await stream.check_quota()
+    progress.start(target.name, total=estimate.total_records, done=records)
+    left = "unknown" if estimate.quota_remaining is None else f"{estimate.quota_remaining:,}"
+    progress.note(
+        f"{estimate.total_records} {target.name}: {estimate.requests_needed} more requests; "
+        f"daily quota left {left}"
+    )
+    columns = list(state["columns"]) if state is not None else list(target.columns)
+    writer = _writer(request, columns, None if state is None else int(state["bytes"]))
+
+    def save(*, finished: bool) -> None:
+        if request.to_stdout:
+            return
+        saved = _state(
+            request,
+            checkpoint=stream.checkpoint,
+            length=writer.length,
+            records=records,
+            finished=finished,
+            columns=columns,
         )
-        columns = list(state["columns"]) if state is not None else list(target.columns)
-        writer = _writer(request, columns, None if state is None else int(state["bytes"]))
+        write_atomically(request.state_path, _json(saved))
 
-        def save(*, finished: bool) -> None:
-            if request.to_stdout:
-                return
-            state = _state(
-                request,
-                checkpoint=stream.checkpoint,
-                length=writer.length,
-                records=records,
-                finished=finished,
-                columns=columns,
-            )
-            write_atomically(request.state_path, _json(state))
-
-        try:
-            async for page in stream.pages():
-                rows = [_row(target, record, request.format) for record in page.records]
-                records += writer.write_page(rows)
-                writer.sync()  # the records are durable before the state that counts them
-                save(finished=False)
-                progress.advance(records, client.governance.snapshot())
-            save(finished=True)
-        finally:
-            writer.close()
-    else:
-        records = await _harvest_report(client, stream, request, progress)
-    return HarvestSummary(records, total, True, resumed_from)
+    try:
+        async for page in stream.pages():
+            rows = [_row(target, record, request.format) for record in page.records]
+            records += writer.write_page(rows)
+            writer.sync()  # the records are durable before the state that counts them
+            save(finished=False)
+            progress.advance(records, client.governance.snapshot())
+        save(finished=True)
+    finally:
+        writer.close()
+    return records, estimate.total_records
 
 
 async def _harvest_report(

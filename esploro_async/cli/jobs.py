@@ -15,6 +15,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from esploro_async.cli.common import make_console, run_main, say, settings_for
+from esploro_async.cli.settings import connect
 from esploro_async.models import Job, JobInstance
 
 __all__ = ["job"]
@@ -123,19 +125,16 @@ def run(
     (MANUAL_HANDLING_REQUIRED) for longer than --manual-handling-timeout, or is still
     running at --deadline.
     """
-    from esploro_async.cli import app
-    from esploro_async.cli.settings import connect
-
     parameters = _parameters(param)
-    settings = app._settings(ctx, simulate)
-    console = app._console()
+    settings = settings_for(ctx, simulate)
+    console = make_console()
 
     async def main() -> dict[str, Any]:
         async with connect(settings) as connection:
             jobs = connection.client.config.jobs
             started = await jobs.run(job_id, parameters)
             if not quiet:
-                app._say(
+                say(
                     console,
                     "started",
                     "green",
@@ -153,7 +152,7 @@ def run(
                 )
             return _summary(started, done)
 
-    result = app._run(console, main)
+    result = run_main(console, main)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
         return

@@ -21,7 +21,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from esploro_async.cli import exits
-from esploro_async.cli.settings import Settings, SimulationSettings, connect
+from esploro_async.cli.common import settings_for
+from esploro_async.cli.settings import Settings, connect
 from esploro_async.errors import DailyQuotaExhaustedError, EsploroError, InsufficientQuotaError
 from esploro_async.mirror import KINDS, Mirror, MirrorStore, SQLiteStore, StoreError
 from esploro_async.mirror.export import ExportFormat, export_records
@@ -116,21 +117,6 @@ class SyncBar:
         self.progress.update(self.task, completed=done, total=total, counts=text)
 
 
-def _settings(ctx: click.Context, simulate: bool) -> Settings:
-    simulation = None
-    if simulate:
-        root = ctx.find_root().params
-        simulation = SimulationSettings(
-            researchers=root["sim_researchers"],
-            assets=root["sim_assets"],
-            seed=root["sim_seed"],
-            latency=root["sim_latency"],
-            daily_quota=root["sim_daily_quota"],
-            faults=root["sim_fault"],
-        )
-    return Settings.from_env(**(ctx.obj or {}), simulate=simulation)
-
-
 def _institution(settings: Settings, base_url: str) -> str:
     """What ties a store to the institution: its code, else the gateway and the key."""
     if settings.institution:
@@ -192,7 +178,7 @@ def sync(
     """
     console = Console(stderr=True, soft_wrap=True, highlight=False)
     try:
-        settings = _settings(ctx, simulate)
+        settings = settings_for(ctx, simulate)
     except EsploroError as exc:
         _fail(console, exc)
     bar = SyncBar(console, quiet=quiet)

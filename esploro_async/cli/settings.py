@@ -5,21 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 
 from esploro_async.client import EsploroClient
 from esploro_async.errors import ConfigurationError
-from esploro_async.governance.redis import RedisGovernance
 from esploro_async.session.config import API_KEY_ENV
-from esploro_async.testing import (
-    SIM_API_KEY,
-    Fault,
-    Latency,
-    SimulatedGateway,
-    SyntheticInstitution,
-)
+
+if TYPE_CHECKING:  # loaded by `connect` only for --simulate or a Redis URL
+    from esploro_async.testing import Fault, SimulatedGateway
 
 __all__ = ["Connection", "Settings", "SimulationSettings", "connect"]
 
@@ -40,6 +35,8 @@ class SimulationSettings:
 
     def fault_rules(self) -> list[Fault]:
         """The `Fault` rules of ``faults``; `ConfigurationError` for an unknown kind."""
+        from esploro_async.testing import Fault
+
         rules = []
         for spec in self.faults:
             kind, endpoint, method = [*spec.split(":"), None, None][:3]
@@ -102,53 +99,80 @@ async def connect(settings: Settings) -> AsyncIterator[Connection]:
     if settings.safety_margin is not None:
         governance_options["safety_margin"] = settings.safety_margin
     if settings.simulate is not None:
-        sim = settings.simulate
-        gateway = SimulatedGateway(
-            SyntheticInstitution(seed=sim.seed, researchers=sim.researchers, assets=sim.assets),
-            latency=Latency.parse(sim.latency),
-            faults=sim.fault_rules(),
-            daily_quota=sim.daily_quota,
-            seed=sim.seed,
-        )
-        client = EsploroClient(
-            SIM_API_KEY,
-            base_url=SIMULATED_BASE_URL,
-            transport=gateway.transport(),
-            **governance_options,  # type: ignore[arg-type]
-        )
-        async with client:
-            yield Connection(client, gateway)
+        async with _simulated(settings.simulate, governance_options) as connection:
+            yield connection
         return
     if not settings.api_key:
         raise ConfigurationError(
             f"no API key: set {API_KEY_ENV} (or pass --api-key-file). To try this command without "
             "one, add --simulate: it runs against a built-in simulated institution."
         )
-    region = None if settings.base_url else settings.region
     if settings.redis_url:
-        if not settings.institution:
-            raise ConfigurationError(
-                "with a Redis URL, also set ESPLORO_INSTITUTION (or --institution) to the "
-                "institution code: every process of the institution must use the same one"
-            )
-        governance = RedisGovernance(
-            settings.redis_url,
-            institution=settings.institution,
-            **governance_options,  # type: ignore[arg-type]
-        )
-        try:
-            async with EsploroClient(
-                settings.api_key, region=region, base_url=settings.base_url, governance=governance
-            ) as client:
-                yield Connection(client)
-        finally:
-            await governance.aclose()
+        async with _shared(settings, settings.api_key, governance_options) as connection:
+            yield connection
         return
     client = EsploroClient(
         settings.api_key,
-        region=region,
+        region=None if settings.base_url else settings.region,
         base_url=settings.base_url,
         **governance_options,  # type: ignore[arg-type]
     )
     async with client:
         yield Connection(client)
+
+
+@asynccontextmanager
+async def _simulated(
+    sim: SimulationSettings, governance_options: dict[str, object]
+) -> AsyncIterator[Connection]:
+    """A client of an in-process simulated gateway (the simulator loads here)."""
+    from esploro_async.testing import (
+        SIM_API_KEY,
+        Latency,
+        SimulatedGateway,
+        SyntheticInstitution,
+    )
+
+    gateway = SimulatedGateway(
+        SyntheticInstitution(seed=sim.seed, researchers=sim.researchers, assets=sim.assets),
+        latency=Latency.parse(sim.latency),
+        faults=sim.fault_rules(),
+        daily_quota=sim.daily_quota,
+        seed=sim.seed,
+    )
+    client = EsploroClient(
+        SIM_API_KEY,
+        base_url=SIMULATED_BASE_URL,
+        transport=gateway.transport(),
+        **governance_options,  # type: ignore[arg-type]
+    )
+    async with client:
+        yield Connection(client, gateway)
+
+
+@asynccontextmanager
+async def _shared(
+    settings: Settings, api_key: str, governance_options: dict[str, object]
+) -> AsyncIterator[Connection]:
+    """A client whose governance is shared through Redis (the Redis client loads here)."""
+    from esploro_async.governance.redis import RedisGovernance
+
+    if not settings.institution:
+        raise ConfigurationError(
+            "with a Redis URL, also set ESPLORO_INSTITUTION (or --institution) to the "
+            "institution code: every process of the institution must use the same one"
+        )
+    assert settings.redis_url is not None
+    governance = RedisGovernance(
+        settings.redis_url,
+        institution=settings.institution,
+        **governance_options,  # type: ignore[arg-type]
+    )
+    region = None if settings.base_url else settings.region
+    try:
+        async with EsploroClient(
+            api_key, region=region, base_url=settings.base_url, governance=governance
+        ) as client:
+            yield Connection(client)
+    finally:
+        await governance.aclose()

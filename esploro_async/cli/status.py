@@ -102,11 +102,11 @@ def _show(state: InstitutionStatus, as_json: bool) -> None:
 
 async def _simulated_status(ctx: click.Context) -> InstitutionStatus:
     """The status of the in-process simulated institution after one test request."""
-    from esploro_async.cli import app
+    from esploro_async.cli.common import settings_for
     from esploro_async.cli.settings import connect
     from esploro_async.governance.redis.status import InstitutionStatus
 
-    settings = app._settings(ctx, simulate=True)
+    settings = settings_for(ctx, simulate=True)
     async with connect(settings) as connection:
         await connection.client.request("GET", "researchers/test")
         snapshot = connection.client.governance.snapshot()

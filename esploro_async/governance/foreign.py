@@ -114,17 +114,15 @@ class ForeignLoad:
         two departures the last moment is the fullest, so the departures are the windows
         to check; waiting for one to leave is the only way to make room.
         """
-        self._derive()
-        events = self._events
-        if not events or events[-1][0] < now - 2 * _WINDOW:
+        pace = self.pace(now)
+        if pace is None:
             return -math.inf  # no other integration seen lately
+        events = self._events
+        assert events is not None  # derived by pace()
         grants = self._grants
         budget = self._limit - self._headroom - 1  # the new request included
-        # Our pace: what the others leave on average, less a share of their spread, so that
-        # the window's room is used evenly rather than in bursts.
-        pace = budget - self._rate - _Z_PACE * math.sqrt(self._rate)
         if grants:
-            now = max(now, grants[-1] + 1.0 / max(pace, _MIN_PACE))
+            now = max(now, grants[-1] + 1.0 / pace)
         present = sorted(
             [(t, 1) for t in grants[bisect.bisect(grants, now - _WINDOW) :]]
             + [e for e in events if e[0] > now - _WINDOW]
@@ -142,6 +140,19 @@ class ForeignLoad:
             if fullest[k] <= budget:
                 return t
         return now + _WINDOW
+
+    def pace(self, now: float) -> float | None:
+        """Our requests per second that leave the others room; ``None``: none seen lately.
+
+        What the others leave on average, less a share of their spread, so that the
+        window's room is used evenly rather than in bursts.
+        """
+        self._derive()
+        events = self._events
+        if not events or events[-1][0] < now - 2 * _WINDOW:
+            return None
+        budget = self._limit - self._headroom - 1  # the new request included
+        return max(budget - self._rate - _Z_PACE * math.sqrt(self._rate), _MIN_PACE)
 
     def _unseen(self, end: float, last_seen: float) -> float:
         """The others' arrivals not seen yet in the window ending at ``end``, kept free."""

@@ -202,15 +202,7 @@ class LocalQuotaLedger:
     def _learn(self, info: ResponseInfo | None) -> None:
         if info is None or not info.sent:
             return
-        now = current_time()
-        if info.server_date is None:
-            day = self._days.of(self._clock.now(now))
-        elif info.server_date is self._last_date and self._last_date_day is not None:
-            day = self._last_date_day
-        else:
-            self._clock.observe(info.server_date, now)
-            day = self._last_date_day = self._days.of(info.server_date)
-            self._last_date = info.server_date
+        day = self._day_of(info)
         if info.error_code == DAILY_THRESHOLD:
             self._observe(day, 0)
         elif info.remaining is not None:
@@ -222,6 +214,19 @@ class LocalQuotaLedger:
             # An answer of the API itself without the header (timeouts and 5xx pages of a
             # proxy prove nothing about the gateway).
             self._unreported += 1
+
+    def _day_of(self, info: ResponseInfo) -> date:
+        """The quota day of a response: its ``Date`` (which sets the server clock), else now
+        on the server clock."""
+        now = current_time()
+        if info.server_date is None:
+            return self._days.of(self._clock.now(now))
+        if info.server_date is self._last_date and self._last_date_day is not None:
+            return self._last_date_day
+        self._clock.observe(info.server_date, now)
+        day = self._last_date_day = self._days.of(info.server_date)
+        self._last_date = info.server_date
+        return day
 
     def status(self) -> QuotaStatus:
         """The current view (the reset time follows the server clock)."""

@@ -20,6 +20,8 @@ __all__ = [
     "as_str",
     "get_path",
     "json_copy",
+    "object_list",
+    "total_record_count",
     "unwrap_list",
 ]
 
@@ -119,6 +121,24 @@ def as_list(value: Any) -> list[Any]:
     if isinstance(value, tuple):
         return list(value)
     return [value]
+
+
+def object_list(value: Any) -> list[dict[str, Any]]:
+    """The objects of a JSON list as the API sends it: a lone object comes unwrapped.
+
+    ``None``, a scalar and the non-object items of a list give no object.
+    """
+    return [item for item in as_list(value) if isinstance(item, dict)]
+
+
+def total_record_count(data: Mapping[str, Any]) -> int | None:
+    """A list page's total: ``total_record_count``, or ``totalRecordCount`` (assets by id,
+    jobs, mapping tables), read with `as_int`. ``None`` when absent or not a count >= 0."""
+    for key in ("total_record_count", "totalRecordCount"):
+        total = as_int(data.get(key))
+        if total is not None and total >= 0:
+            return total
+    return None
 
 
 def unwrap_list(value: Any, item_key: str) -> list[Any]:

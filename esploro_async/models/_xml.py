@@ -20,6 +20,7 @@ docstring).
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -73,20 +74,29 @@ def element_to_json(elem: ET.Element) -> Any:
     if _has_text(elem.text):
         out["#text"] = elem.text
     tags = [c.tag for c in children]
-    contiguous = all(tags[i] == tags[i - 1] or tags[i] not in tags[:i] for i in range(1, len(tags)))
-    if not contiguous or any(t.startswith(("@", "#")) for t in tags):
+    if _needs_sequence(tags):
         out["#seq"] = [{c.tag: element_to_json(c)} for c in children]
-        return out
-    counts: dict[str, int] = {}
-    for tag in tags:
-        counts[tag] = counts.get(tag, 0) + 1
+    else:
+        _add_children(out, children, tags)
+    return out
+
+
+def _needs_sequence(tags: list[str]) -> bool:
+    """Whether children with these tags keep their order only as a ``#seq`` list: a tag
+    that comes back after another, or one that reads as an attribute or text key."""
+    contiguous = all(tags[i] == tags[i - 1] or tags[i] not in tags[:i] for i in range(1, len(tags)))
+    return not contiguous or any(t.startswith(("@", "#")) for t in tags)
+
+
+def _add_children(out: dict[str, Any], children: list[ET.Element], tags: list[str]) -> None:
+    """Each child under its tag: a list for a repeated tag, the value for a single one."""
+    counts = Counter(tags)
     for child in children:
         value = element_to_json(child)
         if counts[child.tag] > 1:
             out.setdefault(child.tag, []).append(value)
         else:
             out[child.tag] = value
-    return out
 
 
 def _scalar_text(value: Any) -> str | None:

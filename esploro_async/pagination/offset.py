@@ -47,12 +47,13 @@ from esploro_async.errors import (
     DailyQuotaExhaustedError,
     IncompletePageError,
     InsufficientQuotaError,
-    ResponseFormatError,
     UnresolvedDriftError,
 )
 from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.models import Record
+from esploro_async.models._json import object_list, total_record_count
 from esploro_async.pagination.checkpoint import Checkpoint, canonical_params
+from esploro_async.pagination.fetched import FetchedPage, shelve
 from esploro_async.pagination.frontier import Frontier, Handout, Page
 from esploro_async.pagination.scheduler import (
     Drift,
@@ -72,8 +73,6 @@ RecordT = TypeVar("RecordT", bound=Record)
 _log = logging.getLogger("esploro_async.pagination")
 _MAX_BUFFERED = 64
 _SPECULATIVE = 8
-# Waiting pages kept parsed; those beyond are shelved (see `_shelve`).
-_KEEP_PARSED = 16
 _IN_FLIGHT_HEADROOM = 2
 _MAX_SHORT_REREADS = 2
 
@@ -97,48 +96,6 @@ class HarvestEstimate:
     quota_remaining: int | None
     daily_reserve: int
     fits: bool | None
-
-
-@attrs.define
-class _Raw:
-    """A fetched page before de-duplication.
-
-    A page that waits far behind an earlier one is *shelved*: its parsed records are
-    dropped and parsed again from ``content`` when it is handed out (a page's JSON takes
-    about four times the memory of its bytes).
-    """
-
-    offset: int
-    records: list[dict[str, Any]]
-    total: int | None
-    latency: float
-    content: bytes | None = attrs.field(default=None, repr=False)
-    shelved: bool = False
-
-
-def _shelve(ready: dict[int, _Raw]) -> None:
-    """Keep only the bytes of the waiting pages beyond the first `_KEEP_PARSED` (see `_Raw`).
-
-    Parsing a page again costs about a quarter of a millisecond: pages that will soon be
-    handed out, and every page of a short queue, stay parsed.
-    """
-    if len(ready) <= _KEEP_PARSED:
-        return
-    for offset in sorted(ready)[_KEEP_PARSED:]:
-        raw = ready[offset]
-        if not raw.shelved and raw.content is not None:
-            raw.records, raw.shelved = [], True
-
-
-def _total(data: Mapping[str, Any]) -> int | None:
-    for key in ("total_record_count", "totalRecordCount"):
-        value = data.get(key)
-        if value is not None:
-            try:
-                return int(str(value).strip())
-            except ValueError:
-                return None
-    return None
 
 
 def _check_options(
@@ -244,7 +201,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         self._on_drift = on_drift
         self._stride = stride_for(self.page_size, overlap=overlap)
         self.drifts: list[Drift] = []
-        self._first: _Raw | None = None
+        self._first: FetchedPage | None = None
         self._speculative = _SPECULATIVE if speculate is None else speculate
         self._stray: set[int] = set()
         self._latencies: deque[float] = deque(maxlen=32)
@@ -357,7 +314,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
                 yield handout.page
 
     async def _walk(self) -> AsyncGenerator[Handout[RecordT], None]:
-        runner: Runner[_Raw] = runner_for(self._fetch, self._task_group)
+        runner: Runner[FetchedPage] = runner_for(self._fetch, self._task_group)
         try:
             speculative = self._speculate(runner)
             first = await self._first_page()
@@ -387,7 +344,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             with anyio.CancelScope(shield=True):
                 await runner.aclose()
 
-    def _speculate(self, runner: Runner[_Raw]) -> list[int]:
+    def _speculate(self, runner: Runner[FetchedPage]) -> list[int]:
         """Start the pages after the first one before the first one tells the total.
 
         At most ``speculate`` (default `_SPECULATIVE`) and fewer than ``max_in_flight``,
@@ -423,15 +380,15 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         return offsets
 
     async def _concurrent(
-        self, scheduler: PageScheduler, runner: Runner[_Raw]
+        self, scheduler: PageScheduler, runner: Runner[FetchedPage]
     ) -> AsyncIterator[Handout[RecordT]]:
         """Every page after the first, as the scheduler says, through ``runner``."""
-        ready: dict[int, _Raw] = {}  # ordered: main-pass pages waiting for those before them
+        ready: dict[int, FetchedPage] = {}  # ordered: main-pass pages waiting for those before them
         stop: DailyQuotaExhaustedError | None = None
         while True:
             for handout in self._in_order(scheduler, ready):
                 yield handout
-            _shelve(ready)
+            shelve(ready)
             if stop is None:
                 self._top_up(scheduler, runner, buffered=len(ready))
             if scheduler.in_flight == 0:
@@ -475,7 +432,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             )
 
     def _classify(
-        self, scheduler: PageScheduler, raw: _Raw, ready: dict[int, _Raw]
+        self, scheduler: PageScheduler, raw: FetchedPage, ready: dict[int, FetchedPage]
     ) -> Handout[RecordT] | None:
         """What a page that came back is: a re-read, a main-pass page, or nothing yet."""
         outcome = scheduler.finished(raw.offset, len(raw.records), raw.total, self._edges(raw))
@@ -488,14 +445,16 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             return None
         return self._frontier.out_of_order(raw.offset, raw.records, raw.total)
 
-    def _edges(self, raw: _Raw) -> tuple[str | None, str | None]:
+    def _edges(self, raw: FetchedPage) -> tuple[str | None, str | None]:
         """The ids of a page's first and last records."""
         if not raw.records:
             return None, None
         first = self._wrap(dict(raw.records[0])).record_id
         return first, self._wrap(dict(raw.records[-1])).record_id
 
-    def _in_order(self, scheduler: PageScheduler, ready: dict[int, _Raw]) -> list[Handout[RecordT]]:
+    def _in_order(
+        self, scheduler: PageScheduler, ready: dict[int, FetchedPage]
+    ) -> list[Handout[RecordT]]:
         """The ready pages that no open page of the main pass comes before."""
         handouts: list[Handout[RecordT]] = []
         open_pages = scheduler.main_open
@@ -503,11 +462,13 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         for offset in sorted(o for o in ready if o < first_open):
             raw = ready.pop(offset)
             if raw.shelved and raw.content is not None:
-                raw.records = self._records_of(json.loads(raw.content))
+                raw.records = object_list(json.loads(raw.content).get(self.list_key))
             handouts.append(self._frontier.in_order(raw.offset, raw.records, raw.total))
         return handouts
 
-    def _top_up(self, scheduler: PageScheduler, runner: Runner[_Raw], *, buffered: int) -> None:
+    def _top_up(
+        self, scheduler: PageScheduler, runner: Runner[FetchedPage], *, buffered: int
+    ) -> None:
         if self._prefetch is not None:
             limit = self._prefetch - buffered
         else:
@@ -522,33 +483,19 @@ class OffsetStream(TaskHost, Generic[RecordT]):
 
     # -- fetching ----------------------------------------------------------------------------
 
-    async def _fetch(self, offset: int) -> _Raw:
+    async def _fetch(self, offset: int) -> FetchedPage:
         params = {**self.params, "limit": self.page_size, "offset": offset}
         response = await self._client.request(
             "GET", self.path, params=params, format="json", lane=self.lane
         )
-        data = response.json()
-        if not isinstance(data, dict):
-            raise ResponseFormatError(
-                f"GET {self.path}: expected a JSON object, got {type(data).__name__}",
-                method="GET",
-                path=self.path,
-                status_code=response.status_code,
-            )
+        data = response.json_object()
         self._latencies.append(response.elapsed)
-        records = self._records_of(data)
-        return _Raw(offset, records, _total(data), response.elapsed, response.content)
+        records = object_list(data.get(self.list_key))
+        return FetchedPage(
+            offset, records, total_record_count(data), response.elapsed, response.content
+        )
 
-    def _records_of(self, data: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The records of a page's JSON object (one record may come as a bare object)."""
-        items = data.get(self.list_key)
-        if items is None:
-            return []
-        if isinstance(items, dict):
-            items = [items]
-        return [item for item in items if isinstance(item, dict)]
-
-    async def _first_page(self) -> _Raw:
+    async def _first_page(self) -> FetchedPage:
         if self._first is None:
             offset = self._first_offset()
             raw = await self._fetch_whole(offset)
@@ -575,7 +522,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             return self._start - 1
         return self._start - 1 if self._resume_id is not None and not self._ahead else self._start
 
-    async def _fetch_whole(self, offset: int) -> _Raw:
+    async def _fetch_whole(self, offset: int) -> FetchedPage:
         """A page read again while it comes back short of what its total says (bounded)."""
         for _ in range(_MAX_SHORT_REREADS):
             raw = await self._fetch(offset)
@@ -596,7 +543,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             )
         return raw
 
-    def _check_quota(self, first: _Raw) -> None:
+    def _check_quota(self, first: FetchedPage) -> None:
         if self._on_quota != "refuse" or first.total is None:
             return
         snapshot = self._client.governance.snapshot()
@@ -616,7 +563,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
                 resets_at=snapshot.quota_resets_at,
             )
 
-    async def _sequential(self, first: _Raw) -> AsyncIterator[_Raw]:
+    async def _sequential(self, first: FetchedPage) -> AsyncIterator[FetchedPage]:
         """Without a total: one page after the other until a short page."""
         raw = first
         while len(raw.records) >= self.page_size:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypedDict, TypeVar
 import attrs
 import httpx
 
-from esploro_async.errors import BriefRecordError, PatchFormatError, ResponseFormatError
+from esploro_async.errors import BriefRecordError, PatchFormatError
 from esploro_async.models import Record
 from esploro_async.pagination import Checkpoint, Drift, OffsetStream
 
@@ -94,16 +94,8 @@ class StreamOptions(TypedDict, total=False):
 
 
 def json_object(response: EsploroResponse) -> dict[str, Any]:
-    """The response's JSON body, which must be an object."""
-    data = response.json()
-    if not isinstance(data, dict):
-        raise ResponseFormatError(
-            f"{response.method} {response.path}: expected a JSON object, got {type(data).__name__}",
-            method=response.method,
-            path=response.path,
-            status_code=response.status_code,
-        )
-    return data
+    """The response's JSON body, which must be an object (`EsploroResponse.json_object`)."""
+    return response.json_object()
 
 
 def as_json_object(value: Record | Mapping[str, Any], what: str) -> dict[str, Any]:

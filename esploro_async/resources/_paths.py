@@ -11,32 +11,13 @@ and non-ASCII text are encoded (``%2F``, ``%3F``, ``%23``, UTF-8) and stay insid
 
 from __future__ import annotations
 
-import re
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from esploro_async.errors import InvalidIdentifierError
 from esploro_async.models._orcid import check_orcid
+from esploro_async.session.paths import has_dot_segment
 
 __all__ = ["check_orcid", "has_dot_segment", "segment"]
-
-_DOTS = frozenset({".", ".."})
-_SEPARATORS = re.compile(r"[/\\]")
-
-
-def _decoded_forms(value: str) -> list[str]:
-    """``value`` and its percent-decodings (``%252e`` -> ``%2e`` -> ``.``), at most 4 deep."""
-    forms = [value]
-    for _ in range(4):
-        decoded = unquote(forms[-1])
-        if decoded == forms[-1]:
-            break
-        forms.append(decoded)
-    return forms
-
-
-def has_dot_segment(value: str) -> bool:
-    """Whether ``value``, or any percent-decoding of it, has a ``.``/``..`` path segment."""
-    return any(part in _DOTS for form in _decoded_forms(value) for part in _SEPARATORS.split(form))
 
 
 def segment(value: object, what: str) -> str:

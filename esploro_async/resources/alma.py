@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from esploro_async.models import CodeTable, Researcher
 from esploro_async.resources._base import ApiTestResult, Resource, Timeout
+from esploro_async.resources._code_tables import get_code_table
 from esploro_async.resources._paths import segment
 from esploro_async.resources.analytics import Analytics
 
@@ -106,10 +107,11 @@ class Alma(Resource):
 
         `NotFoundError` if unknown.
         """
-        data = await self._get_object(
-            f"{self.path}/conf/code-tables/{segment(name, 'code table name')}",
+        return await get_code_table(
+            self,
+            f"{self.path}/conf/code-tables",
+            name,
             params,
             extra_headers=extra_headers,
             timeout=timeout,
         )
-        return CodeTable.adopt(data, view="full")

@@ -7,6 +7,7 @@ from typing import Any
 
 from esploro_async.errors import InvalidIdentifierError
 from esploro_async.models import AnalyticsPath
+from esploro_async.models._json import object_list
 from esploro_async.pagination import AnalyticsStream
 from esploro_async.resources._base import ApiTestResult, Resource, Timeout
 from esploro_async.resources._paths import has_dot_segment, segment
@@ -87,10 +88,7 @@ class Analytics(Resource):
             parts = [s for s in _catalog_path(path).split("/") if s]
             url += "/" + "/".join(segment(s, "analytics path part") for s in parts)
         data = await self._get_object(url, params, extra_headers=extra_headers, timeout=timeout)
-        items = data.get("path") or []
-        if isinstance(items, dict):
-            items = [items]
-        return [AnalyticsPath.adopt(p) for p in items if isinstance(p, dict)]
+        return [AnalyticsPath.adopt(p) for p in object_list(data.get("path"))]
 
     async def test(
         self,

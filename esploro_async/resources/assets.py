@@ -14,6 +14,7 @@ from typing_extensions import Unpack
 
 from esploro_async.errors import InvalidIdentifierError, NotFoundError
 from esploro_async.models import Asset, assets_from_xml, build_asset_patch_xml
+from esploro_async.models._json import object_list, total_record_count
 from esploro_async.pagination import OffsetStream
 from esploro_async.resources._base import (
     ApiTestResult,
@@ -56,11 +57,7 @@ def _records(response: EsploroResponse) -> list[Asset]:
     """The assets of a ``records`` envelope, JSON or XML (a missing list key is ``[]``)."""
     if isinstance(response.data, Element):
         return assets_from_xml(response.content, view="full")
-    data = json_object(response)
-    records = data.get("records") or []
-    if isinstance(records, dict):  # a single record not wrapped in a list
-        records = [records]
-    return [_asset(r) for r in records if isinstance(r, dict)]
+    return [_asset(r) for r in object_list(json_object(response).get("records"))]
 
 
 _T = TypeVar("_T")
@@ -86,12 +83,39 @@ async def _all_or_nothing(coros: list[Coroutine[Any, Any, _T]]) -> list[_T]:
     return [results[index] for index in range(len(coros))]
 
 
-def _total(data: Mapping[str, Any]) -> int | None:
-    for key in ("totalRecordCount", "total_record_count"):
-        value = data.get(key)
-        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-            return int(value)
-    return None
+def _by_id(assets: Iterable[Asset]) -> dict[str, Asset]:
+    """The first asset answered for each id (assets without one are dropped)."""
+    found: dict[str, Asset] = {}
+    for asset in assets:
+        aid = asset.asset_id
+        if aid is not None and aid not in found:
+            found[aid] = asset
+    return found
+
+
+def _patch_format(
+    body: Mapping[str, Any], format: Literal["auto", "json", "xml"]
+) -> Literal["json", "xml"]:
+    """The format a patch of ``body`` is sent in: identifiers go as XML only, links to
+    extract as JSON only (`PatchFormatError` when ``body`` or ``format`` wants both)."""
+    identifiers = [k for k in body if k.startswith("identifier.")]
+    links = _has_links_to_extract(body)
+    if identifiers and links:
+        raise PatchFormatError(
+            f"cannot patch {', '.join(identifiers)} together with {_LINKS_TO_EXTRACT}: "
+            "identifiers are accepted in XML only and linksToExtract in JSON only; "
+            "send two patch() calls"
+        )
+    fmt: Literal["json", "xml"] = "xml" if identifiers else "json"
+    if format == "auto":
+        return fmt
+    if format == "json" and identifiers:
+        raise PatchFormatError(
+            f"{', '.join(identifiers)} can only be patched as XML (format='xml' or 'auto')"
+        )
+    if format == "xml" and links:
+        raise PatchFormatError(f"{_LINKS_TO_EXTRACT} can only be patched as JSON")
+    return format
 
 
 def _has_links_to_extract(fields: Mapping[str, Any]) -> bool:
@@ -221,15 +245,10 @@ class Assets(Resource):
             raise ValueError(f"chunk_size must be between 1 and {MAX_IDS_PER_CALL}")
         wanted = list(dict.fromkeys(self._check_id(i) for i in asset_ids))
         chunks = [wanted[i : i + chunk_size] for i in range(0, len(wanted), chunk_size)]
-        results: dict[str, Asset] = {}
         pages = await _all_or_nothing(
             [self._fetch_chunk(c, params, extra_headers, timeout) for c in chunks]
         )
-        for page in pages:
-            for asset in page:
-                aid = asset.asset_id
-                if aid is not None and aid not in results:
-                    results[aid] = asset
+        results = _by_id(asset for page in pages for asset in page)
         return AssetBatch(
             found=[results[i] for i in wanted if i in results],
             missing=[i for i in wanted if i not in results],
@@ -261,7 +280,7 @@ class Assets(Resource):
             page = _records(response)
             out.extend(page)
             offset += len(page)
-            total = _total(response.data) if isinstance(response.data, dict) else None
+            total = total_record_count(response.data) if isinstance(response.data, dict) else None
             if not page or total is None or offset >= min(total, len(chunk)):
                 return out
 
@@ -350,21 +369,7 @@ class Assets(Resource):
         body = as_json_object(fields, "fields")
         if not body:
             raise ValueError("nothing to patch: fields is empty")
-        identifiers = [k for k in body if k.startswith("identifier.")]
-        links = _has_links_to_extract(body)
-        if identifiers and links:
-            raise PatchFormatError(
-                f"cannot patch {', '.join(identifiers)} together with {_LINKS_TO_EXTRACT}: "
-                "identifiers are accepted in XML only and linksToExtract in JSON only; "
-                "send two patch() calls"
-            )
-        fmt = format if format != "auto" else ("xml" if identifiers else "json")
-        if fmt == "json" and identifiers:
-            raise PatchFormatError(
-                f"{', '.join(identifiers)} can only be patched as XML (format='xml' or 'auto')"
-            )
-        if fmt == "xml" and links:
-            raise PatchFormatError(f"{_LINKS_TO_EXTRACT} can only be patched as JSON")
+        fmt = _patch_format(body, format)
         path = f"{self.path}/{segment(self._check_id(asset_id), 'asset id')}"
         query = {**(params or {}), "op": "patch", "action": action}
         per_call: dict[str, Any] = {"extra_headers": extra_headers, "timeout": timeout}

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from esploro_async.models import MappingTable
+from esploro_async.models._json import object_list
 from esploro_async.resources._base import Resource, Timeout
 from esploro_async.resources._paths import segment
 
@@ -40,10 +41,7 @@ class MappingTablesMixin(Resource):
         data = await self._get_object(
             self.mapping_tables_path, params, extra_headers=extra_headers, timeout=timeout
         )
-        items = data.get("mapping_table") or []
-        if isinstance(items, dict):
-            items = [items]
-        return [MappingTable.adopt(t, view="brief") for t in items if isinstance(t, dict)]
+        return [MappingTable.adopt(t, view="brief") for t in object_list(data.get("mapping_table"))]
 
     async def mapping_table(
         self,

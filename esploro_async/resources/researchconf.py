@@ -21,6 +21,7 @@ from typing_extensions import Unpack
 from esploro_async.models import CodeTable, ImportProfile, Job, JobInstance, Set, SetMember
 from esploro_async.pagination import OffsetStream
 from esploro_async.resources._base import ApiTestResult, StreamOptions, Timeout
+from esploro_async.resources._code_tables import get_code_table
 from esploro_async.resources._paths import segment
 from esploro_async.resources.conf import MappingTablesMixin
 from esploro_async.resources.config_jobs import Jobs
@@ -74,13 +75,14 @@ class Configuration(MappingTablesMixin):
 
         `NotFoundError` if unknown.
         """
-        data = await self._get_object(
-            f"{self.path}/code-tables/{segment(name, 'code table name')}",
+        return await get_code_table(
+            self,
+            f"{self.path}/code-tables",
+            name,
             params,
             extra_headers=extra_headers,
             timeout=timeout,
         )
-        return CodeTable.adopt(data, view="full")
 
     # -- import profiles (researchconf: path listed by the Ex Libris QA launcher) ---------
     def import_profiles(

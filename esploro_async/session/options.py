@@ -14,13 +14,20 @@ from typing import Any, Literal, TypedDict
 
 import httpx
 
+from esploro_async.errors import ConfigurationError
 from esploro_async.governance.core import OnQuotaExhausted
 from esploro_async.governance.lanes import Lane
 from esploro_async.governance.protocol import GovernanceProtocol
 from esploro_async.retry import RetryPolicy
 from esploro_async.session.config import Format
 
-__all__ = ["ClientOptions", "check_options"]
+__all__ = [
+    "ClientOptions",
+    "check_byte_limit",
+    "check_governance",
+    "check_options",
+    "check_timeout",
+]
 
 
 class ClientOptions(TypedDict, total=False):
@@ -100,3 +107,52 @@ def check_options(owner: str, options: Mapping[str, Any]) -> None:
     unknown = sorted(set(options) - ClientOptions.__optional_keys__)
     if unknown:
         raise TypeError(f"{owner}() got an unexpected keyword argument {unknown[0]!r}")
+
+
+def check_governance(governance: object, local_settings: Mapping[str, object]) -> None:
+    """Refuse a governance object that lacks what the client reads, or settings beside it."""
+    if not isinstance(governance, GovernanceProtocol):
+        raise ConfigurationError(
+            "governance must implement esploro_async.governance.GovernanceProtocol "
+            "(attempt, snapshot, aclose, max_in_flight, on_quota_exhausted); "
+            f"got {type(governance).__name__}"
+        )
+    given = [name for name, value in local_settings.items() if value is not None]
+    if given:
+        raise ConfigurationError(
+            f"{', '.join(given)} configure the default governance; with governance=... "
+            "set them on that object instead"
+        )
+
+
+def check_timeout(value: object) -> httpx.Timeout | float | None:
+    """``value`` if it is a usable timeout, else `ConfigurationError` (it would fail every
+    request): a number of seconds > 0, an ``httpx.Timeout`` whose parts are, or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, httpx.Timeout):
+        parts = {
+            "connect": value.connect,
+            "read": value.read,
+            "write": value.write,
+            "pool": value.pool,
+        }
+        for name, part in parts.items():
+            if part is not None and not part > 0:
+                raise ConfigurationError(
+                    f"timeout.{name} must be a number of seconds > 0 or None, got {part!r}"
+                )
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigurationError(
+            "timeout must be a number of seconds > 0, an httpx.Timeout, or None for no "
+            f"timeout, got {value!r}"
+        )
+    return value
+
+
+def check_byte_limit(value: object) -> int:
+    """``value`` if it is a positive int (``max_response_bytes``), else `ConfigurationError`."""
+    if isinstance(value, bool) or not (isinstance(value, int) and value > 0):
+        raise ConfigurationError(f"max_response_bytes must be a positive int, not {value!r}")
+    return value

@@ -19,6 +19,7 @@ from esploro_async.errors import (
     BadRequestError,
     NotFoundError,
     RateLimitError,
+    ResponseFormatError,
     ServerError,
     ServiceUnavailableError,
     WrongHostError,
@@ -98,6 +99,18 @@ class EsploroResponse:
         if _is_element(self.data):
             raise TypeError("this response is XML; use .xml()")
         return self.data
+
+    def json_object(self) -> dict[str, Any]:
+        """The decoded JSON body, which must be an object (`ResponseFormatError` otherwise)."""
+        data = self.json()
+        if not isinstance(data, dict):
+            raise ResponseFormatError(
+                f"{self.method} {self.path}: expected a JSON object, got {type(data).__name__}",
+                method=self.method,
+                path=self.path,
+                status_code=self.status_code,
+            )
+        return data
 
     def xml(self) -> Element:
         """The XML root element (parsed with defusedxml)."""
@@ -213,33 +226,38 @@ def api_error(
             "region=... or base_url='https://api-XX.hosted.exlibrisgroup.com'",
             **kwargs,
         )
-    detail = _describe(body, code)
-    message = f"{where}: HTTP {status_code}{detail}"
-    cls: type[APIError]
+    cls, advice = _error_class(status_code, code, body)
+    return cls(f"{where}: HTTP {status_code}{_describe(body, code)}{advice}", **kwargs)
+
+
+_RATE_LIMITED = " (the per-second threshold persisted through every retry)"
+_CHECK_THE_KEY = (
+    ". Check that the key exists, belongs to this environment (sandbox vs production) "
+    "and has permission for this API area (read or read/write)"
+)
+_MALFORMED_ID = ". The id is malformed (this kind of id is numeric): check what was passed"
+_UNAVAILABLE = ". The gateway or institution is unavailable (maintenance?); try again later"
+
+
+def _error_class(
+    status_code: int, code: str | None, body: ParsedBody
+) -> tuple[type[APIError], str]:
+    """The exception class of an error answer, and the advice its message ends with."""
     if status_code == 429:
-        cls = RateLimitError
-        message += " (the per-second threshold persisted through every retry)"
-    elif code in _AUTH_CODES or status_code in (401, 403):
-        cls = AuthenticationError
-        message += (
-            ". Check that the key exists, belongs to this environment (sandbox vs production) "
-            "and has permission for this API area (read or read/write)"
-        )
-    elif code in MALFORMED_ID_CODES:
-        cls = BadRequestError
-        message += ". The id is malformed (this kind of id is numeric): check what was passed"
-    elif _says_not_found(status_code, code, body):
-        cls = NotFoundError
-    elif status_code == 503 or code == "ROUTING_ERROR":
-        cls = ServiceUnavailableError
-        message += ". The gateway or institution is unavailable (maintenance?); try again later"
-    elif status_code >= 500:
-        cls = ServerError
-    elif 400 <= status_code < 500:
-        cls = BadRequestError
-    else:
-        cls = APIError
-    return cls(message, **kwargs)
+        return RateLimitError, _RATE_LIMITED
+    if code in _AUTH_CODES or status_code in (401, 403):
+        return AuthenticationError, _CHECK_THE_KEY
+    if code in MALFORMED_ID_CODES:
+        return BadRequestError, _MALFORMED_ID
+    if _says_not_found(status_code, code, body):
+        return NotFoundError, ""
+    if status_code == 503 or code == "ROUTING_ERROR":
+        return ServiceUnavailableError, _UNAVAILABLE
+    if status_code >= 500:
+        return ServerError, ""
+    if 400 <= status_code < 500:
+        return BadRequestError, ""
+    return APIError, ""
 
 
 def _says_not_found(status_code: int, code: str | None, body: ParsedBody) -> bool:

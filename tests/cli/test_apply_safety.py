@@ -172,10 +172,11 @@ async def test_bulk_stops_at_a_refused_key_and_cancels_what_is_in_flight() -> No
 def test_the_cli_exits_4_with_the_key_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    import esploro_async.cli.settings as cli_settings
+    import esploro_async.testing as simulator
     from esploro_async.cli.app import cli
 
-    monkeypatch.setattr(cli_settings, "SIM_API_KEY", SIM_READ_ONLY_KEY)
+    # --simulate connects with the simulator's key, read when it connects: a read-only one
+    monkeypatch.setattr(simulator, "SIM_API_KEY", SIM_READ_ONLY_KEY)
     ids = SyntheticInstitution(seed=0, researchers=50).researchers.ids()
     changes = tmp_path / "changes.jsonl"
     lines = [

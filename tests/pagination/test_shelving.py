@@ -11,21 +11,22 @@ import json
 import pytest
 
 from esploro_async import EsploroClient
+from esploro_async.pagination import fetched
 from esploro_async.pagination import offset as offset_module
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
 
 
 def test_pages_waiting_far_behind_keep_only_their_bytes() -> None:
-    def raw(offset: int) -> offset_module._Raw:
+    def raw(offset: int) -> fetched.FetchedPage:
         body = json.dumps({"user": [{"primary_id": f"R{offset}"}]}).encode()
-        return offset_module._Raw(offset, [{"primary_id": f"R{offset}"}], 10_000, 0.5, body)
+        return fetched.FetchedPage(offset, [{"primary_id": f"R{offset}"}], 10_000, 0.5, body)
 
-    keep = offset_module._KEEP_PARSED
+    keep = fetched.KEEP_PARSED
     short = {o: raw(o) for o in range(0, keep * 100, 100)}
-    offset_module._shelve(short)
+    fetched.shelve(short)
     assert not any(r.shelved for r in short.values())  # a short queue stays parsed
     ready = {o: raw(o) for o in range(0, (keep + 5) * 100, 100)}
-    offset_module._shelve(ready)
+    fetched.shelve(ready)
     shelved = sorted(o for o, r in ready.items() if r.shelved)
     assert shelved == sorted(ready)[keep:]  # the pages handed out last
     assert all(ready[o].records == [] and ready[o].content for o in shelved)
@@ -36,13 +37,13 @@ async def test_shelved_pages_come_out_whole_and_in_source_order(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     shelved: list[int] = []
-    shelve = offset_module._shelve
+    shelve = fetched.shelve
 
-    def counting(ready: dict[int, offset_module._Raw]) -> None:
+    def counting(ready: dict[int, fetched.FetchedPage]) -> None:
         shelved.extend(o for o, raw in ready.items() if not raw.shelved)
         shelve(ready)
 
-    monkeypatch.setattr(offset_module, "_shelve", counting)
+    monkeypatch.setattr(offset_module, "shelve", counting)
     institution = SyntheticInstitution(seed=8, researchers=10_000)
     gw = SimulatedGateway(institution, latency=Latency.uniform(0.1, 3.0), up_fraction=0.02)
     async with EsploroClient(

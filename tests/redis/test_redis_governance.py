@@ -93,7 +93,7 @@ async def test_two_clients_share_the_threshold(redis_url: str, admin: aioredis.R
     assert gw.counts_by_error_code()["PER_SECOND_THRESHOLD"] == 0
     assert gw.max_in_window(1.0) <= 25
     assert 80 / elapsed < 25 / 1.1 * 1.02  # never faster than the effective rate
-    assert calls / 80 < 3
+    assert calls / 80 < 4  # about 2 per grant, more with the short batch_horizon (0.1 s)
 
 
 def _worker(base_url: str, offsets: Sequence[int], redis_url: str, shift: float, at: float) -> Any:
@@ -133,7 +133,7 @@ async def test_four_processes_one_redis(
     log = [r for r in gw.client_log() if r.error_code != "UNAUTHORIZED"]  # not warm-ups
     assert sum(1 for r in log if r.error_code == "PER_SECOND_THRESHOLD") == 0
     assert gw.max_in_window(1.0) <= 25
-    assert await script_calls(admin) / len(log) < 3
+    assert await script_calls(admin) / len(log) < 4  # see above
 
 
 async def test_late_wakeups_do_not_bunch(redis_url: str) -> None:

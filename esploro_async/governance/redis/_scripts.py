@@ -6,7 +6,7 @@ RESERVE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'anchor', 'paused', 'ilast', 'itat', 'tat0',
-                    'qtat')
+                    'qtat', 'n')
 local ceiling = tonumber(ARGV[1])
 local rate = tonumber(s[2]) or ceiling
 if rate > ceiling then rate = ceiling end
@@ -38,6 +38,25 @@ if ARGV[15] == '1' then
   redis.call('PEXPIRE', KEYS[5], 120000)
 end
 local interval = math.ceil((1 + margin) * 1000000 / rate)
+-- Room for other integrations of the institution: a process that sees them in the daily
+-- counter proposes the pace (requests per second) that leaves them room (ARGV[18], '' when it
+-- sees none); the slowest proposal of the last 2 s spaces everyone's grants.
+if ARGV[18] ~= '' then
+  redis.call('HSET', KEYS[6], ARGV[8], ARGV[18] .. ' ' .. string.format('%.0f', now))
+  redis.call('PEXPIRE', KEYS[6], 10000)
+else
+  redis.call('HDEL', KEYS[6], ARGV[8])
+end
+local paces = redis.call('HGETALL', KEYS[6])
+for i = 1, #paces, 2 do
+  local p, at = string.match(paces[i + 1], '^(%S+) (%S+)$')
+  p, at = tonumber(p), tonumber(at)
+  if p and at and p > 0 and now - at < 2000000 then
+    interval = math.max(interval, math.ceil(1000000 / p))
+  else
+    redis.call('HDEL', KEYS[6], paces[i])
+  end
+end
 local paused = tonumber(s[4]) or 0
 local push = tonumber(ARGV[7])
 if push > 0 and now + push > paused then paused = now + push end
@@ -108,8 +127,13 @@ local granted = 0
 -- a little ahead, so that a new interactive request of any process can take the next one.
 local ahead = tonumber(ARGV[16]) or horizon
 if ahead > horizon then ahead = horizon end
+-- 'n' numbers the institution's grants: a process reads from it how many requests of the
+-- institution went between two of its own (their fall in the daily counter is not foreign).
+local number = tonumber(s[9]) or 0
 if wait <= ahead then
   granted = 1
+  number = number + 1
+  redis.call('HSET', KEYS[1], 'n', string.format('%.0f', number))
   if interactive then
     itat = math.max(itat, slot) + step
   else
@@ -145,7 +169,7 @@ if #gone > 0 then
 end
 redis.call('PEXPIRE', KEYS[2], 120000)
 redis.call('PEXPIRE', KEYS[3], 120000)
-return {granted, wait, interval, tostring(rate), paused - now, ahead, tostring(margin)}
+return {granted, wait, interval, tostring(rate), paused - now, ahead, tostring(margin), number}
 """
 
 PENALIZE_LUA = """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -114,6 +116,7 @@ class Store:
         self.seen_key = base + "seen"
         self.grants_key = base + "grants"
         self.margins_key = base + "margins"
+        self.room_key = base + "room"
         self.channel = base + "events"
         self.client = connect(url, pool_size=pool_size, socket_timeout=socket_timeout)
         self.reserve_script = self.client.register_script(RESERVE_LUA)
@@ -142,15 +145,31 @@ class Store:
     async def run(self, script: Any, keys: Sequence[str], args: Sequence[Any]) -> list[Any]:
         """Run a registered script; returns its reply as a list.
 
+        The call runs in a task of its own and the caller awaits it through
+        `asyncio.shield`, so a cancelled caller always stops with `CancelledError`: redis-py
+        sends a command inside `asyncio.wait_for`, which on Python < 3.12 returns the result
+        and drops the cancellation when both come at once; the caller then went on with a
+        rate permit granted after it was cancelled, and sent a request nobody waited for.
+        A cancelled caller still waits for the call to end (one round trip), so that what
+        the script wrote in Redis stays in order with this process's next call.
+
         Keys of ours holding something the scripts cannot read (written by something
         else) are dropped and the call made once more: the scripts treat a missing key as
         lost state, on the safe side (a lost schedule starts one horizon later, an unknown
         quota is probed). If Redis still answers with an error, `StoreRefused`: handled as
         an unreachable Redis (``fallback``).
         """
+        self.script_calls += 1
+        call = asyncio.ensure_future(self._call(script, keys, args))
+        try:
+            return await asyncio.shield(call)
+        except asyncio.CancelledError:
+            await _finished(call)
+            raise
+
+    async def _call(self, script: Any, keys: Sequence[str], args: Sequence[Any]) -> list[Any]:
         from redis.exceptions import NoScriptError, ResponseError
 
-        self.script_calls += 1
         try:
             reply = await script(keys=list(keys), args=list(args))
         except NoScriptError:
@@ -174,3 +193,12 @@ class Store:
     async def aclose(self) -> None:
         """Close the client and its connections."""
         await self.client.aclose()
+
+
+async def _finished(call: asyncio.Future[Any]) -> None:
+    """Wait until ``call`` ends, whatever cancels the waiter meanwhile; drop its outcome."""
+    while not call.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({call})
+    if not call.cancelled():
+        call.exception()  # retrieved: the caller was cancelled, nobody else will read it

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import uuid
 from datetime import date, datetime, time, timezone
@@ -40,6 +42,10 @@ class _Reply:
 
 _AT_FLOOR = 1
 _PROBING = 2
+# Positions in the quota script's ARGV (0-based here) of what a withdrawal changes.
+_ARG_MINE = 1
+_ARG_WANT = 5
+_ARG_RELEASE = 10
 
 
 class RedisQuotaLedger:
@@ -136,24 +142,8 @@ class RedisQuotaLedger:
                 return
             if now < self._hold_until:
                 await anyio.sleep_until(self._hold_until)
-                continue
-            try:
-                if self.fallback == "local" and now < self._retry_at:
-                    raise OSError("Redis was unreachable moments ago")
-                reply = await self._sync(want=1, floor=floor, only_if_needed=True)
-            except unreachable_errors() as exc:
-                if self._fallback_reserve(exc, now, floor):
-                    return
-                if self._lowest() is None:  # this process's probe is in flight: wait
-                    self._hold()
-                    continue
-                raise self._refusal(floor) from None
-            if reply is None or reply.granted:
+            elif await self._reserve_shared(now, floor):
                 return
-            if self._worth_waiting(reply, floor):
-                self._hold()
-                continue
-            raise self._refusal(floor)
 
     async def confirm(self, floor: int | None = None) -> bool:
         """Check a reservation again right before sending (see `QuotaLedger.confirm`).
@@ -178,27 +168,9 @@ class RedisQuotaLedger:
         self._in_flight = max(0, self._in_flight - 1)
         now = current_time()
         if info is not None and info.sent:
-            if info.server_date is not None:
-                self._clock.observe(info.server_date, now)
-            self._roll_over(now)
-            day = self._days.of(info.server_date or self._clock.now(now))
-            if info.error_code == DAILY_THRESHOLD:
-                self._observe(day, 0, urgent=True)
-            elif info.remaining is not None:
-                self._observe(day, info.remaining)
-            elif self._local is not None and day == self._day:
-                self._local = max(0, self._local - 1)
-        # A probe that told nothing (no header, never sent) passes to another request; only
-        # an answer of the API itself (below 500) counts towards "not reported", as in
-        # process: timeouts and 5xx pages of a proxy prove nothing about the gateway.
-        release = 0
-        if self._probing and self._lowest() is None:
-            answered = info is not None and info.sent and (info.status_code or 500) < 500
-            release = 2 if answered else 1
-        due = release or self._pending_sync or self._strict or self._needs_redis(now)
-        if self._in_flight == 0 and self._published > 0:
-            due = True  # do not leave a count of requests in flight behind
-        if due and now >= self._retry_at:
+            self._learn(info, now)
+        release = self._probe_release(info)
+        if self._sync_due(now, release) and now >= self._retry_at:
             with anyio.CancelScope(shield=True):
                 try:
                     await self._sync(want=0, release=release)
@@ -226,6 +198,60 @@ class RedisQuotaLedger:
         )
 
     # -- internals ---------------------------------------------------------------------------
+
+    async def _reserve_shared(self, now: float, floor: int) -> bool:
+        """Reserve through Redis: True when reserved, False to look again after a hold.
+
+        Raises `QuotaRefusal` at the reserve, `RedisUnavailableError` when Redis is needed,
+        unreachable and ``fallback="error"``.
+        """
+        try:
+            if self.fallback == "local" and now < self._retry_at:
+                raise OSError("Redis was unreachable moments ago")
+            reply = await self._sync(want=1, floor=floor, only_if_needed=True)
+        except unreachable_errors() as exc:
+            if self._fallback_reserve(exc, now, floor):
+                return True
+            if self._lowest() is None:  # this process's probe is in flight: wait
+                self._hold()
+                return False
+            raise self._refusal(floor) from None
+        if reply is None or reply.granted:
+            return True
+        if self._worth_waiting(reply, floor):
+            self._hold()
+            return False
+        raise self._refusal(floor)
+
+    def _learn(self, info: ResponseInfo, now: float) -> None:
+        """What a response that was sent tells about the quota day and its count."""
+        if info.server_date is not None:
+            self._clock.observe(info.server_date, now)
+        self._roll_over(now)
+        day = self._days.of(info.server_date or self._clock.now(now))
+        if info.error_code == DAILY_THRESHOLD:
+            self._observe(day, 0, urgent=True)
+        elif info.remaining is not None:
+            self._observe(day, info.remaining)
+        elif self._local is not None and day == self._day:
+            self._local = max(0, self._local - 1)
+
+    def _probe_release(self, info: ResponseInfo | None) -> int:
+        """How a settled probe that told nothing is given up: 0 (not the probe, or it told
+        the quota), 1 (never sent), 2 (answered by the API without a quota header).
+
+        Only an answer of the API itself (below 500) counts towards "not reported", as in
+        process: timeouts and 5xx pages of a proxy prove nothing about the gateway.
+        """
+        if not self._probing or self._lowest() is not None:
+            return 0
+        answered = info is not None and info.sent and (info.status_code or 500) < 500
+        return 2 if answered else 1
+
+    def _sync_due(self, now: float, release: int) -> bool:
+        if self._in_flight == 0 and self._published > 0:
+            return True  # do not leave a count of requests in flight behind
+        return bool(release or self._pending_sync or self._strict or self._needs_redis(now))
 
     def _lowest(self) -> int | None:
         values = [v for v in (self._shared, self._local) if v is not None]
@@ -321,68 +347,98 @@ class RedisQuotaLedger:
         floor = self.reserve_floor if floor is None else floor
         entered = current_time()
         async with self._lock:
-            now = current_time()
             if want and self._held_at >= entered:
                 # Another task was told to wait while this one waited for the lock.
                 return _Reply(False, self._shared, self._others, _PROBING, 0)
-            if only_if_needed and not (self._pending_sync or self._needs_redis(now, floor)):
+            if only_if_needed and not (
+                self._pending_sync or self._needs_redis(current_time(), floor)
+            ):
                 # Another task synced while this one waited for the lock.
-                if want:
-                    self._in_flight += want
+                self._in_flight += want
                 return None
             day = self._day or self._days.of(self._clock.now(current_time()))
-            observed = self._local if day == self._day else None
             strict = self._strict or self._lowest() is None
-            raw = await self._store.run(
-                self._store.quota_script,
-                [
-                    self._store.quota_key(day),
-                    self._store.inflight_key,
-                    self._store.leases_key,
-                    self._store.probe_key(day),
-                    self._store.loose_key,
-                    self._store.unreported_key(day),
-                    self._store.seen_at_key(day),
-                ],
-                [
-                    self._id,
-                    self._in_flight,
-                    "" if observed is None else observed,
-                    QUOTA_TTL_MS,
-                    round(self.inflight_lease * US),
-                    want,
-                    floor,
-                    self.slack,
-                    "1" if strict else "0",
-                    round(self.probe_lease * 1000),
-                    str(release),
-                    round((2 * self.sync_interval + 1.0) * US),
-                    UNREPORTED_LIMIT,
-                    repr(self._rate_limit),
-                ],
-            )
-            reply = _Reply(
-                granted=bool(as_int(raw[0])),
-                stored=None if as_int(raw[1]) < 0 else as_int(raw[1]),
-                others=as_int(raw[2]),
-                why=as_int(raw[3]),
-                loose=as_int(raw[4]),
-            )
-            self._pending_sync = False
-            self._synced_at = current_time()
-            if release or reply.stored is not None:
-                self._probing = False
-            if self._day is None or day == self._day:
-                self._day = day
-                self._shared = reply.stored
-                self._others = reply.others
-                self._update_strict(floor)
-                if strict != (self._strict or self._lowest() is None):
-                    # Published the wrong mode: publish again before reserving locally.
-                    self._synced_at = -math.inf
-            if reply.granted and want:
-                if reply.stored is None:
-                    self._probing = True
-                self._in_flight += want
-            self._published = self._in_flight
+            reply = await self._call(day, want=want, floor=floor, release=release, strict=strict)
+            self._take(reply, day, want=want, floor=floor, release=release, strict=strict)
             return reply
+
+    async def _call(
+        self, day: date, *, want: int, floor: int, release: int, strict: bool
+    ) -> _Reply:
+        """The quota script (see ``_scripts.QUOTA_LUA`` for its keys and arguments).
+
+        A reservation whose caller is cancelled while Redis answers is withdrawn at once:
+        Redis may have counted it, and nothing else would take it back before its lease.
+        """
+        store = self._store
+        keys = [
+            store.quota_key(day),
+            store.inflight_key,
+            store.leases_key,
+            store.probe_key(day),
+            store.loose_key,
+            store.unreported_key(day),
+            store.seen_at_key(day),
+        ]
+        observed = self._local if day == self._day else None
+        args: list[object] = [
+            self._id,
+            self._in_flight,
+            "" if observed is None else observed,
+            QUOTA_TTL_MS,
+            round(self.inflight_lease * US),
+            want,
+            floor,
+            self.slack,
+            "1" if strict else "0",
+            round(self.probe_lease * 1000),
+            str(release),
+            round((2 * self.sync_interval + 1.0) * US),
+            UNREPORTED_LIMIT,
+            repr(self._rate_limit),
+        ]
+        try:
+            raw = await store.run(store.quota_script, keys, args)
+        except asyncio.CancelledError:
+            if want:
+                await self._withdraw(keys, args)
+            raise
+        return _Reply(
+            granted=bool(as_int(raw[0])),
+            stored=None if as_int(raw[1]) < 0 else as_int(raw[1]),
+            others=as_int(raw[2]),
+            why=as_int(raw[3]),
+            loose=as_int(raw[4]),
+        )
+
+    async def _withdraw(self, keys: list[str], args: list[object]) -> None:
+        """Publish this process's own in-flight count again, without the cancelled one."""
+        args = list(args)
+        args[_ARG_MINE] = self._in_flight
+        args[_ARG_WANT] = 0
+        # The cancelled call may have taken the day's probe: give it back (only if it is
+        # this process's and no other request of this process holds it).
+        args[_ARG_RELEASE] = "1" if not self._probing and self._lowest() is None else "0"
+        with anyio.CancelScope(shield=True), contextlib.suppress(*unreachable_errors()):
+            await self._store.run(self._store.quota_script, keys, args)
+
+    def _take(
+        self, reply: _Reply, day: date, *, want: int, floor: int, release: int, strict: bool
+    ) -> None:
+        """Take in a reply: the shared view, the probe, this process's count."""
+        self._pending_sync = False
+        self._synced_at = current_time()
+        if release or reply.stored is not None:
+            self._probing = False
+        if self._day is None or day == self._day:
+            self._day = day
+            self._shared = reply.stored
+            self._others = reply.others
+            self._update_strict(floor)
+            if strict != (self._strict or self._lowest() is None):
+                # Published the wrong mode: publish again before reserving locally.
+                self._synced_at = -math.inf
+        if reply.granted and want:
+            self._probing = reply.stored is None
+            self._in_flight += want
+        self._published = self._in_flight

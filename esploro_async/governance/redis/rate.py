@@ -13,6 +13,7 @@ import anyio
 from esploro_async._clock import current_time
 from esploro_async.errors import ConfigurationError, RedisUnavailableError
 from esploro_async.governance.adaptive import AdaptiveRate, RatePolicy
+from esploro_async.governance.foreign import ForeignLoad
 from esploro_async.governance.lanes import Lane
 from esploro_async.governance.lanes import priority as priority_of
 from esploro_async.governance.limiter import SpacingLimiter
@@ -28,6 +29,8 @@ from esploro_async.governance.redis._store import (
 
 _LISTEN_POLL = 0.5  # seconds between looks at whether the pause listener should stop
 _BATCH = priority_of("batch", retry=True)  # the lowest priority value of the batch lane
+# Seconds of the institution's grants ForeignLoad keeps (spread over at most this span).
+_GRANTS_KEPT = 12.0
 
 
 class _PriorityLock:
@@ -100,6 +103,36 @@ class _PriorityLock:
         await self.acquire(priority)
 
 
+def _checked(
+    policy: RatePolicy,
+    *,
+    fallback: str,
+    fallback_rate: float | None,
+    horizon: float,
+    batch_horizon: float,
+    late_tolerance: float,
+    interactive_share: float,
+    interactive_burst: int,
+) -> float:
+    """Refuse contradictory gate settings (`ConfigurationError`); the fallback rate to use."""
+    if fallback not in ("error", "local"):
+        raise ConfigurationError(f"fallback must be 'error' or 'local', not {fallback!r}")
+    if fallback_rate is None:
+        fallback_rate = min(5.0, policy.effective_rate / 5)
+    if not 0 < fallback_rate < policy.effective_rate:
+        raise ConfigurationError(
+            f"fallback_rate must be positive and below the effective rate "
+            f"{policy.effective_rate:.2f}: every process uses it at once, got {fallback_rate!r}"
+        )
+    if horizon <= 0 or late_tolerance < 0 or not 0 < batch_horizon <= horizon:
+        raise ConfigurationError(
+            "horizon must be > 0, batch_horizon in (0, horizon] and late_tolerance >= 0"
+        )
+    if not 0 < interactive_share < 1 or interactive_burst < 1:
+        raise ConfigurationError("interactive_share must be in (0, 1), interactive_burst >= 1")
+    return fallback_rate
+
+
 class RedisRateGate:
     """`RateGate` shared by every process of an institution through Redis (module docstring).
 
@@ -137,21 +170,18 @@ class RedisRateGate:
         interactive_share: float = 0.25,
         interactive_burst: int = 2,
         interactive_window: float = 30.0,
-        batch_horizon: float = 1.0,
+        batch_horizon: float = 0.1,
     ) -> None:
-        if fallback not in ("error", "local"):
-            raise ConfigurationError(f"fallback must be 'error' or 'local', not {fallback!r}")
-        if fallback_rate is None:
-            fallback_rate = min(5.0, policy.effective_rate / 5)
-        if not 0 < fallback_rate < policy.effective_rate:
-            raise ConfigurationError(
-                f"fallback_rate must be positive and below the effective rate "
-                f"{policy.effective_rate:.2f}: every process uses it at once, got {fallback_rate!r}"
-            )
-        if horizon <= 0 or late_tolerance < 0 or not 0 < batch_horizon <= horizon:
-            raise ConfigurationError(
-                "horizon must be > 0, batch_horizon in (0, horizon] and late_tolerance >= 0"
-            )
+        fallback_rate = _checked(
+            policy,
+            fallback=fallback,
+            fallback_rate=fallback_rate,
+            horizon=horizon,
+            batch_horizon=batch_horizon,
+            late_tolerance=late_tolerance,
+            interactive_share=interactive_share,
+            interactive_burst=interactive_burst,
+        )
         self.batch_horizon = batch_horizon
         self.policy = policy
         self.horizon = horizon
@@ -159,8 +189,6 @@ class RedisRateGate:
         self.fallback: Fallback = fallback
         self.fallback_rate = fallback_rate
         self.probe_interval = probe_interval
-        if not 0 < interactive_share < 1 or interactive_burst < 1:
-            raise ConfigurationError("interactive_share must be in (0, 1), interactive_burst >= 1")
         self.interactive_share = interactive_share
         self.interactive_burst = interactive_burst
         self.interactive_window = interactive_window
@@ -171,6 +199,12 @@ class RedisRateGate:
         self._adaptive = AdaptiveRate(policy) if policy.auto_margin else None
         self._margin = policy.safety_margin
         self._interval = policy.interval
+        # Other integrations, from the daily counter: its fall less the institution's own
+        # grants, which every process numbers in Redis ('n'), so no process of the
+        # institution counts as foreign to another.
+        self._others = ForeignLoad(policy.rate_limit) if policy.room_for_others else None
+        self._number = 0  # the institution's grant number of this process's latest start
+        self._number_at = -math.inf
         # Insurance against bunching, spaced by the interval less the late tolerance: at the
         # full interval one late wake-up delays every following slot of the process past
         # its tolerance, a cascade of stale slots (measured: 159 of 194 grants dropped).
@@ -218,7 +252,7 @@ class RedisRateGate:
             reservation = await self._reserve(priority)
             if reservation is None:
                 return  # granted by the local fallback
-            slot, epoch = reservation
+            slot, epoch, number = reservation
             await anyio.sleep_until(slot)
             if epoch != self._epoch and slot < self._paused_until:
                 self.stats["dropped"] += 1
@@ -226,8 +260,27 @@ class RedisRateGate:
             if current_time() - slot <= self.late_tolerance:
                 await self._insurance.acquire(priority)
                 if current_time() - slot <= self.late_tolerance:
+                    self._started(number)
                     return
             self.stats["stale"] += 1
+
+    def _started(self, number: int) -> None:
+        """A request starts with the institution's grant ``number``: the grants numbered
+        since this process's previous start are the institution's, spread between the two."""
+        others = self._others
+        if others is None:
+            return
+        now = current_time()
+        gap = number - self._number - 1
+        if self._number and gap > 0:
+            since = max(self._number_at, now - _GRANTS_KEPT)
+            gap = min(gap, math.ceil(_GRANTS_KEPT * self.policy.rate_limit))
+            step = (now - since) / (gap + 1)
+            for i in range(1, gap + 1):
+                others.granted(since + i * step)
+        others.granted(now)
+        if number > self._number:
+            self._number, self._number_at = number, now
 
     async def throttled(self, retry_after: float | None) -> None:
         """429 ``PER_SECOND_THRESHOLD``: pause every process and cut the shared rate.
@@ -269,13 +322,24 @@ class RedisRateGate:
         self._pause_local(current_time() + as_int(paused_us) / US)
 
     def observe(self, round_trip: float, remaining: int | None) -> None:
-        """One response: feeds this process's proposal for the automatic margin."""
+        """One response: feeds this process's proposal for the automatic margin and the
+        estimate of other integrations' requests."""
+        now = current_time()
         if self._adaptive is not None:
-            self._adaptive.observe(current_time(), round_trip, remaining)
+            self._adaptive.observe(now, round_trip, remaining)
+        if self._others is not None and remaining is not None:
+            self._others.observe(now - round_trip, remaining)
 
     def others_rate(self) -> float | None:
-        """Not read on Redis yet: other integrations show only through their 429s."""
-        return None
+        """Other integrations' requests per second as the daily counter shows them, less
+        every grant of the institution's processes (numbered in Redis).
+
+        ``None`` when it cannot tell: no response carried ``X-Exl-Api-Remaining`` yet, or
+        ``room_for_others`` is off.
+        """
+        if self._others is None or not self._others.reading:
+            return None
+        return self._others.rate
 
     def current_margin(self) -> float:
         """The safety margin in force for the institution, as of the last Redis reply."""
@@ -315,7 +379,7 @@ class RedisRateGate:
         self._insurance.pause_until(deadline)
         self._fallback_limiter.pause_until(deadline)
 
-    async def _reserve(self, priority: int) -> tuple[float, int] | None:
+    async def _reserve(self, priority: int) -> tuple[float, int, int] | None:
         await self._queue.acquire(priority)
         try:
             while True:
@@ -341,7 +405,7 @@ class RedisRateGate:
                     self._ticket = not granted  # refused: this process holds a ticket
                 if granted:
                     self.stats["grants"] += 1
-                    return now + wait_s, epoch
+                    return now + wait_s, epoch, as_int(reply[7])
                 self.stats["refusals"] += 1
                 # Ask again when the free slot is well within reach.
                 await self._queue.yield_for(wait_s - horizon_s / 2)
@@ -355,7 +419,14 @@ class RedisRateGate:
         interactive = priority < _BATCH
         return await store.run(
             store.reserve_script,
-            [store.rate_key, store.procs_key, store.seen_key, store.grants_key, store.margins_key],
+            [
+                store.rate_key,
+                store.procs_key,
+                store.seen_key,
+                store.grants_key,
+                store.margins_key,
+                store.room_key,
+            ],
             [
                 repr(policy.rate_limit),
                 repr(self._proposed_margin()),
@@ -375,12 +446,18 @@ class RedisRateGate:
                 "1" if policy.auto_margin else "0",
                 round((self.horizon if interactive else self.batch_horizon) * US),
                 "1" if self._ticket and not interactive else "0",
+                self._pace(),
             ],
         )
 
+    def _pace(self) -> str:
+        """The pace this process proposes to leave other integrations room ('': none)."""
+        pace = None if self._others is None else self._others.pace(current_time())
+        return "" if pace is None else repr(pace)
+
     def _apply_reply(self, reply: list[object], recovering: bool) -> tuple[bool, float, float]:
         """Take in the shared state of a reserve reply: (granted, wait s, horizon s)."""
-        granted, wait, interval, rate, paused, horizon, margin = reply
+        granted, wait, interval, rate, paused, horizon, margin = reply[:7]
         now = current_time()
         if recovering:
             self._down = False

@@ -31,8 +31,9 @@ from esploro_async.errors import (
 from esploro_async.governance import Governance
 from esploro_async.governance.adaptive import MAX_PAUSE, AdaptiveRate, RatePolicy
 from esploro_async.retry import RetryPolicy
-from esploro_async.session.base import DEFAULT_MAX_RESPONSE_BYTES, _has_dot_segment
+from esploro_async.session.base import DEFAULT_MAX_RESPONSE_BYTES
 from esploro_async.session.bodies import parse_body
+from esploro_async.session.paths import has_dot_segment
 
 pytestmark = pytest.mark.looptime
 
@@ -458,4 +459,4 @@ def test_a_body_is_read_as_its_type_says_then_as_it_looks(
     ],
 )
 def test_dot_segments_are_found_raw_or_encoded(path: str, dotted: bool) -> None:
-    assert _has_dot_segment(path) is dotted
+    assert has_dot_segment(path) is dotted

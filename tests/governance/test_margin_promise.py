@@ -11,6 +11,7 @@ in virtual time; the judge is the simulator's arrival log.
 from __future__ import annotations
 
 import random
+from typing import Literal
 
 import pytest
 
@@ -19,7 +20,8 @@ from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, Synthe
 
 pytestmark = pytest.mark.looptime
 
-TIMINGS = ("arrival", "departure", "none")
+Timing = Literal["arrival", "departure", "none"]
+TIMINGS: tuple[Timing, ...] = ("arrival", "departure", "none")
 
 
 def draw(seed: int) -> tuple[SimulatedGateway, float]:

@@ -28,7 +28,7 @@ from esploro_async.testing import SIM_API_KEY, Fault, SimulatedGateway, Syntheti
 
 pytestmark = pytest.mark.looptime
 
-PUBLIC = Path(__file__).parent / "fixtures" / "public"
+PUBLIC = Path(__file__).parent.parent / "fixtures" / "public"
 XML = {"Content-Type": "application/xml;charset=UTF-8"}
 JSON = {"Content-Type": "application/json;charset=UTF-8"}
 
