@@ -11,6 +11,7 @@ import pytest
 
 from esploro_async import EsploroClient
 from esploro_async.testing import SimulatedGateway
+from esploro_async.testing.redis_server import RedisServer, RedisServerMissing
 
 API_KEY = "l7xx-SECRET-test-key-0123456789"
 OTHER_KEYS = (
@@ -142,3 +143,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         keep = set(map(id, chosen.values()))
         config.hook.pytest_deselected(items=[i for i in items if id(i) not in keep])
         items[:] = [i for i in items if id(i) in keep]
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server for the module (no fake Redis for the guarantees); missing fails."""
+    try:
+        server = RedisServer()
+    except RedisServerMissing as exc:
+        pytest.fail(f"{exc} (the Redis tests need a real redis-server)", pytrace=False)
+    with server:
+        yield server

@@ -10,7 +10,7 @@ tolerance.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 
 import anyio
@@ -22,7 +22,7 @@ from esploro_async.governance import Governance, GovernanceSettings, ResponseInf
 from esploro_async.governance.lanes import priority
 from esploro_async.governance.redis import RedisGovernance
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
-from esploro_async.testing.redis_server import RedisServer, RedisServerMissing
+from esploro_async.testing.redis_server import RedisServer
 
 INST = "01CONTRACT_INST"
 LOOPBACK = "http://127.0.0.1:8080"
@@ -31,16 +31,6 @@ BATCH = priority("batch", retry=False)
 INTERACTIVE = priority("interactive", retry=False)
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    try:
-        server = RedisServer()
-    except RedisServerMissing as exc:
-        pytest.fail(f"{exc} (the contract suite runs on a real redis-server)", pytrace=False)
-    with server:
-        yield server
 
 
 @pytest.fixture(params=["local", "redis"])

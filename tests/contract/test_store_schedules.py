@@ -11,7 +11,6 @@ richer schedules in virtual time on the in-process store; Redis schedules on its
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 
 import anyio
 import attrs
@@ -23,7 +22,6 @@ from esploro_async.governance import Governance, GovernanceSettings
 from esploro_async.governance.lanes import Lane
 from esploro_async.governance.redis import RedisGovernance
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
-from esploro_async.testing.redis_server import RedisServer, RedisServerMissing
 
 SEEDS = range(12)
 LOOPBACK = "http://127.0.0.1:8080"
@@ -54,16 +52,6 @@ class Draw:
             interactive=rng.randint(0, 6),
             cancel_after=rng.choice((None, None, rng.uniform(0.5, 2.0))),
         )
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    try:
-        server = RedisServer()
-    except RedisServerMissing as exc:
-        pytest.fail(f"{exc} (the store schedules run on a real redis-server)", pytrace=False)
-    with server:
-        yield server
 
 
 async def _governances(draw: Draw, url: str | None) -> list[Governance]:

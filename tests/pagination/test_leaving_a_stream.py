@@ -14,7 +14,7 @@ Redis store runs on a real ``redis-server``, in real time, on asyncio.
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -28,7 +28,7 @@ import trio.testing
 from esploro_async import EsploroClient
 from esploro_async.governance.redis import RedisGovernance
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
-from esploro_async.testing.redis_server import RedisServer, RedisServerMissing
+from esploro_async.testing.redis_server import RedisServer
 
 BASE_URL = "http://esploro.localhost"
 #: Arrivals this long after the caller left are at most the ones already on their way.
@@ -192,17 +192,6 @@ def test_no_request_reaches_the_gateway_after_the_caller_left(
 
 
 # -- the Redis store -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    """A real redis-server for the module."""
-    try:
-        server = RedisServer()
-    except RedisServerMissing as exc:
-        pytest.fail(f"{exc} (the Redis governance tests need a real server)", pytrace=False)
-    with server:
-        yield server
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,21 +21,16 @@ import redis.asyncio as aioredis
 from esploro_async.governance.redis import RedisGovernance
 from esploro_async.testing import Latency, SimulatedGateway, SyntheticInstitution
 from esploro_async.testing.gateway import max_in_window as max_in_window
-from esploro_async.testing.redis_server import RedisServer, RedisServerMissing
+from esploro_async.testing.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 INST = "01TEST_INST"
 
 
 @pytest.fixture(scope="module")
-def redis_process() -> Iterator[RedisServer]:
+def redis_process(redis_server: RedisServer) -> RedisServer:
     """The module's redis-server (a real one: no fake Redis for the guarantees)."""
-    try:
-        server = RedisServer()
-    except RedisServerMissing as exc:
-        pytest.fail(f"{exc} (the Redis governance tests need a real server)", pytrace=False)
-    with server:
-        yield server
+    return redis_server
 
 
 @pytest.fixture
