@@ -17,7 +17,9 @@ bound is given before ``min_pairs`` close pairs were checked.
 
 The signal is used only while the header behaves as a count taken at arrival. Counts
 further apart than the gateway could have taken in the time between the sends mark it
-unusable for ``min_pairs`` more pairs (a new quota day, a proxy rewriting the header). Two
+unusable for ``min_pairs`` more pairs (a new quota day, a proxy rewriting the header), and
+the in-order pairs seen so far are forgotten; the inversions are kept, since the jitter they
+proved does not end with the quota day. Two
 accepted requests with the *same* count mark it unusable for good (`departure`): a count
 taken as each request arrives falls by one at least between any two of them, so the header
 is written later, when the response leaves (or cached), and its order is that of the
@@ -100,10 +102,11 @@ class ArrivalOrder:
         if drop == 0:
             self.departure = True
         if drop == 0 or abs(drop) > possible:
+            # In-order pairs are dropped (they narrow the bound); inversions already seen are
+            # kept: the jitter they proved belongs to the path, not to the quota day.
             self._distrust = self._min_pairs
             self._gaps.clear()
             self._finest = None
-            self._inverted.clear()
             return
         self._distrust = max(0, self._distrust - 1)
         if drop < 0:

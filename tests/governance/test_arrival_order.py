@@ -120,6 +120,25 @@ def test_a_new_quota_day_is_not_read_as_an_inversion() -> None:
     assert order.bound() is None
 
 
+def test_jitter_proven_before_a_new_quota_day_still_bounds_after_it() -> None:
+    order = ArrivalOrder()
+    delays = [0.01] * 200
+    delays[100] = 0.01 + 3.5 * INTERVAL  # overtaken by the next three requests
+    samples = counted(delays, start=5_000)
+    feed(order, samples)
+    before = order.bound()
+    assert before == pytest.approx(4.5 * INTERVAL)
+    # Midnight GMT: the count starts again from the full quota, then a long quiet run in
+    # order. The path's jitter did not end with the day: the bound must not narrow to the
+    # spacing (a margin below the jitter draws 429s right after midnight).
+    after_midnight = [
+        (sent + 200 * INTERVAL, remaining)
+        for sent, remaining in counted([0.01] * 300, start=1_000_000)
+    ]
+    feed(order, after_midnight)
+    assert order.bound() == pytest.approx(before)
+
+
 # -- end to end, in virtual time -----------------------------------------------------------
 
 

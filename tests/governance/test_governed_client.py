@@ -87,9 +87,17 @@ async def test_the_default_margin_narrows_to_24_per_second_when_arrivals_keep_or
     assert client.governance.snapshot().safety_margin == pytest.approx(1 / 24, abs=0.002)
 
 
-async def test_no_429_when_jitter_stays_under_the_margin(make_client: ClientFactory) -> None:
-    # one-way (send to arrival) 15-65 ms: a spread of 50 ms < 100 ms
-    gateway = make_gateway(latency=Latency.uniform(0.030, 0.130), seed=7)
+@pytest.mark.parametrize(
+    "start",
+    [NOON, datetime(2026, 11, 28, 23, 59, 30, tzinfo=timezone.utc)],
+    ids=["noon", "30-s-before-midnight"],
+)
+async def test_no_429_when_jitter_stays_under_the_margin(
+    make_client: ClientFactory, start: datetime
+) -> None:
+    # one-way (send to arrival) 15-65 ms: a spread of 50 ms < 100 ms. Across midnight GMT the
+    # count starts again from the full quota: what the margin learnt of the jitter stays.
+    gateway = make_gateway(start=start, latency=Latency.uniform(0.030, 0.130), seed=7)
     client = make_client(transport=gateway.transport())
     await fan_out(client, tasks=40, per_task=50)
     assert [a.status for a in gateway.client_log()].count(429) == 0
