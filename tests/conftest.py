@@ -128,7 +128,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         skip = pytest.mark.skip(reason=VIRTUAL_TIME_NEEDS_311)
         for item in items:
             module = getattr(item, "module", None)
-            builds_its_own = module is not None and "looptime" in vars(module)  # its own loops
+            # its own looptime loops: imports looptime, or says so (VIRTUAL_TIME = True)
+            builds_its_own = module is not None and (
+                "looptime" in vars(module) or vars(module).get("VIRTUAL_TIME") is True
+            )
             if item.get_closest_marker("looptime") is not None or builds_its_own:
                 item.add_marker(skip)
     if config.getoption("--one-per-module"):
