@@ -56,7 +56,10 @@ async def run_cli(
     try:
         await asyncio.wait_for(asyncio.shield(process.wait()), kill_after)
     except asyncio.TimeoutError:
-        process.send_signal(signal.SIGKILL)
+        try:
+            process.send_signal(signal.SIGKILL)
+        except ProcessLookupError:  # it ended at the kill instant: a run that finished
+            return await process.wait()
         await process.wait()
         return None
     return process.returncode
