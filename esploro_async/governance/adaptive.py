@@ -213,6 +213,17 @@ class AdaptiveRate:
         if self._sample(round_trip) or news:
             self._retarget(now)
 
+    def observe_arrival(self, now: float, sent: float, remaining: int) -> None:
+        """One accepted request, counted ``remaining`` by the gateway, sent at ``sent``.
+
+        For a gate that reads the arrival order of requests other than its own (every
+        process of an institution on Redis): ``sent`` is on a clock every sender shares
+        (the shared schedule's slot); `observe` is then given no ``remaining``.
+        """
+        order = self._order
+        if self.policy.auto_margin and order is not None and order.observe(sent, remaining):
+            self._retarget(now)
+
     def _sample(self, round_trip: float) -> bool:
         """Add a round trip; True when the round-trip target was computed again."""
         samples = self._samples

@@ -75,6 +75,8 @@ class ArrivalOrder:
         """
         if self.departure:
             return False  # nothing to read, ever
+        if (sent, remaining) in self._samples:
+            return False  # the same request told twice: no pair to compare
         was_reading = self.reading
         self._news = False
         plain = 4 * self._rate_limit + 2  # a drop no pair can exceed, whatever its gap

@@ -7,6 +7,9 @@ import contextlib
 import heapq
 import itertools
 import math
+from collections import deque
+from collections.abc import Sequence
+from contextvars import ContextVar
 
 import anyio
 
@@ -31,6 +34,9 @@ _LISTEN_POLL = 0.5  # seconds between looks at whether the pause listener should
 _BATCH = priority_of("batch", retry=True)  # the lowest priority value of the batch lane
 # Seconds of the institution's grants ForeignLoad keeps (spread over at most this span).
 _GRANTS_KEPT = 12.0
+# The slot (Redis µs) of the permit this task was last granted: a response is told to
+# `observe` in the task that acquired its permit, with nothing else to name the permit by.
+_SLOT: ContextVar[int | None] = ContextVar("esploro_async_redis_slot", default=None)
 
 
 class _PriorityLock:
@@ -197,6 +203,11 @@ class RedisRateGate:
         # The automatic margin: this process's proposal comes from what it observes, the
         # margin in force is the widest proposal of the institution's processes (in Redis).
         self._adaptive = AdaptiveRate(policy) if policy.auto_margin else None
+        # Its arrival order is the institution's: every process hands in the slot and count
+        # of its accepted requests and reads everyone's (module docstring of _scripts).
+        self._reads_order = policy.auto_margin and policy.arrival_order
+        self._handed: deque[str] = deque(maxlen=64)  # 'slot remaining' not yet in Redis
+        self._read = 0  # the number of the last arrival of the institution read
         self._margin = policy.safety_margin
         self._interval = policy.interval
         # Other integrations, from the daily counter: its fall less the institution's own
@@ -251,8 +262,9 @@ class RedisRateGate:
         while True:
             reservation = await self._reserve(priority)
             if reservation is None:
+                _SLOT.set(None)
                 return  # granted by the local fallback
-            slot, epoch, number = reservation
+            slot, epoch, number, slot_us = reservation
             await anyio.sleep_until(slot)
             if epoch != self._epoch and slot < self._paused_until:
                 self.stats["dropped"] += 1
@@ -261,6 +273,7 @@ class RedisRateGate:
                 await self._insurance.acquire(priority)
                 if current_time() - slot <= self.late_tolerance:
                     self._started(number)
+                    _SLOT.set(slot_us)
                     return
             self.stats["stale"] += 1
 
@@ -325,8 +338,15 @@ class RedisRateGate:
         """One response: feeds this process's proposal for the automatic margin and the
         estimate of other integrations' requests."""
         now = current_time()
+        slot = _SLOT.get()
+        _SLOT.set(None)
         if self._adaptive is not None:
-            self._adaptive.observe(now, round_trip, remaining)
+            if self._reads_order:
+                self._adaptive.observe(now, round_trip, None)  # its order: from Redis
+                if remaining is not None and slot is not None:
+                    self._handed.append(f"{slot} {remaining}")
+            else:
+                self._adaptive.observe(now, round_trip, remaining)
         if self._others is not None and remaining is not None:
             self._others.observe(now - round_trip, remaining)
 
@@ -379,7 +399,7 @@ class RedisRateGate:
         self._insurance.pause_until(deadline)
         self._fallback_limiter.pause_until(deadline)
 
-    async def _reserve(self, priority: int) -> tuple[float, int, int] | None:
+    async def _reserve(self, priority: int) -> tuple[float, int, int, int] | None:
         await self._queue.acquire(priority)
         try:
             while True:
@@ -405,7 +425,7 @@ class RedisRateGate:
                     self._ticket = not granted  # refused: this process holds a ticket
                 if granted:
                     self.stats["grants"] += 1
-                    return now + wait_s, epoch, as_int(reply[7])
+                    return now + wait_s, epoch, as_int(reply[7]), as_int(reply[8])
                 self.stats["refusals"] += 1
                 # Ask again when the free slot is well within reach.
                 await self._queue.yield_for(wait_s - horizon_s / 2)
@@ -426,6 +446,7 @@ class RedisRateGate:
                 store.grants_key,
                 store.margins_key,
                 store.room_key,
+                store.arrivals_key,
             ],
             [
                 repr(policy.rate_limit),
@@ -447,8 +468,27 @@ class RedisRateGate:
                 round((self.horizon if interactive else self.batch_horizon) * US),
                 "1" if self._ticket and not interactive else "0",
                 self._pace(),
+                *self._arrival_args(),
             ],
         )
+
+    def _arrival_args(self) -> tuple[str, str]:
+        """The arrivals this process hands in, and the last one it read ('', '': none)."""
+        if not self._reads_order:
+            return "", ""
+        handed = " ".join(self._handed)
+        self._handed.clear()
+        return handed, str(self._read)
+
+    def _read_arrivals(self, read: object, arrivals: Sequence[object]) -> None:
+        """The institution's arrivals handed in since this process last read them."""
+        adaptive = self._adaptive
+        if adaptive is None:
+            return
+        self._read = as_int(read)
+        now = current_time()
+        for i in range(0, len(arrivals) - 1, 2):
+            adaptive.observe_arrival(now, as_int(arrivals[i]) / US, as_int(arrivals[i + 1]))
 
     def _pace(self) -> str:
         """The pace this process proposes to leave other integrations room ('': none)."""
@@ -458,6 +498,9 @@ class RedisRateGate:
     def _apply_reply(self, reply: list[object], recovering: bool) -> tuple[bool, float, float]:
         """Take in the shared state of a reserve reply: (granted, wait s, horizon s)."""
         granted, wait, interval, rate, paused, horizon, margin = reply[:7]
+        if self._reads_order:
+            arrivals = reply[10]
+            self._read_arrivals(reply[9], arrivals if isinstance(arrivals, list) else [])
         now = current_time()
         if recovering:
             self._down = False
