@@ -336,7 +336,12 @@ class RedisRateGate:
 
     def observe(self, round_trip: float, remaining: int | None) -> None:
         """One response: feeds this process's proposal for the automatic margin and the
-        estimate of other integrations' requests."""
+        estimate of other integrations' requests.
+
+        The count of an accepted request goes to Redis with this process's next reservation,
+        named by the slot its permit was granted in this task; every process reads it back
+        with the others' (the institution's arrival order, `AdaptiveRate.observe_arrival`).
+        """
         now = current_time()
         slot = _SLOT.get()
         _SLOT.set(None)
