@@ -491,7 +491,9 @@ def targets(row: dict[str, Any]) -> list[tuple[str, bool, str]]:
         (
             f"steady >= 94% of {RATE_LIMIT:.0f} req/s ({0.94 * RATE_LIMIT:.1f})",
             row["steady_share"] >= 0.94,
-            f"{row['steady']:.1f} req/s ({row['steady_share']:.1%})",
+            "no steady window (run too short)"
+            if math.isnan(row["steady"])
+            else f"{row['steady']:.1f} req/s ({row['steady_share']:.1%})",
         ),
         ("< 4 Redis commands per request", row["commands"] < 4, f"{row['commands']:.2f}"),
     ]
