@@ -9,15 +9,19 @@ simulator's arrival log (what the gateway counted), never by wall time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
-from redis_support import admin, gateway, governance, max_in_window, redis_process, redis_url
+from redis_support import (
+    admin,
+    gateway,
+    harvest,
+    max_in_window,
+    processes,
+    redis_process,
+    redis_url,
+)
 
-from esploro_async import EsploroClient
-from esploro_async.governance.redis import RedisGovernance
-from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway
+from esploro_async.testing import Latency, SimulatedGateway
 
 __all__ = ["admin", "redis_process", "redis_url"]  # fixtures
 
@@ -25,46 +29,12 @@ PROCESSES = 3
 PER_PROCESS = 70  # about 9 s at the full rate: the margin narrows within the first 4
 
 
-@asynccontextmanager
-async def processes(
-    redis_url: str, gw: SimulatedGateway, count: int
-) -> AsyncIterator[list[tuple[EsploroClient, RedisGovernance]]]:
-    """``count`` clients of one institution at the defaults, each with its own governance."""
-    govs = [governance(redis_url) for _ in range(count)]
-    clients = [
-        EsploroClient(
-            SIM_API_KEY, base_url="http://esploro.localhost", transport=gw.transport(), governance=g
-        )
-        for g in govs
-    ]
-    try:
-        yield list(zip(clients, govs, strict=True))
-    finally:
-        for c in clients:
-            await c.aclose()
-        for g in govs:
-            await g.aclose()
-
-
-async def _harvest(client: EsploroClient, offsets: Sequence[int]) -> None:
-    queue = list(offsets)
-
-    async def run() -> None:
-        while queue:
-            offset = queue.pop()
-            await client.request(
-                "GET", "researchers", params={"offset": offset, "limit": 10}, lane="batch"
-            )
-
-    await asyncio.gather(*(run() for _ in range(8)))
-
-
 async def _harvest_together(redis_url: str, gw: SimulatedGateway) -> list[float]:
     """Every process harvests its slice; returns the margin each holds in force at the end."""
     async with processes(redis_url, gw, PROCESSES) as procs:
         await asyncio.gather(
             *(
-                _harvest(c, range(p * 10 * PER_PROCESS, (p + 1) * 10 * PER_PROCESS, 10))
+                harvest(c, range(p * 10 * PER_PROCESS, (p + 1) * 10 * PER_PROCESS, 10))
                 for p, (c, _) in enumerate(procs)
             )
         )
@@ -114,14 +84,14 @@ async def test_the_order_is_still_read_after_the_schedule_is_lost(
     async with processes(redis_url, gw, 2) as procs:
         (first, gov), (second, _) = procs
         await asyncio.gather(
-            _harvest(first, range(0, 600, 10)), _harvest(second, range(600, 1200, 10))
+            harvest(first, range(0, 600, 10)), harvest(second, range(600, 1200, 10))
         )
         # The schedule's hash lost (evicted, say) while the arrivals handed in survive: read
         # twice, one request would show the same count as itself ("written as the response
         # leaves"), and the margin would keep to the 0.10 it starts from for good.
         await admin.delete(gov.key_prefix + "rate")
         await asyncio.gather(
-            _harvest(first, range(1200, 1800, 10)), _harvest(second, range(1800, 2400, 10))
+            harvest(first, range(1200, 1800, 10)), harvest(second, range(1800, 2400, 10))
         )
         margins = [g.rate.current_margin() for _, g in procs]
     assert all(m < 0.08 for m in margins), margins
