@@ -25,8 +25,9 @@ taken as each request arrives falls by one at least between any two of them, so 
 is written later, when the response leaves (or cached), and its order is that of the
 departures, whose inversions tell the round-trip spread rather than the jitter before
 arrival. Refused requests (429) are not counted by the gateway, so their responses are not
-samples. That the count is written at arrival is an inference from the header's documented
-meaning, not a documented fact.
+samples; a sample told twice (the same send time and count) is one request. That the
+count is written at arrival is an inference from the header's documented meaning, not a
+documented fact.
 """
 
 from __future__ import annotations
