@@ -62,6 +62,7 @@ from esploro_async.pagination.scheduler import (
     short_by,
     stride_for,
 )
+from esploro_async.pagination.speculation import Speculation
 
 if TYPE_CHECKING:
     from esploro_async.session.base import BaseClient
@@ -203,7 +204,8 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         self.drifts: list[Drift] = []
         self._first: FetchedPage | None = None
         self._speculative = _SPECULATIVE if speculate is None else speculate
-        self._stray: set[int] = set()
+        self._speculation: Speculation | None = None
+        self._listing = (self.path, canonical_params(self.params))
         self._latencies: deque[float] = deque(maxlen=32)
         if resume_from is not None and not resume_from.matches(self.path, self.params):
             raise ConfigurationError(
@@ -316,8 +318,9 @@ class OffsetStream(TaskHost, Generic[RecordT]):
     async def _walk(self) -> AsyncGenerator[Handout[RecordT], None]:
         runner: Runner[FetchedPage] = runner_for(self._fetch, self._task_group)
         try:
-            speculative = self._speculate(runner)
+            self._speculation = self._speculate(runner)
             first = await self._first_page()
+            started = () if self._speculation is None else self._speculation.close()
             self._check_quota(first)
             yield self._frontier.in_order(first.offset, first.records, first.total)
             if first.total is None:
@@ -337,47 +340,54 @@ class OffsetStream(TaskHost, Generic[RecordT]):
                 overlap=self._stride != self.page_size,
                 first_edges=(*self._edges(first), len(first.records)),
             )
-            self._stray = {offset for offset in speculative if not scheduler.claim(offset)}
+            for offset in started:
+                scheduler.claim(offset)  # the others' answers are ignored
             async for handout in self._concurrent(scheduler, runner):
                 yield handout
         finally:
             with anyio.CancelScope(shield=True):
                 await runner.aclose()
 
-    def _speculate(self, runner: Runner[FetchedPage]) -> list[int]:
-        """Start the pages after the first one before the first one tells the total.
+    def _speculate(self, runner: Runner[FetchedPage]) -> Speculation | None:
+        """Start the pages after the first one while it is in flight (`Speculation`).
 
-        At most ``speculate`` (default `_SPECULATIVE`) and fewer than ``max_in_flight``,
-        never past a total known from a checkpoint, never more than the daily quota
-        estimate leaves above the reserve; none while the quota is unknown and a reserve
-        is kept (the first request of the day probes it, alone), when the first page is known
-        (`estimate`), or when requests run one at a time. A page past the end costs one
-        request and is ignored.
+        Before any total is known at most ``speculate`` (default `_SPECULATIVE`), never
+        past a total known from a checkpoint or remembered from an earlier listing of the
+        same query; none while the quota is unknown and a reserve is kept (the first request
+        of the day probes it, alone), when the first page is known (`estimate`), or when
+        requests run one at a time. Always within ``max_in_flight``, ``prefetch``, the
+        buffer and what the daily quota leaves above the reserve.
         """
         if self._first is not None or isinstance(runner, InlineRunner) or self._speculative < 1:
-            return []
-        base = self._first_offset()
-        # No more than could be in flight beside the first page.
-        count = min(self._speculative, self._client.governance.max_in_flight - 1)
-        if self._prefetch is not None:
-            count = min(count, self._prefetch - 1)  # the first page is one of them
+            return None
         known = self._frontier.total
-        if known is not None:
-            count = min(count, math.ceil((known - base - self.page_size) / self._stride))
+        if known is None:
+            known = self._client.listing_totals.get(self._listing)
+        return Speculation(
+            runner,
+            base=self._first_offset(),
+            page_size=self.page_size,
+            stride=self._stride,
+            skip=self._ahead,
+            limit=min(self._speculative, self._beside_first()),
+            known=known,
+            room=self._room,
+            capacity=lambda: min(self._in_flight_now() - 1, self._beside_first()),
+            fits=self._fits,
+        )
+
+    def _beside_first(self) -> int:
+        """Pages that may be in flight (or wait in the buffer) beside the first one."""
+        most = min(self._client.governance.max_in_flight, _MAX_BUFFERED) - 1
+        return most if self._prefetch is None else min(most, self._prefetch - 1)
+
+    def _room(self) -> int:
+        """Requests that may still start above the batch reserve (many while it is 0)."""
         snapshot = self._client.governance.snapshot()
         if snapshot.quota_estimate is not None:
-            count = min(count, snapshot.quota_estimate - snapshot.batch_reserve - 1)
-        elif snapshot.batch_reserve > 0:
-            return []  # the first request probes the quota: nothing else goes before it
-        offsets: list[int] = []
-        offset = base + self._stride
-        while len(offsets) < count:
-            if offset not in self._ahead:
-                offsets.append(offset)
-            offset += self._stride
-        for offset in offsets:
-            runner.start(offset)
-        return offsets
+            return snapshot.quota_estimate - snapshot.batch_reserve - 1
+        # Unknown: with a reserve the first request probes the quota, alone.
+        return 0 if snapshot.batch_reserve > 0 else _MAX_BUFFERED
 
     async def _concurrent(
         self, scheduler: PageScheduler, runner: Runner[FetchedPage]
@@ -394,7 +404,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             if scheduler.in_flight == 0:
                 break
             offset, answer = await runner.next_result()
-            if offset in self._stray:
+            if not scheduler.expects(offset):
                 continue  # started before the total was known, and past it
             if isinstance(answer, DailyQuotaExhaustedError):
                 # The requests in flight settle; then the harvest stops here.
@@ -491,9 +501,12 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         data = response.json_object()
         self._latencies.append(response.elapsed)
         records = object_list(data.get(self.list_key))
-        return FetchedPage(
-            offset, records, total_record_count(data), response.elapsed, response.content
-        )
+        total = total_record_count(data)
+        if total is not None:
+            self._client.listing_totals.remember(self._listing, total)
+        if self._speculation is not None:
+            self._speculation.answered(offset, total)
+        return FetchedPage(offset, records, total, response.elapsed, response.content)
 
     async def _first_page(self) -> FetchedPage:
         if self._first is None:
@@ -543,14 +556,24 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             )
         return raw
 
+    def _fits(self, total: int) -> bool:
+        """Whether a harvest of ``total`` may run (``on_insufficient_quota``, the quota)."""
+        if self._on_quota != "refuse":
+            return True
+        snapshot = self._client.governance.snapshot()
+        if snapshot.quota_estimate is None:
+            return True
+        needed = requests_after(self._first_offset(), total, self.page_size, self._stride)
+        if self._speculation is not None:
+            needed -= self._speculation.below(total)  # the quota estimate counts them already
+        return snapshot.quota_estimate - needed >= snapshot.daily_reserve
+
     def _check_quota(self, first: FetchedPage) -> None:
-        if self._on_quota != "refuse" or first.total is None:
+        if first.total is None or self._fits(first.total):
             return
         snapshot = self._client.governance.snapshot()
         needed = requests_after(first.offset, first.total, self.page_size, self._stride)
-        if snapshot.quota_estimate is None:
-            return
-        if snapshot.quota_estimate - needed < snapshot.daily_reserve:
+        if snapshot.quota_estimate is not None:
             raise InsufficientQuotaError(
                 f"harvesting {self.path} needs {needed} more requests, but the daily quota has "
                 f"{snapshot.quota_estimate} left and {snapshot.daily_reserve} are reserved. "
