@@ -3,10 +3,11 @@
 How a harvest runs:
 
 1. The first page (at the start offset, or one record before a checkpoint to check that
-   nothing moved) reveals the total; the pages after it are requested with it, a few
-   (``speculate``), so that the first round trip is not idle. Before going on, the stream
-   checks that the harvest can finish above the daily reserve (`estimate`), or refuses with
-   `InsufficientQuotaError`.
+   nothing moved) reveals the total; the pages after it are started while it is in flight
+   (`Speculation`: ``speculate`` before any response, then, once any response told the
+   total, the pages before it at the rate's pace), so that the first round trip is not
+   idle. Before going on, the stream checks that the harvest can finish above the daily
+   reserve (`estimate`), or refuses with `InsufficientQuotaError`.
 2. The other pages are requested as a `PageScheduler` says (lazily, short pages again,
    re-reads after drift), concurrently through the client's governance. As many requests
    are in flight as the rate needs at the observed latency (rate x 95th percentile of the
@@ -39,7 +40,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import anyio
-import attrs
 
 from esploro_async._concurrency import InlineRunner, Runner, TaskHost, runner_for
 from esploro_async.errors import (
@@ -52,7 +52,8 @@ from esploro_async.errors import (
 from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.models import Record
 from esploro_async.models._json import object_list, total_record_count
-from esploro_async.pagination.checkpoint import Checkpoint, canonical_params
+from esploro_async.pagination.checkpoint import Checkpoint, canonical_params, page_size_for
+from esploro_async.pagination.estimate import HarvestEstimate
 from esploro_async.pagination.fetched import FetchedPage, shelve
 from esploro_async.pagination.frontier import Frontier, Handout, Page
 from esploro_async.pagination.scheduler import (
@@ -78,27 +79,6 @@ _IN_FLIGHT_HEADROOM = 2
 _MAX_SHORT_REREADS = 2
 
 
-@attrs.frozen
-class HarvestEstimate:
-    """What a harvest will cost.
-
-    Attributes:
-        total_records: the total the API reports.
-        remaining_records: records from the start (or checkpoint) position to the end.
-        requests_needed: requests still to send (the first page is already fetched).
-        quota_remaining: the daily-quota estimate now (None: unknown).
-        daily_reserve: the floor governance protects.
-        fits: whether the harvest finishes above the reserve (None: unknown).
-    """
-
-    total_records: int | None
-    remaining_records: int | None
-    requests_needed: int | None
-    quota_remaining: int | None
-    daily_reserve: int
-    fits: bool | None
-
-
 def _check_options(
     prefetch: int | None,
     on_insufficient_quota: str,
@@ -113,18 +93,6 @@ def _check_options(
         raise ConfigurationError("on_insufficient_quota must be 'refuse' or 'run'")
     if speculate is not None and speculate < 0:
         raise ConfigurationError(f"speculate must be >= 0, got {speculate}")
-
-
-def _page_size(page_size: int | None, max_page_size: int, resume_from: Checkpoint | None) -> int:
-    """The page size asked for, checked; a resumed harvest keeps its checkpoint's."""
-    size = max_page_size if page_size is None else page_size
-    if not 1 <= size <= max_page_size:
-        raise ConfigurationError(f"page_size must be between 1 and {max_page_size}, got {size}")
-    if resume_from is None:
-        return size
-    if page_size is not None and resume_from.page_size != page_size:
-        raise ConfigurationError("resume with the page size of the checkpoint")
-    return resume_from.page_size
 
 
 class OffsetStream(TaskHost, Generic[RecordT]):
@@ -156,8 +124,11 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             reads are noticed, and read again, even when the total does not change.
         lane: the governance lane of its requests (default: the surrounding `use_lane`
             block, else ``"batch"``).
-        speculate: pages after the first to request with it, before its total is known
-            (default 8; 0 for none). Those past the end cost a request each.
+        speculate: pages after the first to request with it, before any total is known
+            (default 8; 0 for none); fewer when the client remembers a smaller total of the
+            same listing. Those past the end cost a request each, unless a response told the
+            total before they were sent (they are then cancelled). Once a total is known the
+            pages before it go on while the first page is in flight.
         remember_ids: ids kept to drop records handed out before: all (default, about 12 MB
             a million ids), or only the last N, in flat memory. The pages' one-record
             overlap is dropped either way; with N, a record read again further back (a
@@ -193,7 +164,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         self.list_key = list_key
         self.params: dict[str, Any] = {k: v for k, v in (params or {}).items() if v is not None}
         self._wrap = wrap
-        self.page_size: int = _page_size(page_size, max_page_size, resume_from)
+        self.page_size: int = page_size_for(page_size, max_page_size, resume_from)
         self.ordered = ordered
         self._prefetch = prefetch
         self._on_quota = on_insufficient_quota
