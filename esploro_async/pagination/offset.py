@@ -340,10 +340,11 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             page_size=self.page_size,
             stride=self._stride,
             skip=self._ahead,
-            limit=min(self._speculative, self._beside_first()),
+            limit=self._speculative,
+            most=self._beside_first(),
             known=known,
             room=self._room,
-            capacity=lambda: min(self._in_flight_now() - 1, self._beside_first()),
+            capacity=lambda: self._in_flight_now() - 1,
             fits=self._fits,
         )
 

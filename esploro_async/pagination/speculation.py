@@ -68,6 +68,8 @@ class Speculation:
         stride: how far apart pages start.
         skip: offsets not to request (pages handed out ahead of a checkpoint).
         limit: pages to start before any total is known.
+        most: pages to start at most (none is handed out before the first page: they all
+            wait in the buffer).
         known: a total known before any response (checkpoint, or remembered).
         room: pages that may still be started above the daily reserve now.
         capacity: pages beside the first one that may be in flight now.
@@ -83,6 +85,7 @@ class Speculation:
         stride: int,
         skip: Iterable[int] = (),
         limit: int,
+        most: int,
         known: int | None,
         room: Callable[[], int],
         capacity: Callable[[], int],
@@ -93,6 +96,7 @@ class Speculation:
         self._stride = stride
         self._skip = frozenset(skip)
         self._room = room
+        self._most = most
         self._capacity = capacity
         self._fits = fits
         self._next = base + stride
@@ -100,7 +104,7 @@ class Speculation:
         self._running: set[int] = set()
         self._open = True
         self.total: int | None = None
-        for _ in range(min(limit, room())):
+        for _ in range(min(limit, most, room())):
             offset = self._take(known)
             if offset is None:
                 break
@@ -160,7 +164,7 @@ class Speculation:
     def _top_up(self, total: int) -> None:
         if not self._fits(total):
             return
-        room = self._room()
+        room = min(self._room(), self._most - len(self._started))
         while room > 0 and len(self._running) < self._capacity():
             room -= 1
             offset = self._take(total)

@@ -159,3 +159,19 @@ async def test_leaving_while_the_first_page_is_in_flight_sends_nothing_more() ->
         await anyio.sleep(2.0)
     assert gw.client_log()
     assert all(r.arrival <= left + 0.05 for r in gw.client_log())
+
+
+@pytest.mark.parametrize("prefetch", [1, 4, 12])
+async def test_prefetch_bounds_the_pages_started_while_the_first_is_in_flight(
+    prefetch: int,
+) -> None:
+    """Nothing is handed out before the first page: every page started meanwhile waits in the
+    buffer, which ``prefetch`` bounds, however long the first page takes."""
+    gw = gateway(4, 20_000, Latency.uniform(0.1, 0.2))
+    answered = Answered(gw.transport(), first_page_back=3.0)
+    async with client_for(answered) as client:
+        stream = client.researchers.list(prefetch=prefetch)
+        async for _ in stream:
+            break
+    before_first = [r for r in gw.client_log() if r.arrival < 3.0]
+    assert len(before_first) == prefetch
