@@ -467,9 +467,14 @@ class OffsetStream(TaskHost, Generic[RecordT]):
 
     async def _fetch(self, offset: int) -> FetchedPage:
         params = {**self.params, "limit": self.page_size, "offset": offset}
-        response = await self._client.request(
-            "GET", self.path, params=params, format="json", lane=self.lane
-        )
+        try:
+            response = await self._client.request(
+                "GET", self.path, params=params, format="json", lane=self.lane
+            )
+        except Exception:
+            if self._speculation is not None:
+                self._speculation.answered(offset, None)  # no longer in flight
+            raise
         data = response.json_object()
         self._latencies.append(response.elapsed)
         records = object_list(data.get(self.list_key))

@@ -110,17 +110,13 @@ class Speculation:
                 break
             self._start(offset)
 
-    @property
-    def started(self) -> tuple[int, ...]:
-        """Offsets started and not cancelled, in grid order."""
-        return tuple(sorted(self._started))
-
     def below(self, total: int) -> int:
         """Pages started (sent, or on their way) that a harvest of ``total`` needs."""
         return sum(1 for offset in self._started if not self._past(offset, total))
 
     def answered(self, offset: int, total: int | None) -> None:
-        """A page came back (the first one or another) reporting ``total``."""
+        """A page came back (the first one or another) reporting ``total`` (``None``: none, or
+        its request failed)."""
         self._running.discard(offset)
         if not self._open or total is None:
             return
