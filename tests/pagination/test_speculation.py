@@ -17,6 +17,8 @@ from urllib.parse import parse_qs
 import anyio
 import httpx
 import pytest
+import trio
+import trio.testing
 
 from esploro_async import EsploroClient
 from esploro_async._clock import current_time
@@ -73,24 +75,27 @@ def pages_needed(total: int, page_size: int) -> int:
     return 1 + max(0, math.ceil((total - page_size) / stride))
 
 
-async def harvest(client: EsploroClient, page_size: int) -> list[str | None]:
-    return [r.primary_id async for r in client.researchers.list(page_size=page_size)]
+async def harvest(client: EsploroClient, page_size: int, scoped: bool = False) -> list[str | None]:
+    stream = client.researchers.list(page_size=page_size)
+    if not scoped:
+        return [r.primary_id async for r in stream]
+    async with stream:  # the pages are tasks of the stream's own task group
+        return [r.primary_id async for r in stream]
 
 
-@pytest.mark.parametrize("seed", range(12))
-async def test_a_small_listing_costs_at_most_the_speculated_pages_and_once_known_nothing_more(
-    seed: int,
-) -> None:
+async def small_listing(seed: int, scoped: bool) -> None:
+    """List a small institution twice on one client; judge what each listing cost."""
     rng = random.Random(f"small-listing:{seed}")
     page_size = rng.choice((10, 50, 100))
     researchers = rng.randrange(1, 4 * page_size)
     low = rng.uniform(0.05, 0.6)
     gw = gateway(seed, researchers, Latency.uniform(low, low + rng.uniform(0.0, 1.0)))
     async with client_for(gw.transport()) as client:
-        first = await harvest(client, page_size)
+        first = await harvest(client, page_size, scoped)
         spent_first = len(gw.client_log())
         gw.reset_log()
-        second = await harvest(client, page_size)
+        second = await harvest(client, page_size, scoped)
+        assert client.governance.snapshot().in_flight == 0  # nothing left behind
     assert len(first) == len(set(first)) == researchers
     assert sorted(map(str, second)) == sorted(map(str, first))
     needed = pages_needed(researchers, page_size)
@@ -99,6 +104,19 @@ async def test_a_small_listing_costs_at_most_the_speculated_pages_and_once_known
     # Listed again, the total the client remembers bounds the speculation: no page is wasted.
     assert len(gw.client_log()) == needed
     assert len(set(offsets(gw))) == needed
+
+
+@pytest.mark.parametrize("seed", range(12))
+async def test_a_small_listing_costs_at_most_the_speculated_pages_and_once_known_nothing_more(
+    seed: int,
+) -> None:
+    await small_listing(seed, scoped=seed % 2 == 1)
+
+
+@pytest.mark.parametrize("seed", range(12, 18))
+def test_on_trio_a_small_listing_costs_at_most_the_speculated_pages(seed: int) -> None:
+    """In a stream's own task group on trio, the pages past the end are cancelled alike."""
+    trio.run(small_listing, seed, True, clock=trio.testing.MockClock(autojump_threshold=0))
 
 
 @pytest.mark.parametrize("seed", range(12))
