@@ -77,11 +77,13 @@ class ArrivalOrder:
         """One accepted response: its request was granted at ``sent`` and counted ``remaining``.
 
         Returns whether the evidence changed in a way that may move the bound: an inversion
-        came, or the header started or stopped being readable.
+        came, the close pairs just reached ``min_pairs`` (the bound answers now), or the
+        header started or stopped being readable.
         """
         if self.departure:
             return False  # nothing to read, ever
         was_reading = self.reading
+        was_short = len(self._gaps) < self._min_pairs
         self._news = False
         plain = 4 * self._rate_limit + 2  # a drop no pair can exceed, whatever its gap
         gaps = self._gaps
@@ -99,7 +101,9 @@ class ArrivalOrder:
                 continue
             self._compare(gap, drop)
         self._samples.append((sent, remaining))
-        return self._news or was_reading != self.reading
+        # The bound answers from the pair that completes ``min_pairs``: no later.
+        ready = was_short and len(self._gaps) >= self._min_pairs
+        return self._news or ready or was_reading != self.reading
 
     def _compare(self, gap: float, drop: int) -> None:
         """``drop``: how much lower the count of the request sent ``gap`` (>= 0) s later is."""
