@@ -71,10 +71,12 @@ def test_a_window_full_of_their_requests_holds_ours_until_they_leave() -> None:
     load.observe(0.0, 1000)
     load.granted(0.1)
     load.observe(0.1, 1000 - 1 - 23)  # 23 of theirs arrived between our two
-    # The window holds 25: a request of ours waits until the first of them leaves it.
-    assert load.hold(0.2) == pytest.approx(1.0, abs=1e-3)
+    # The window holds 25: a request of ours waits at least until the first of them leaves
+    # it (longer: at the rate they came, more of theirs are expected meanwhile).
+    held = load.hold(0.2)
+    assert held >= 1.0 - 1e-3
     load.granted(0.15)  # one more of ours: two must leave first
-    assert load.hold(0.2) > 1.0
+    assert load.hold(0.2) > held
 
 
 def test_a_new_quota_day_starts_the_count_afresh() -> None:
