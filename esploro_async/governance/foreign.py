@@ -97,6 +97,12 @@ class ForeignLoad:
         return self._rate
 
     @property
+    def clumping(self) -> float:
+        """How much more their counts vary than Poisson arrivals' would (1: not measurably)."""
+        self._derive()
+        return self._clumping
+
+    @property
     def departure(self) -> bool:
         """Whether two accepted requests of ours showed one count: written as responses leave."""
         return self._departure
@@ -169,6 +175,23 @@ class ForeignLoad:
             if fullest[k] <= budget:
                 return t
         return now + _WINDOW
+
+    def known(self, now: float) -> int:
+        """Requests known to be in the window at ``now``: ours granted, the others' seen."""
+        self._derive()
+        events = self._events
+        assert events is not None
+        start = now - _WINDOW
+        grants = self._grants
+        ours = bisect.bisect(grants, now) - bisect.bisect(grants, start)
+        return ours + sum(count for at, count in events if start < at <= now)
+
+    def expected(self, now: float) -> float:
+        """The expected count in the window at ``now``: `known`, and their unseen at their rate."""
+        if not self._samples:
+            return float(self.known(now))
+        unseen = self.rate * min(_WINDOW, max(0.0, now - self._samples[-1][0]))
+        return self.known(now) + unseen
 
     def pace(self, now: float) -> float | None:
         """Our requests per second that leave the others room; ``None``: none seen lately.

@@ -7,11 +7,13 @@ Seeded harvests share the simulated gateway with another integration's Poisson a
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 import pytest
 
 from esploro_async import EsploroClient
-from esploro_async.governance import Governance
+from esploro_async.governance import Governance, core
+from esploro_async.governance.foreign import ForeignLoad
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
 
 pytestmark = pytest.mark.looptime
@@ -70,3 +72,27 @@ async def test_the_neighbour_keeps_its_share_where_ignoring_it_would_not(
     assert own_made <= 0.03
     # ... and it is not bought by idling: most of what they leave on average is used.
     assert min(c[4] for c in made) >= (25 - foreign_rate) * 0.5
+
+
+class WatchedLoad(ForeignLoad):
+    """`ForeignLoad` that records, at each grant, how full it expected the window to be."""
+
+    known_at_grants: ClassVar[list[float]] = []
+
+    def granted(self, now: float) -> None:
+        WatchedLoad.known_at_grants.append(self.expected(now))
+        super().granted(now)
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_no_request_goes_into_a_window_known_to_be_full(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(core, "ForeignLoad", WatchedLoad)
+    WatchedLoad.known_at_grants = []
+    gw = await harvest(seed, 12.0)
+    known = WatchedLoad.known_at_grants
+    assert len(known) == sum(1 for r in gw.log if r.lane == "client")
+    # At each grant, what it knew (ours granted, theirs seen) and their unseen arrivals at
+    # their rate left room for this request. (Blind to them, seed 0 grants into an expected 32.)
+    assert max(known) <= 24
