@@ -188,6 +188,11 @@ class AdaptiveRate:
         """The safety margin now in force."""
         return self._margin
 
+    @property
+    def departure(self) -> bool:
+        """Whether the arrival order showed the count is written as responses leave."""
+        return self._order is not None and self._order.departure
+
     def interval(self, now: float) -> float:
         """Seconds between grants at ``now``, after any additive recovery due."""
         self._recover(now)

@@ -16,10 +16,11 @@ import anyio
 from esploro_async._clock import current_time
 from esploro_async.errors import ConfigurationError, RedisUnavailableError
 from esploro_async.governance.adaptive import AdaptiveRate, RatePolicy
-from esploro_async.governance.foreign import ForeignLoad
+from esploro_async.governance.foreign import ForeignLoad, counter_timing
 from esploro_async.governance.lanes import Lane
 from esploro_async.governance.lanes import priority as priority_of
 from esploro_async.governance.limiter import SpacingLimiter
+from esploro_async.governance.protocol import CounterTiming
 from esploro_async.governance.redis._store import (
     US,
     Fallback,
@@ -214,6 +215,7 @@ class RedisRateGate:
         # grants, which every process numbers in Redis ('n'), so no process of the
         # institution counts as foreign to another.
         self._others = ForeignLoad(policy.rate_limit) if policy.room_for_others else None
+        self._counted = False  # an accepted response carried X-Exl-Api-Remaining
         self._number = 0  # the institution's grant number of this process's latest start
         self._number_at = -math.inf
         # Insurance against bunching, spaced by the interval less the late tolerance: at the
@@ -352,8 +354,14 @@ class RedisRateGate:
                     self._handed.append(f"{slot} {remaining}")
             else:
                 self._adaptive.observe(now, round_trip, remaining)
-        if self._others is not None and remaining is not None:
-            self._others.observe(now - round_trip, remaining)
+        if remaining is not None:
+            self._counted = True
+            if self._others is not None:
+                self._others.observe(now - round_trip, remaining)
+
+    def counter_timing(self) -> CounterTiming:
+        """What this process's responses showed of ``X-Exl-Api-Remaining`` (`CounterTiming`)."""
+        return counter_timing(self._others, self._adaptive, self.policy, self._counted)
 
     def others_rate(self) -> float | None:
         """Other integrations' requests per second as the daily counter shows them, less
