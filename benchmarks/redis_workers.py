@@ -54,7 +54,13 @@ from typing import Any
 
 import httpx
 
-from esploro_async.testing import GatewayLog, GatewayProcess, Latency, max_in_window
+from esploro_async.testing import (
+    GatewayLog,
+    GatewayProcess,
+    Latency,
+    RequestRecord,
+    max_in_window,
+)
 from esploro_async.testing.process import die_with_parent
 from esploro_async.testing.redis_server import RedisServer as SharedRedisServer
 
@@ -252,24 +258,33 @@ def worker_main(cfg: dict[str, Any]) -> None:
 # -- gateway process ----------------------------------------------------------------------------
 
 
+def _rate(times: Sequence[float]) -> float:
+    """Events per second from the first of sorted ``times`` to the last (0 for fewer than 2)."""
+    span = times[-1] - times[0] if len(times) > 1 else 0.0
+    return (len(times) - 1) / span if span > 0 else 0.0
+
+
+def _refused(log: Sequence[RequestRecord], code: str) -> int:
+    """How many requests of ``log`` the gateway refused with ``code``."""
+    return sum(1 for r in log if r.error_code == code)
+
+
 def gateway_stats(gateway_log: GatewayLog) -> dict[str, Any]:
     """What the gateway saw: 429s, max accepted per sliding second, throughput."""
     log = [r for r in gateway_log.arrivals if r.error_code != "UNAUTHORIZED"]  # not warm-ups
     accepted = sorted(r.arrival for r in log if r.accepted)  # accepted ones all arrived
-    span = accepted[-1] - accepted[0] if len(accepted) > 1 else 0.0
     arrivals = sorted(r.arrival for r in log)
-    sent_span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0.0
     sent = [r.arrival for r in log if r.arrived]
     return {
         "requests": len(log),
         "accepted": len(accepted),
         "max_arrivals": max_in_window(sent),
-        "daily_threshold": sum(1 for r in log if r.error_code == "DAILY_THRESHOLD"),
-        "throttled": sum(1 for r in log if r.error_code == "PER_SECOND_THRESHOLD"),
+        "daily_threshold": _refused(log, "DAILY_THRESHOLD"),
+        "throttled": _refused(log, "PER_SECOND_THRESHOLD"),
         "max_in_window": max_in_window(accepted, 1.0),
         "accepted_times": accepted,
-        "throughput": (len(accepted) - 1) / span if span > 0 else 0.0,
-        "sent_rate": (len(arrivals) - 1) / sent_span if sent_span > 0 else 0.0,
+        "throughput": _rate(accepted),
+        "sent_rate": _rate(arrivals),
         "quota_remaining": gateway_log.quota_remaining,
     }
 
