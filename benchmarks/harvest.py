@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import statistics
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -393,150 +392,6 @@ def virtual_run(key: str, spec: GatewaySpec) -> Result:
     return Result(key, name, outcome, log, wall, 0.0, spec.researchers)
 
 
-# -- report -------------------------------------------------------------------------------
-
-COLUMNS = [
-    "strategy",
-    "wall s",
-    "records/s",
-    "of 2,500",
-    "accepted",
-    "acc req/s",
-    "ref req/s",
-    "acc/ref",
-    "steady req/s",
-    "steady/ref",
-    "429s",
-    "max/1s",
-    "records",
-    "unique",
-    "lost",
-    "client CPU",
-    "sim CPU",
-    "peak RSS MB",
-]
-
-
-def row(r: Result) -> list[str]:
-    """The table cells of one result."""
-    return [
-        f"({r.key}) {r.name}",
-        f"{r.wall:.1f}",
-        f"{r.goodput:,.0f}",
-        f"{r.goodput / PHYSICAL:.0%}",
-        str(r.accepted),
-        f"{r.rate:.2f}",
-        f"{r.outcome.ref_rate:.2f}",
-        f"{r.rate / r.outcome.ref_rate:.1%}",
-        f"{r.steady:.2f}",
-        f"{r.steady / r.outcome.ref_rate:.1%}",
-        str(r.throttled),
-        str(r.max_1s),
-        str(r.records),
-        str(r.unique),
-        str(r.lost),
-        f"{r.client_cpu / r.wall:.0%}",
-        f"{r.log.cpu_seconds / r.wall:.0%}",
-        f"{r.peak_rss / 2**20:.0f}",
-    ]
-
-
-def text_table(results: list[Result]) -> str:
-    """A fixed-width table of the results."""
-    cells = [COLUMNS, *(row(r) for r in results)]
-    widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
-    lines = []
-    for n, line in enumerate(cells):
-        lines.append(
-            "  ".join(
-                c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(line)
-            )
-        )
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def markdown_table(results: list[Result]) -> str:
-    """The results as a Markdown table."""
-    lines = [
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "|".join(["---"] + ["--:"] * (len(COLUMNS) - 1)) + "|",
-    ]
-    lines += ["| " + " | ".join(row(r)) + " |" for r in results]
-    return "\n".join(lines)
-
-
-def report(results: list[Result], args: argparse.Namespace, spec: GatewaySpec) -> str:
-    """Everything printed (and written as Markdown when asked)."""
-    head = (
-        f"harvest of {spec.researchers} researchers ({-(-spec.researchers // PAGE)} pages), "
-        f"gateway {spec.rate_limit} req/s per sliding second, latency {spec.latency} s "
-        f"(up_fraction {spec.up_fraction}), simulator in its own process"
-        + (f", foreign load {spec.foreign_rate} req/s" if spec.foreign_rate else "")
-    )
-    notes = [
-        "acc req/s = accepted requests / wall time; steady = accepted rate from the 2nd "
-        "accepted arrival to the last (gateway clock); ref = the configured effective rate "
-        f"(library) or the {RATE_LIMIT} req/s limit (plain httpx); max/1s = most accepted "
-        "arrivals in any sliding second; CPU = CPU seconds / wall seconds of the process; "
-        "peak RSS = VmHWM of the client's own process (interpreter and imports included).",
-    ]
-    for r in results:
-        if r.outcome.in_flight:
-            busy = sum(1 for w in r.outcome.waiting if w > 0) / len(r.outcome.waiting)
-            notes.append(
-                f"({r.key}) in flight: mean {statistics.fmean(r.outcome.in_flight):.1f}, "
-                f"max {max(r.outcome.in_flight)}; samples with requests waiting for a "
-                f"permit: {busy:.0%}"
-            )
-        if r.outcome.failed_pages or r.outcome.lost_pages:
-            notes.append(
-                f"({r.key}) pages that got a 429: {r.outcome.failed_pages}, "
-                f"lost after one retry: {r.outcome.lost_pages} ({r.lost} records)"
-            )
-    checks = []
-    for r in results:
-        if r.library:
-            for label, ok in r.targets():
-                checks.append(f"({r.key}) {'PASS' if ok else 'MISS'}  {label}")
-        if spec.foreign_rate:
-            notes.append(
-                f"({r.key}) goodput {r.goodput:.0f} records/s; foreign arrivals accepted "
-                f"{r.log.foreign_accepted}, refused {r.log.foreign_refused}"
-            )
-    by_key = {r.key: r for r in results}
-    ratios = []
-    if "a" in by_key:
-        for k in "bcdef":
-            if k in by_key:
-                ratios.append(f"wall ({k})/(a): {by_key[k].wall / by_key['a'].wall:.2f}x")
-    mode = ("quick" if args.quick else "full") + (", virtual time" if args.virtual else "")
-    out = [head + f" [{mode}]", "", text_table(results), "", *notes]
-    if ratios:
-        out += ["", "  ".join(ratios)]
-    if checks:
-        out += ["", "targets:", *checks]
-    text = "\n".join(out)
-    if args.markdown:
-        md = [
-            f"### Harvest benchmark ({mode})",
-            "",
-            head + ".",
-            "",
-            markdown_table(results),
-            "",
-            *(f"- {n}" for n in notes),
-        ]
-        if ratios:
-            md += ["", "  ".join(ratios)]
-        if checks:
-            md += ["", "Targets:", "", *(f"- {c}" for c in checks)]
-        with open(args.markdown, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(md) + "\n")
-    return text
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen strategies and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -592,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    from benchmarks.harvest_report import report  # it imports this module
+
     print(report(results, args, spec))
     return 0
 
