@@ -284,8 +284,8 @@ def plot(results: dict[str, list[Row]], path: str) -> None:
     fig.savefig(path, dpi=110)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the rows for each load and print the tables."""
+def _parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m benchmarks.foreign``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--researchers", type=int, default=20_000)
@@ -300,9 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-library", action="store_true", help="skip the current library")
     parser.add_argument("--plot", metavar="PATH", help="write the frontier plot (matplotlib)")
-    args = parser.parse_args(argv)
-    logging.getLogger().setLevel(logging.ERROR)
-    logging.disable(logging.WARNING)
+    return parser
+
+
+def _strategies(args: argparse.Namespace) -> list[tuple[str, Run]]:
+    """The library at earlier revisions, the current library, then the fixed rates."""
     strategies: list[tuple[str, Run]] = []
     for revision in args.previous:
         strategies.append((f"library at {revision}", library_run(previous_client(revision))))
@@ -311,6 +313,28 @@ def main(argv: list[str] | None = None) -> int:
 
         strategies.append(("library (defaults)", library_run(EsploroClient)))
     strategies += [(f"fixed {r}/s", fixed_run(float(r))) for r in args.rates.split(",") if r]
+    return strategies
+
+
+def _print_goals(rows: list[Row]) -> None:
+    """PASS or MISS of the library rows against the goals under a 10 req/s Poisson load."""
+    for row in rows:
+        if row.name.startswith("library"):
+            goals = (
+                ("goodput >= 10.5/s", row.mean("goodput") >= 10.5),
+                ("our 429s <= 2%", row.mean("own_429") <= 0.02),
+                ("other's 429s <= 2%", row.mean("foreign_429") <= 0.02),
+            )
+            for text, ok in goals:
+                print(f"poisson10 {row.name}: {'PASS' if ok else 'MISS'}  {text}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the rows for each load and print the tables."""
+    args = _parser().parse_args(argv)
+    logging.getLogger().setLevel(logging.ERROR)
+    logging.disable(logging.WARNING)
+    strategies = _strategies(args)
     results: dict[str, list[Row]] = {}
     for load in args.loads.split(","):
         rows = []
@@ -320,15 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(Row(name, runs))
         results[load] = rows
         print(table(load, rows), end="\n\n", flush=True)
-    for row in results.get("poisson10", []):
-        if row.name.startswith("library"):
-            goals = (
-                ("goodput >= 10.5/s", row.mean("goodput") >= 10.5),
-                ("our 429s <= 2%", row.mean("own_429") <= 0.02),
-                ("other's 429s <= 2%", row.mean("foreign_429") <= 0.02),
-            )
-            for text, ok in goals:
-                print(f"poisson10 {row.name}: {'PASS' if ok else 'MISS'}  {text}")
+    _print_goals(results.get("poisson10", []))
     if args.plot:
         try:
             plot(results, args.plot)
