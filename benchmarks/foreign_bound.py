@@ -31,7 +31,7 @@ import math
 import random
 import sys
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 LIMIT = 25
 STEP = 0.001  # seconds between the client's decisions
@@ -60,6 +60,31 @@ def informed(z: float, delay: float, rate: float) -> Rule:
     return rule
 
 
+def _their_arrivals(rng: random.Random, rate: float, seconds: float) -> list[tuple[float, bool]]:
+    """The other integration's Poisson arrivals over ``seconds``: a heap of (arrival, ours)."""
+    pending: list[tuple[float, bool]] = []
+    t = rng.expovariate(rate)
+    while t < seconds:
+        heapq.heappush(pending, (t, False))
+        t += rng.expovariate(rate)
+    return pending
+
+
+def _arrive(
+    pending: list[tuple[float, bool]], window: deque[float], now: float
+) -> Iterator[tuple[float, bool, bool]]:
+    """Pop the arrivals due by ``now`` through the sliding window: (arrival, ours, admitted)."""
+    while pending and pending[0][0] <= now:
+        at, mine = heapq.heappop(pending)
+        while window and window[0] <= at - 1.0:
+            window.popleft()
+        if len(window) >= LIMIT:
+            yield at, mine, False
+            continue
+        window.append(at)
+        yield at, mine, True
+
+
 def simulate(
     rule: Rule | None, fixed: float | None, *, rate: float, seconds: float, seed: int
 ) -> tuple[float, float, float]:
@@ -71,11 +96,7 @@ def simulate(
     """
     rng = random.Random(seed)
     way = random.Random(seed + 1)
-    pending: list[tuple[float, bool]] = []  # (arrival, ours), a heap
-    t = rng.expovariate(rate)
-    while t < seconds:
-        heapq.heappush(pending, (t, False))
-        t += rng.expovariate(rate)
+    pending = _their_arrivals(rng, rate, seconds)
     theirs_sent = len(pending)
     window: deque[float] = deque()
     ours: list[float] = []  # our sends (all known to us)
@@ -85,15 +106,11 @@ def simulate(
     step = 0
     while (now := step * STEP) < seconds:
         step += 1
-        while pending and pending[0][0] <= now:
-            at, mine = heapq.heappop(pending)
-            while window and window[0] <= at - 1.0:
-                window.popleft()
-            if len(window) >= LIMIT:
+        for at, mine, admitted in _arrive(pending, window, now):
+            if not admitted:
                 refused_ours += mine
                 refused_theirs += not mine
                 continue
-            window.append(at)
             accepted += mine
             if not mine:
                 theirs.append(at)
