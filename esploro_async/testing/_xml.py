@@ -72,6 +72,35 @@ def _scalar(value: Any) -> str:
     return escape(str(value))
 
 
+def _dict_element(tag: str, value: dict[str, Any], out: list[str]) -> None:
+    if not value:
+        out.append(f"<{tag}/>")
+        return
+    out.append(f"<{tag}>")
+    if tag == "additionalIdentifiers":
+        for k, v in value.items():
+            out.append(f"<entry><key>{escape(str(k))}</key><value>{_scalar(v)}</value></entry>")
+    else:
+        for k, v in value.items():
+            _element(k, v, out)
+    out.append(f"</{tag}>")
+
+
+def _list_element(tag: str, value: list[Any], out: list[str]) -> None:
+    child = LIST_WRAPPERS.get(tag)
+    if child is None:  # a bare repeated element
+        for item in value:
+            _element(tag, item, out)
+        return
+    if not value:
+        out.append(f"<{tag}/>")
+        return
+    out.append(f"<{tag}>")
+    for item in value:
+        _element(child, item, out)
+    out.append(f"</{tag}>")
+
+
 def _element(tag: str, value: Any, out: list[str]) -> None:
     if value is None:
         return
@@ -79,32 +108,10 @@ def _element(tag: str, value: Any, out: list[str]) -> None:
         out.append(f"<entry key={quoteattr(tag)}>")
         _element("value", value, out)
         out.append("</entry>")
-        return
-    if isinstance(value, dict):
-        if not value:
-            out.append(f"<{tag}/>")
-            return
-        out.append(f"<{tag}>")
-        if tag == "additionalIdentifiers":
-            for k, v in value.items():
-                out.append(f"<entry><key>{escape(str(k))}</key><value>{_scalar(v)}</value></entry>")
-        else:
-            for k, v in value.items():
-                _element(k, v, out)
-        out.append(f"</{tag}>")
+    elif isinstance(value, dict):
+        _dict_element(tag, value, out)
     elif isinstance(value, list):
-        child = LIST_WRAPPERS.get(tag)
-        if child is not None:
-            if not value:
-                out.append(f"<{tag}/>")
-                return
-            out.append(f"<{tag}>")
-            for item in value:
-                _element(child, item, out)
-            out.append(f"</{tag}>")
-        else:
-            for item in value:
-                _element(tag, item, out)
+        _list_element(tag, value, out)
     else:
         out.append(f"<{tag}>{_scalar(value)}</{tag}>")
 
