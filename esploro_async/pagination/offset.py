@@ -35,7 +35,7 @@ import json
 import logging
 import math
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import anyio
@@ -71,7 +71,11 @@ __all__ = ["Drift", "HarvestEstimate", "OffsetStream", "Page"]
 RecordT = TypeVar("RecordT", bound=Record)
 
 _log = logging.getLogger("esploro_async.pagination")
-_MAX_BUFFERED = 64
+# Pages in flight and waiting for an earlier one, together: as many as `_HELD_BYTES` of
+# response bytes (at the largest page seen lately), within [`_MIN_HELD`, `_MAX_HELD`].
+_HELD_BYTES = 1 << 20
+_MIN_HELD = 32
+_MAX_HELD = 64
 _SPECULATIVE = 8
 _IN_FLIGHT_HEADROOM = 2
 _MAX_SHORT_REREADS = 2
@@ -205,6 +209,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         self._speculative = _SPECULATIVE if speculate is None else speculate
         self._stray: set[int] = set()
         self._latencies: deque[float] = deque(maxlen=32)
+        self._sizes: deque[int] = deque(maxlen=32)  # response bytes of the latest pages
         if resume_from is not None and not resume_from.matches(self.path, self.params):
             raise ConfigurationError(
                 "this checkpoint belongs to another harvest "
@@ -454,17 +459,19 @@ class OffsetStream(TaskHost, Generic[RecordT]):
 
     def _in_order(
         self, scheduler: PageScheduler, ready: dict[int, FetchedPage]
-    ) -> list[Handout[RecordT]]:
-        """The ready pages that no open page of the main pass comes before."""
-        handouts: list[Handout[RecordT]] = []
+    ) -> Iterator[Handout[RecordT]]:
+        """The ready pages that no open page of the main pass comes before, one at a time.
+
+        Lazily: a page's records are built only when the one before it was handed out,
+        so a long line of pages released at once never exists as records all together.
+        """
         open_pages = scheduler.main_open
         first_open = min(open_pages) if open_pages else math.inf
         for offset in sorted(o for o in ready if o < first_open):
             raw = ready.pop(offset)
             if raw.shelved and raw.content is not None:
                 raw.records = object_list(json.loads(raw.content).get(self.list_key))
-            handouts.append(self._frontier.in_order(raw.offset, raw.records, raw.total))
-        return handouts
+            yield self._frontier.in_order(raw.offset, raw.records, raw.total)
 
     def _top_up(
         self, scheduler: PageScheduler, runner: Runner[FetchedPage], *, buffered: int
@@ -473,13 +480,21 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             limit = self._prefetch - buffered
         else:
             # What is in flight must fit in the buffer once back, should the head be slow.
-            target = self._in_flight_now()
-            limit = min(target, target + _MAX_BUFFERED - buffered)
+            limit = min(self._in_flight_now(), self._held_pages() - buffered)
+        # Nothing in flight: the page the buffer waits for (a short page read again) goes.
+        limit = max(limit, 0 if scheduler.in_flight else 1)
         while scheduler.in_flight < limit:
             offset = scheduler.take()
             if offset is None:
                 return
             runner.start(offset)
+
+    def _held_pages(self) -> int:
+        """Pages in flight and waiting together, at most: `_HELD_BYTES` of the largest lately."""
+        largest = max(self._sizes, default=0)
+        if not largest:
+            return _MIN_HELD
+        return max(_MIN_HELD, min(_MAX_HELD, _HELD_BYTES // largest))
 
     # -- fetching ----------------------------------------------------------------------------
 
@@ -490,6 +505,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         )
         data = response.json_object()
         self._latencies.append(response.elapsed)
+        self._sizes.append(len(response.content))
         records = object_list(data.get(self.list_key))
         return FetchedPage(
             offset, records, total_record_count(data), response.elapsed, response.content
