@@ -10,9 +10,13 @@ How a harvest runs:
 2. The other pages are requested as a `PageScheduler` says (lazily, short pages again,
    re-reads after drift), concurrently through the client's governance. As many requests
    are in flight as the rate needs at the observed latency (rate x 95th percentile of the
-   round trips, within governance's concurrency limit); separately, at most 64 finished
-   pages wait for an earlier one to come back (a bound on memory; a slow consumer simply
-   stops new pages from being requested). ``prefetch`` instead bounds both together.
+   round trips, within governance's concurrency limit), and pages in flight and finished
+   pages waiting for an earlier one are bounded together: 32 pages, or as many as 1 MiB of
+   response bytes at the largest page lately where that is more, 64 at most. The bound is
+   on pages, not on time: a slow consumer (or a client short of CPU) stops new requests,
+   and memory stays the same whatever the machine's speed. ``prefetch`` instead sets the
+   bound. Pages released together (the head of the line came back) are built into records
+   one page at a time, as they are handed out.
    Records come out in source order by default; ``ordered=False`` hands out pages as they
    complete.
 3. A `Frontier` drops records handed out before (by record id) and keeps the checkpoint:
@@ -71,11 +75,12 @@ __all__ = ["Drift", "HarvestEstimate", "OffsetStream", "Page"]
 RecordT = TypeVar("RecordT", bound=Record)
 
 _log = logging.getLogger("esploro_async.pagination")
-# Pages in flight and waiting for an earlier one, together: as many as `_HELD_BYTES` of
-# response bytes (at the largest page seen lately), within [`_MIN_HELD`, `_MAX_HELD`].
-_HELD_BYTES = 1 << 20
-_MIN_HELD = 32
-_MAX_HELD = 64
+# Finished pages that may wait for an earlier one, beyond those in flight: as many as
+# `_WAITING_BYTES` of response bytes (at the largest page lately), in [`_MIN_WAITING`,
+# `_MAX_WAITING`].
+_WAITING_BYTES = 1 << 20
+_MIN_WAITING = 16
+_MAX_WAITING = 64
 _SPECULATIVE = 8
 _IN_FLIGHT_HEADROOM = 2
 _MAX_SHORT_REREADS = 2
@@ -147,7 +152,8 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         max_page_size: the endpoint's maximum (100 for Esploro).
         ordered: hand out records in source order (default), or pages as they complete.
         prefetch: pages in flight or buffered at most (default: in flight as the rate and
-            the latency need, and up to 64 finished pages buffered besides).
+            the latency need, and in flight and buffered together 32, up to 64 for pages
+            smaller than 32 KB: 1 MiB of responses).
         resume_from: a `Checkpoint` of an earlier harvest of the same query.
         on_insufficient_quota: ``"refuse"`` to start a harvest that cannot finish above the
             daily reserve (default), or ``"run"`` until the reserve and stop there with
@@ -480,7 +486,8 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             limit = self._prefetch - buffered
         else:
             # What is in flight must fit in the buffer once back, should the head be slow.
-            limit = min(self._in_flight_now(), self._held_pages() - buffered)
+            target = self._in_flight_now()
+            limit = min(target, target + self._waiting_room() - buffered)
         # Nothing in flight: the page the buffer waits for (a short page read again) goes.
         limit = max(limit, 0 if scheduler.in_flight else 1)
         while scheduler.in_flight < limit:
@@ -489,12 +496,12 @@ class OffsetStream(TaskHost, Generic[RecordT]):
                 return
             runner.start(offset)
 
-    def _held_pages(self) -> int:
-        """Pages in flight and waiting together, at most: `_HELD_BYTES` of the largest lately."""
+    def _waiting_room(self) -> int:
+        """Finished pages that may wait besides those in flight: `_WAITING_BYTES` of them."""
         largest = max(self._sizes, default=0)
         if not largest:
-            return _MIN_HELD
-        return max(_MIN_HELD, min(_MAX_HELD, _HELD_BYTES // largest))
+            return _MIN_WAITING
+        return max(_MIN_WAITING, min(_MAX_WAITING, _WAITING_BYTES // largest))
 
     # -- fetching ----------------------------------------------------------------------------
 

@@ -123,7 +123,8 @@ async def test_finished_pages_waiting_for_a_slow_one_are_bounded(
     and once the buffer is full nothing more is requested until it comes back."""
     from esploro_async.pagination import offset as module
 
-    monkeypatch.setattr(module, "_MAX_BUFFERED", 10)
+    monkeypatch.setattr(module, "_MIN_WAITING", 10)
+    monkeypatch.setattr(module, "_MAX_WAITING", 10)
     hang = Fault(kind="hang", endpoint="/esploro/v1/researchers", requests={2}, max_count=1)
     gw = gateway(6000, latency=Latency.fixed(0.1), faults=[hang])
     async with client_for(gw, timeout=5.0) as client:
