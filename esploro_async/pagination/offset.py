@@ -10,13 +10,12 @@ How a harvest runs:
 2. The other pages are requested as a `PageScheduler` says (lazily, short pages again,
    re-reads after drift), concurrently through the client's governance. As many requests
    are in flight as the rate needs at the observed latency (rate x 95th percentile of the
-   round trips, within governance's concurrency limit), and pages in flight and finished
-   pages waiting for an earlier one are bounded together: 32 pages, or as many as 1 MiB of
-   response bytes at the largest page lately where that is more, 64 at most. The bound is
-   on pages, not on time: a slow consumer (or a client short of CPU) stops new requests,
-   and memory stays the same whatever the machine's speed. ``prefetch`` instead sets the
-   bound. Pages released together (the head of the line came back) are built into records
-   one page at a time, as they are handed out.
+   round trips, within governance's concurrency limit); beside them, finished pages wait
+   for an earlier one to come back up to 1 MiB of responses (at the largest page lately;
+   16 to 64 pages; a bound on memory: a slow consumer simply stops new pages from being
+   requested). ``prefetch`` instead bounds both together. Pages released together (the
+   head of the line came back) are built into records one page at a time, as they are
+   handed out.
    Records come out in source order by default; ``ordered=False`` hands out pages as they
    complete.
 3. A `Frontier` drops records handed out before (by record id) and keeps the checkpoint:
@@ -152,8 +151,8 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         max_page_size: the endpoint's maximum (100 for Esploro).
         ordered: hand out records in source order (default), or pages as they complete.
         prefetch: pages in flight or buffered at most (default: in flight as the rate and
-            the latency need, and in flight and buffered together 32, up to 64 for pages
-            smaller than 32 KB: 1 MiB of responses).
+            the latency need, and besides them finished pages up to 1 MiB of responses,
+            16 to 64 pages).
         resume_from: a `Checkpoint` of an earlier harvest of the same query.
         on_insufficient_quota: ``"refuse"`` to start a harvest that cannot finish above the
             daily reserve (default), or ``"run"`` until the reserve and stop there with

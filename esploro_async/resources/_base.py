@@ -64,8 +64,8 @@ class StreamOptions(TypedDict, total=False):
         ordered: hand out records in source order (default ``True``), or pages as they
             complete.
         prefetch: pages in flight or buffered at most (default ``None``: as many in flight
-            as the rate and the latency need, and in flight and finished together at most
-            32 pages, up to 64 for pages smaller than 32 KB).
+            as the rate and the latency need, and besides them finished pages up to 1 MiB
+            of responses, 16 to 64 pages).
         resume_from: a `Checkpoint` of an earlier harvest of the same query (default
             ``None``: from the start).
         on_insufficient_quota: ``"refuse"`` (default) to refuse a harvest that cannot finish
