@@ -23,7 +23,7 @@ round trip is the API's own work, after the gateway counted the request). So the
 margin also reads the order in which the gateway counted our requests (`ArrivalOrder`,
 from ``X-Exl-Api-Remaining``): requests that arrived out of order widen the margin at
 once to what their gaps prove (`ArrivalOrder.proven`); once enough close pairs arrived in
-order, the target may go below the round-trip bound, down to the finest gap that order
+order, the target may go below the round-trip bound, down to 1.15 x the finest gap that order
 can resolve (about one interval) and never below ``min_margin``. While the order is still
 being read the margin does not widen on the round trips alone.
 

@@ -57,7 +57,9 @@ def test_requests_counted_in_order_bound_the_jitter_by_the_spacing() -> None:
     assert order.bound() is None  # too few pairs to speak
     feed(order, counted([0.01] * 200, start=50_000))
     bound = order.bound()
-    assert bound == pytest.approx(INTERVAL, rel=0.01)  # the finest gap order resolves
+    # The finest gap order resolves, and 15 % over it: a jitter just above one interval
+    # inverts neighbours as rarely as it breaks a margin of exactly one interval.
+    assert bound == pytest.approx(1.15 * INTERVAL, rel=0.01)
     assert order.inverted == 0.0
 
 

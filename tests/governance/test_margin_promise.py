@@ -11,8 +11,10 @@ in virtual time; the judge is the simulator's arrival log.
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta, timezone
 from typing import Literal
 
+import anyio
 import pytest
 
 from esploro_async import EsploroClient
@@ -52,3 +54,49 @@ async def test_no_more_than_25_arrivals_in_any_second_below_the_starting_margin(
     arrived = gateway.max_in_window(accepted_only=False, lane="client")
     assert arrived <= 25, f"{arrived} arrivals in one second at {jitter * 1000:.0f} ms of jitter"
     assert gateway.counts_by_status()[429] == 0
+
+
+def draw_near_the_resolution(seed: int) -> tuple[SimulatedGateway, float, float]:
+    """Jitter about one interval, where the order shows it rarely, and a midnight GMT.
+
+    A request leg that varies by about the spacing of the sends inverts neighbouring arrivals
+    rarely, about as rarely as it puts a 26th arrival into a second at a margin of one
+    interval. Midnight GMT then starts the count again from the full quota: the jitter the
+    inversions proved must still bound the margin after it.
+    """
+    rng = random.Random(f"margin-promise-midnight:{seed}")
+    jitter = rng.uniform(0.040, 0.060)
+    total_spread = rng.uniform(jitter, 0.3)
+    low = rng.uniform(0.02, 0.3)
+    to_midnight = rng.uniform(15.0, 50.0)
+    day_start = datetime(2026, 3, 1 + seed % 27, tzinfo=timezone.utc) + timedelta(days=1)
+    gateway = SimulatedGateway(
+        SyntheticInstitution(seed=seed, researchers=10),
+        latency=Latency.uniform(low, low + total_spread),
+        up_fraction=jitter / total_spread,
+        start=day_start - timedelta(seconds=to_midnight),
+        seed=seed,
+    )
+    return gateway, jitter, to_midnight
+
+
+@pytest.mark.parametrize("seed", range(8))
+async def test_jitter_about_one_interval_and_a_midnight_draw_no_429(seed: int) -> None:
+    gateway, jitter, to_midnight = draw_near_the_resolution(seed)
+    async with EsploroClient(
+        SIM_API_KEY, base_url="http://esploro.localhost", transport=gateway.transport()
+    ) as client:
+
+        async def worker() -> None:
+            for _ in range(45):
+                await client.request("GET", "researchers/test")
+
+        async with anyio.create_task_group() as tasks:
+            for _ in range(40):
+                tasks.start_soon(worker)
+    log = gateway.client_log()
+    assert log[-1].arrival - log[0].arrival > to_midnight + 5, "the run must cross midnight"
+    arrived = gateway.max_in_window(accepted_only=False, lane="client")
+    context = f"{jitter * 1000:.0f} ms of jitter, midnight after {to_midnight:.0f} s"
+    assert arrived <= 25, f"{arrived} arrivals in one second at {context}"
+    assert gateway.counts_by_status()[429] == 0, context
