@@ -49,6 +49,9 @@ class Runner(Protocol[T_co]):
     def start(self, key: int) -> None:
         """Start the job ``key``."""
 
+    def cancel(self, key: int) -> None:
+        """Cancel the job ``key`` if it is still running: it gives no answer."""
+
     async def next_result(self) -> tuple[int, T_co | Exception]:
         """The next answer: a job's value, or the exception it raised."""
 
@@ -88,22 +91,29 @@ class TaskGroupRunner(_Queued[T]):
     def __init__(self, fetch: Callable[[int], Awaitable[T]], task_group: TaskGroup) -> None:
         super().__init__(fetch)
         self._task_group = task_group
-        self._scopes: set[anyio.CancelScope] = set()
+        self._scopes: dict[anyio.CancelScope, int] = {}
         self._closed = False
 
     def start(self, key: int) -> None:
         """Start the job as a task of the group."""
-        self._task_group.start_soon(self._in_scope, key)
+        scope = anyio.CancelScope()
+        if self._closed:
+            scope.cancel()
+        self._scopes[scope] = key
+        self._task_group.start_soon(self._in_scope, scope, key)
 
-    async def _in_scope(self, key: int) -> None:
-        with anyio.CancelScope() as scope:
-            if self._closed:
+    def cancel(self, key: int) -> None:
+        """Cancel the jobs ``key`` still running (or not started yet)."""
+        for scope, job in list(self._scopes.items()):
+            if job == key:
                 scope.cancel()
-            self._scopes.add(scope)
+
+    async def _in_scope(self, scope: anyio.CancelScope, key: int) -> None:
+        with scope:
             try:
                 await self._run(key)
             finally:
-                self._scopes.discard(scope)
+                self._scopes.pop(scope, None)
 
     async def aclose(self) -> None:
         """Cancel the requests; the task group's exit waits for them."""
@@ -118,13 +128,22 @@ class AsyncioRunner(_Queued[T]):
 
     def __init__(self, fetch: Callable[[int], Awaitable[T]]) -> None:
         super().__init__(fetch)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], int] = {}
 
     def start(self, key: int) -> None:
         """Start the request as an asyncio task."""
         task = asyncio.ensure_future(self._run(key))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = key
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
+
+    def cancel(self, key: int) -> None:
+        """Cancel the tasks of job ``key`` still running."""
+        for task, job in list(self._tasks.items()):
+            if job == key:
+                task.cancel()
 
     async def aclose(self) -> None:
         """Cancel the tasks and wait for them, even if the caller is being cancelled."""
@@ -147,6 +166,10 @@ class InlineRunner(Generic[T]):
     def start(self, key: int) -> None:
         """Queue the request."""
         self._queued.append(key)
+
+    def cancel(self, key: int) -> None:
+        """Forget the queued request ``key``."""
+        self._queued = [queued for queued in self._queued if queued != key]
 
     async def next_result(self) -> tuple[int, T | Exception]:
         """Send the lowest queued request now and return its answer."""

@@ -82,7 +82,8 @@ class ArrivalOrder:
         """One accepted response: its request was granted at ``sent`` and counted ``remaining``.
 
         Returns whether the evidence changed in a way that may move the bound: an inversion
-        came, or the header started or stopped being readable.
+        came, the close pairs just reached ``min_pairs`` (the bound answers now), or the
+        header started or stopped being readable.
         """
         if self.departure:
             return False  # nothing to read, ever
@@ -97,9 +98,11 @@ class ArrivalOrder:
                 # The common case: sent after, and counted lower than, every sample kept
                 # (they are in order among themselves), none by more than a pair can drop:
                 # every pair is in order, and only the closest ones are gaps to keep.
+                was_short = len(self._gaps) < self._min_pairs
                 self._in_order(sent)
                 samples.append((sent, remaining))
-                return False
+                # The bound answers from the pair that completes ``min_pairs``: no later.
+                return was_short and len(self._gaps) >= self._min_pairs
         return self._observe_each(sent, remaining)
 
     def _in_order(self, sent: float) -> None:
@@ -122,6 +125,7 @@ class ArrivalOrder:
     def _observe_each(self, sent: float, remaining: int) -> bool:
         """`observe` pair by pair: any pair may be out of order, or the signal distrusted."""
         was_reading = self.reading
+        was_short = len(self._gaps) < self._min_pairs
         self._news = False
         plain = 4 * self._rate_limit + 2  # a drop no pair can exceed, whatever its gap
         gaps = self._gaps
@@ -146,7 +150,9 @@ class ArrivalOrder:
         else:
             self._unsorted = max(0, self._unsorted - 1)
         samples.append((sent, remaining))
-        return self._news or was_reading != self.reading
+        # The bound answers from the pair that completes ``min_pairs``: no later.
+        ready = was_short and len(self._gaps) >= self._min_pairs
+        return self._news or ready or was_reading != self.reading
 
     def _compare(self, gap: float, drop: int) -> None:
         """``drop``: how much lower the count of the request sent ``gap`` (>= 0) s later is."""

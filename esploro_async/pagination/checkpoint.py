@@ -10,7 +10,7 @@ import attrs
 
 from esploro_async.errors import ConfigurationError
 
-__all__ = ["Checkpoint", "canonical_params"]
+__all__ = ["Checkpoint", "canonical_params", "page_size_for"]
 
 _VERSION = 1
 
@@ -119,3 +119,15 @@ class Checkpoint:
         if not isinstance(data, dict):
             raise ValueError("not a checkpoint: expected a JSON object")
         return cls.from_dict(data)
+
+
+def page_size_for(page_size: int | None, max_page_size: int, resume_from: Checkpoint | None) -> int:
+    """The page size asked for, checked; a resumed harvest keeps its checkpoint's."""
+    size = max_page_size if page_size is None else page_size
+    if not 1 <= size <= max_page_size:
+        raise ConfigurationError(f"page_size must be between 1 and {max_page_size}, got {size}")
+    if resume_from is None:
+        return size
+    if page_size is not None and resume_from.page_size != page_size:
+        raise ConfigurationError("resume with the page size of the checkpoint")
+    return resume_from.page_size

@@ -3,10 +3,11 @@
 How a harvest runs:
 
 1. The first page (at the start offset, or one record before a checkpoint to check that
-   nothing moved) reveals the total; the pages after it are requested with it, a few
-   (``speculate``), so that the first round trip is not idle. Before going on, the stream
-   checks that the harvest can finish above the daily reserve (`estimate`), or refuses with
-   `InsufficientQuotaError`.
+   nothing moved) reveals the total; the pages after it are started while it is in flight
+   (`Speculation`: ``speculate`` before any response, then, once any response told the
+   total, the pages before it at the rate's pace), so that the first round trip is not
+   idle. Before going on, the stream checks that the harvest can finish above the daily
+   reserve (`estimate`), or refuses with `InsufficientQuotaError`.
 2. The other pages are requested as a `PageScheduler` says (lazily, short pages again,
    re-reads after drift), concurrently through the client's governance. As many requests
    are in flight as the rate needs at the observed latency (rate x 95th percentile of the
@@ -42,7 +43,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, M
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import anyio
-import attrs
 
 from esploro_async._concurrency import InlineRunner, Runner, TaskHost, runner_for
 from esploro_async.errors import (
@@ -55,8 +55,9 @@ from esploro_async.errors import (
 from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.models import Record
 from esploro_async.models._json import object_list, total_record_count
-from esploro_async.pagination.checkpoint import Checkpoint, canonical_params
-from esploro_async.pagination.fetched import FetchedPage, shelve
+from esploro_async.pagination.checkpoint import Checkpoint, canonical_params, page_size_for
+from esploro_async.pagination.estimate import HarvestEstimate
+from esploro_async.pagination.fetched import MAX_WAITING, FetchedPage, shelve, waiting_room
 from esploro_async.pagination.frontier import Frontier, Handout, Page
 from esploro_async.pagination.scheduler import (
     Drift,
@@ -65,6 +66,7 @@ from esploro_async.pagination.scheduler import (
     short_by,
     stride_for,
 )
+from esploro_async.pagination.speculation import Speculation
 
 if TYPE_CHECKING:
     from esploro_async.session.base import BaseClient
@@ -74,36 +76,9 @@ __all__ = ["Drift", "HarvestEstimate", "OffsetStream", "Page"]
 RecordT = TypeVar("RecordT", bound=Record)
 
 _log = logging.getLogger("esploro_async.pagination")
-# Finished pages that may wait for an earlier one, beyond those in flight: as many as
-# `_WAITING_BYTES` of response bytes (at the largest page lately), in [`_MIN_WAITING`,
-# `_MAX_WAITING`].
-_WAITING_BYTES = 1 << 20
-_MIN_WAITING = 16
-_MAX_WAITING = 64
 _SPECULATIVE = 8
 _IN_FLIGHT_HEADROOM = 2
 _MAX_SHORT_REREADS = 2
-
-
-@attrs.frozen
-class HarvestEstimate:
-    """What a harvest will cost.
-
-    Attributes:
-        total_records: the total the API reports.
-        remaining_records: records from the start (or checkpoint) position to the end.
-        requests_needed: requests still to send (the first page is already fetched).
-        quota_remaining: the daily-quota estimate now (None: unknown).
-        daily_reserve: the floor governance protects.
-        fits: whether the harvest finishes above the reserve (None: unknown).
-    """
-
-    total_records: int | None
-    remaining_records: int | None
-    requests_needed: int | None
-    quota_remaining: int | None
-    daily_reserve: int
-    fits: bool | None
 
 
 def _check_options(
@@ -120,18 +95,6 @@ def _check_options(
         raise ConfigurationError("on_insufficient_quota must be 'refuse' or 'run'")
     if speculate is not None and speculate < 0:
         raise ConfigurationError(f"speculate must be >= 0, got {speculate}")
-
-
-def _page_size(page_size: int | None, max_page_size: int, resume_from: Checkpoint | None) -> int:
-    """The page size asked for, checked; a resumed harvest keeps its checkpoint's."""
-    size = max_page_size if page_size is None else page_size
-    if not 1 <= size <= max_page_size:
-        raise ConfigurationError(f"page_size must be between 1 and {max_page_size}, got {size}")
-    if resume_from is None:
-        return size
-    if page_size is not None and resume_from.page_size != page_size:
-        raise ConfigurationError("resume with the page size of the checkpoint")
-    return resume_from.page_size
 
 
 class OffsetStream(TaskHost, Generic[RecordT]):
@@ -164,8 +127,11 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             reads are noticed, and read again, even when the total does not change.
         lane: the governance lane of its requests (default: the surrounding `use_lane`
             block, else ``"batch"``).
-        speculate: pages after the first to request with it, before its total is known
-            (default 8; 0 for none). Those past the end cost a request each.
+        speculate: pages after the first to request with it, before any total is known
+            (default 8; 0 for none); fewer when the client remembers a smaller total of the
+            same listing. Those past the end cost a request each, unless a response told the
+            total before they were sent (they are then cancelled). Once a total is known the
+            pages before it go on while the first page is in flight.
         remember_ids: ids kept to drop records handed out before: all (default, about 12 MB
             a million ids), or only the last N, in flat memory. The pages' one-record
             overlap is dropped either way; with N, a record read again further back (a
@@ -201,7 +167,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         self.list_key = list_key
         self.params: dict[str, Any] = {k: v for k, v in (params or {}).items() if v is not None}
         self._wrap = wrap
-        self.page_size: int = _page_size(page_size, max_page_size, resume_from)
+        self.page_size: int = page_size_for(page_size, max_page_size, resume_from)
         self.ordered = ordered
         self._prefetch = prefetch
         self._on_quota = on_insufficient_quota
@@ -212,7 +178,8 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         self.drifts: list[Drift] = []
         self._first: FetchedPage | None = None
         self._speculative = _SPECULATIVE if speculate is None else speculate
-        self._stray: set[int] = set()
+        self._speculation: Speculation | None = None
+        self._listing = (self.path, canonical_params(self.params))
         self._latencies: deque[float] = deque(maxlen=32)
         self._sizes: deque[int] = deque(maxlen=32)  # response bytes of the latest pages
         if resume_from is not None and not resume_from.matches(self.path, self.params):
@@ -326,8 +293,9 @@ class OffsetStream(TaskHost, Generic[RecordT]):
     async def _walk(self) -> AsyncGenerator[Handout[RecordT], None]:
         runner: Runner[FetchedPage] = runner_for(self._fetch, self._task_group)
         try:
-            speculative = self._speculate(runner)
+            self._speculation = self._speculate(runner)
             first = await self._first_page()
+            started = () if self._speculation is None else self._speculation.close()
             self._check_quota(first)
             yield self._frontier.in_order(first.offset, first.records, first.total)
             if first.total is None:
@@ -347,47 +315,55 @@ class OffsetStream(TaskHost, Generic[RecordT]):
                 overlap=self._stride != self.page_size,
                 first_edges=(*self._edges(first), len(first.records)),
             )
-            self._stray = {offset for offset in speculative if not scheduler.claim(offset)}
+            for offset in started:
+                scheduler.claim(offset)  # the others' answers are ignored
             async for handout in self._concurrent(scheduler, runner):
                 yield handout
         finally:
             with anyio.CancelScope(shield=True):
                 await runner.aclose()
 
-    def _speculate(self, runner: Runner[FetchedPage]) -> list[int]:
-        """Start the pages after the first one before the first one tells the total.
+    def _speculate(self, runner: Runner[FetchedPage]) -> Speculation | None:
+        """Start the pages after the first one while it is in flight (`Speculation`).
 
-        At most ``speculate`` (default `_SPECULATIVE`) and fewer than ``max_in_flight``,
-        never past a total known from a checkpoint, never more than the daily quota
-        estimate leaves above the reserve; none while the quota is unknown and a reserve
-        is kept (the first request of the day probes it, alone), when the first page is known
-        (`estimate`), or when requests run one at a time. A page past the end costs one
-        request and is ignored.
+        Before any total is known at most ``speculate`` (default `_SPECULATIVE`), never
+        past a total known from a checkpoint or remembered from an earlier listing of the
+        same query; none while the quota is unknown and a reserve is kept (the first request
+        of the day probes it, alone), when the first page is known (`estimate`), or when
+        requests run one at a time. Always within ``max_in_flight``, ``prefetch``, the
+        buffer and what the daily quota leaves above the reserve.
         """
         if self._first is not None or isinstance(runner, InlineRunner) or self._speculative < 1:
-            return []
-        base = self._first_offset()
-        # No more than could be in flight beside the first page.
-        count = min(self._speculative, self._client.governance.max_in_flight - 1)
-        if self._prefetch is not None:
-            count = min(count, self._prefetch - 1)  # the first page is one of them
+            return None
         known = self._frontier.total
-        if known is not None:
-            count = min(count, math.ceil((known - base - self.page_size) / self._stride))
+        if known is None:
+            known = self._client.listing_totals.get(self._listing)
+        return Speculation(
+            runner,
+            base=self._first_offset(),
+            page_size=self.page_size,
+            stride=self._stride,
+            skip=self._ahead,
+            limit=self._speculative,
+            most=self._beside_first(),
+            known=known,
+            room=self._room,
+            capacity=lambda: self._in_flight_now() - 1,
+            fits=self._fits,
+        )
+
+    def _beside_first(self) -> int:
+        """Pages that may be in flight (or wait in the buffer) beside the first one."""
+        most = min(self._client.governance.max_in_flight, MAX_WAITING) - 1
+        return most if self._prefetch is None else min(most, self._prefetch - 1)
+
+    def _room(self) -> int:
+        """Requests that may still start above the batch reserve (many while it is 0)."""
         snapshot = self._client.governance.snapshot()
         if snapshot.quota_estimate is not None:
-            count = min(count, snapshot.quota_estimate - snapshot.batch_reserve - 1)
-        elif snapshot.batch_reserve > 0:
-            return []  # the first request probes the quota: nothing else goes before it
-        offsets: list[int] = []
-        offset = base + self._stride
-        while len(offsets) < count:
-            if offset not in self._ahead:
-                offsets.append(offset)
-            offset += self._stride
-        for offset in offsets:
-            runner.start(offset)
-        return offsets
+            return snapshot.quota_estimate - snapshot.batch_reserve - 1
+        # Unknown: with a reserve the first request probes the quota, alone.
+        return 0 if snapshot.batch_reserve > 0 else MAX_WAITING
 
     async def _concurrent(
         self, scheduler: PageScheduler, runner: Runner[FetchedPage]
@@ -404,7 +380,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             if scheduler.in_flight == 0:
                 break
             offset, answer = await runner.next_result()
-            if offset in self._stray:
+            if not scheduler.expects(offset):
                 continue  # started before the total was known, and past it
             if isinstance(answer, DailyQuotaExhaustedError):
                 # The requests in flight settle; then the harvest stops here.
@@ -465,11 +441,8 @@ class OffsetStream(TaskHost, Generic[RecordT]):
     def _in_order(
         self, scheduler: PageScheduler, ready: dict[int, FetchedPage]
     ) -> Iterator[Handout[RecordT]]:
-        """The ready pages that no open page of the main pass comes before, one at a time.
-
-        Lazily: a page's records are built only when the one before it was handed out,
-        so a long line of pages released at once never exists as records all together.
-        """
+        """The ready pages no open main-pass page comes before, built into records lazily:
+        a long line of pages released at once never exists as records all together."""
         open_pages = scheduler.main_open
         first_open = min(open_pages) if open_pages else math.inf
         for offset in sorted(o for o in ready if o < first_open):
@@ -486,7 +459,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         else:
             # What is in flight must fit in the buffer once back, should the head be slow.
             target = self._in_flight_now()
-            limit = min(target, target + self._waiting_room() - buffered)
+            limit = min(target, target + waiting_room(self._sizes) - buffered)
         # Nothing in flight: the page the buffer waits for (a short page read again) goes.
         limit = max(limit, 0 if scheduler.in_flight else 1)
         while scheduler.in_flight < limit:
@@ -495,27 +468,28 @@ class OffsetStream(TaskHost, Generic[RecordT]):
                 return
             runner.start(offset)
 
-    def _waiting_room(self) -> int:
-        """Finished pages that may wait besides those in flight: `_WAITING_BYTES` of them."""
-        largest = max(self._sizes, default=0)
-        if not largest:
-            return _MIN_WAITING
-        return max(_MIN_WAITING, min(_MAX_WAITING, _WAITING_BYTES // largest))
-
     # -- fetching ----------------------------------------------------------------------------
 
     async def _fetch(self, offset: int) -> FetchedPage:
         params = {**self.params, "limit": self.page_size, "offset": offset}
-        response = await self._client.request(
-            "GET", self.path, params=params, format="json", lane=self.lane
-        )
+        try:
+            response = await self._client.request(
+                "GET", self.path, params=params, format="json", lane=self.lane
+            )
+        except Exception:
+            if self._speculation is not None:
+                self._speculation.answered(offset, None)  # no longer in flight
+            raise
         data = response.json_object()
         self._latencies.append(response.elapsed)
         self._sizes.append(len(response.content))
         records = object_list(data.get(self.list_key))
-        return FetchedPage(
-            offset, records, total_record_count(data), response.elapsed, response.content
-        )
+        total = total_record_count(data)
+        if total is not None:
+            self._client.listing_totals.remember(self._listing, total)
+        if self._speculation is not None:
+            self._speculation.answered(offset, total)
+        return FetchedPage(offset, records, total, response.elapsed, response.content)
 
     async def _first_page(self) -> FetchedPage:
         if self._first is None:
@@ -565,14 +539,24 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             )
         return raw
 
+    def _fits(self, total: int) -> bool:
+        """Whether a harvest of ``total`` may run (``on_insufficient_quota``, the quota)."""
+        if self._on_quota != "refuse":
+            return True
+        snapshot = self._client.governance.snapshot()
+        if snapshot.quota_estimate is None:
+            return True
+        needed = requests_after(self._first_offset(), total, self.page_size, self._stride)
+        if self._speculation is not None:
+            needed -= self._speculation.below(total)  # the quota estimate counts them already
+        return snapshot.quota_estimate - needed >= snapshot.daily_reserve
+
     def _check_quota(self, first: FetchedPage) -> None:
-        if self._on_quota != "refuse" or first.total is None:
+        if first.total is None or self._fits(first.total):
             return
         snapshot = self._client.governance.snapshot()
         needed = requests_after(first.offset, first.total, self.page_size, self._stride)
-        if snapshot.quota_estimate is None:
-            return
-        if snapshot.quota_estimate - needed < snapshot.daily_reserve:
+        if snapshot.quota_estimate is not None:
             raise InsufficientQuotaError(
                 f"harvesting {self.path} needs {needed} more requests, but the daily quota has "
                 f"{snapshot.quota_estimate} left and {snapshot.daily_reserve} are reserved. "

@@ -136,6 +136,10 @@ class PageScheduler:
         """Main-pass pages requested that have not come back whole yet."""
         return frozenset(self._main_open)
 
+    def expects(self, offset: int) -> bool:
+        """Whether ``offset`` was taken (or claimed) and its answer is awaited."""
+        return offset in self._in_flight
+
     def stop(self) -> None:
         """Request nothing new (the daily quota stopped the harvest)."""
         self._stopped = True

@@ -76,8 +76,9 @@ class StreamOptions(TypedDict, total=False):
             ``stream.drifts`` too).
         overlap: start each page on the last record of the page before (default ``True``),
             so that records deleted or inserted between two reads are noticed.
-        speculate: pages after the first to request before its total is known (default
-            ``None``: 8; 0 for none).
+        speculate: pages after the first to request before any total is known (default
+            ``None``: 8; 0 for none); once a response tells the total, the pages before it go
+            on while the first page is in flight (`esploro_async.pagination.speculation`).
         remember_ids: ids kept to drop records handed out twice (default ``None``: all;
             N: the last N, in flat memory, for consumers that store by id).
     """

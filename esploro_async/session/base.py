@@ -39,6 +39,7 @@ from esploro_async.governance.registry import (
     release_shared,
 )
 from esploro_async.governance.settings import GovernanceSettings
+from esploro_async.pagination.speculation import ListingTotals
 from esploro_async.retry import IDEMPOTENT_METHODS, RetryPolicy
 from esploro_async.session.bodies import BodyUnreadable, read_body
 from esploro_async.session.config import (
@@ -146,6 +147,9 @@ class BaseClient:
         self._http: httpx.AsyncClient = http_client
         self._attempt_deadline = attempt_deadline(http_client.timeout)
         self._closed = False
+        #: The total each listing (endpoint and query) reported last: a listing of the same
+        #: query speculates no further (`esploro_async.pagination.speculation`).
+        self.listing_totals = ListingTotals()
 
     def _governance(self, options: ClientOptions) -> GovernanceProtocol:
         """The governance given, or the process's shared one for this institution (or,

@@ -16,6 +16,7 @@ from esploro_async.bulk import BulkResult, bulk
 from esploro_async.client import EsploroClient as AsyncEsploroClient
 from esploro_async.governance.lanes import Lane, current_lane, use_lane
 from esploro_async.governance.protocol import GovernanceProtocol
+from esploro_async.pagination.speculation import ListingTotals
 from esploro_async.retry import RetryPolicy
 from esploro_async.session.config import Format
 from esploro_async.session.options import ClientOptions, check_options
@@ -140,6 +141,11 @@ class EsploroClient(Blocking[AsyncEsploroClient]):
     def max_response_bytes(self) -> int:
         """The largest response body read, counted after decompression."""
         return self._async.max_response_bytes
+
+    @property
+    def listing_totals(self) -> ListingTotals:
+        """The total each listing (endpoint and query) reported last (see `ListingTotals`)."""
+        return self._async.listing_totals
 
     # -- areas and methods, derived from the async client ----------------------------------
 

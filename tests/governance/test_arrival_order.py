@@ -63,6 +63,19 @@ def test_requests_counted_in_order_bound_the_jitter_by_the_spacing() -> None:
     assert order.inverted == 0.0
 
 
+def test_the_pair_that_completes_the_evidence_is_news_at_once() -> None:
+    """The margin may narrow on the response that completes ``min_pairs``, not 8 later."""
+    order = ArrivalOrder(min_pairs=48)
+    news = []
+    for sent, remaining in counted([0.01] * 60):
+        before = order.bound()
+        news.append((order.observe(sent, remaining), before is None, order.bound() is not None))
+    became = [i for i, (_, was_none, now_bound) in enumerate(news) if was_none and now_bound]
+    assert len(became) == 1
+    assert news[became[0]][0] is True  # the bound's first answer is reported
+    assert [i for i, (reported, _, _) in enumerate(news) if reported] == [0, became[0]]
+
+
 def test_an_inversion_is_evidence_of_at_least_its_gap() -> None:
     order = ArrivalOrder()
     delays = [0.01] * 200

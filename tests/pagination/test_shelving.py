@@ -97,6 +97,6 @@ async def test_a_slow_consumer_holds_at_most_the_bound_of_pages(
     assert requested == len(gw.log)
     # Requested and not handed out: in flight, or finished and waiting. Researchers' pages
     # are 36-37 KB: 1 MiB of them, 28, may wait besides the requests in flight.
-    room = stream._waiting_room()
-    assert room == offset_module._WAITING_BYTES // max(stream._sizes) == 28
+    room = fetched.waiting_room(stream._sizes)
+    assert room == fetched.WAITING_BYTES // max(stream._sizes) == 28
     assert most_held <= client.governance.max_in_flight + room
