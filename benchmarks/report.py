@@ -449,6 +449,8 @@ REDIS_HEAD = [
     "max in any 1 s",
     "accepted req/s",
     f"of {EFFECTIVE_RATE:.1f}/s",
+    "steady req/s",
+    "steady, of 25/s",
     "Redis commands/req",
     "errors",
 ]
@@ -467,6 +469,8 @@ def _redis_rows(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
                 str(r["max_in_window"]),
                 f"{r['throughput']:.1f}",
                 f"{r['efficiency']:.0%}",
+                f"{r['steady']:.1f}",
+                f"{r['steady_share']:.1%}",
                 "" if math.isnan(cmds) else f"{cmds:.2f}",
                 str(r["errors"]),
             ]
@@ -486,7 +490,7 @@ def redis_checks(rows: Sequence[dict[str, Any]]) -> list[Check]:
             [
                 f"{r['throttled']} too many",
                 f"{r['max_in_window'] - 25} over",
-                f"{0.9 * EFFECTIVE_RATE - r['throughput']:.1f} req/s short",
+                f"{0.94 * 25 - r['steady']:.1f} req/s short",
                 f"{r['commands'] - 3:.2f} over",
             ],
             strict=True,
@@ -703,8 +707,10 @@ def render(suite: Suite) -> str:
         "",
         f"4 worker processes x {suite.redis_per_process} requests (16 concurrent each), "
         "started at the same instant against one gateway (latency uniform 0.2–0.8 s). "
-        f"Accepted req/s is the aggregate steady rate; the effective rate is "
-        f"{EFFECTIVE_RATE:.1f}/s (25 / 1.10). Skew rows shift one process's clocks.",
+        "Accepted req/s is the aggregate over the whole run, against the effective rate "
+        f"{EFFECTIVE_RATE:.1f}/s of a fixed 0.10 margin (25 / 1.10); steady req/s leaves out "
+        "the first 5 s (start, the automatic margin narrowing) and the last 2 s (the workers "
+        "finishing one by one). Skew rows shift one process's clocks.",
         *_section_status(suite, "redis"),
     ]
     if suite.redis:

@@ -188,6 +188,11 @@ class AdaptiveRate:
         """The safety margin now in force."""
         return self._margin
 
+    @property
+    def departure(self) -> bool:
+        """Whether the arrival order showed the count is written as responses leave."""
+        return self._order is not None and self._order.departure
+
     def interval(self, now: float) -> float:
         """Seconds between grants at ``now``, after any additive recovery due."""
         self._recover(now)
@@ -211,6 +216,17 @@ class AdaptiveRate:
             and order.observe(now - round_trip, remaining)
         )
         if self._sample(round_trip) or news:
+            self._retarget(now)
+
+    def observe_arrival(self, now: float, sent: float, remaining: int) -> None:
+        """One accepted request, counted ``remaining`` by the gateway, sent at ``sent``.
+
+        For a gate that reads the arrival order of requests other than its own (every
+        process of an institution on Redis): ``sent`` is on a clock every sender shares
+        (the shared schedule's slot); `observe` is then given no ``remaining``.
+        """
+        order = self._order
+        if self.policy.auto_margin and order is not None and order.observe(sent, remaining):
             self._retarget(now)
 
     def _sample(self, round_trip: float) -> bool:

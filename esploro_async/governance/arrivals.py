@@ -29,8 +29,9 @@ taken as each request arrives falls by one at least between any two of them, so 
 is written later, when the response leaves (or cached), and its order is that of the
 departures, whose inversions tell the round-trip spread rather than the jitter before
 arrival. Refused requests (429) are not counted by the gateway, so their responses are not
-samples. That the count is written at arrival is an inference from the header's documented
-meaning, not a documented fact.
+samples; a sample told twice (the same send time and count) is one request. That the
+count is written at arrival is an inference from the header's documented meaning, not a
+documented fact.
 """
 
 from __future__ import annotations
@@ -124,6 +125,9 @@ class ArrivalOrder:
 
     def _observe_each(self, sent: float, remaining: int) -> bool:
         """`observe` pair by pair: any pair may be out of order, or the signal distrusted."""
+        # (The fast path never sees a sample twice: it is counted below every one kept.)
+        if (sent, remaining) in self._samples:
+            return False  # the same request told twice: no pair to compare
         was_reading = self.reading
         was_short = len(self._gaps) < self._min_pairs
         self._news = False

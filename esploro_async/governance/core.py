@@ -34,10 +34,11 @@ from esploro_async.governance.events import (
     QuotaLowEvent,
     ThrottledEvent,
 )
-from esploro_async.governance.foreign import ForeignLoad
+from esploro_async.governance.foreign import ForeignLoad, counter_timing
 from esploro_async.governance.lanes import LANES, Lane, lane_of, priority
 from esploro_async.governance.limiter import SpacingLimiter
 from esploro_async.governance.protocol import (
+    CounterTiming,
     OnQuotaExhausted,
     QuotaLedger,
     QuotaRefusal,
@@ -56,6 +57,28 @@ _log = logging.getLogger("esploro_async.governance")
 
 # Other integrations' requests per second below which a 429 is not blamed on them.
 _OTHERS_SEEN = 0.5
+
+# The likely cause of a 429 no other integration shows for, by what the counter showed.
+_CAUSES: dict[CounterTiming, str] = {
+    "arrival": "Likely cause: no other integration shows in X-Exl-Api-Remaining, so {jitter}",
+    "departure": (
+        "Likely cause: either another integration uses the institution's budget or {jitter}. "
+        "X-Exl-Api-Remaining is present but written as responses leave (two accepted "
+        "requests carried the same count), so neither the order of arrivals (the automatic "
+        "margin) nor other integrations' requests can be read from it; if another "
+        "integration shares the budget, run both through one RedisGovernance or lower "
+        "rate_limit to leave it a share"
+    ),
+    "absent": (
+        "Likely cause: either another integration uses the institution's budget or {jitter} "
+        "(without X-Exl-Api-Remaining the two cannot be told apart)"
+    ),
+    "unread": (
+        "Likely cause: either another integration uses the institution's budget or {jitter} "
+        "(X-Exl-Api-Remaining is not read with room_for_others=False and a fixed margin; "
+        'pass safety_margin="auto" to read it)'
+    ),
+}
 
 # After the reset, wait a little longer: the Date header has a 1 s resolution.
 _RESET_GRACE = 2.0
@@ -93,6 +116,7 @@ class LocalRateGate:
             hold=None if self._others is None else self._others.hold,
         )
         self._waiting: dict[Lane, int] = {"interactive": 0, "batch": 0}
+        self._counted = False  # an accepted response carried X-Exl-Api-Remaining
 
     @property
     def waiting(self) -> dict[Lane, int]:
@@ -128,8 +152,15 @@ class LocalRateGate:
         now = current_time()
         if self.policy.auto_margin:
             self._adaptive.observe(now, round_trip, remaining)
-        if self._others is not None and remaining is not None:
-            self._others.observe(now - round_trip, remaining)
+        if remaining is not None:
+            self._counted = True
+            if self._others is not None:
+                self._others.observe(now - round_trip, remaining)
+
+    def counter_timing(self) -> CounterTiming:
+        """What the responses showed of ``X-Exl-Api-Remaining`` (see `CounterTiming`)."""
+        adaptive = self._adaptive if self.policy.auto_margin else None
+        return counter_timing(self._others, adaptive, self.policy, self._counted)
 
     def others_rate(self) -> float | None:
         """Other integrations' requests per second as the daily counter shows them.
@@ -424,12 +455,11 @@ class Governance:
     def _likely_cause(self) -> str:
         """Why a 429 came, as far as the daily counter tells, and what to do about it."""
         others = self.rate.others_rate()
-        margin = self._margin()
+        timing = self.rate.counter_timing()
         jitter = (
-            f"requests reached the gateway more unevenly than the safety margin ({margin:.2f}) "
-            "covers: pass safety_margin=<the spread of your network's send-to-arrival delay "
-            "in seconds> (the automatic margin sees that spread only while X-Exl-Api-Remaining "
-            "is written as the gateway counts a request)"
+            f"requests reached the gateway more unevenly than the safety margin "
+            f"({self._margin():.2f}) covers: pass safety_margin=<the spread of your network's "
+            "send-to-arrival delay in seconds>"
         )
         if others is not None and others >= _OTHERS_SEEN:
             return (
@@ -439,12 +469,7 @@ class Governance:
                 "still fill a second. If 429s persist, run both through one RedisGovernance, "
                 "or lower rate_limit to leave it a share"
             )
-        if others is not None:
-            return f"Likely cause: no other integration shows in X-Exl-Api-Remaining, so {jitter}"
-        return (
-            f"Likely cause: either another integration uses the institution's budget or {jitter} "
-            "(without X-Exl-Api-Remaining the two cannot be told apart)"
-        )
+        return _CAUSES[timing].format(jitter=jitter)
 
     def _check_quota_alerts(self) -> None:
         if not self._quota_alerts:

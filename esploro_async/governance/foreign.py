@@ -12,8 +12,20 @@ as long as they possibly can.
 its arrival is expected to hold fewer than ``rate_limit - headroom`` requests: ours granted
 in the last second, the others' seen in it, and, for the time since the latest request
 whose count came back (not seen yet), the others' rate times that time plus `_Z` standard
-deviations of a Poisson count. Nothing is held while no other integration was seen lately:
-a quiet institution runs at the rate gate's own pace.
+deviations of their count (Poisson's, widened by how clumped their counts were lately:
+bursts of many requests at once leave room for a burst). Every window that will hold the
+request is checked, not only the one at its arrival: a request stays in the window for a
+second, and the others' arrivals during that second are what it may push out. Nothing is
+held while no other integration was seen lately: a quiet institution runs at the rate gate's
+own pace.
+
+The physics: with the others at 10 req/s (Poisson) a window holds 15 or more of theirs about
+8 % of the time, and a request of ours stays a second in the window, so neither side can be
+kept free of 429s at any steady share of the 15 left on average. Reading the window the
+others left (up to the latest count that came back, a few tenths of a second ago) lets our
+requests go where their window is light and wait where it is heavy, which beats any fixed
+rate; what arrives after the latest count is unknown, and that part of the window is the
+whole of the trade.
 
 Inferred, not documented: that the count falls by one per counted request and is written
 at arrival. Two accepted requests of ours with the same count show it is written later
@@ -26,14 +38,25 @@ from __future__ import annotations
 
 import bisect
 import math
+from typing import TYPE_CHECKING
 
-__all__ = ["ForeignLoad"]
+if TYPE_CHECKING:
+    from esploro_async.governance.adaptive import AdaptiveRate, RatePolicy
+    from esploro_async.governance.protocol import CounterTiming
 
-# Seconds of samples the others' rate is measured over, and the least span it needs.
+__all__ = ["ForeignLoad", "counter_timing"]
+
+# Seconds of samples the others' rate is measured over, and the least span it is divided by
+# (over a shorter one, at the start, their count is taken over this span: an underestimate,
+# not the nothing that let our first second run full).
 _RATE_SPAN = 10.0
 _MIN_SPAN = 0.5
 # Standard deviations of the others' unseen arrivals kept free in a window.
-_Z = 1.5
+_Z = 1.25
+# Bins (s) their counts' spread is measured in, and the variance-to-mean ratio above which
+# their arrivals count as bursts rather than Poisson noise.
+_BIN = 0.25
+_BURSTY = 3.0
 # ... and of their count in a second, kept free by our pace.
 _Z_PACE = 0.5
 # The slowest pace (requests per second) the others' load can impose.
@@ -64,6 +87,7 @@ class ForeignLoad:
         self._samples: list[tuple[float, int]] = []  # (granted at, remaining), by time
         self._events: list[tuple[float, int]] | None = []  # the others': (at, how many)
         self._rate = 0.0
+        self._clumping = 1.0  # variance over mean of their counts: 1 for Poisson arrivals
         self._departure = False  # the count is not taken at arrival: nothing to read
 
     @property
@@ -71,6 +95,17 @@ class ForeignLoad:
         """The other integrations' estimated requests per second (0 when none were seen)."""
         self._derive()
         return self._rate
+
+    @property
+    def clumping(self) -> float:
+        """How much more their counts vary than Poisson arrivals' would (1: not measurably)."""
+        self._derive()
+        return self._clumping
+
+    @property
+    def departure(self) -> bool:
+        """Whether two accepted requests of ours showed one count: written as responses leave."""
+        return self._departure
 
     @property
     def reading(self) -> bool:
@@ -141,6 +176,23 @@ class ForeignLoad:
                 return t
         return now + _WINDOW
 
+    def known(self, now: float) -> int:
+        """Requests known to be in the window at ``now``: ours granted, the others' seen."""
+        self._derive()
+        events = self._events
+        assert events is not None
+        start = now - _WINDOW
+        grants = self._grants
+        ours = bisect.bisect(grants, now) - bisect.bisect(grants, start)
+        return ours + sum(count for at, count in events if start < at <= now)
+
+    def expected(self, now: float) -> float:
+        """The expected count in the window at ``now``: `known`, and their unseen at their rate."""
+        if not self._samples:
+            return float(self.known(now))
+        unseen = self.rate * min(_WINDOW, max(0.0, now - self._samples[-1][0]))
+        return self.known(now) + unseen
+
     def pace(self, now: float) -> float | None:
         """Our requests per second that leave the others room; ``None``: none seen lately.
 
@@ -157,7 +209,7 @@ class ForeignLoad:
     def _unseen(self, end: float, last_seen: float) -> float:
         """The others' arrivals not seen yet in the window ending at ``end``, kept free."""
         expected = self._rate * min(_WINDOW, max(0.0, end - last_seen))
-        return expected + _Z * math.sqrt(expected)
+        return expected + _Z * math.sqrt(expected * self._clumping)
 
     # -- internals ------------------------------------------------------------------------
 
@@ -191,12 +243,50 @@ class ForeignLoad:
         events.sort()
         self._events = events
         span = samples[-1][0] - samples[0][0] if samples else 0.0
-        if span < _MIN_SPAN:
+        if span <= 0.0:
             self._rate = 0.0
             return
+        span = max(span, _MIN_SPAN)
         # The rate from the two ends only: jitter moves each end's count by as much up as
         # down, where the running maximum above only ever rises with it.
         ours = bisect.bisect(grants, samples[-1][0] + _SAME) - bisect.bisect(
             grants, samples[0][0] + _SAME
         )
         self._rate = max(0.0, samples[0][1] - samples[-1][1] - ours) / span
+        self._clumping = _clumping(events, samples[-1][0])
+
+
+def _clumping(events: list[tuple[float, int]], end: float) -> float:
+    """How much more their counts vary than Poisson arrivals': variance over mean per `_BIN`.
+
+    Bursts (many requests within a moment, then none) make it large: the room kept for their
+    unseen arrivals then grows with it. Below `_BURSTY` it is sampling noise: 1.
+    """
+    bins = int(_RATE_SPAN / _BIN)
+    counts = [0] * bins
+    start = end - bins * _BIN
+    for at, count in events:
+        k = math.floor((at - start) / _BIN)
+        if 0 <= k < bins:
+            counts[k] += count
+    mean = sum(counts) / bins
+    if mean <= 0:
+        return 1.0
+    variance = sum((c - mean) ** 2 for c in counts) / bins
+    ratio = variance / mean
+    return ratio if ratio >= _BURSTY else 1.0
+
+
+def counter_timing(
+    others: ForeignLoad | None, adaptive: AdaptiveRate | None, policy: RatePolicy, counted: bool
+) -> CounterTiming:
+    """What a rate gate saw of ``X-Exl-Api-Remaining`` (see `CounterTiming`).
+
+    ``others`` and ``adaptive`` read the counter when present (``adaptive`` only with the
+    automatic margin); ``counted``: an accepted response carried it.
+    """
+    if others is None and not policy.auto_margin:
+        return "unread"
+    if (others is not None and others.departure) or (adaptive is not None and adaptive.departure):
+        return "departure"
+    return "arrival" if counted else "absent"

@@ -29,6 +29,7 @@ from esploro_async.governance.lanes import Lane
 
 __all__ = [
     "Attempt",
+    "CounterTiming",
     "GovernanceProtocol",
     "OnQuotaExhausted",
     "QuotaLedger",
@@ -41,6 +42,13 @@ __all__ = [
 
 OnQuotaExhausted = Literal["raise", "wait"]
 """At the daily quota: ``"raise"`` `DailyQuotaExhaustedError`, or ``"wait"`` for the reset."""
+
+CounterTiming = Literal["arrival", "departure", "absent", "unread"]
+"""What the responses showed of ``X-Exl-Api-Remaining``: ``"arrival"``, a count taken as the
+gateway counts each request (as far as the order of the counts tells); ``"departure"``, two
+accepted requests with the same count, so it is written as responses leave and the order of
+arrivals cannot be read from it; ``"absent"``, no accepted response carried it yet;
+``"unread"``, the gate does not read it (``room_for_others`` and ``auto_margin`` both off)."""
 
 
 @attrs.frozen
@@ -132,6 +140,9 @@ class RateGate(Protocol):
         """Other integrations' requests per second as the daily counter shows them.
 
         ``None`` when this gate cannot tell (no header seen, or it does not read it)."""
+
+    def counter_timing(self) -> CounterTiming:
+        """What the responses showed of ``X-Exl-Api-Remaining`` (see `CounterTiming`)."""
 
     @property
     def waiting(self) -> Mapping[Lane, int]:

@@ -299,9 +299,11 @@ async def test_an_automatic_margin_reading_the_arrival_order_widens_on_a_429(
     store: MakeStore,
 ) -> None:
     governance = store(GovernanceSettings(safety_margin="auto", first_pause=0.05))
-    await governance.rate.acquire(BATCH)
     for n in range(4):
-        governance.rate.observe(0.1, 1000 - n)  # counts taken at arrival, in order
+        # Each response after its own permit (on Redis the order is the institution's,
+        # read back with the next permit): counts taken at arrival, in order.
+        await governance.rate.acquire(BATCH)
+        governance.rate.observe(0.1, 1000 - n)
     await governance.rate.throttled(None)
     assert governance.rate.current_margin() >= 0.2 - 1e-9
 

@@ -116,6 +116,19 @@ def test_a_count_that_is_not_taken_at_arrival_is_not_trusted_again() -> None:
     assert order.proven() == 0.0
 
 
+def test_one_request_told_twice_is_not_two_requests_with_one_count() -> None:
+    # On Redis every process reads the institution's arrivals from a shared list: one that
+    # reaches a process twice is the same request (same slot), not a count written later.
+    order = ArrivalOrder()
+    samples = counted([0.01] * 200)
+    feed(order, samples)
+    bound = order.bound()
+    for sample in samples[-3:]:
+        order.observe(*sample)
+    assert not order.departure
+    assert order.bound() == bound
+
+
 def test_a_jump_of_the_count_is_distrusted_for_a_while_only() -> None:
     order = ArrivalOrder()
     samples = counted([0.01] * 200, start=100_000)

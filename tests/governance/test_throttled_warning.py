@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from esploro_async import EsploroClient
+from esploro_async.governance import Governance
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
 
 pytestmark = pytest.mark.looptime
@@ -62,3 +63,41 @@ async def test_another_integration_is_named_when_the_counter_shows_it(
     assert warnings
     assert any("another integration of the institution sends about" in m for m in warnings)
     assert not any("no other integration" in m for m in warnings)
+
+
+async def test_a_count_written_at_departure_is_named_not_called_missing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The header is there, but written as each response leaves: its order is not that of the
+    # arrivals, so the automatic margin cannot read the jitter from it (nor the others).
+    warnings = await harvest_warnings(
+        caplog, Latency.uniform(0.2, 1.4), up_fraction=0.5, remaining_header="departure"
+    )
+    assert warnings
+    for message in warnings:
+        assert "written as responses leave" in message
+        assert "safety_margin" in message
+        assert "without X-Exl-Api-Remaining" not in message
+
+
+async def test_a_missing_header_is_named_as_missing(caplog: pytest.LogCaptureFixture) -> None:
+    warnings = await harvest_warnings(
+        caplog, Latency.uniform(0.2, 1.4), up_fraction=0.5, remaining_header="none"
+    )
+    assert warnings
+    for message in warnings:
+        assert "without X-Exl-Api-Remaining the two cannot be told apart" in message
+        assert "written as responses leave" not in message
+
+
+async def test_a_counter_left_unread_says_how_to_read_it(caplog: pytest.LogCaptureFixture) -> None:
+    warnings = await harvest_warnings(
+        caplog,
+        Latency.uniform(0.2, 1.4),
+        {"governance": Governance.local(safety_margin=0.10, room_for_others=False)},
+        up_fraction=0.5,
+    )
+    assert warnings
+    for message in warnings:
+        assert "is not read" in message
+        assert 'safety_margin="auto"' in message

@@ -6,11 +6,13 @@ workers are real OS processes running ``python -m benchmarks.redis_workers worke
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,9 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from esploro_async import EsploroClient
 from esploro_async.governance.redis import RedisGovernance
-from esploro_async.testing import Latency, SimulatedGateway, SyntheticInstitution
+from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
 from esploro_async.testing.gateway import max_in_window as max_in_window
 from esploro_async.testing.redis_server import RedisServer
 
@@ -66,6 +69,42 @@ def gateway(**kwargs: Any) -> SimulatedGateway:
     kwargs.setdefault("up_fraction", 0.05)
     kwargs.setdefault("start", datetime.now(timezone.utc))
     return SimulatedGateway(SyntheticInstitution(seed=1, researchers=2000, assets=10), **kwargs)
+
+
+@asynccontextmanager
+async def processes(
+    redis_url: str, gw: SimulatedGateway, count: int
+) -> AsyncIterator[list[tuple[EsploroClient, RedisGovernance]]]:
+    """``count`` clients of one institution at the defaults, each with a `RedisGovernance`
+    of its own (to Redis, one process each)."""
+    govs = [governance(redis_url) for _ in range(count)]
+    clients = [
+        EsploroClient(
+            SIM_API_KEY, base_url="http://esploro.localhost", transport=gw.transport(), governance=g
+        )
+        for g in govs
+    ]
+    try:
+        yield list(zip(clients, govs, strict=True))
+    finally:
+        for c in clients:
+            await c.aclose()
+        for g in govs:
+            await g.aclose()
+
+
+async def harvest(client: EsploroClient, offsets: Sequence[int]) -> None:
+    """Request one page of ``/researchers`` per offset, 8 at a time (batch lane)."""
+    queue = list(offsets)
+
+    async def run() -> None:
+        while queue:
+            offset = queue.pop()
+            await client.request(
+                "GET", "researchers", params={"offset": offset, "limit": 10}, lane="batch"
+            )
+
+    await asyncio.gather(*(run() for _ in range(8)))
 
 
 def start_worker(base_url: str, redis_url: str, offsets: Sequence[int], **cfg: Any) -> Any:

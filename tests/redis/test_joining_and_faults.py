@@ -95,6 +95,8 @@ async def test_a_count_reported_moments_ago_needs_no_probe(
         lambda prefix, admin: admin.hset(prefix + "rate", mapping={"tat": "x", "rate": "y"}),
         lambda prefix, admin: admin.hset(prefix + "inflight", "someone", "many"),
         lambda prefix, admin: admin.set(prefix + "margins", "x"),
+        lambda prefix, admin: admin.set(prefix + "arrivals", "x"),
+        lambda prefix, admin: admin.rpush(prefix + "arrivals", "9 x y", "garbage"),
         lambda prefix, admin: admin.hset(prefix + "grants", "1", "x"),
     ],
 )

@@ -6,7 +6,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,11 @@ def status(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([CLI, "status", *args], capture_output=True, text=True, timeout=30)
 
 
+def _at_full_rate(shown: subprocess.CompletedProcess[str]) -> bool:
+    """Whether ``status --json`` shows both workers' grants at full rate (or failed)."""
+    return bool(shown.returncode) or json.loads(shown.stdout)["granted_per_second"] >= 15
+
+
 async def test_status_while_two_processes_harvest(redis_url: str) -> None:
     gw = gateway(quota_remaining=50_000)
     args = ("--redis-url", redis_url, "--institution", INST)
@@ -29,11 +33,10 @@ async def test_status_while_two_processes_harvest(redis_url: str) -> None:
             start_worker(server.url, redis_url, range(p * 1000, p * 1000 + 1000, 10))
             for p in range(2)
         ]
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # until both run at full rate (imports are slow)
+        shown = None
+        while shown is None or not _at_full_rate(shown):  # imports are slow: no fixed wait
+            assert all(p.poll() is None for p in procs), "a worker ended before full rate"
             shown = await asyncio.to_thread(status, *args, "--json")
-            if shown.returncode or json.loads(shown.stdout)["granted_per_second"] >= 15:
-                break
         text = await asyncio.to_thread(status, *args)
         await asyncio.to_thread(finish, procs)
     assert shown.returncode == 0, shown.stderr

@@ -6,7 +6,7 @@ RESERVE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'anchor', 'paused', 'ilast', 'itat', 'tat0',
-                    'qtat', 'n')
+                    'qtat', 'n', 'an')
 local ceiling = tonumber(ARGV[1])
 local rate = tonumber(s[2]) or ceiling
 if rate > ceiling then rate = ceiling end
@@ -160,6 +160,42 @@ if granted == 1 then
   end
   redis.call('PEXPIRE', KEYS[4], 120000)
 end
+-- The arrival order, judged institution-wide (an automatic margin reading it: ARGV[20] ~= '').
+-- Each process hands in the slot (µs) and X-Exl-Api-Remaining of its accepted requests
+-- (ARGV[19]: 'slot remaining ...'); they are numbered ('an') and the latest 64 kept, and each
+-- process is given those numbered after the last one it read (ARGV[20]): every process reads
+-- the order of every request of the institution against the one schedule they were spaced on.
+local read = 0
+local arrivals = {}
+if ARGV[20] ~= '' then
+  local an = tonumber(s[10]) or 0
+  local tail = redis.call('LRANGE', KEYS[7], -1, -1)[1]
+  local top = tail and tonumber(string.match(tail, '^(%d+) '))
+  if top == nil or top > an then
+    -- The count was lost (or never started): what the list holds would be read twice.
+    redis.call('DEL', KEYS[7])
+  end
+  for slot_us, left in string.gmatch(ARGV[19], '(%d+) (%d+)') do
+    an = an + 1
+    redis.call('RPUSH', KEYS[7], string.format('%.0f', an) .. ' ' .. slot_us .. ' ' .. left)
+  end
+  redis.call('LTRIM', KEYS[7], -64, -1)
+  redis.call('PEXPIRE', KEYS[7], 120000)
+  redis.call('HSET', KEYS[1], 'an', string.format('%.0f', an))
+  local from = tonumber(ARGV[20]) or 0
+  if from > an then from = 0 end
+  if an > from then
+    local new = redis.call('LRANGE', KEYS[7], -math.min(64, an - from), -1)
+    for i = 1, #new do
+      local k, slot_us, left = string.match(new[i], '^(%d+) (%d+) (%d+)$')
+      if k and tonumber(k) > from then
+        arrivals[#arrivals + 1] = slot_us
+        arrivals[#arrivals + 1] = left
+      end
+    end
+  end
+  read = an
+end
 redis.call('HSET', KEYS[2], ARGV[8], ARGV[9] .. ' ' .. ARGV[10])
 redis.call('ZADD', KEYS[3], string.format('%.0f', now), ARGV[8])
 local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - 60000000)
@@ -169,7 +205,8 @@ if #gone > 0 then
 end
 redis.call('PEXPIRE', KEYS[2], 120000)
 redis.call('PEXPIRE', KEYS[3], 120000)
-return {granted, wait, interval, tostring(rate), paused - now, ahead, tostring(margin), number}
+return {granted, wait, interval, tostring(rate), paused - now, ahead, tostring(margin), number,
+        string.format('%.0f', slot), string.format('%.0f', read), arrivals}
 """
 
 PENALIZE_LUA = """

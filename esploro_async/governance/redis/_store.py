@@ -117,6 +117,7 @@ class Store:
         self.grants_key = base + "grants"
         self.margins_key = base + "margins"
         self.room_key = base + "room"
+        self.arrivals_key = base + "arrivals"
         self.channel = base + "events"
         self.client = connect(url, pool_size=pool_size, socket_timeout=socket_timeout)
         self.reserve_script = self.client.register_script(RESERVE_LUA)

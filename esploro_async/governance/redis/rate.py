@@ -7,16 +7,20 @@ import contextlib
 import heapq
 import itertools
 import math
+from collections import deque
+from collections.abc import Sequence
+from contextvars import ContextVar
 
 import anyio
 
 from esploro_async._clock import current_time
 from esploro_async.errors import ConfigurationError, RedisUnavailableError
 from esploro_async.governance.adaptive import AdaptiveRate, RatePolicy
-from esploro_async.governance.foreign import ForeignLoad
+from esploro_async.governance.foreign import ForeignLoad, counter_timing
 from esploro_async.governance.lanes import Lane
 from esploro_async.governance.lanes import priority as priority_of
 from esploro_async.governance.limiter import SpacingLimiter
+from esploro_async.governance.protocol import CounterTiming
 from esploro_async.governance.redis._store import (
     US,
     Fallback,
@@ -31,6 +35,9 @@ _LISTEN_POLL = 0.5  # seconds between looks at whether the pause listener should
 _BATCH = priority_of("batch", retry=True)  # the lowest priority value of the batch lane
 # Seconds of the institution's grants ForeignLoad keeps (spread over at most this span).
 _GRANTS_KEPT = 12.0
+# The slot (Redis µs) of the permit this task was last granted: a response is told to
+# `observe` in the task that acquired its permit, with nothing else to name the permit by.
+_SLOT: ContextVar[int | None] = ContextVar("esploro_async_redis_slot", default=None)
 
 
 class _PriorityLock:
@@ -197,12 +204,18 @@ class RedisRateGate:
         # The automatic margin: this process's proposal comes from what it observes, the
         # margin in force is the widest proposal of the institution's processes (in Redis).
         self._adaptive = AdaptiveRate(policy) if policy.auto_margin else None
+        # Its arrival order is the institution's: every process hands in the slot and count
+        # of its accepted requests and reads everyone's (module docstring of _scripts).
+        self._reads_order = policy.auto_margin and policy.arrival_order
+        self._handed: deque[str] = deque(maxlen=64)  # 'slot remaining' not yet in Redis
+        self._read = 0  # the number of the last arrival of the institution read
         self._margin = policy.safety_margin
         self._interval = policy.interval
         # Other integrations, from the daily counter: its fall less the institution's own
         # grants, which every process numbers in Redis ('n'), so no process of the
         # institution counts as foreign to another.
         self._others = ForeignLoad(policy.rate_limit) if policy.room_for_others else None
+        self._counted = False  # an accepted response carried X-Exl-Api-Remaining
         self._number = 0  # the institution's grant number of this process's latest start
         self._number_at = -math.inf
         # Insurance against bunching, spaced by the interval less the late tolerance: at the
@@ -251,8 +264,9 @@ class RedisRateGate:
         while True:
             reservation = await self._reserve(priority)
             if reservation is None:
+                _SLOT.set(None)
                 return  # granted by the local fallback
-            slot, epoch, number = reservation
+            slot, epoch, number, slot_us = reservation
             await anyio.sleep_until(slot)
             if epoch != self._epoch and slot < self._paused_until:
                 self.stats["dropped"] += 1
@@ -261,6 +275,7 @@ class RedisRateGate:
                 await self._insurance.acquire(priority)
                 if current_time() - slot <= self.late_tolerance:
                     self._started(number)
+                    _SLOT.set(slot_us)
                     return
             self.stats["stale"] += 1
 
@@ -323,12 +338,30 @@ class RedisRateGate:
 
     def observe(self, round_trip: float, remaining: int | None) -> None:
         """One response: feeds this process's proposal for the automatic margin and the
-        estimate of other integrations' requests."""
+        estimate of other integrations' requests.
+
+        The count of an accepted request goes to Redis with this process's next reservation,
+        named by the slot its permit was granted in this task; every process reads it back
+        with the others' (the institution's arrival order, `AdaptiveRate.observe_arrival`).
+        """
         now = current_time()
+        slot = _SLOT.get()
+        _SLOT.set(None)
         if self._adaptive is not None:
-            self._adaptive.observe(now, round_trip, remaining)
-        if self._others is not None and remaining is not None:
-            self._others.observe(now - round_trip, remaining)
+            if self._reads_order:
+                self._adaptive.observe(now, round_trip, None)  # its order: from Redis
+                if remaining is not None and slot is not None:
+                    self._handed.append(f"{slot} {remaining}")
+            else:
+                self._adaptive.observe(now, round_trip, remaining)
+        if remaining is not None:
+            self._counted = True
+            if self._others is not None:
+                self._others.observe(now - round_trip, remaining)
+
+    def counter_timing(self) -> CounterTiming:
+        """What this process's responses showed of ``X-Exl-Api-Remaining`` (`CounterTiming`)."""
+        return counter_timing(self._others, self._adaptive, self.policy, self._counted)
 
     def others_rate(self) -> float | None:
         """Other integrations' requests per second as the daily counter shows them, less
@@ -379,7 +412,7 @@ class RedisRateGate:
         self._insurance.pause_until(deadline)
         self._fallback_limiter.pause_until(deadline)
 
-    async def _reserve(self, priority: int) -> tuple[float, int, int] | None:
+    async def _reserve(self, priority: int) -> tuple[float, int, int, int] | None:
         await self._queue.acquire(priority)
         try:
             while True:
@@ -405,7 +438,7 @@ class RedisRateGate:
                     self._ticket = not granted  # refused: this process holds a ticket
                 if granted:
                     self.stats["grants"] += 1
-                    return now + wait_s, epoch, as_int(reply[7])
+                    return now + wait_s, epoch, as_int(reply[7]), as_int(reply[8])
                 self.stats["refusals"] += 1
                 # Ask again when the free slot is well within reach.
                 await self._queue.yield_for(wait_s - horizon_s / 2)
@@ -426,6 +459,7 @@ class RedisRateGate:
                 store.grants_key,
                 store.margins_key,
                 store.room_key,
+                store.arrivals_key,
             ],
             [
                 repr(policy.rate_limit),
@@ -447,8 +481,27 @@ class RedisRateGate:
                 round((self.horizon if interactive else self.batch_horizon) * US),
                 "1" if self._ticket and not interactive else "0",
                 self._pace(),
+                *self._arrival_args(),
             ],
         )
+
+    def _arrival_args(self) -> tuple[str, str]:
+        """The arrivals this process hands in, and the last one it read ('', '': none)."""
+        if not self._reads_order:
+            return "", ""
+        handed = " ".join(self._handed)
+        self._handed.clear()
+        return handed, str(self._read)
+
+    def _read_arrivals(self, read: object, arrivals: Sequence[object]) -> None:
+        """The institution's arrivals handed in since this process last read them."""
+        adaptive = self._adaptive
+        if adaptive is None:
+            return
+        self._read = as_int(read)
+        now = current_time()
+        for i in range(0, len(arrivals) - 1, 2):
+            adaptive.observe_arrival(now, as_int(arrivals[i]) / US, as_int(arrivals[i + 1]))
 
     def _pace(self) -> str:
         """The pace this process proposes to leave other integrations room ('': none)."""
@@ -458,6 +511,9 @@ class RedisRateGate:
     def _apply_reply(self, reply: list[object], recovering: bool) -> tuple[bool, float, float]:
         """Take in the shared state of a reserve reply: (granted, wait s, horizon s)."""
         granted, wait, interval, rate, paused, horizon, margin = reply[:7]
+        if self._reads_order:
+            arrivals = reply[10]
+            self._read_arrivals(reply[9], arrivals if isinstance(arrivals, list) else [])
         now = current_time()
         if recovering:
             self._down = False
