@@ -47,6 +47,8 @@ _PAIR_WINDOW = 0.5
 _CLOSE = 0.1
 # New close pairs after which the resolution is sorted out again.
 _RESORT = 64
+# The latest responses kept: at 25 req/s they hold every request sent within _PAIR_WINDOW.
+_KEPT = 16
 # Headroom over the resolution while no pair is inverted (module docstring).
 _UNSEEN = 1.15
 
@@ -60,11 +62,14 @@ class ArrivalOrder:
         history: pair verdicts kept (the recent past that `bound` speaks for).
     """
 
+    _fast_path = True  # False: every pair on its own (the reference the fast path is tested by)
+
     def __init__(self, rate_limit: float = 25.0, *, min_pairs: int = 48, history: int = 512):
         self._rate_limit = rate_limit
         self._min_pairs = min_pairs
-        # The latest responses: at 25 req/s they hold every request sent within _PAIR_WINDOW.
-        self._samples: deque[tuple[float, int]] = deque(maxlen=16)
+        self._samples: deque[tuple[float, int]] = deque(maxlen=_KEPT)  # the latest responses
+        # Samples still to come before those kept are in order (sent and counted) again.
+        self._unsorted = 0
         self._gaps: deque[float] = deque(maxlen=history)  # close pairs that arrived in order
         self._inverted: deque[float] = deque(maxlen=history)
         self._distrust = 0  # pairs still to check before the signal counts again
@@ -83,6 +88,44 @@ class ArrivalOrder:
         """
         if self.departure:
             return False  # nothing to read, ever
+        samples = self._samples
+        if self._fast_path and not self._unsorted and not self._distrust and samples:
+            last_sent, last_remaining = samples[-1]
+            if (
+                sent >= last_sent
+                and remaining < last_remaining
+                and samples[0][1] - remaining <= 4 * self._rate_limit + 2
+            ):
+                # The common case: sent after, and counted lower than, every sample kept
+                # (they are in order among themselves), none by more than a pair can drop:
+                # every pair is in order, and only the closest ones are gaps to keep.
+                was_short = len(self._gaps) < self._min_pairs
+                self._in_order(sent)
+                samples.append((sent, remaining))
+                # The bound answers from the pair that completes ``min_pairs``: no later.
+                return was_short and len(self._gaps) >= self._min_pairs
+        return self._observe_each(sent, remaining)
+
+    def _in_order(self, sent: float) -> None:
+        """Keep the gaps to the samples sent within `_CLOSE` before ``sent`` (oldest first)."""
+        samples = self._samples
+        if sent - samples[0][0] <= _CLOSE:
+            close = [sent - other for other, _ in samples]
+        else:
+            close = []
+            for other, _ in reversed(samples):  # in sending order: the close ones are last
+                if sent - other > _CLOSE:
+                    break
+                close.append(sent - other)
+            close.reverse()
+        self._gaps.extend(close)
+        self._appended += len(close)
+        if self._unsorted:
+            self._unsorted -= 1
+
+    def _observe_each(self, sent: float, remaining: int) -> bool:
+        """`observe` pair by pair: any pair may be out of order, or the signal distrusted."""
+        # (The fast path never sees a sample twice: it is counted below every one kept.)
         if (sent, remaining) in self._samples:
             return False  # the same request told twice: no pair to compare
         was_reading = self.reading
@@ -90,7 +133,8 @@ class ArrivalOrder:
         self._news = False
         plain = 4 * self._rate_limit + 2  # a drop no pair can exceed, whatever its gap
         gaps = self._gaps
-        for other_sent, other_remaining in self._samples:
+        samples = self._samples
+        for other_sent, other_remaining in samples:
             gap = sent - other_sent
             drop = other_remaining - remaining
             if gap < 0:
@@ -103,7 +147,13 @@ class ArrivalOrder:
                     self._appended += 1
                 continue
             self._compare(gap, drop)
-        self._samples.append((sent, remaining))
+        if samples and not (sent >= samples[-1][0] and remaining < samples[-1][1]):
+            # Out of sending or counting order with the latest sample: the fast path waits
+            # until that sample has left the window of kept samples.
+            self._unsorted = _KEPT
+        else:
+            self._unsorted = max(0, self._unsorted - 1)
+        samples.append((sent, remaining))
         # The bound answers from the pair that completes ``min_pairs``: no later.
         ready = was_short and len(self._gaps) >= self._min_pairs
         return self._news or ready or was_reading != self.reading

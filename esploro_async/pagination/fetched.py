@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
 
-__all__ = ["KEEP_PARSED", "FetchedPage", "shelve"]
+__all__ = ["KEEP_PARSED", "MAX_WAITING", "FetchedPage", "shelve", "waiting_room"]
 
 KEEP_PARSED = 16
 """Waiting pages kept parsed; those beyond are shelved (see `shelve`)."""
+
+WAITING_BYTES = 1 << 20
+"""Response bytes of finished pages that may wait for an earlier one (see `waiting_room`)."""
+MIN_WAITING = 16
+MAX_WAITING = 64
+"""The fewest and the most pages that may wait, whatever their size."""
 
 
 @attrs.define
@@ -41,3 +48,12 @@ def shelve(ready: dict[int, FetchedPage]) -> None:
         raw = ready[offset]
         if not raw.shelved and raw.content is not None:
             raw.records, raw.shelved = [], True
+
+
+def waiting_room(sizes: Iterable[int]) -> int:
+    """Finished pages that may wait beside those in flight: `WAITING_BYTES` of pages the size
+    of the largest in ``sizes`` (the latest pages' response bytes), within the bounds."""
+    largest = max(sizes, default=0)
+    if not largest:
+        return MIN_WAITING
+    return max(MIN_WAITING, min(MAX_WAITING, WAITING_BYTES // largest))

@@ -11,9 +11,12 @@ How a harvest runs:
 2. The other pages are requested as a `PageScheduler` says (lazily, short pages again,
    re-reads after drift), concurrently through the client's governance. As many requests
    are in flight as the rate needs at the observed latency (rate x 95th percentile of the
-   round trips, within governance's concurrency limit); separately, at most 64 finished
-   pages wait for an earlier one to come back (a bound on memory; a slow consumer simply
-   stops new pages from being requested). ``prefetch`` instead bounds both together.
+   round trips, within governance's concurrency limit); beside them, finished pages wait
+   for an earlier one to come back up to 1 MiB of responses (at the largest page lately;
+   16 to 64 pages; a bound on memory: a slow consumer simply stops new pages from being
+   requested). ``prefetch`` instead bounds both together. Pages released together (the
+   head of the line came back) are built into records one page at a time, as they are
+   handed out.
    Records come out in source order by default; ``ordered=False`` hands out pages as they
    complete.
 3. A `Frontier` drops records handed out before (by record id) and keeps the checkpoint:
@@ -36,7 +39,7 @@ import json
 import logging
 import math
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import anyio
@@ -54,7 +57,7 @@ from esploro_async.models import Record
 from esploro_async.models._json import object_list, total_record_count
 from esploro_async.pagination.checkpoint import Checkpoint, canonical_params, page_size_for
 from esploro_async.pagination.estimate import HarvestEstimate
-from esploro_async.pagination.fetched import FetchedPage, shelve
+from esploro_async.pagination.fetched import MAX_WAITING, FetchedPage, shelve, waiting_room
 from esploro_async.pagination.frontier import Frontier, Handout, Page
 from esploro_async.pagination.scheduler import (
     Drift,
@@ -73,7 +76,6 @@ __all__ = ["Drift", "HarvestEstimate", "OffsetStream", "Page"]
 RecordT = TypeVar("RecordT", bound=Record)
 
 _log = logging.getLogger("esploro_async.pagination")
-_MAX_BUFFERED = 64
 _SPECULATIVE = 8
 _IN_FLIGHT_HEADROOM = 2
 _MAX_SHORT_REREADS = 2
@@ -112,7 +114,8 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         max_page_size: the endpoint's maximum (100 for Esploro).
         ordered: hand out records in source order (default), or pages as they complete.
         prefetch: pages in flight or buffered at most (default: in flight as the rate and
-            the latency need, and up to 64 finished pages buffered besides).
+            the latency need, and besides them finished pages up to 1 MiB of responses,
+            16 to 64 pages).
         resume_from: a `Checkpoint` of an earlier harvest of the same query.
         on_insufficient_quota: ``"refuse"`` to start a harvest that cannot finish above the
             daily reserve (default), or ``"run"`` until the reserve and stop there with
@@ -178,6 +181,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         self._speculation: Speculation | None = None
         self._listing = (self.path, canonical_params(self.params))
         self._latencies: deque[float] = deque(maxlen=32)
+        self._sizes: deque[int] = deque(maxlen=32)  # response bytes of the latest pages
         if resume_from is not None and not resume_from.matches(self.path, self.params):
             raise ConfigurationError(
                 "this checkpoint belongs to another harvest "
@@ -350,7 +354,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
 
     def _beside_first(self) -> int:
         """Pages that may be in flight (or wait in the buffer) beside the first one."""
-        most = min(self._client.governance.max_in_flight, _MAX_BUFFERED) - 1
+        most = min(self._client.governance.max_in_flight, MAX_WAITING) - 1
         return most if self._prefetch is None else min(most, self._prefetch - 1)
 
     def _room(self) -> int:
@@ -359,7 +363,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         if snapshot.quota_estimate is not None:
             return snapshot.quota_estimate - snapshot.batch_reserve - 1
         # Unknown: with a reserve the first request probes the quota, alone.
-        return 0 if snapshot.batch_reserve > 0 else _MAX_BUFFERED
+        return 0 if snapshot.batch_reserve > 0 else MAX_WAITING
 
     async def _concurrent(
         self, scheduler: PageScheduler, runner: Runner[FetchedPage]
@@ -436,17 +440,16 @@ class OffsetStream(TaskHost, Generic[RecordT]):
 
     def _in_order(
         self, scheduler: PageScheduler, ready: dict[int, FetchedPage]
-    ) -> list[Handout[RecordT]]:
-        """The ready pages that no open page of the main pass comes before."""
-        handouts: list[Handout[RecordT]] = []
+    ) -> Iterator[Handout[RecordT]]:
+        """The ready pages no open main-pass page comes before, built into records lazily:
+        a long line of pages released at once never exists as records all together."""
         open_pages = scheduler.main_open
         first_open = min(open_pages) if open_pages else math.inf
         for offset in sorted(o for o in ready if o < first_open):
             raw = ready.pop(offset)
             if raw.shelved and raw.content is not None:
                 raw.records = object_list(json.loads(raw.content).get(self.list_key))
-            handouts.append(self._frontier.in_order(raw.offset, raw.records, raw.total))
-        return handouts
+            yield self._frontier.in_order(raw.offset, raw.records, raw.total)
 
     def _top_up(
         self, scheduler: PageScheduler, runner: Runner[FetchedPage], *, buffered: int
@@ -456,7 +459,9 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         else:
             # What is in flight must fit in the buffer once back, should the head be slow.
             target = self._in_flight_now()
-            limit = min(target, target + _MAX_BUFFERED - buffered)
+            limit = min(target, target + waiting_room(self._sizes) - buffered)
+        # Nothing in flight: the page the buffer waits for (a short page read again) goes.
+        limit = max(limit, 0 if scheduler.in_flight else 1)
         while scheduler.in_flight < limit:
             offset = scheduler.take()
             if offset is None:
@@ -477,6 +482,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             raise
         data = response.json_object()
         self._latencies.append(response.elapsed)
+        self._sizes.append(len(response.content))
         records = object_list(data.get(self.list_key))
         total = total_record_count(data)
         if total is not None:

@@ -64,7 +64,8 @@ class StreamOptions(TypedDict, total=False):
         ordered: hand out records in source order (default ``True``), or pages as they
             complete.
         prefetch: pages in flight or buffered at most (default ``None``: as many in flight
-            as the rate and the latency need, and up to 64 finished pages buffered).
+            as the rate and the latency need, and besides them finished pages up to 1 MiB
+            of responses, 16 to 64 pages).
         resume_from: a `Checkpoint` of an earlier harvest of the same query (default
             ``None``: from the start).
         on_insufficient_quota: ``"refuse"`` (default) to refuse a harvest that cannot finish

@@ -250,3 +250,43 @@ async def test_without_the_header_tight_round_trips_still_narrow_the_margin() ->
     snapshot = await harvest_margin(gw, StripQuotaHeader(gw.transport()))
     assert snapshot.safety_margin < 0.05  # a request's way varies less than its round trip
     assert gw.counts_by_status()[429] == 0
+
+
+class PairByPair(ArrivalOrder):
+    """`ArrivalOrder` without its fast path: every pair compared on its own."""
+
+    _fast_path = False
+
+
+def responses(seed: int) -> list[tuple[float, int]]:
+    """(sent, remaining) in the order responses come back: mostly in order, sometimes not.
+
+    Random round trips reorder the responses, jitter reorders the counts, another
+    integration leaves gaps, and now and then the count jumps (a new quota day) or repeats.
+    """
+    rng = random.Random(seed)
+    jitter = rng.choice([0.0, 0.005, 0.03, 0.1, 0.4])
+    spacing = rng.choice([0.0, 1e-5, INTERVAL, 0.2])
+    delays = [rng.uniform(0, jitter) for _ in range(600)]
+    samples = [(i * spacing, c) for i, (_, c) in enumerate(counted(delays, foreign=8.0, seed=seed))]
+    for i in range(len(samples)):
+        if rng.random() < 0.01:
+            samples[i] = (samples[i][0], samples[i][1] + rng.choice([5_000, -5_000]))
+        elif rng.random() < 0.003 and i:
+            samples[i] = (samples[i][0], samples[i - 1][1])
+    trip = rng.choice([0.0, 0.05, 0.6])
+    return sorted(samples, key=lambda s: s[0] + rng.uniform(0, trip))
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_the_fast_path_for_pairs_in_order_reads_what_every_pair_says(seed: int) -> None:
+    fast, each = ArrivalOrder(), PairByPair()
+    for sent, remaining in responses(seed):
+        assert fast.observe(sent, remaining) == each.observe(sent, remaining)
+        assert list(fast._gaps) == list(each._gaps)
+        assert (fast.bound(), fast.proven(), fast.reading) == (
+            each.bound(),
+            each.proven(),
+            each.reading,
+        )
+    assert fast.departure == each.departure

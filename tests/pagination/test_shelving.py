@@ -53,3 +53,50 @@ async def test_shelved_pages_come_out_whole_and_in_source_order(
     assert len(shelved) > 5  # pages did wait, and were shelved
     expected = list(institution.researchers.ids())
     assert ids == expected
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize(
+    ("seed", "in_flight", "reading"), [(1, 8, 0.2), (2, 20, 0.2), (3, 64, 0.2), (4, 8, 0.0)]
+)
+async def test_a_slow_consumer_holds_at_most_the_bound_of_pages(
+    seed: int, in_flight: int, reading: float
+) -> None:
+    """Pages requested and not yet handed out never exceed the bound, however slow the reader.
+
+    Round trips of 0.1-3 s complete pages far out of order, and the reader takes longer
+    per page than the rate brings one: without a bound the stream would keep requesting.
+    """
+    import anyio
+
+    institution = SyntheticInstitution(seed=seed, researchers=8_000)
+    gw = SimulatedGateway(institution, latency=Latency.uniform(0.1, 3.0), up_fraction=0.02)
+    requested = handed_out = most_held = 0
+    async with EsploroClient(
+        SIM_API_KEY,
+        base_url="http://esploro.localhost",
+        transport=gw.transport(),
+        max_in_flight=in_flight,
+    ) as client:
+        stream = client.researchers.list()
+        fetch = stream._fetch
+
+        async def counting(offset: int) -> fetched.FetchedPage:
+            nonlocal requested, most_held
+            requested += 1
+            most_held = max(most_held, requested - handed_out)
+            return await fetch(offset)
+
+        stream._fetch = counting  # type: ignore[method-assign]
+        ids: list[str | None] = []
+        async for page in stream.pages():
+            handed_out += 1
+            ids.extend(r.primary_id for r in page.records)
+            await anyio.sleep(reading)  # 0.2: five pages a second, where the rate brings 22
+    assert ids == list(institution.researchers.ids())  # nothing lost, nothing twice
+    assert requested == len(gw.log)
+    # Requested and not handed out: in flight, or finished and waiting. Researchers' pages
+    # are 36-37 KB: 1 MiB of them, 28, may wait besides the requests in flight.
+    room = fetched.waiting_room(stream._sizes)
+    assert room == fetched.WAITING_BYTES // max(stream._sizes) == 28
+    assert most_held <= client.governance.max_in_flight + room

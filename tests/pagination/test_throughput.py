@@ -121,9 +121,10 @@ async def test_finished_pages_waiting_for_a_slow_one_are_bounded(
 ) -> None:
     """The page after the first hangs until its timeout: the pages after it finish and wait,
     and once the buffer is full nothing more is requested until it comes back."""
-    from esploro_async.pagination import offset as module
+    from esploro_async.pagination import fetched
 
-    monkeypatch.setattr(module, "_MAX_BUFFERED", 10)
+    monkeypatch.setattr(fetched, "MIN_WAITING", 10)
+    monkeypatch.setattr(fetched, "MAX_WAITING", 10)
     hang = Fault(kind="hang", endpoint="/esploro/v1/researchers", requests={2}, max_count=1)
     gw = gateway(6000, latency=Latency.fixed(0.1), faults=[hang])
     async with client_for(gw, timeout=5.0) as client:
