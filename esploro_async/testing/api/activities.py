@@ -28,22 +28,30 @@ class ActivitiesApi(ApiArea):
 
     def _check_activity(self, body: dict[str, Any]) -> None:
         """The snake_case fields the Create Activity API takes (see ``models.activity``)."""
-        names = body.get("activity_name")
-        if (
-            not isinstance(names, list)
-            or not all(isinstance(n, dict) and n.get("value") for n in names)
-            or not names
-        ):
-            raise ApiError(
-                400, "402119", 'General error: activity_name must be [{"language", "value"}]'
-            )
-        category = body.get("activity_category")
-        if not isinstance(category, dict) or not category.get("value"):
-            raise ApiError(400, "402119", 'General error: activity_category must be {"value"}')
-        members = body.get("member_researcher")
+        _check_names(body.get("activity_name"))
+        _check_category(body.get("activity_category"))
+        self._check_members(body.get("member_researcher"))
+
+    def _check_members(self, members: Any) -> None:
         if not isinstance(members, list) or not members:
             raise ApiError(400, "402119", "General error: member_researcher is mandatory")
         for member in members:
             uid = member.get("user_primary_id") if isinstance(member, dict) else None
             if not isinstance(uid, str) or uid not in self.inst.researchers:
                 raise ApiError(400, "401861", f"User with identifier {uid} was not found.")
+
+
+def _check_names(names: Any) -> None:
+    if (
+        not isinstance(names, list)
+        or not all(isinstance(n, dict) and n.get("value") for n in names)
+        or not names
+    ):
+        raise ApiError(
+            400, "402119", 'General error: activity_name must be [{"language", "value"}]'
+        )
+
+
+def _check_category(category: Any) -> None:
+    if not isinstance(category, dict) or not category.get("value"):
+        raise ApiError(400, "402119", 'General error: activity_category must be {"value"}')
