@@ -441,6 +441,33 @@ def _add_rights(
         rec["licenseWithDesc"] = {"value": lic[0], "desc": lic[1]}
 
 
+def _add_identifiers(r: random.Random, rec: dict[str, Any], n: int, slug: str, aid: str) -> None:
+    """The DOI, sometimes a PubMed id, the portal URI and sometimes links, in that order."""
+    rec["identifier.doi"] = asset_doi(n)
+    if r.random() < 0.3:
+        rec["identifier.pmid"] = str(30000000 + n)
+    rec["identifier.uri"] = f"{PORTAL}/esploro/outputs/{slug}/{aid}"
+    if r.random() < 0.4:
+        rec["links"] = _links(n)
+
+
+def _add_usage_and_subjects(r: random.Random, rec: dict[str, Any], oa: str, rtype: str) -> None:
+    """Views and downloads, open access, type, subjects, keywords, journal and abstract."""
+    rec["asset.views"] = r.randrange(500)
+    if r.random() < 0.5:
+        rec["asset.downloads"] = r.randrange(100)
+    rec["open_access_indicator"] = "Yes" if oa == "yes" else "No"
+    rec["resourcetype.esploro"] = rtype
+    rec["subject.esploro"] = r.sample(SUBJECTS, r.randint(1, 2))
+    rec["keywords"] = [{"language": "und", "values": r.sample(WORDS, 2)}]
+    if r.random() < 0.5:
+        rec["relationships"] = _journal(r)
+    if r.random() < 0.6:
+        rec["description.abstract"] = [
+            {"language": "und", "value": " ".join(r.choices(WORDS, k=25)).capitalize() + "."}
+        ]
+
+
 def asset(seed: int, n: int, n_researchers: int) -> dict[str, Any]:
     """The JSON record of synthetic asset ``n`` (creators drawn from the researchers)."""
     r = _rng(seed, "asset", n)
@@ -477,26 +504,9 @@ def asset(seed: int, n: int, n_researchers: int) -> dict[str, Any]:
         rec["files"] = _files(r, n, aid, slug, title_words[0])
     rec["displayedDateByPriorityEsploroCP"] = shown
     rec["translatedLanguages"] = [name for _, name in langs]
-    rec["identifier.doi"] = asset_doi(n)
-    if r.random() < 0.3:
-        rec["identifier.pmid"] = str(30000000 + n)
-    rec["identifier.uri"] = f"{PORTAL}/esploro/outputs/{slug}/{aid}"
-    if r.random() < 0.4:
-        rec["links"] = _links(n)
+    _add_identifiers(r, rec, n, slug, aid)
     rec["date.published"] = published
-    rec["asset.views"] = r.randrange(500)
-    if r.random() < 0.5:
-        rec["asset.downloads"] = r.randrange(100)
-    rec["open_access_indicator"] = "Yes" if oa == "yes" else "No"
-    rec["resourcetype.esploro"] = rtype
-    rec["subject.esploro"] = r.sample(SUBJECTS, r.randint(1, 2))
-    rec["keywords"] = [{"language": "und", "values": r.sample(WORDS, 2)}]
-    if r.random() < 0.5:
-        rec["relationships"] = _journal(r)
-    if r.random() < 0.6:
-        rec["description.abstract"] = [
-            {"language": "und", "value": " ".join(r.choices(WORDS, k=25)).capitalize() + "."}
-        ]
+    _add_usage_and_subjects(r, rec, oa, rtype)
     rec["local.fields"] = {"local.note1": f"sim note {n}", "local.note2": ""}
     rec["asset.affiliation"] = sorted(
         {c["affiliationWithDesc"][0]["desc"] for c in creators if "affiliationWithDesc" in c}
