@@ -189,6 +189,11 @@ class AdaptiveRate:
         return self._margin
 
     @property
+    def proven(self) -> float:
+        """The jitter the arrival order's inversions prove, in seconds (0: none seen)."""
+        return self._order.proven() if self._order is not None else 0.0
+
+    @property
     def departure(self) -> bool:
         """Whether the arrival order showed the count is written as responses leave."""
         return self._order is not None and self._order.departure

@@ -359,6 +359,10 @@ class RedisRateGate:
             if self._others is not None:
                 self._others.observe(now - round_trip, remaining)
 
+    def proven_jitter(self) -> float:
+        """The jitter the institution's arrival order proved to this process (0: none seen)."""
+        return self._adaptive.proven if self._adaptive is not None else 0.0
+
     def counter_timing(self) -> CounterTiming:
         """What this process's responses showed of ``X-Exl-Api-Remaining`` (`CounterTiming`)."""
         return counter_timing(self._others, self._adaptive, self.policy, self._counted)
