@@ -166,7 +166,7 @@ class AdaptiveRate:
         self._rate = policy.rate_limit
         self._last_decrease = -math.inf
         self._recovery_anchor = 0.0
-        self.throttled_count = 0
+        self.throttled_count: int = 0
         self._margin = policy.safety_margin
         self._samples: deque[float] = deque(maxlen=_SAMPLES)
         self._fresh = 0

@@ -77,7 +77,8 @@ class ArrivalOrder:
         self._finest_at = -1  # len(self._gaps) + appends when it was
         self._appended = 0
         self._news = False  # observe() saw an inversion
-        self.departure = False  # two accepted requests showed the same count: never at arrival
+        # two accepted requests showed the same count: never at arrival
+        self.departure: bool = False
 
     def observe(self, sent: float, remaining: int) -> bool:
         """One accepted response: its request was granted at ``sent`` and counted ``remaining``.

@@ -275,11 +275,11 @@ class Governance:
         self.settings = settings
         self.rate = rate
         self.quota = quota
-        self.max_in_flight = settings.max_in_flight
+        self.max_in_flight: int = settings.max_in_flight
         self.on_quota_exhausted: OnQuotaExhausted = settings.on_quota_exhausted
-        self.rate_limit = settings.rate_limit
-        self.batch_reserve = settings.floor_of_batch
-        self.interactive_slots = settings.held_back_slots
+        self.rate_limit: float = settings.rate_limit
+        self.batch_reserve: int = settings.floor_of_batch
+        self.interactive_slots: int = settings.held_back_slots
         self._slots = anyio.Semaphore(self.max_in_flight, fast_acquire=True)
         self._batch_slots = anyio.Semaphore(
             self.max_in_flight - self.interactive_slots, fast_acquire=True

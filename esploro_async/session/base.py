@@ -149,7 +149,7 @@ class BaseClient:
         self._closed = False
         #: The total each listing (endpoint and query) reported last: a listing of the same
         #: query speculates no further (`esploro_async.pagination.speculation`).
-        self.listing_totals = ListingTotals()
+        self.listing_totals: ListingTotals = ListingTotals()
 
     def _governance(self, options: ClientOptions) -> GovernanceProtocol:
         """The governance given, or the process's shared one for this institution (or,

@@ -237,7 +237,13 @@ class RedisRateGate:
         )
         #: Counters: Redis grants, refusals (hysteresis sleeps), stale or paused slots
         #: dropped, grants made by the local fallback.
-        self.stats = {"grants": 0, "refusals": 0, "stale": 0, "dropped": 0, "fallback": 0}
+        self.stats: dict[str, int] = {
+            "grants": 0,
+            "refusals": 0,
+            "stale": 0,
+            "dropped": 0,
+            "fallback": 0,
+        }
         #: Requests of this process waiting for a rate permit, by lane.
         self.waiting: dict[Lane, int] = {"interactive": 0, "batch": 0}
 
