@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import anyio
 import pytest
 
 from esploro_async import EsploroClient
@@ -23,6 +24,18 @@ OTHER_KEYS = (
 BASE_URL = "http://esploro.localhost"
 
 ClientFactory = Callable[..., EsploroClient]
+
+
+async def fan_out(client: EsploroClient, tasks: int, per_task: int, method: str = "GET") -> None:
+    """``tasks`` tasks, each sending ``per_task`` requests one after another."""
+
+    async def worker() -> None:
+        for _ in range(per_task):
+            await client.request(method, "researchers/test")
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(tasks):
+            tg.start_soon(worker)
 
 
 def make_gateway(**options: Any) -> SimulatedGateway:

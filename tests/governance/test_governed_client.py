@@ -15,11 +15,10 @@ import attrs
 import httpx
 import pytest
 
-from conftest import ClientFactory, make_gateway
+from conftest import ClientFactory, fan_out, make_gateway
 from esploro_async import (
     ConnectionLostError,
     DailyQuotaExhaustedError,
-    EsploroClient,
     RateLimitError,
     RequestTimeoutError,
     RetryPolicy,
@@ -32,16 +31,6 @@ pytestmark = pytest.mark.looptime
 
 NOON = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 """A gateway start far from its midnight, for tests that count the quota down."""
-
-
-async def fan_out(client: EsploroClient, tasks: int, per_task: int, method: str = "GET") -> None:
-    async def worker() -> None:
-        for _ in range(per_task):
-            await client.request(method, "researchers/test")
-
-    async with anyio.create_task_group() as tg:
-        for _ in range(tasks):
-            tg.start_soon(worker)
 
 
 async def test_2000_requests_from_50_tasks_never_exceed_25_per_second_at_margin_0(

@@ -14,9 +14,9 @@ import random
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
-import anyio
 import pytest
 
+from conftest import fan_out
 from esploro_async import EsploroClient
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
 
@@ -86,14 +86,7 @@ async def test_jitter_about_one_interval_and_a_midnight_draw_no_429(seed: int) -
     async with EsploroClient(
         SIM_API_KEY, base_url="http://esploro.localhost", transport=gateway.transport()
     ) as client:
-
-        async def worker() -> None:
-            for _ in range(45):
-                await client.request("GET", "researchers/test")
-
-        async with anyio.create_task_group() as tasks:
-            for _ in range(40):
-                tasks.start_soon(worker)
+        await fan_out(client, tasks=40, per_task=45)
     log = gateway.client_log()
     assert log[-1].arrival - log[0].arrival > to_midnight + 5, "the run must cross midnight"
     arrived = gateway.max_in_window(accepted_only=False, lane="client")
