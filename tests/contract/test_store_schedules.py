@@ -4,8 +4,9 @@ Each seed draws the store (in process, or Redis with one to three processes shar
 a `RedisGovernance` of its own), the quota left and the reserve, the latency, the mix of
 batch and interactive work, and cancellations. Every run is checked against the gateway's
 log: at most 25 arrivals in any second and no 429, the reserve kept exactly when the quota
-runs out, typed errors only, nothing left in flight. (`tests/test_invariants.py` runs the
-richer schedules in virtual time on the in-process store; Redis schedules on its own clock.)
+runs out, typed errors only, nothing left in flight. The in-process draws run in virtual
+time; the Redis draws on the wall clock, as Redis does. (`tests/test_invariants.py` runs the
+richer schedules in virtual time on the in-process store.)
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from esploro_async.governance.lanes import Lane
 from esploro_async.governance.redis import RedisGovernance
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
 
-SEEDS = range(12)
+SEEDS = [
+    # The in-process store in virtual time: arrivals are stamped on the loop's clock, so a
+    # stalled host cannot bunch them (a real-time draw there tests the machine, not the client).
+    pytest.param(seed, marks=pytest.mark.looptime) if seed % 2 == 0 else seed
+    for seed in range(12)
+]
 LOOPBACK = "http://127.0.0.1:8080"
 
 
@@ -118,7 +124,7 @@ async def test_every_guarantee_holds_on_the_drawn_store(
         await governance.aclose()
 
     assert not untyped, f"{draw}: {untyped}"
-    assert gw.max_in_window() <= 25, draw
+    assert gw.max_in_window(accepted_only=False) <= 25, draw
     assert gw.counts_by_status()[429] == 0, draw
     assert in_flight == [0] * len(governances), draw
     assert gw.quota_remaining >= draw.reserve, draw
