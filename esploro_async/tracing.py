@@ -24,9 +24,9 @@ Attributes of the request span:
 =================================  ============================================================
 
 Without the package nothing is imported and a request pays one ``is None`` test; with the
-API but no SDK (or a sampler that drops the span) the span is not recording and nothing
-else is done. The spans go to the global tracer provider, or to the one given to
-`use_tracer_provider`.
+API but no SDK set up no span is started; with a sampler that drops the span it is not
+recording and nothing else is done. The spans go to the global tracer provider, or to the
+one given to `use_tracer_provider`.
 """
 
 from __future__ import annotations
@@ -61,13 +61,20 @@ except ImportError:  # the otel extra is absent: no span, no cost
     _otel = None  # type: ignore[assignment]
 
 _tracer: Any = None
+_provider_given = False  # `use_tracer_provider` was given one: the global one is not asked
+
+# The global providers of the API alone (no SDK set up): none of their spans ever records.
+_NO_SDK: tuple[type, ...] = (
+    () if _otel is None else (_otel.ProxyTracerProvider, _otel.NoOpTracerProvider)
+)
 
 
 def use_tracer_provider(provider: Any) -> None:
     """Send the spans to ``provider`` (an OpenTelemetry ``TracerProvider``) instead of the
     global one; ``None`` goes back to the global one."""
-    global _tracer
+    global _tracer, _provider_given
     _tracer = None if provider is None else _get_tracer(provider)
+    _provider_given = provider is not None
 
 
 def _get_tracer(provider: Any = None) -> Any:
@@ -82,6 +89,8 @@ def start_request_trace(method: str, path: str, lane: str) -> RequestTrace | Non
     """The trace of one request, or ``None`` when no span would be recorded."""
     if _otel is None:
         return None
+    if not _provider_given and isinstance(_otel.get_tracer_provider(), _NO_SDK):
+        return None  # asked each time: an SDK may be set up later
     global _tracer
     if _tracer is None:
         _tracer = _get_tracer()

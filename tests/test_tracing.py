@@ -110,6 +110,35 @@ async def test_without_an_sdk_no_span_is_kept(make_client: ClientFactory) -> Non
     await make_client().request("GET", "researchers/test")
 
 
+def test_a_global_sdk_set_up_after_the_first_requests_traces_the_next() -> None:
+    code = (
+        "import asyncio\n"
+        "from opentelemetry import trace\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        "from opentelemetry.sdk.trace.export import SimpleSpanProcessor\n"
+        "from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter\n"
+        "from esploro_async import EsploroClient\n"
+        "from esploro_async.testing import SIM_API_KEY, SimulatedGateway\n"
+        "async def main():\n"
+        "    gateway = SimulatedGateway()\n"
+        "    async with EsploroClient(SIM_API_KEY, base_url='http://esploro.localhost',\n"
+        "                             transport=gateway.transport()) as client:\n"
+        "        await client.request('GET', 'researchers/test')\n"
+        "        exporter = InMemorySpanExporter()\n"
+        "        provider = TracerProvider()\n"
+        "        provider.add_span_processor(SimpleSpanProcessor(exporter))\n"
+        "        trace.set_tracer_provider(provider)\n"
+        "        await client.request('GET', 'researchers/test')\n"
+        "    print(sorted(s.name for s in exporter.get_finished_spans()))\n"
+        "asyncio.run(main())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    spans = out.stdout.strip()
+    assert spans == str(["esploro GET", "esploro.governance.wait", "esploro.http.attempt"])
+
+
 def test_without_opentelemetry_requests_are_not_traced_and_work() -> None:
     code = (
         "import sys; sys.modules['opentelemetry'] = None\n"
