@@ -31,6 +31,7 @@ one given to `use_tracer_provider`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -67,6 +68,24 @@ _provider_given = False  # `use_tracer_provider` was given one: the global one i
 _NO_SDK: tuple[type, ...] = (
     () if _otel is None else (_otel.ProxyTracerProvider, _otel.NoOpTracerProvider)
 )
+# A provider named in the environment is loaded by the API's first `get_tracer_provider`.
+_PROVIDER_FROM_ENV = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+_NOT_KNOWN = object()
+
+
+def _no_sdk() -> bool:
+    """Whether the global tracer provider is the API's own: none of its spans records.
+
+    Reads the API's global (as `get_tracer_provider` does, without its environment lookup,
+    which costs more than the rest of this); asks `get_tracer_provider` when the API keeps
+    it elsewhere or a provider named in the environment is to be loaded.
+    """
+    provider = getattr(_otel, "_TRACER_PROVIDER", _NOT_KNOWN)
+    if provider is None and not _PROVIDER_FROM_ENV:
+        return True
+    if provider is None or provider is _NOT_KNOWN:
+        provider = _otel.get_tracer_provider()
+    return isinstance(provider, _NO_SDK)
 
 
 def use_tracer_provider(provider: Any) -> None:
@@ -89,7 +108,7 @@ def start_request_trace(method: str, path: str, lane: str) -> RequestTrace | Non
     """The trace of one request, or ``None`` when no span would be recorded."""
     if _otel is None:
         return None
-    if not _provider_given and isinstance(_otel.get_tracer_provider(), _NO_SDK):
+    if not _provider_given and _no_sdk():
         return None  # asked each time: an SDK may be set up later
     global _tracer
     if _tracer is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -137,6 +138,18 @@ def test_a_global_sdk_set_up_after_the_first_requests_traces_the_next() -> None:
     )
     spans = out.stdout.strip()
     assert spans == str(["esploro GET", "esploro.governance.wait", "esploro.http.attempt"])
+
+
+def test_a_provider_named_in_the_environment_is_followed() -> None:
+    code = (
+        "from esploro_async.tracing import start_request_trace\n"
+        "print(start_request_trace('GET', '/x', 'batch') is not None)\n"
+    )
+    env = {**os.environ, "OTEL_PYTHON_TRACER_PROVIDER": "sdk_tracer_provider"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60, env=env
+    )
+    assert out.stdout.split() == ["True"]
 
 
 def test_without_opentelemetry_requests_are_not_traced_and_work() -> None:
