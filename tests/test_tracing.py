@@ -147,7 +147,12 @@ def test_a_provider_named_in_the_environment_is_followed() -> None:
     )
     env = {**os.environ, "OTEL_PYTHON_TRACER_PROVIDER": "sdk_tracer_provider"}
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        timeout=60,
     )
     assert out.stdout.split() == ["True"]
 
