@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from esploro_async.errors import EsploroError
 
-_Exchange = TypeVar("_Exchange", bound="tuple[httpx.Response, Any]")
+_Exchange = TypeVar("_Exchange", bound="tuple[httpx.Response, Any, Any]")
 
 __all__ = [
     "TRACER_NAME",

@@ -67,7 +67,7 @@ from esploro_async.session.outcomes import (
 )
 from esploro_async.session.paths import full_path, query_of, quote_segment
 from esploro_async.session.request_options import RequestOptions, attempt_deadline
-from esploro_async.session.response import EsploroResponse
+from esploro_async.session.response import EsploroResponse, GatewayHeaders
 from esploro_async.tracing import RequestTrace, on_the_wire, start_request_trace, throttle_kind
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "BaseClient", "quote_segment"]
@@ -326,7 +326,7 @@ class BaseClient:
             sent_at = current_time()
             try:
                 exchange = self._exchange_in_time(request, options.deadline)
-                response, content = await (
+                response, content, gateway = await (
                     exchange if trace is None else on_the_wire(trace, exchange)
                 )
             except TRANSPORT_ERRORS as exc:
@@ -334,12 +334,12 @@ class BaseClient:
                 await slot.record(ResponseInfo(status_code=None, sent=rule.sent))
                 return rule.failure(options, exc)
             return await self._check(
-                slot, options, Answer.read(response, content), attempt_no, sent_at
+                slot, options, Answer.read(response, content, gateway), attempt_no, sent_at
             )
 
     async def _exchange_in_time(
         self, request: httpx.Request, deadline: float | None
-    ) -> tuple[httpx.Response, bytes | str]:
+    ) -> tuple[httpx.Response, bytes | str, GatewayHeaders]:
         """`_exchange` within ``deadline`` seconds (`TimeoutError` past it; ``None``: none)."""
         if deadline is None:
             return await self._exchange(request)
@@ -355,11 +355,18 @@ class BaseClient:
         self._deadlines.release(watched, None)
         return result
 
-    async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes | str]:
+    async def _exchange(
+        self, request: httpx.Request
+    ) -> tuple[httpx.Response, bytes | str, GatewayHeaders]:
         """Send ``request`` and read its body; a body that cannot be read gives the reason."""
         response = await self._http.send(request, stream=True)
         try:
-            content: bytes | str = await read_body(response, self.max_response_bytes)
+            gateway = GatewayHeaders.read(response.headers)
+            content: bytes | str = await read_body(
+                response,
+                self.max_response_bytes,
+                (gateway.content_encoding, gateway.content_length),
+            )
         except BodyUnreadable as exc:
             content = exc.problem
         except BaseException:
@@ -368,7 +375,7 @@ class BaseClient:
             raise
         if not response.is_closed:  # a body read whole has closed its response already
             await response.aclose()
-        return response, content
+        return response, content, gateway
 
     async def _check(
         self,

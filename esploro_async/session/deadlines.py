@@ -33,7 +33,7 @@ class Watched:
     def __init__(self, task: asyncio.Task[object], due: float) -> None:
         self.task = task
         self.due = due
-        self.cancelling = task.cancelling()
+        self.cancelling = _cancelling(task)
         self.expired = False
 
 
@@ -74,7 +74,7 @@ class AttemptDeadlines:
         self._watched.discard(watched)
         if (
             watched.expired
-            and watched.task.uncancel() <= watched.cancelling
+            and _uncancel(watched.task) <= watched.cancelling
             and isinstance(exc, asyncio.CancelledError)
         ):
             raise TimeoutError from exc
@@ -101,3 +101,15 @@ class AttemptDeadlines:
                 next_due = min(next_due, watched.due)
         if next_due < math.inf:
             self._set_timer(next_due)
+
+
+def _cancelling(task: asyncio.Task[object]) -> int:
+    if sys.version_info >= (3, 11):
+        return task.cancelling()
+    return 0  # not reached: `SUPPORTED` is false
+
+
+def _uncancel(task: asyncio.Task[object]) -> int:
+    if sys.version_info >= (3, 11):
+        return task.uncancel()
+    return 0  # not reached: `SUPPORTED` is false

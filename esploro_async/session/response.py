@@ -134,22 +134,33 @@ def _is_element(value: object) -> bool:
 
 @attrs.define(slots=True)
 class GatewayHeaders:
-    """The response headers governance reads, found in one pass over the headers."""
+    """The response headers the session and governance read, found in one pass.
+
+    ``content_encoding`` and ``content_length`` are as `httpx.Headers.get` gives them
+    (repeated headers joined by ``", "``); ``None`` when absent.
+    """
 
     content_type: str = ""
     remaining: int | None = None
     date: datetime | None = None
     retry_after: float | None = None
+    content_encoding: str | None = None
+    content_length: str | None = None
 
     @classmethod
     def read(cls, headers: httpx.Headers) -> GatewayHeaders:
-        """Pick ``Content-Type``, ``X-Exl-Api-Remaining``, ``Date`` and ``Retry-After``."""
+        """Pick ``Content-Type``, ``X-Exl-Api-Remaining``, ``Date``, ``Retry-After``,
+        ``Content-Encoding`` and ``Content-Length``."""
         found: dict[bytes, bytes] = {}
         for name, value in headers.raw:
             key = name.lower()
             if key in _WANTED:
+                if key in _JOINED and key in found:
+                    value = found[key] + b", " + value
                 found[key] = value
         ctype = found.get(b"content-type", b"").decode("latin-1")
+        encoding = found.get(b"content-encoding")
+        length = found.get(b"content-length")
         remaining = found.get(b"x-exl-api-remaining")
         date = found.get(b"date")
         server_date = None if not date else _parse_http_date(date.decode("latin-1"))
@@ -162,10 +173,13 @@ class GatewayHeaders:
             retry_after=None
             if not retry_after
             else _retry_after(retry_after.decode("latin-1"), server_date),
+            content_encoding=None if encoding is None else encoding.decode("latin-1"),
+            content_length=None if length is None else length.decode("latin-1"),
         )
 
 
-_WANTED = frozenset({b"content-type", b"x-exl-api-remaining", b"date", b"retry-after"})
+_JOINED = frozenset({b"content-encoding", b"content-length"})
+_WANTED = frozenset({b"content-type", b"x-exl-api-remaining", b"date", b"retry-after", *_JOINED})
 
 
 # Beyond this an ``X-Exl-Api-Remaining`` is not a quota but a broken header.
