@@ -286,7 +286,10 @@ async def test_a_body_encoded_twice_in_two_headers_is_decoded_twice() -> None:
         ("Content-Encoding", "gzip"),
         ("Content-Encoding", "gzip"),
     ]
-    server = Server(lambda request: httpx.Response(200, headers=headers, content=twice))
+    server = Server()
+    server.script.append(
+        lambda request: httpx.Response(200, headers=headers, content=server.count(once(twice)))
+    )
     async with client(server, retry=RetryPolicy.none()) as c:
         assert (await c.request("GET", "researchers")).json() == json.loads(body)
 
