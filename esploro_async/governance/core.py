@@ -178,33 +178,11 @@ class LocalRateGate:
         return None if deadline == float("-inf") else deadline
 
 
-class _Attempt:
-    """One attempt inside `Governance.attempt`; `record` feeds governance."""
-
-    def __init__(self, governance: Governance) -> None:
-        self._governance = governance
-        self.info: ResponseInfo | None = None
-        self.granted = 0.0
-
-    async def record(self, info: ResponseInfo) -> None:
-        if self.info is not None:
-            raise RuntimeError("an attempt is recorded once")
-        self.info = info
-        if info.status_code is not None:
-            # A refused request was not counted: its header repeats another's count.
-            counted = info.remaining if info.status_code != 429 else None
-            self._governance.rate.observe(current_time() - self.granted, counted)
-        # The ledger learns at once, so that an error built from this response (its
-        # reset time, say) already reflects it.
-        await self._governance.quota.settle(info)
-        if info.error_code == PER_SECOND_THRESHOLD:
-            await self._governance._on_throttled(info.retry_after, self.granted)
-
-
 class _AttemptContext:
-    """``async with governance.attempt():`` enter waits for the right to send, exit settles."""
+    """``async with governance.attempt() as slot:`` enter waits for the right to send,
+    ``slot.record`` feeds governance, exit settles (the context is its own slot)."""
 
-    __slots__ = ("_attempt", "_governance", "_lane", "_retry")
+    __slots__ = ("_governance", "_lane", "_retry", "granted", "info")
 
     def __init__(self, governance: Governance, retry: bool, lane: Lane) -> None:
         if lane not in LANES:
@@ -212,9 +190,10 @@ class _AttemptContext:
         self._governance = governance
         self._retry = retry
         self._lane: Lane = lane
-        self._attempt = _Attempt(governance)
+        self.info: ResponseInfo | None = None
+        self.granted = 0.0
 
-    async def __aenter__(self) -> _Attempt:
+    async def __aenter__(self) -> _AttemptContext:
         governance = self._governance
         governance._waiting += 1
         try:
@@ -225,8 +204,24 @@ class _AttemptContext:
         governance._requests += 1
         if self._retry:
             governance._retries += 1
-        self._attempt.granted = current_time()
-        return self._attempt
+        self.granted = current_time()
+        return self
+
+    async def record(self, info: ResponseInfo) -> None:
+        """What came back (once): the rate gate and the quota ledger learn from it."""
+        if self.info is not None:
+            raise RuntimeError("an attempt is recorded once")
+        self.info = info
+        governance = self._governance
+        if info.status_code is not None:
+            # A refused request was not counted: its header repeats another's count.
+            counted = info.remaining if info.status_code != 429 else None
+            governance.rate.observe(current_time() - self.granted, counted)
+        # The ledger learns at once, so that an error built from this response (its
+        # reset time, say) already reflects it.
+        await governance.quota.settle(info)
+        if info.error_code == PER_SECOND_THRESHOLD:
+            await governance._on_throttled(info.retry_after, self.granted)
 
     async def __aexit__(
         self,
@@ -237,7 +232,7 @@ class _AttemptContext:
         governance = self._governance
         governance._in_flight -= 1
         governance._release_slots(self._lane)
-        if self._attempt.info is None:
+        if self.info is None:
             # Nothing was recorded: the request may still have reached the gateway.
             with anyio.CancelScope(shield=True):
                 await governance.quota.settle(ResponseInfo(status_code=None))

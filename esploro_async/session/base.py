@@ -14,7 +14,6 @@ request ─► options ─► attempt 1 ─► [slot ─► quota ─► permit 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import weakref
 from collections.abc import Mapping
@@ -40,7 +39,6 @@ from esploro_async.governance.registry import (
 from esploro_async.governance.settings import GovernanceSettings
 from esploro_async.pagination.speculation import ListingTotals
 from esploro_async.retry import IDEMPOTENT_METHODS, RetryPolicy
-from esploro_async.session import deadlines
 from esploro_async.session.bodies import BodyUnreadable, read_body
 from esploro_async.session.config import (
     Format,
@@ -50,6 +48,7 @@ from esploro_async.session.config import (
     resolve_base_url,
     tls_context,
 )
+from esploro_async.session.deadlines import AttemptDeadlines
 from esploro_async.session.headers import ACCEPT, BodyAndHeaders
 from esploro_async.session.options import (
     ClientOptions,
@@ -142,7 +141,7 @@ class BaseClient:
             self._bodies.sent_by_default = fmt
         self._http: httpx.AsyncClient = http_client
         self._attempt_deadline = attempt_deadline(http_client.timeout)
-        self._deadlines = deadlines.AttemptDeadlines()
+        self._deadlines = AttemptDeadlines()
         self._closed = False
         #: The total each listing (endpoint and query) reported last: a listing of the same
         #: query speculates no further (`esploro_async.pagination.speculation`).
@@ -343,7 +342,7 @@ class BaseClient:
         """`_exchange` within ``deadline`` seconds (`TimeoutError` past it; ``None``: none)."""
         if deadline is None:
             return await self._exchange(request)
-        watched = self._deadlines.watch(deadline) if deadlines.SUPPORTED and _on_asyncio() else None
+        watched = self._deadlines.watch(deadline)
         if watched is None:
             with anyio.fail_after(deadline):
                 return await self._exchange(request)
@@ -415,14 +414,6 @@ class BaseClient:
         )
         waits = self.governance.on_quota_exhausted == "wait"
         return Failure(error, "quota_wait" if waits else "final")
-
-
-def _on_asyncio() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _one_of(options: ClientOptions, first: str, second: str) -> tuple[Any, Any]:

@@ -51,8 +51,16 @@ class AttemptDeadlines:
         self._timer_due = math.inf
 
     def watch(self, seconds: float) -> Watched | None:
-        """Watch the current task's attempt for ``seconds`` (``None``: cannot, see above)."""
-        loop = asyncio.get_running_loop()
+        """Watch the current task's attempt for ``seconds``.
+
+        ``None`` when it cannot: not on asyncio (trio), Python 3.10, or see above.
+        """
+        if not SUPPORTED:
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # another async library
+            return None
         task = asyncio.current_task(loop)
         if task is None:
             return None
