@@ -37,6 +37,7 @@ documented fact.
 from __future__ import annotations
 
 import math
+import operator
 from collections import deque
 
 __all__ = ["ArrivalOrder"]
@@ -51,6 +52,8 @@ _RESORT = 64
 _KEPT = 16
 # Headroom over the resolution while no pair is inverted (module docstring).
 _UNSEEN = 1.15
+# The send time of a sample.
+_SENT = operator.itemgetter(0)
 
 
 class ArrivalOrder:
@@ -111,7 +114,7 @@ class ArrivalOrder:
         """Keep the gaps to the samples sent within `_CLOSE` before ``sent`` (oldest first)."""
         samples = self._samples
         if sent - samples[0][0] <= _CLOSE:
-            close = [sent - other for other, _ in samples]
+            close = list(map(sent.__sub__, map(_SENT, samples)))  # at C speed
         else:
             close = []
             for other, _ in reversed(samples):  # in sending order: the close ones are last
