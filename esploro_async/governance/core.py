@@ -125,12 +125,14 @@ class LocalRateGate:
 
     async def acquire(self, priority: int = 0) -> None:
         """Wait for a permit (lower ``priority`` values first)."""
-        lane = lane_of(priority)
-        self._waiting[lane] += 1
-        try:
-            granted = await self._limiter.acquire(priority)
-        finally:
-            self._waiting[lane] -= 1
+        granted = self._limiter.grant_now()
+        if granted is None:
+            lane = lane_of(priority)
+            self._waiting[lane] += 1
+            try:
+                granted = await self._limiter.acquire(priority)
+            finally:
+                self._waiting[lane] -= 1
         if self._others is not None:
             self._others.granted(granted)
 
@@ -365,6 +367,20 @@ class Governance:
     def _margin(self) -> float:
         return self.rate.current_margin()
 
+    def _take_slots_now(self, lane: Lane) -> bool:
+        """Take the lane's slots if they are free, without a checkpoint."""
+        try:
+            self._slots.acquire_nowait()
+        except anyio.WouldBlock:
+            return False
+        if lane == "batch":
+            try:
+                self._batch_slots.acquire_nowait()
+            except anyio.WouldBlock:
+                self._slots.release()
+                return False
+        return True
+
     async def _take_slots(self, lane: Lane) -> None:
         if lane == "batch":
             await _take(self._batch_slots)
@@ -384,7 +400,8 @@ class Governance:
     async def _enter(self, lane: Lane, retry: bool) -> None:
         floor = self.batch_reserve if lane == "batch" else None
         while True:
-            await self._take_slots(lane)
+            if not self._take_slots_now(lane):
+                await self._take_slots(lane)
             try:
                 await self.quota.reserve(floor)
             except QuotaRefusal as refusal:
