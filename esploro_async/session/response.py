@@ -151,30 +151,27 @@ class GatewayHeaders:
     def read(cls, headers: httpx.Headers) -> GatewayHeaders:
         """Pick ``Content-Type``, ``X-Exl-Api-Remaining``, ``Date``, ``Retry-After``,
         ``Content-Encoding`` and ``Content-Length``."""
-        found: dict[bytes, bytes] = {}
-        for name, value in headers.raw:
+        found: dict[bytes, str] = {}
+        for name, raw in headers.raw:
             key = name.lower()
             if key in _WANTED:
-                if key in _JOINED and key in found:
-                    value = found[key] + b", " + value
+                value = raw.decode("latin-1")
+                if key in found and key in _JOINED:
+                    value = f"{found[key]}, {value}"
                 found[key] = value
-        ctype = found.get(b"content-type", b"").decode("latin-1")
-        encoding = found.get(b"content-encoding")
-        length = found.get(b"content-length")
-        remaining = found.get(b"x-exl-api-remaining")
-        date = found.get(b"date")
-        server_date = None if not date else _parse_http_date(date.decode("latin-1"))
-        retry_after = found.get(b"retry-after")
+        get = found.get
+        remaining = get(b"x-exl-api-remaining")
+        date = get(b"date")
+        server_date = _parse_http_date(date) if date else None
+        retry_after = get(b"retry-after")
         return cls(
-            content_type=ctype,
-            remaining=None if remaining is None else _remaining(remaining.decode("latin-1")),
+            content_type=get(b"content-type", ""),
+            remaining=None if remaining is None else _remaining(remaining),
             date=server_date,
             # an HTTP-date Retry-After is measured from the gateway's Date, not the host's clock
-            retry_after=None
-            if not retry_after
-            else _retry_after(retry_after.decode("latin-1"), server_date),
-            content_encoding=None if encoding is None else encoding.decode("latin-1"),
-            content_length=None if length is None else length.decode("latin-1"),
+            retry_after=_retry_after(retry_after, server_date) if retry_after else None,
+            content_encoding=get(b"content-encoding"),
+            content_length=get(b"content-length"),
         )
 
 
