@@ -9,6 +9,8 @@ from esploro_async.testing.wire import RequestRecord
 
 __all__ = ["LogQueries"]
 
+_THRESHOLDS = frozenset({"PER_SECOND_THRESHOLD", "DAILY_THRESHOLD"})
+
 
 class LogQueries:
     """Counts and windows over ``log``, the requests a gateway saw in arrival order."""
@@ -17,17 +19,23 @@ class LogQueries:
     window: float
 
     def max_in_window(
-        self, window: float | None = None, *, accepted_only: bool = True, lane: str | None = None
+        self, window: float | None = None, *, accepted_only: bool = False, lane: str | None = None
     ) -> int:
         """Most arrivals in any half-open window ``[t, t + window)`` (default: ``self.window``).
 
-        ``lane=None`` counts client and foreign arrivals alike (what the server sees);
-        ``lane="client"`` only ours.  Requests that never arrived are ignored.
+        Arrivals refused for a threshold (429) count too: a 26th arrival is what a client
+        must never cause, and the gateway never *accepts* more than its limit, so
+        ``accepted_only=True`` can only ask how full the window was.  Requests the gateway
+        refuses without counting (a bad key) never count.  ``lane=None`` counts client and
+        foreign arrivals alike (what the server sees); ``lane="client"`` only ours.  Requests
+        that never arrived are ignored.
         """
         times = [
             r.arrival
             for r in self.log
-            if r.arrived and (r.accepted or not accepted_only) and (lane is None or r.lane == lane)
+            if r.arrived
+            and (r.accepted or (not accepted_only and r.error_code in _THRESHOLDS))
+            and (lane is None or r.lane == lane)
         ]
         return max_in_window(times, self.window if window is None else window)
 
