@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 from esploro_async.testing.window import max_in_window
-from esploro_async.testing.wire import RequestRecord
+from esploro_async.testing.wire import THRESHOLD_CODES, RequestRecord
 
 __all__ = ["LogQueries"]
-
-_THRESHOLDS = frozenset({"PER_SECOND_THRESHOLD", "DAILY_THRESHOLD"})
 
 
 class LogQueries:
@@ -34,7 +32,7 @@ class LogQueries:
             r.arrival
             for r in self.log
             if r.arrived
-            and (r.accepted or (not accepted_only and r.error_code in _THRESHOLDS))
+            and (r.accepted or (not accepted_only and r.error_code in THRESHOLD_CODES))
             and (lane is None or r.lane == lane)
         ]
         return max_in_window(times, self.window if window is None else window)
