@@ -19,7 +19,6 @@ import anyio
 __all__ = ["current_time", "parse_http_date"]
 
 
-_monotonic = time.monotonic
 _PLAIN_TIME = asyncio.BaseEventLoop.time  # `time.monotonic()`, unless a loop class overrides it
 
 
@@ -30,7 +29,9 @@ def current_time() -> float:
     except RuntimeError:
         return anyio.current_time()
     if type(loop).time is _PLAIN_TIME:
-        return _monotonic()  # what the loop's own `time()` returns, one call sooner
+        # What the loop's own `time()` returns, one call sooner (looked up at each call, as
+        # asyncio does: a process may replace `time.monotonic`).
+        return time.monotonic()
     return loop.time()
 
 

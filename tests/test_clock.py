@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import anyio
 import pytest
@@ -45,4 +46,18 @@ def test_outside_asyncio_the_clock_is_anyios(backend: str) -> None:
         return anyio.current_time(), current_time(), anyio.current_time()
 
     before, now, after = anyio.run(read, backend=backend)
+    assert before <= now <= after
+
+
+def test_a_monotonic_clock_replaced_at_run_time_is_followed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = time.monotonic
+    monkeypatch.setattr(time, "monotonic", lambda: real() - 250.0)  # a process's skewed clock
+
+    async def read() -> tuple[float, float, float]:
+        loop = asyncio.get_running_loop()
+        return loop.time(), current_time(), loop.time()
+
+    before, now, after = asyncio.run(read())
     assert before <= now <= after
