@@ -1,4 +1,4 @@
-"""Many OS processes, one institution: `RedisGovernance` against in-process limiters.
+"""Many OS processes, one institution: `RedisGovernance` against the budget split by hand.
 
 Starts a ``redis-server`` on a free loopback port (or uses ``--redis-url``), serves the
 simulated gateway in a separate process on loopback, then runs 4 worker processes that
@@ -6,9 +6,12 @@ each harvest a disjoint slice of ``/researchers`` (``offset``/``limit`` pages), 
 starting at the same instant. For every scenario it reports, from the *gateway's* log:
 429s, the most accepted arrivals in any sliding second, aggregate throughput against the
 configured effective rate, and Redis commands per request (``INFO commandstats`` after
-``CONFIG RESETSTAT``). Scenarios: 4 processes on one Redis; 4 processes with in-process
-limiters only; and both again with one process's clocks (``time.time``, ``time.monotonic``
-and so the event loop's clock) shifted by +250 ms and -250 ms.
+``CONFIG RESETSTAT``). Scenarios: 4 processes on one Redis, at the library's defaults;
+the baseline, 4 processes without Redis, as a competent user would write them
+(`~benchmarks.redis_workers.hand_split`: each process plain httpx behind its own
+``AsyncLimiter(1, 1 / 6)``, 25 / 4 rounded down to whole requests, 24 together, a 429
+retried after its ``Retry-After``); and both again with one process's clocks (``time.time``,
+``time.monotonic`` and so the event loop's clock) shifted by +250 ms and -250 ms.
 
     .venv/bin/python -m benchmarks.redis_workers            # full (~3 min)
     .venv/bin/python -m benchmarks.redis_workers --quick    # under 1 min
@@ -36,6 +39,7 @@ The gateway is `esploro_async.testing.GatewayProcess`: the simulator in a child 
 - :mod:`~benchmarks.redis_workers.compare`: the comparison, its table and targets;
 - :mod:`~benchmarks.redis_workers.scenarios`: the quota, restart and priority scenarios;
 - :mod:`~benchmarks.redis_workers.worker`: the worker process;
+- :mod:`~benchmarks.redis_workers.hand_split`: the baseline's worker, without the library;
 - :mod:`~benchmarks.redis_workers.processes`: workers started together on disjoint slices;
 - :mod:`~benchmarks.redis_workers.gateway`: the gateway and what its log says;
 - :mod:`~benchmarks.redis_workers.redis_server`: ``redis-server`` and its command counts;
@@ -46,8 +50,9 @@ from __future__ import annotations
 
 from benchmarks.redis_workers.cli import main
 from benchmarks.redis_workers.common import EFFECTIVE_RATE, INSTITUTION, RATE_LIMIT, STEADY_SKIP
-from benchmarks.redis_workers.compare import bench, print_table, scenario, targets
+from benchmarks.redis_workers.compare import bench, print_table, scenario, targets, vs_baseline
 from benchmarks.redis_workers.gateway import gateway_stats, start_gateway, steady_rate
+from benchmarks.redis_workers.hand_split import HAND_SPLIT_RATE, hand_split_label
 from benchmarks.redis_workers.processes import run_workers, slices
 from benchmarks.redis_workers.redis_server import (
     ExternalRedis,
@@ -65,6 +70,7 @@ from benchmarks.redis_workers.worker import shift_clocks, worker_main
 
 __all__ = [
     "EFFECTIVE_RATE",
+    "HAND_SPLIT_RATE",
     "INSTITUTION",
     "RATE_LIMIT",
     "STEADY_SKIP",
@@ -74,6 +80,7 @@ __all__ = [
     "commands_per_request",
     "commandstats",
     "gateway_stats",
+    "hand_split_label",
     "main",
     "print_table",
     "priority_scenario",
@@ -87,5 +94,6 @@ __all__ = [
     "start_gateway",
     "steady_rate",
     "targets",
+    "vs_baseline",
     "worker_main",
 ]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from benchmarks.redis_workers.common import EFFECTIVE_RATE
 from benchmarks.redis_workers.compare import bench, print_table, targets
+from benchmarks.redis_workers.hand_split import HAND_SPLIT_RATE, hand_split_label
 from benchmarks.redis_workers.scenarios import (
     priority_scenario,
     quota_scenario,
@@ -49,12 +50,7 @@ def _plan(*, quick: bool, skew: bool) -> list[tuple[bool, float]]:
     return plan
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: ``[--quick]``, or the ``worker``/``gateway`` sub-commands."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["worker"]:
-        worker_main(json.loads(argv[1]))
-        return 0
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.redis_workers")
     parser.add_argument("command", nargs="?", default="bench", choices=["bench"])
     parser.add_argument("--quick", action="store_true", help="smaller runs, under 1 minute")
@@ -66,22 +62,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--scenario",
         choices=["compare", "quota", "restart", "priority"],
         default="compare",
-        help="compare: Redis vs in-process (default); quota: 4 processes end at a shared "
-        "reserve; restart: kill -9 + restart of redis-server mid-run; priority: 4 harvests "
-        "and a 5th process of interactive requests",
+        help="compare: one Redis vs the hand-split baseline (default); quota: 4 processes end "
+        "at a shared reserve; restart: kill -9 + restart of redis-server mid-run; priority: "
+        "4 harvests and a 5th process of interactive requests",
     )
     parser.add_argument("--runs", type=int, help="repetitions (quota, restart)")
     parser.add_argument("--per-process", type=int, help="requests per process (compare)")
     parser.add_argument(
         "--no-skew", action="store_true", help="compare without the clock-skew rows"
     )
-    args = parser.parse_args(argv)
-    if args.scenario != "compare":
-        return _scenario(args)
+    parser.add_argument(
+        "--hand-split-rate",
+        type=float,
+        default=HAND_SPLIT_RATE,
+        help=f"requests per second of each baseline process (default {HAND_SPLIT_RATE:g})",
+    )
+    return parser
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """The side-by-side comparison, its table and the one-Redis targets."""
     per_process = args.per_process or (40 if args.quick else 150)
+    each = args.hand_split_rate
     print(
         f"4 processes x {per_process} requests, latency U({args.latency}) s "
-        f"({args.up_fraction:.0%} of it before arrival), effective rate {EFFECTIVE_RATE:.1f}/s",
+        f"({args.up_fraction:.0%} of it before arrival), effective rate {EFFECTIVE_RATE:.1f}/s\n"
+        f"baseline ({hand_split_label(each)}): no Redis; each process plain httpx behind "
+        f"AsyncLimiter(1, 1/{each:g}) ({4 * each:g} req/s together), a 429 retried after "
+        "its Retry-After",
         flush=True,
     )
     plan = _plan(quick=args.quick, skew=not args.no_skew)
@@ -93,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             latency=args.latency,
             up_fraction=args.up_fraction,
             researchers=args.researchers,
+            hand_split_rate=args.hand_split_rate,
         )
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -105,3 +114,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 verdict = "PASS" if ok else "MISS"
                 print(f"(one Redis, {row['shift'] * 1000:+.0f} ms) {verdict}  {label}: {value}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: the comparison (``[--quick]``), ``--scenario``, or the ``worker`` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["worker"]:
+        worker_main(json.loads(argv[1]))
+        return 0
+    args = _parser().parse_args(argv)
+    if args.scenario != "compare":
+        return _scenario(args)
+    return _compare(args)

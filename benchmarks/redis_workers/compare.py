@@ -8,6 +8,7 @@ from typing import Any
 
 from benchmarks.redis_workers.common import EFFECTIVE_RATE, RATE_LIMIT
 from benchmarks.redis_workers.gateway import gateway_stats, start_gateway, steady_rate
+from benchmarks.redis_workers.hand_split import HAND_SPLIT_RATE, hand_split_label
 from benchmarks.redis_workers.processes import run_workers, slices
 from benchmarks.redis_workers.redis_server import (
     ExternalRedis,
@@ -29,8 +30,13 @@ def scenario(
     limit: int = 10,
     concurrency: int = 16,
     quiet: bool = False,
+    hand_split_rate: float = HAND_SPLIT_RATE,
 ) -> dict[str, Any]:
-    """One run: ``processes`` workers, the first with its clocks shifted by ``shift``."""
+    """One run: ``processes`` workers, the first with its clocks shifted by ``shift``.
+
+    On ``redis``, the library's defaults; without, the hand-split baseline (`hand_split`):
+    each worker at ``hand_split_rate`` requests per second, a 429 retried after Retry-After.
+    """
     gateway.reset_log()
     if redis is not None:
         redis_command(redis.port, "FLUSHALL")
@@ -47,6 +53,10 @@ def scenario(
         }
         if redis is not None:
             cfg["redis_url"] = redis.url
+        else:
+            # The margin as the library states it: the gateway's rate / (1 + margin).
+            margin = RATE_LIMIT / (processes * hand_split_rate) - 1
+            cfg["hand_split"] = {"rate": hand_split_rate, "margin": margin}
         configs.append(cfg)
     results = run_workers(configs)
     stats = gateway_stats(gateway.fetch_log())
@@ -56,7 +66,7 @@ def scenario(
     if redis is not None:
         scripts, commands = commands_per_request(commandstats(redis.port), stats["requests"])
     return {
-        "mode": "one Redis" if redis is not None else "in-process only",
+        "mode": "one Redis" if redis is not None else hand_split_label(hand_split_rate),
         "shift": shift,
         "requests": stats["requests"],
         "throttled": stats["throttled"],
@@ -102,6 +112,7 @@ def bench(
     researchers: int = 2000,
     progress: bool = True,
     quiet: bool = True,
+    hand_split_rate: float = HAND_SPLIT_RATE,
 ) -> list[dict[str, Any]]:
     """Run each ``(use_redis, skew)`` of ``plan`` with 4 processes; one row per run.
 
@@ -126,6 +137,7 @@ def bench(
                     per_process=per_process,
                     shift=shift,
                     quiet=quiet,
+                    hand_split_rate=hand_split_rate,
                 )
                 rows.append(row)
                 if progress:
@@ -141,8 +153,17 @@ def bench(
     return rows
 
 
+def vs_baseline(row: dict[str, Any], rows: Sequence[dict[str, Any]]) -> tuple[float, float]:
+    """``row``'s accepted and steady req/s over those of the hand-split row without skew
+    among ``rows`` (NaN without one)."""
+    base = next((r for r in rows if r["mode"] != "one Redis" and r["shift"] == 0), None)
+    if base is None or not base["throughput"]:
+        return math.nan, math.nan
+    return row["throughput"] / base["throughput"], row["steady"] / base["steady"]
+
+
 def print_table(rows: Sequence[dict[str, Any]]) -> None:
-    """The side-by-side table."""
+    """The side-by-side table, then each one-Redis row against the hand-split baseline."""
     head = (
         f"{'4 processes':<16} {'skew':>6} {'reqs':>5} {'429s':>5} {'max/1s':>6} "
         f"{'sent/s':>6} {'ok/s':>6} {'vs 22.7':>7} {'steady':>6} {'of 25':>6} {'margin':>6} "
@@ -159,3 +180,11 @@ def print_table(rows: Sequence[dict[str, Any]]) -> None:
             f"{r['margin']:>6.3f} {r['scripts']:>11.2f} {r['commands']:>8.2f} "
             f"{r['errors']:>6}"
         )
+    for r in rows:
+        if r["mode"] == "one Redis":
+            whole, steady = vs_baseline(r, rows)
+            if not math.isnan(whole):
+                print(
+                    f"one Redis, skew {r['shift'] * 1000:+.0f} ms, against the hand-split "
+                    f"baseline: accepted req/s x{whole:.3f}, steady x{steady:.3f}"
+                )

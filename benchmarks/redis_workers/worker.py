@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from benchmarks.redis_workers.common import INSTITUTION
+from benchmarks.redis_workers.hand_split import hand_split_harvest
 
 
 def shift_clocks(seconds: float) -> None:
@@ -185,12 +186,14 @@ def _time_governance(client: Any, waits: list[float]) -> None:
 def worker_main(cfg: dict[str, Any]) -> None:
     """Run one worker; prints its result as one JSON line.
 
-    ``"quiet": true`` silences the library's warnings (one per 429, on stderr).
+    ``"quiet": true`` silences the library's warnings (one per 429, on stderr);
+    ``"hand_split": {"rate": ...}`` runs the baseline without the library (`hand_split`).
     """
     if cfg.get("quiet"):
         logging.getLogger("esploro_async").setLevel(logging.ERROR)
     real_time = time.time
     if cfg.get("shift"):
         shift_clocks(float(cfg["shift"]))
-    result = asyncio.run(_harvest(cfg, real_time))
+    run = hand_split_harvest if cfg.get("hand_split") else _harvest
+    result = asyncio.run(run(cfg, real_time))
     print(json.dumps(result), flush=True)
