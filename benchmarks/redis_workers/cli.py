@@ -50,6 +50,17 @@ def _plan(*, quick: bool, skew: bool) -> list[tuple[bool, float]]:
     return plan
 
 
+def _weights(text: str) -> list[float]:
+    weights = [float(w) for w in text.split(",")]
+    if len(weights) != 4 or min(weights) <= 0:
+        raise argparse.ArgumentTypeError("four positive weights, e.g. 1,1,1,3")
+    return weights
+
+
+def _shared(weights: list[float] | None) -> str:
+    return "" if weights is None else f" (shared {':'.join(f'{w:g}' for w in weights)})"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.redis_workers")
     parser.add_argument("command", nargs="?", default="bench", choices=["bench"])
@@ -77,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
         default=HAND_SPLIT_RATE,
         help=f"requests per second of each baseline process (default {HAND_SPLIT_RATE:g})",
     )
+    parser.add_argument(
+        "--weights",
+        type=_weights,
+        help="share the 4 x per-process requests unevenly, e.g. 1,1,1,3 (default: evenly)",
+    )
     return parser
 
 
@@ -85,7 +101,8 @@ def _compare(args: argparse.Namespace) -> int:
     per_process = args.per_process or (40 if args.quick else 150)
     each = args.hand_split_rate
     print(
-        f"4 processes x {per_process} requests, latency U({args.latency}) s "
+        f"4 processes x {per_process} requests{_shared(args.weights)}, "
+        f"latency U({args.latency}) s "
         f"({args.up_fraction:.0%} of it before arrival), effective rate {EFFECTIVE_RATE:.1f}/s\n"
         f"baseline ({hand_split_label(each)}): no Redis; each process plain httpx behind "
         f"AsyncLimiter(1, 1/{each:g}) ({4 * each:g} req/s together), a 429 retried after "
@@ -102,6 +119,7 @@ def _compare(args: argparse.Namespace) -> int:
             up_fraction=args.up_fraction,
             researchers=args.researchers,
             hand_split_rate=args.hand_split_rate,
+            weights=args.weights,
         )
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -31,18 +31,20 @@ def scenario(
     concurrency: int = 16,
     quiet: bool = False,
     hand_split_rate: float = HAND_SPLIT_RATE,
+    weights: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """One run: ``processes`` workers, the first with its clocks shifted by ``shift``.
 
     On ``redis``, the library's defaults; without, the hand-split baseline (`hand_split`):
     each worker at ``hand_split_rate`` requests per second, a 429 retried after Retry-After.
+    ``weights`` shares the ``processes x per_process`` pages unevenly (`slices`).
     """
     gateway.reset_log()
     if redis is not None:
         redis_command(redis.port, "FLUSHALL")
         redis_command(redis.port, "CONFIG", "RESETSTAT")
     configs = []
-    for i, offsets in enumerate(slices(processes, per_process, limit)):
+    for i, offsets in enumerate(slices(processes, per_process, limit, weights)):
         cfg: dict[str, Any] = {
             "base_url": gateway.url,
             "offsets": offsets,
@@ -113,12 +115,14 @@ def bench(
     progress: bool = True,
     quiet: bool = True,
     hand_split_rate: float = HAND_SPLIT_RATE,
+    weights: Sequence[float] | None = None,
 ) -> list[dict[str, Any]]:
     """Run each ``(use_redis, skew)`` of ``plan`` with 4 processes; one row per run.
 
     Starts (and always stops) a ``redis-server`` unless ``redis_url`` is given, and a
     gateway process shared by the runs (its log is reset between them). ``quiet``
-    silences the workers' per-429 warnings.
+    silences the workers' per-429 warnings; ``weights`` (4 of them) shares the pages
+    unevenly among the processes.
     """
     redis: RedisServer | ExternalRedis
     redis = ExternalRedis(redis_url) if redis_url else RedisServer()
@@ -138,6 +142,7 @@ def bench(
                     shift=shift,
                     quiet=quiet,
                     hand_split_rate=hand_split_rate,
+                    weights=weights,
                 )
                 rows.append(row)
                 if progress:

@@ -54,7 +54,17 @@ def run_workers(
                 proc.wait()
 
 
-def slices(processes: int, per_process: int, limit: int) -> Iterator[list[int]]:
-    """Disjoint offset ranges, one per process."""
-    for p in range(processes):
-        yield [(p * per_process + i) * limit for i in range(per_process)]
+def slices(
+    processes: int, per_process: int, limit: int, weights: Sequence[float] | None = None
+) -> Iterator[list[int]]:
+    """Disjoint offset ranges, one per process: ``per_process`` pages each, or the
+    ``processes x per_process`` pages shared in proportion to ``weights``."""
+    counts = [per_process] * processes
+    if weights is not None:
+        total = processes * per_process
+        counts = [round(total * w / sum(weights)) for w in weights[:-1]]
+        counts.append(total - sum(counts))
+    start = 0
+    for count in counts:
+        yield [(start + i) * limit for i in range(count)]
+        start += count
