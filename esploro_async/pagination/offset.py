@@ -16,8 +16,8 @@ How a harvest runs:
    largest page lately; 16 to 64 pages; a bound on memory: a slow consumer simply stops
    new pages from being requested). ``prefetch`` instead bounds both together. Pages
    released together (the head of the line came back) are built into records one page at
-   a time, as they are handed out. Records come out in source order by default; ``ordered=False`` hands out pages as they
-   complete.
+   a time, as they are handed out. Records come out in source order by default;
+   ``ordered=False`` hands out pages as they complete.
 3. A `Frontier` drops records handed out before (by record id) and keeps the checkpoint:
    the position after the last contiguous record handed out.
 
