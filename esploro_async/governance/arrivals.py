@@ -28,7 +28,14 @@ accepted requests with the *same* count mark it unusable for good (`departure`):
 taken as each request arrives falls by one at least between any two of them, so the header
 is written later, when the response leaves (or cached), and its order is that of the
 departures, whose inversions tell the round-trip spread rather than the jitter before
-arrival. Refused requests (429) are not counted by the gateway, so their responses are not
+arrival. Before that shows, such inversions must not widen anything, even briefly: an
+inversion is held back until the order has shown it is that of arrivals, by a count *above*
+the one of the response that came back just before it (counts written as responses leave
+fall in the order the responses come back; counted at arrival, the API's varying work
+reorders them), or by ``_SETTLE`` (16) samples with no count twice (a count written as
+responses leave then trails the arrivals by a constant time, and its inversions are the
+jitter's). Counts written as responses leave show a count twice within 3-9 responses at full
+rate; counted at arrival, a count rises within 2-8. Refused requests (429) are not counted by the gateway, so their responses are not
 samples; a sample told twice (the same send time and count) is one request. That the
 count is written at arrival is an inference from the header's documented meaning, not a
 documented fact.
@@ -51,6 +58,8 @@ _RESORT = 64
 _KEPT = 16
 # Headroom over the resolution while no pair is inverted (module docstring).
 _UNSEEN = 1.15
+# Samples after which inversions count even though no count has risen (module docstring).
+_SETTLE = 16
 
 
 class ArrivalOrder:
@@ -77,6 +86,10 @@ class ArrivalOrder:
         self._finest_at = -1  # len(self._gaps) + appends when it was
         self._appended = 0
         self._news = False  # observe() saw an inversion
+        # Inversions seen before the order showed it is that of arrivals (module docstring).
+        self._held: list[float] = []
+        self._settled = False
+        self._kept_count = 0
         # two accepted requests showed the same count: never at arrival
         self.departure: bool = False
 
@@ -84,8 +97,8 @@ class ArrivalOrder:
         """One accepted response: its request was granted at ``sent`` and counted ``remaining``.
 
         Returns whether the evidence changed in a way that may move the bound: an inversion
-        came, the close pairs just reached ``min_pairs`` (the bound answers now), or the
-        header started or stopped being readable.
+        came (or the inversions held back were let in), the close pairs just reached
+        ``min_pairs`` (the bound answers now), or the header started or stopped being readable.
         """
         if self.departure:
             return False  # nothing to read, ever
@@ -103,8 +116,9 @@ class ArrivalOrder:
                 was_short = len(self._gaps) < self._min_pairs
                 self._in_order(sent)
                 samples.append((sent, remaining))
+                released = self._counted_one(rose=False)
                 # The bound answers from the pair that completes ``min_pairs``: no later.
-                return was_short and len(self._gaps) >= self._min_pairs
+                return released or (was_short and len(self._gaps) >= self._min_pairs)
         return self._observe_each(sent, remaining)
 
     def _in_order(self, sent: float) -> None:
@@ -127,27 +141,16 @@ class ArrivalOrder:
     def _observe_each(self, sent: float, remaining: int) -> bool:
         """`observe` pair by pair: any pair may be out of order, or the signal distrusted."""
         # (The fast path never sees a sample twice: it is counted below every one kept.)
-        if (sent, remaining) in self._samples:
+        samples = self._samples
+        if (sent, remaining) in samples:
             return False  # the same request told twice: no pair to compare
         was_reading = self.reading
         was_short = len(self._gaps) < self._min_pairs
         self._news = False
-        plain = 4 * self._rate_limit + 2  # a drop no pair can exceed, whatever its gap
-        gaps = self._gaps
-        samples = self._samples
+        # A count above the one that came back just before it: not written as responses leave.
+        rose = bool(samples) and 0 < remaining - samples[-1][1] <= 4 * self._rate_limit + 2
         for other_sent, other_remaining in samples:
-            gap = sent - other_sent
-            drop = other_remaining - remaining
-            if gap < 0:
-                gap, drop = -gap, -drop
-            if gap > _PAIR_WINDOW:
-                continue
-            if 0 < drop <= plain and not self._distrust:  # in order: the common case
-                if gap <= _CLOSE:
-                    gaps.append(gap)
-                    self._appended += 1
-                continue
-            self._compare(gap, drop)
+            self._pair(sent - other_sent, other_remaining - remaining)
         if samples and not (sent >= samples[-1][0] and remaining < samples[-1][1]):
             # Out of sending or counting order with the latest sample: the fast path waits
             # until that sample has left the window of kept samples.
@@ -155,9 +158,36 @@ class ArrivalOrder:
         else:
             self._unsorted = max(0, self._unsorted - 1)
         samples.append((sent, remaining))
+        released = self._counted_one(rose)
         # The bound answers from the pair that completes ``min_pairs``: no later.
         ready = was_short and len(self._gaps) >= self._min_pairs
-        return self._news or ready or was_reading != self.reading
+        return self._news or released or ready or was_reading != self.reading
+
+    def _pair(self, gap: float, drop: int) -> None:
+        """Judge a pair sent ``gap`` apart whose counts differ by ``drop`` (same orientation)."""
+        if gap < 0:
+            gap, drop = -gap, -drop
+        if gap > _PAIR_WINDOW:
+            return
+        if 0 < drop <= 4 * self._rate_limit + 2 and not self._distrust:  # in order: common
+            if gap <= _CLOSE:
+                self._gaps.append(gap)
+                self._appended += 1
+            return
+        self._compare(gap, drop)
+
+    def _counted_one(self, rose: bool) -> bool:
+        """One more sample kept; True when the inversions held back are let in by it."""
+        self._kept_count += 1
+        if self._settled or not (rose or self._kept_count >= _SETTLE):
+            return False
+        # A count rose in the order responses came back (counted at arrival, not as they
+        # leave), or `_SETTLE` samples showed no count twice: the order is that of arrivals.
+        self._settled = True
+        held = bool(self._held)
+        self._inverted.extend(self._held)
+        self._held.clear()
+        return held and self.reading
 
     def _compare(self, gap: float, drop: int) -> None:
         """``drop``: how much lower the count of the request sent ``gap`` (>= 0) s later is."""
@@ -165,6 +195,7 @@ class ArrivalOrder:
         possible = 2 * self._rate_limit * (gap + 2.0) + 2
         if drop == 0:
             self.departure = True
+            self._held.clear()
         if drop == 0 or abs(drop) > possible:
             # In-order pairs are dropped (they narrow the bound); inversions already seen are
             # kept: the jitter they proved belongs to the path, not to the quota day.
@@ -174,8 +205,11 @@ class ArrivalOrder:
             return
         self._distrust = max(0, self._distrust - 1)
         if drop < 0:
-            self._inverted.append(gap)
-            self._news = True
+            if self._settled:
+                self._inverted.append(gap)
+                self._news = True
+            else:
+                self._held.append(gap)  # until the order shows it is that of arrivals
         elif gap <= _CLOSE:
             self._gaps.append(gap)
             self._appended += 1
