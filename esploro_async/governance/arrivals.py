@@ -58,6 +58,9 @@ _RESORT = 64
 _KEPT = 16
 # Headroom over the resolution while no pair is inverted (module docstring).
 _UNSEEN = 1.15
+# Close pairs needed before their share out of order speaks, and the share read at most.
+_FREQUENT = 16
+_MOST_FLIPPED = 0.3
 # Samples after which inversions count even though no count has risen (module docstring).
 _SETTLE = 16
 
@@ -81,6 +84,8 @@ class ArrivalOrder:
         self._unsorted = 0
         self._gaps: deque[float] = deque(maxlen=history)  # close pairs that arrived in order
         self._inverted: deque[float] = deque(maxlen=history)
+        # The latest close pairs' gaps, negative where the pair arrived out of order.
+        self._close: deque[float] = deque(maxlen=history)
         self._distrust = 0  # pairs still to check before the signal counts again
         self._finest: float | None = None  # the resolution, sorted out once in a while
         self._finest_at = -1  # len(self._gaps) + appends when it was
@@ -134,6 +139,7 @@ class ArrivalOrder:
                 close.append(sent - other)
             close.reverse()
         self._gaps.extend(close)
+        self._close.extend(close)
         self._appended += len(close)
         if self._unsorted:
             self._unsorted -= 1
@@ -172,6 +178,7 @@ class ArrivalOrder:
         if 0 < drop <= 4 * self._rate_limit + 2 and not self._distrust:  # in order: common
             if gap <= _CLOSE:
                 self._gaps.append(gap)
+                self._close.append(gap)
                 self._appended += 1
             return
         self._compare(gap, drop)
@@ -201,10 +208,13 @@ class ArrivalOrder:
             # kept: the jitter they proved belongs to the path, not to the quota day.
             self._distrust = self._min_pairs
             self._gaps.clear()
+            self._close.clear()
             self._finest = None
             return
         self._distrust = max(0, self._distrust - 1)
         if drop < 0:
+            if gap <= _CLOSE:
+                self._close.append(-gap)
             if self._settled:
                 self._inverted.append(gap)
                 self._news = True
@@ -212,6 +222,7 @@ class ArrivalOrder:
                 self._held.append(gap)  # until the order shows it is that of arrivals
         elif gap <= _CLOSE:
             self._gaps.append(gap)
+            self._close.append(gap)
             self._appended += 1
 
     @property
@@ -225,11 +236,28 @@ class ArrivalOrder:
         return max(self._inverted, default=0.0) if self.reading else 0.0
 
     def proven(self) -> float:
-        """The jitter the inversions show, with room for gaps between samples (0: none)."""
+        """The jitter the inversions show (0: none): their largest gap and their frequency.
+
+        The largest inverted gap ``g`` with one resolution more (the next multiple of the
+        spacing was not seen inverted), and at least the spread of a uniform jitter that
+        inverts the close pairs as often as they were (module docstring).
+        """
         inverted = self.inverted
         if not inverted:
             return 0.0
-        return max(1.5 * inverted, inverted + 1.0 * (self._resolution() or 0.0))
+        return max(inverted + (self._resolution() or 0.0), self._from_frequency())
+
+    def _from_frequency(self) -> float:
+        """The uniform jitter's spread that inverts the close pairs as often as seen (0: few)."""
+        close = self._close
+        flipped = sum(1 for gap in close if gap < 0)
+        if not flipped or len(close) < _FREQUENT:
+            return 0.0
+        share = min(_MOST_FLIPPED, flipped / len(close))
+        mean_gap = sum(abs(gap) for gap in close) / len(close)
+        # A pair sent g apart under a uniform spread J arrives out of order with probability
+        # (1 - g / J)^2 / 2.
+        return mean_gap / (1.0 - math.sqrt(2.0 * share))
 
     def bound(self) -> float | None:
         """The jitter the recent pairs allow for, in seconds; ``None`` while they cannot tell."""

@@ -9,6 +9,7 @@ gateway varies by 12 ms (the API's own work is the spread) no longer hold the ma
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
@@ -84,20 +85,39 @@ def test_an_inversion_is_evidence_of_at_least_its_gap() -> None:
     assert order.inverted == pytest.approx(3 * INTERVAL)
     bound = order.bound()
     assert bound is not None
-    assert bound == pytest.approx(4.5 * INTERVAL)
+    # The gap, and one interval more: the pairs one interval further apart were in order.
+    assert bound == pytest.approx(4 * INTERVAL)
 
 
-@pytest.mark.parametrize("seed", range(40))
+def needed(spread: float) -> float:
+    """The margin that keeps 429s below 0.1 per 1,000 requests under a uniform jitter ``spread``.
+
+    Measured on the plainest model of the gateway (requests sent every ``(1 + m) / 25`` s,
+    each delayed uniformly in [0, spread], refused when 25 were accepted in the second
+    before), 400,000 requests per point: 1.0 x the spread up to 0.1 s, 0.9 x at 0.2 s,
+    0.8 x at 0.3 s, 0.7 x at 0.5 s.
+    """
+    points = [(0.0, 1.0), (0.1, 1.0), (0.2, 0.9), (0.3, 0.8), (0.5, 0.7)]
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        if spread <= x1:
+            return spread * (y0 + (y1 - y0) * (spread - x0) / (x1 - x0))
+    return spread * 0.7
+
+
+@pytest.mark.parametrize("seed", range(60))
 def test_the_bound_covers_random_jitter(seed: int) -> None:
     rng = random.Random(seed)
-    jitter = rng.choice([0.0, 0.01, 0.03, 0.05, 0.08, 0.15, 0.3, 0.6])
+    jitter = rng.choice([0.0, 0.01, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6])
     base = rng.uniform(0.005, 0.2)
     delays = [base + rng.uniform(0, jitter) for _ in range(400)]
     order = ArrivalOrder()
     feed(order, counted(delays, foreign=rng.choice([0.0, 5.0, 15.0]), seed=seed))
     bound = order.bound()
     assert bound is not None
-    assert bound >= max(delays) - min(delays)
+    spread = max(delays) - min(delays)
+    if spread <= 0.1:  # within the starting margin's promise: all of it
+        assert bound >= spread
+    assert bound >= min(0.5, needed(spread))  # 0.5: the automatic margin's ceiling
 
 
 def test_a_count_that_is_not_taken_at_arrival_is_not_trusted_again() -> None:
@@ -155,7 +175,7 @@ def test_jitter_proven_before_a_new_quota_day_still_bounds_after_it() -> None:
     samples = counted(delays, start=5_000)
     feed(order, samples)
     before = order.bound()
-    assert before == pytest.approx(4.5 * INTERVAL)
+    assert before == pytest.approx(4 * INTERVAL)
     # Midnight GMT: the count starts again from the full quota, then a long quiet run in
     # order. The path's jitter did not end with the day: the bound must not narrow to the
     # spacing (a margin below the jitter draws 429s right after midnight).
@@ -332,7 +352,7 @@ def test_inversions_count_at_once_after_a_count_rose_and_after_16_samples_otherw
     feed(order, [samples[i] for i in (0, 1, 4, 3)])  # 3 came back after 4: a rise
     assert order.proven() == 0.0
     assert order.observe(*samples[2]) is True
-    assert order.proven() == pytest.approx(1.5 * 2 * INTERVAL)  # inverted with 3 and 4
+    assert order.proven() == pytest.approx(2 * INTERVAL)  # inverted with 3 and 4
 
     # The same counts coming back in their own order look like departures: held back until
     # 16 samples showed no count twice, then let in.
@@ -342,4 +362,4 @@ def test_inversions_count_at_once_after_a_count_rose_and_after_16_samples_otherw
     assert order.proven() == 0.0
     assert not any(reported[1:])
     assert order.observe(*in_count_order[15]) is True
-    assert order.proven() == pytest.approx(1.5 * 3 * INTERVAL)
+    assert order.proven() == pytest.approx(3 * INTERVAL)
