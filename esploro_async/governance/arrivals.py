@@ -11,34 +11,48 @@ the finest resolution this signal has.
 
 `ArrivalOrder.bound` turns the recent pairs into a bound on the jitter: 1.15 x the resolution
 (the 25th percentile of the gaps of the closest pairs checked, about one interval) or, after
-an inversion of largest gap ``g``, ``max(1.5 g, g + resolution)``: pairs come only at
-multiples of the interval, so a jitter just short of the next multiple shows as ``g``. No
-bound is given before ``min_pairs`` close pairs were checked. The 15 % over the resolution is
+inversions, what they prove (`ArrivalOrder.proven`), the larger of:
+
+- ``g + resolution``, ``g`` the largest inverted gap: pairs come only at multiples of the
+  interval, so a jitter just short of the next multiple shows as ``g``, and the pairs at the
+  next multiple were seen in order;
+- the spread ``J`` of a uniform jitter that inverts the close pairs (sent at most 0.1 s
+  apart) as often as the latest ones were: a pair sent ``g`` apart arrives out of order with
+  probability ``(1 - g / J)^2 / 2``, read from at least 16 close pairs and at most 30 % of
+  them out of order (so at most about 4.4 times their mean gap). It answers within the first
+  second of a harvest, where the largest gap still grows as the rare wide inversions come.
+
+The margin this gives is what a uniform jitter needs and some: on the plainest model of the
+gateway (requests sent every ``(1 + m) / 25`` s, each delayed uniformly within ``J``,
+refused when 25 were accepted in the second before), 429s stay below 0.1 per 1,000 requests
+from ``m`` = 1.0 ``J`` up to 0.1 s of jitter, 0.9 ``J`` at 0.2 s, 0.8 ``J`` at 0.3 s and 0.7
+``J`` at 0.5 s, and both estimates settle near ``J``. (It was ``max(1.5 g, g + resolution)``,
+which at 0.3 s of jitter held the margin near 0.42.) No bound is given before ``min_pairs``
+close pairs were checked. The 15 % over the resolution is
 there because a jitter just above one interval inverts neighbours about as rarely as it puts
 a 26th arrival into a second at a margin of one interval: with no headroom, one run in three
 at 43 ms of jitter drew a 429 before its first inversion showed; above the headroom a jitter
 inverts pairs several times more often than it breaks the margin, so it is seen first.
 
-The signal is used only while the header behaves as a count taken at arrival. Counts
-further apart than the gateway could have taken in the time between the sends mark it
-unusable for ``min_pairs`` more pairs (a new quota day, a proxy rewriting the header), and
-the in-order pairs seen so far are forgotten; the inversions are kept, since the jitter they
-proved does not end with the quota day. Two
-accepted requests with the *same* count mark it unusable for good (`departure`): a count
-taken as each request arrives falls by one at least between any two of them, so the header
-is written later, when the response leaves (or cached), and its order is that of the
-departures, whose inversions tell the round-trip spread rather than the jitter before
-arrival. Before that shows, such inversions must not widen anything, even briefly: an
-inversion is held back until the order has shown it is that of arrivals, by a count *above*
-the one of the response that came back just before it (counts written as responses leave
-fall in the order the responses come back; counted at arrival, the API's varying work
-reorders them), or by ``_SETTLE`` (16) samples with no count twice (a count written as
-responses leave then trails the arrivals by a constant time, and its inversions are the
-jitter's). Counts written as responses leave show a count twice within 3-9 responses at full
-rate; counted at arrival, a count rises within 2-8. Refused requests (429) are not counted by the gateway, so their responses are not
-samples; a sample told twice (the same send time and count) is one request. That the
-count is written at arrival is an inference from the header's documented meaning, not a
-documented fact.
+The signal is used only while the header behaves as a count taken at arrival. Counts further
+apart than the gateway could have taken in the time between the sends mark it unusable for
+``min_pairs`` more pairs (a new quota day, a proxy rewriting the header), and the in-order
+pairs seen so far are forgotten; the inversions are kept, since the jitter they proved does
+not end with the quota day. Two accepted requests with the *same* count mark it unusable for
+good (`departure`): a count taken as each request arrives falls by one at least between any
+two of them, so the header is written later, when the response leaves (or cached), and its
+order is that of the departures, whose inversions tell the round-trip spread rather than the
+jitter before arrival. Before that shows, such inversions must not widen anything, even
+briefly: an inversion is held back until the order has shown it is that of arrivals, by a
+count *above* the one of the response that came back just before it (counts written as
+responses leave fall in the order the responses come back; counted at arrival, the API's
+varying work reorders them), or by ``_SETTLE`` (16) samples with no count twice (a count
+written as responses leave then trails the arrivals by a constant time, and its inversions
+are the jitter's). Counts written as responses leave show a count twice within 3-9 responses
+at full rate; counted at arrival, a count rises within 2-8. Refused requests (429) are not
+counted by the gateway, so their responses are not samples; a sample told twice (the same
+send time and count) is one request. That the count is written at arrival is an inference
+from the header's documented meaning, not a documented fact.
 """
 
 from __future__ import annotations
