@@ -18,7 +18,7 @@ inversions, what they prove (`ArrivalOrder.proven`), the larger of:
   next multiple were seen in order;
 - the spread ``J`` of a uniform jitter that inverts the close pairs (sent at most 0.1 s
   apart) as often as the latest ones were: a pair sent ``g`` apart arrives out of order with
-  probability ``(1 - g / J)^2 / 2``, read from at least 16 close pairs and at most 30 % of
+  probability ``(1 - g / J)^2 / 2``, read from at least 8 close pairs and at most 30 % of
   them out of order (so at most about 4.4 times their mean gap). It answers within the first
   second of a harvest, where the largest gap still grows as the rare wide inversions come.
 
@@ -73,7 +73,7 @@ _KEPT = 16
 # Headroom over the resolution while no pair is inverted (module docstring).
 _UNSEEN = 1.15
 # Close pairs needed before their share out of order speaks, and the share read at most.
-_FREQUENT = 16
+_FREQUENT = 8
 _MOST_FLIPPED = 0.3
 # Samples after which inversions count even though no count has risen (module docstring).
 _SETTLE = 16
