@@ -19,6 +19,12 @@ from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, Synthe
 pytestmark = pytest.mark.looptime
 
 
+@pytest.fixture(autouse=True)
+def quiet(caplog: pytest.LogCaptureFixture) -> None:
+    """The 429 warnings of thousands of requests, silenced for these tests only."""
+    caplog.set_level(logging.ERROR, logger="esploro_async")  # restored after each test
+
+
 async def harvest(seed: int, foreign_rate: float, *, room: bool = True) -> SimulatedGateway:
     gw = SimulatedGateway(
         SyntheticInstitution(seed, researchers=6_000),
@@ -27,7 +33,6 @@ async def harvest(seed: int, foreign_rate: float, *, room: bool = True) -> Simul
         foreign_rate=foreign_rate,
         seed=seed,
     )
-    logging.getLogger("esploro_async").setLevel(logging.ERROR)
     governance = Governance.local(room_for_others=room)
     async with EsploroClient(
         SIM_API_KEY,
