@@ -285,15 +285,17 @@ class AdaptiveRate:
 
         A request's way to the gateway varies by no more than its whole round trip does, so
         round trips that vary less than the starting margin allow a narrower one; anything
-        else keeps the starting margin (what the order had shown is void, unless a 429 holds
-        the margin wide).
+        else keeps the starting margin. What the order had shown is void, unless a 429 holds
+        the margin wide, or the order still holds inversions: while it distrusts the count
+        (a new quota day) the jitter they proved keeps bounding the margin from below.
         """
         policy = self.policy
-        self._target = min(policy.safety_margin, policy.min_margin + self._spread)
+        proven = min(policy.max_margin, self.proven)
+        self._target = max(proven, min(policy.safety_margin, policy.min_margin + self._spread))
         if self._target > self._margin:
-            self._margin = self._target  # widen at once, never beyond the start
+            self._margin = self._target  # widen at once, never beyond the start or the proof
         elif now >= self._hold_until:
-            self._margin = min(self._margin, policy.safety_margin)
+            self._margin = min(self._margin, max(policy.safety_margin, proven))
         if self._narrowed_at is None:
             self._narrowed_at = now
 

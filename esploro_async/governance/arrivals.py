@@ -106,6 +106,7 @@ class ArrivalOrder:
         self._distrust = 0  # pairs still to check before the signal counts again
         self._finest: float | None = None  # the resolution, sorted out once in a while
         self._finest_at = -1  # len(self._gaps) + appends when it was
+        self._proof_step = 0.0  # the latest resolution, kept for the inversions' proof
         self._appended = 0
         self._news = False  # observe() saw an inversion
         # Inversions seen before the order showed it is that of arrivals (module docstring).
@@ -249,8 +250,12 @@ class ArrivalOrder:
 
     @property
     def inverted(self) -> float:
-        """The largest gap between two requests that arrived out of order, lately (0: none)."""
-        return max(self._inverted, default=0.0) if self.reading else 0.0
+        """The largest gap between two requests that arrived out of order, lately (0: none).
+
+        Kept while the count is distrusted (a new quota day: the jitter belongs to the path);
+        void once the count showed it is written as responses leave.
+        """
+        return 0.0 if self.departure else max(self._inverted, default=0.0)
 
     def proven(self) -> float:
         """The jitter the inversions show (0: none): their largest gap and their frequency.
@@ -262,7 +267,8 @@ class ArrivalOrder:
         inverted = self.inverted
         if not inverted:
             return 0.0
-        return max(inverted + (self._resolution() or 0.0), self._from_frequency())
+        step = self._resolution() or self._proof_step  # while distrusted: the last one known
+        return max(inverted + step, self._from_frequency())
 
     def _from_frequency(self) -> float:
         """The uniform jitter's spread that inverts the close pairs as often as seen (0: few)."""
@@ -293,4 +299,5 @@ class ArrivalOrder:
             gaps = sorted(self._gaps)
             self._finest = gaps[math.floor(0.25 * (len(gaps) - 1))]
             self._finest_at = self._appended
+            self._proof_step = self._finest
         return self._finest
