@@ -38,6 +38,15 @@ async def test_a_lost_schedule_starts_after_the_horizon(
     await gov.aclose()
 
 
+# The workers' margin: the restarts are the subject here (every request done, none over the
+# threshold, through three kills), not the automatic margin (held in virtual time). Five
+# processes on a loaded host (this test's gateway among them) wake late and stamp arrivals
+# late in bunches that keep their order, so the arrival order shows no jitter; the automatic
+# margin, narrowed to about one interval after a few quiet seconds, then left a 26th arrival
+# in a second (2 x 429 once in a full run beside the benchmarks). 0.25 s covers such stalls.
+MARGIN = 0.25
+
+
 async def test_kill_and_restart_mid_run(redis_process: RedisServer, redis_url: str) -> None:
     """4 worker processes; redis-server killed with SIGKILL and restarted three times."""
     gw = gateway(latency=Latency.uniform(0.05, 0.3))
@@ -50,6 +59,7 @@ async def test_kill_and_restart_mid_run(redis_process: RedisServer, redis_url: s
                 range(p * 500, p * 500 + 500, 10),
                 fallback="local",
                 start_at=start_at,
+                governance={"safety_margin": MARGIN},
             )
             for p in range(4)
         ]
