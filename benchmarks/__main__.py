@@ -22,8 +22,9 @@ frontier, which run in virtual time):
   steady    steady round trips, 0.30-0.32 s (half before arrival): where "auto" narrows
   slow      1-3 s latency (2 % before arrival): the in-flight requests the rate needs
   foreign   the first one while another integration sends 5 req/s into the same window
-  redis     4 processes on one Redis vs 4 processes with in-process limiters only
-            (``benchmarks.redis_workers``; needs ``redis-server``, else skipped)
+  redis     4 processes on one Redis vs 4 processes without it, the budget split by hand
+            (6 req/s each, 429s retried) (``benchmarks.redis_workers``; needs
+            ``redis-server``, else skipped)
   overhead  added cost per request over raw httpx (``benchmarks.overhead``)
   memory    RSS while streaming 1,000,000 records (``benchmarks.memory``)
   frontier  goodput against 429s beside another integration, the library and fixed rates
@@ -163,7 +164,7 @@ def scenario_foreign(suite: Suite) -> None:
 
 
 def scenario_redis(suite: Suite) -> None:
-    """3. Four processes on one Redis vs four with in-process limiters only."""
+    """3. Four processes on one Redis vs four without it, the budget split by hand."""
     if shutil.which("redis-server") is None:
         suite.skipped["redis"] = (
             "`redis-server` is not installed (apt-get install redis-server); "

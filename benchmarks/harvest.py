@@ -136,8 +136,8 @@ class Result:
 
     @property
     def max_1s(self) -> int:
-        """Most accepted arrivals in any sliding second."""
-        return max_in_window(self.log.accepted_times, 1.0)
+        """Most arrivals in any sliding second, the ones refused with a 429 included."""
+        return max_in_window(self.log.counted_times, 1.0)
 
     @property
     def records(self) -> int:

@@ -114,8 +114,8 @@ def _notes(results: list[Result], spec: GatewaySpec) -> list[str]:
     notes = [
         "acc req/s = accepted requests / wall time; steady = accepted rate from the 2nd "
         "accepted arrival to the last (gateway clock); ref = the configured effective rate "
-        f"(library) or the {RATE_LIMIT} req/s limit (plain httpx); max/1s = most accepted "
-        "arrivals in any sliding second; CPU = CPU seconds / wall seconds of the process; "
+        f"(library) or the {RATE_LIMIT} req/s limit (plain httpx); max/1s = most arrivals "
+        "(429s included) in any sliding second; CPU = CPU seconds / wall seconds of the process; "
         "peak RSS = VmHWM of the client's own process (interpreter and imports included).",
     ]
     for r in results:

@@ -58,8 +58,7 @@ async def governed_requests() -> None:
             for n in range(30):
                 tg.start_soon(worker, n)
     assert gw.counts_by_status()[200] == 300
-    assert gw.max_in_window(lane="client") <= 25
-    assert gw.max_in_window(lane=None) <= 25
+    assert gw.max_in_window(lane="client") <= 25  # the foreign Poisson load may overrun alone
 
 
 async def harvest_in_a_task_group() -> None:

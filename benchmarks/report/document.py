@@ -8,7 +8,7 @@ from benchmarks import foreign as foreign_bench
 from benchmarks import margin as margin_bench
 from benchmarks.harvest import PAGE, RATE_LIMIT
 from benchmarks.mirror import section as mirror_section
-from benchmarks.redis_workers import EFFECTIVE_RATE
+from benchmarks.redis_workers import EFFECTIVE_RATE, HAND_SPLIT_RATE, hand_split_label
 from benchmarks.report.common import Suite, _checks_table, _section_status, _spread, _table
 from benchmarks.report.costs import memory_lines, overhead_lines
 from benchmarks.report.foreign import (
@@ -119,13 +119,18 @@ def _foreign_part(suite: Suite) -> list[str]:
 
 
 def _redis_part(suite: Suite) -> list[str]:
-    """Scenario 3: four processes, one Redis against in-process limiters."""
+    """Scenario 3: four processes, one Redis against the budget split by hand."""
     md = [
         "",
-        "## 3. Four processes, one institution: one Redis vs in-process limiters",
+        "## 3. Four processes, one institution: one Redis vs the budget split by hand",
         "",
         f"4 worker processes x {suite.redis_per_process} requests (16 concurrent each), "
         "started at the same instant against one gateway (latency uniform 0.2–0.8 s). "
+        "One Redis: the library's defaults, every process on one `RedisGovernance`. "
+        f"The baseline, {hand_split_label()}, is what a competent user writes without shared "
+        f"state: each process plain httpx behind `AsyncLimiter(1, 1/{HAND_SPLIT_RATE:g})` (25 / 4 "
+        f"rounded down to whole requests, {4 * HAND_SPLIT_RATE:g} together), a 429 retried "
+        "after its Retry-After (1 s when absent). "
         "Accepted req/s is the aggregate over the whole run, against the effective rate "
         f"{EFFECTIVE_RATE:.1f}/s of a fixed 0.10 margin (25 / 1.10); steady req/s leaves out "
         "the first 5 s (start, the automatic margin narrowing) and the last 2 s (the workers "

@@ -166,8 +166,8 @@ def _harvest_section(results: Sequence[Result], scenario: str) -> list[str]:
         "",
         "records/s = unique records / wall time of the whole run (start-up and the last "
         "round trip included); accepted req/s likewise; steady = accepted rate from the 2nd "
-        "accepted arrival to the last (gateway clock); max in any 1 s = most accepted "
-        "arrivals in any sliding second; peak RSS = `VmHWM` of the client's process "
+        "accepted arrival to the last (gateway clock); max in any 1 s = most arrivals "
+        "(429s included) in any sliding second; peak RSS = `VmHWM` of the client's process "
         "(interpreter and imports included).",
     ]
     checks = harvest_checks(results, scenario)

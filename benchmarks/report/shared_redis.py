@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks.redis_workers import EFFECTIVE_RATE
+from benchmarks.redis_workers import EFFECTIVE_RATE, vs_baseline
 from benchmarks.redis_workers import targets as redis_targets
 from benchmarks.report.common import Check
 
@@ -20,6 +20,8 @@ REDIS_HEAD = [
     f"of {EFFECTIVE_RATE:.1f}/s",
     "steady req/s",
     "steady, of 25/s",
+    "accepted, vs hand-split",
+    "steady, vs hand-split",
     "Redis commands/req",
     "errors",
 ]
@@ -29,6 +31,7 @@ def _redis_rows(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
     out = []
     for r in rows:
         cmds = r["commands"]
+        whole, steady = vs_baseline(r, rows)
         out.append(
             [
                 r["mode"],
@@ -40,6 +43,8 @@ def _redis_rows(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
                 f"{r['efficiency']:.0%}",
                 f"{r['steady']:.1f}",
                 f"{r['steady_share']:.1%}",
+                f"{whole:.3f}",
+                f"{steady:.3f}",
                 "" if math.isnan(cmds) else f"{cmds:.2f}",
                 str(r["errors"]),
             ]

@@ -7,18 +7,17 @@ How a harvest runs:
    (`Speculation`: ``speculate`` before any response, then, once any response told the
    total, the pages before it at the rate's pace), so that the first round trip is not
    idle. Before going on, the stream checks that the harvest can finish above the daily
-   reserve (`estimate`), or refuses with `InsufficientQuotaError`.
+   reserve (`estimate`), or refuses with `InsufficientQuotaError` (`HarvestBudget`).
 2. The other pages are requested as a `PageScheduler` says (lazily, short pages again,
    re-reads after drift), concurrently through the client's governance. As many requests
    are in flight as the rate needs at the observed latency (rate x 95th percentile of the
-   round trips, within governance's concurrency limit); beside them, finished pages wait
-   for an earlier one to come back up to 1 MiB of responses (at the largest page lately;
-   16 to 64 pages; a bound on memory: a slow consumer simply stops new pages from being
-   requested). ``prefetch`` instead bounds both together. Pages released together (the
-   head of the line came back) are built into records one page at a time, as they are
-   handed out.
-   Records come out in source order by default; ``ordered=False`` hands out pages as they
-   complete.
+   round trips, within governance's concurrency limit: `HarvestBudget`); beside them,
+   finished pages wait for an earlier one to come back up to 1 MiB of responses (at the
+   largest page lately; 16 to 64 pages; a bound on memory: a slow consumer simply stops
+   new pages from being requested). ``prefetch`` instead bounds both together. Pages
+   released together (the head of the line came back) are built into records one page at
+   a time, as they are handed out. Records come out in source order by default;
+   ``ordered=False`` hands out pages as they complete.
 3. A `Frontier` drops records handed out before (by record id) and keeps the checkpoint:
    the position after the last contiguous record handed out.
 
@@ -49,20 +48,19 @@ from esploro_async.errors import (
     ConfigurationError,
     DailyQuotaExhaustedError,
     IncompletePageError,
-    InsufficientQuotaError,
     UnresolvedDriftError,
 )
 from esploro_async.governance.lanes import Lane, current_lane
 from esploro_async.models import Record
 from esploro_async.models._json import object_list, total_record_count
+from esploro_async.pagination.budget import HarvestBudget
 from esploro_async.pagination.checkpoint import Checkpoint, canonical_params, page_size_for
 from esploro_async.pagination.estimate import HarvestEstimate
-from esploro_async.pagination.fetched import MAX_WAITING, FetchedPage, shelve, waiting_room
+from esploro_async.pagination.fetched import FetchedPage, shelve, waiting_room
 from esploro_async.pagination.frontier import Frontier, Handout, Page
 from esploro_async.pagination.scheduler import (
     Drift,
     PageScheduler,
-    requests_after,
     short_by,
     stride_for,
 )
@@ -77,7 +75,6 @@ RecordT = TypeVar("RecordT", bound=Record)
 
 _log = logging.getLogger("esploro_async.pagination")
 _SPECULATIVE = 8
-_IN_FLIGHT_HEADROOM = 2
 _MAX_SHORT_REREADS = 2
 
 
@@ -170,17 +167,23 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         self.page_size: int = page_size_for(page_size, max_page_size, resume_from)
         self.ordered = ordered
         self._prefetch = prefetch
-        self._on_quota = on_insufficient_quota
         self._reread = reread_on_drift
         self._max_rounds = max_reread_rounds
         self._on_drift = on_drift
         self._stride = stride_for(self.page_size, overlap=overlap)
+        self._budget = HarvestBudget(
+            client,
+            path=self.path,
+            page_size=self.page_size,
+            stride=self._stride,
+            prefetch=prefetch,
+            refuse=on_insufficient_quota == "refuse",
+        )
         self.drifts: list[Drift] = []
         self._first: FetchedPage | None = None
         self._speculative = _SPECULATIVE if speculate is None else speculate
         self._speculation: Speculation | None = None
         self._listing = (self.path, canonical_params(self.params))
-        self._latencies: deque[float] = deque(maxlen=32)
         self._sizes: deque[int] = deque(maxlen=32)  # response bytes of the latest pages
         if resume_from is not None and not resume_from.matches(self.path, self.params):
             raise ConfigurationError(
@@ -228,24 +231,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
     async def estimate(self) -> HarvestEstimate:
         """Fetch the first page (kept for the harvest) and say what the rest will cost."""
         first = await self._first_page()
-        snapshot = self._client.governance.snapshot()
-        total = first.total
-        if total is None:
-            remaining = needed = None
-        else:
-            remaining = max(0, total - self._start)
-            needed = requests_after(first.offset, total, self.page_size, self._stride)
-        fits = None
-        if needed is not None and snapshot.quota_estimate is not None:
-            fits = snapshot.quota_estimate - needed >= snapshot.daily_reserve
-        return HarvestEstimate(
-            total_records=total,
-            remaining_records=remaining,
-            requests_needed=needed,
-            quota_remaining=snapshot.quota_estimate,
-            daily_reserve=snapshot.daily_reserve,
-            fits=fits,
-        )
+        return self._budget.estimate(first, self._start)
 
     async def check_quota(self) -> HarvestEstimate:
         """`estimate`, raising `InsufficientQuotaError` now where iterating would.
@@ -345,25 +331,12 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             stride=self._stride,
             skip=self._ahead,
             limit=self._speculative,
-            most=self._beside_first(),
+            most=self._budget.beside_first(),
             known=known,
-            room=self._room,
-            capacity=lambda: self._in_flight_now() - 1,
+            room=self._budget.room,
+            capacity=lambda: self._budget.in_flight_now() - 1,
             fits=self._fits,
         )
-
-    def _beside_first(self) -> int:
-        """Pages that may be in flight (or wait in the buffer) beside the first one."""
-        most = min(self._client.governance.max_in_flight, MAX_WAITING) - 1
-        return most if self._prefetch is None else min(most, self._prefetch - 1)
-
-    def _room(self) -> int:
-        """Requests that may still start above the batch reserve (many while it is 0)."""
-        snapshot = self._client.governance.snapshot()
-        if snapshot.quota_estimate is not None:
-            return snapshot.quota_estimate - snapshot.batch_reserve - 1
-        # Unknown: with a reserve the first request probes the quota, alone.
-        return 0 if snapshot.batch_reserve > 0 else MAX_WAITING
 
     async def _concurrent(
         self, scheduler: PageScheduler, runner: Runner[FetchedPage]
@@ -458,7 +431,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
             limit = self._prefetch - buffered
         else:
             # What is in flight must fit in the buffer once back, should the head be slow.
-            target = self._in_flight_now()
+            target = self._budget.in_flight_now()
             limit = min(target, target + waiting_room(self._sizes) - buffered)
         # Nothing in flight: the page the buffer waits for (a short page read again) goes.
         limit = max(limit, 0 if scheduler.in_flight else 1)
@@ -481,7 +454,7 @@ class OffsetStream(TaskHost, Generic[RecordT]):
                 self._speculation.answered(offset, None)  # no longer in flight
             raise
         data = response.json_object()
-        self._latencies.append(response.elapsed)
+        self._budget.latencies.append(response.elapsed)
         self._sizes.append(len(response.content))
         records = object_list(data.get(self.list_key))
         total = total_record_count(data)
@@ -541,33 +514,14 @@ class OffsetStream(TaskHost, Generic[RecordT]):
 
     def _fits(self, total: int) -> bool:
         """Whether a harvest of ``total`` may run (``on_insufficient_quota``, the quota)."""
-        if self._on_quota != "refuse":
-            return True
-        snapshot = self._client.governance.snapshot()
-        if snapshot.quota_estimate is None:
-            return True
-        needed = requests_after(self._first_offset(), total, self.page_size, self._stride)
-        if self._speculation is not None:
-            needed -= self._speculation.below(total)  # the quota estimate counts them already
-        return snapshot.quota_estimate - needed >= snapshot.daily_reserve
+        # The quota estimate counts the pages started beside the first one already.
+        counted = 0 if self._speculation is None else self._speculation.below(total)
+        return self._budget.fits(self._first_offset(), total, counted=counted)
 
     def _check_quota(self, first: FetchedPage) -> None:
         if first.total is None or self._fits(first.total):
             return
-        snapshot = self._client.governance.snapshot()
-        needed = requests_after(first.offset, first.total, self.page_size, self._stride)
-        if snapshot.quota_estimate is not None:
-            raise InsufficientQuotaError(
-                f"harvesting {self.path} needs {needed} more requests, but the daily quota has "
-                f"{snapshot.quota_estimate} left and {snapshot.daily_reserve} are reserved. "
-                "Run it after the reset, lower daily_reserve, or pass "
-                "on_insufficient_quota='run' to harvest until the reserve and resume from the "
-                "checkpoint after the reset.",
-                needed=needed,
-                remaining=snapshot.quota_estimate,
-                reserve=snapshot.daily_reserve,
-                resets_at=snapshot.quota_resets_at,
-            )
+        self._budget.refuse(first)
 
     async def _sequential(self, first: FetchedPage) -> AsyncIterator[FetchedPage]:
         """Without a total: one page after the other until a short page."""
@@ -575,15 +529,6 @@ class OffsetStream(TaskHost, Generic[RecordT]):
         while len(raw.records) >= self.page_size:
             raw = await self._fetch(raw.offset + self.page_size)
             yield raw
-
-    def _in_flight_now(self) -> int:
-        """Requests in flight that keep the rate busy: rate x 95th percentile round trip."""
-        governance = self._client.governance
-        rate = governance.snapshot().effective_rate
-        latencies = sorted(self._latencies) or [0.5]
-        p95 = latencies[round(0.95 * (len(latencies) - 1))]
-        want = math.ceil(rate * p95) + _IN_FLIGHT_HEADROOM
-        return max(2, min(governance.max_in_flight, want))
 
     def _report(self, drift: Drift) -> None:
         self.drifts.append(drift)

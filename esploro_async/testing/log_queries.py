@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from esploro_async.testing.window import max_in_window
-from esploro_async.testing.wire import RequestRecord
+from esploro_async.testing.wire import THRESHOLD_CODES, RequestRecord
 
 __all__ = ["LogQueries"]
 
@@ -17,17 +17,23 @@ class LogQueries:
     window: float
 
     def max_in_window(
-        self, window: float | None = None, *, accepted_only: bool = True, lane: str | None = None
+        self, window: float | None = None, *, accepted_only: bool = False, lane: str | None = None
     ) -> int:
         """Most arrivals in any half-open window ``[t, t + window)`` (default: ``self.window``).
 
-        ``lane=None`` counts client and foreign arrivals alike (what the server sees);
-        ``lane="client"`` only ours.  Requests that never arrived are ignored.
+        Arrivals refused for a threshold (429) count too: a 26th arrival is what a client
+        must never cause, and the gateway never *accepts* more than its limit, so
+        ``accepted_only=True`` can only ask how full the window was.  Requests the gateway
+        refuses without counting (a bad key) never count.  ``lane=None`` counts client and
+        foreign arrivals alike (what the server sees); ``lane="client"`` only ours.  Requests
+        that never arrived are ignored.
         """
         times = [
             r.arrival
             for r in self.log
-            if r.arrived and (r.accepted or not accepted_only) and (lane is None or r.lane == lane)
+            if r.arrived
+            and (r.accepted or (not accepted_only and r.error_code in THRESHOLD_CODES))
+            and (lane is None or r.lane == lane)
         ]
         return max_in_window(times, self.window if window is None else window)
 

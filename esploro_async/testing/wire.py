@@ -14,6 +14,7 @@ from typing import Protocol
 import attrs
 
 __all__ = [
+    "THRESHOLD_CODES",
     "ConnectionReset",
     "Exchanger",
     "RequestRecord",
@@ -21,6 +22,9 @@ __all__ = [
     "SimRequest",
     "SimResponse",
 ]
+
+THRESHOLD_CODES = frozenset({"PER_SECOND_THRESHOLD", "DAILY_THRESHOLD"})
+"""The error codes of a 429: arrivals the gateway refused for a threshold (and still saw)."""
 
 
 @attrs.frozen

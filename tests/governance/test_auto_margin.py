@@ -106,7 +106,7 @@ async def test_foreign_load_loses_nothing() -> None:
         await fan_out(client, 40, 10, **BATCH)
     statuses = gw.counts_by_status()
     assert statuses[200] == 400
-    assert gw.max_in_window() <= 25
+    assert gw.max_in_window(lane="client") <= 25  # the foreign Poisson load may overrun alone
 
 
 def test_the_margin_narrows_gradually_and_widens_at_once() -> None:

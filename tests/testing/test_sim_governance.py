@@ -62,7 +62,8 @@ async def test_window_edges_exact() -> None:
     arrivals = [rec.arrival - t0 for rec in gw.log]
     assert arrivals[25] == pytest.approx(0.999999, abs=1e-9)
     assert arrivals[26] == pytest.approx(1.0, abs=1e-9)
-    assert gw.max_in_window(1.0) == 25
+    assert gw.max_in_window(1.0, accepted_only=True) == 25
+    assert gw.max_in_window(1.0) == 27  # and both refused ones: what the client caused
     assert gw.counts_by_status() == {200: 27, 429: 2}
     assert gw.counts_by_error_code() == {"PER_SECOND_THRESHOLD": 2}
 
@@ -163,8 +164,9 @@ async def test_foreign_load_shares_the_window() -> None:
     foreign = [r for r in gw.log if r.lane == "foreign"]
     assert len(foreign) > 100
     assert 429 in statuses
-    assert gw.max_in_window(1.0) <= 25  # the server never accepts more than its limit
-    assert gw.max_in_window(1.0, lane="client") < 25
+    # the server never accepts more than its limit
+    assert gw.max_in_window(1.0, accepted_only=True) <= 25
+    assert gw.max_in_window(1.0, accepted_only=True, lane="client") < 25
     accepted = sum(1 for r in gw.log if r.accepted)
     assert gw.quota_remaining == 1_000_000 - accepted
 

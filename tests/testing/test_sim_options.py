@@ -92,6 +92,7 @@ def test_a_gateway_served_by_a_child_process() -> None:
             assert [r.status for r in log.arrivals] == statuses
             assert log.count_status(200) == statuses.count(200) >= 1
             assert len(log.accepted_times) == statuses.count(200)
+            assert len(log.counted_times) == len(statuses)  # the refused ones arrived too
             assert log.cpu_seconds > 0
             gw.reset_log()
             assert gw.fetch_log().arrivals == []
