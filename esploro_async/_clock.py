@@ -2,13 +2,16 @@
 
 ``anyio.current_time()`` detects the async library on every call; on asyncio the
 running loop's ``time()`` is the same clock (virtualised by test loops such as
-looptime) at a fraction of the cost. Elsewhere (trio) it falls back to anyio.
+looptime, which subclass the loop) at a fraction of the cost, and a loop class that
+keeps asyncio's own ``time()`` is read through ``time.monotonic`` directly. Elsewhere
+(trio) it falls back to anyio.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import time
 from datetime import datetime, timezone
 
 import anyio
@@ -16,12 +19,20 @@ import anyio
 __all__ = ["current_time", "parse_http_date"]
 
 
+_PLAIN_TIME = asyncio.BaseEventLoop.time  # `time.monotonic()`, unless a loop class overrides it
+
+
 def current_time() -> float:
     """The current time of the running event loop, in seconds."""
     try:
-        return asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
     except RuntimeError:
         return anyio.current_time()
+    if type(loop).time is _PLAIN_TIME:
+        # What the loop's own `time()` returns, one call sooner (looked up at each call, as
+        # asyncio does: a process may replace `time.monotonic`).
+        return time.monotonic()
+    return loop.time()
 
 
 # A ``Date`` outside these years is not a gateway's clock; accepting it would overflow

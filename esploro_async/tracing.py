@@ -24,13 +24,14 @@ Attributes of the request span:
 =================================  ============================================================
 
 Without the package nothing is imported and a request pays one ``is None`` test; with the
-API but no SDK (or a sampler that drops the span) the span is not recording and nothing
-else is done. The spans go to the global tracer provider, or to the one given to
-`use_tracer_provider`.
+API but no SDK set up no span is started; with a sampler that drops the span it is not
+recording and nothing else is done. The spans go to the global tracer provider, or to the
+one given to `use_tracer_provider`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
     from esploro_async.errors import EsploroError
 
-_Exchange = TypeVar("_Exchange", bound="tuple[httpx.Response, Any]")
+_Exchange = TypeVar("_Exchange", bound="tuple[httpx.Response, Any, Any]")
 
 __all__ = [
     "TRACER_NAME",
@@ -61,13 +62,38 @@ except ImportError:  # the otel extra is absent: no span, no cost
     _otel = None  # type: ignore[assignment]
 
 _tracer: Any = None
+_provider_given = False  # `use_tracer_provider` was given one: the global one is not asked
+
+# The global providers of the API alone (no SDK set up): none of their spans ever records.
+_NO_SDK: tuple[type, ...] = (
+    () if _otel is None else (_otel.ProxyTracerProvider, _otel.NoOpTracerProvider)
+)
+# A provider named in the environment is loaded by the API's first `get_tracer_provider`.
+_PROVIDER_FROM_ENV = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+_NOT_KNOWN = object()
+
+
+def _no_sdk() -> bool:
+    """Whether the global tracer provider is the API's own: none of its spans records.
+
+    Reads the API's global (as `get_tracer_provider` does, without its environment lookup,
+    which costs more than the rest of this); asks `get_tracer_provider` when the API keeps
+    it elsewhere or a provider named in the environment is to be loaded.
+    """
+    provider = getattr(_otel, "_TRACER_PROVIDER", _NOT_KNOWN)
+    if provider is None and not _PROVIDER_FROM_ENV:
+        return True
+    if provider is None or provider is _NOT_KNOWN:
+        provider = _otel.get_tracer_provider()
+    return isinstance(provider, _NO_SDK)
 
 
 def use_tracer_provider(provider: Any) -> None:
     """Send the spans to ``provider`` (an OpenTelemetry ``TracerProvider``) instead of the
     global one; ``None`` goes back to the global one."""
-    global _tracer
+    global _tracer, _provider_given
     _tracer = None if provider is None else _get_tracer(provider)
+    _provider_given = provider is not None
 
 
 def _get_tracer(provider: Any = None) -> Any:
@@ -82,6 +108,8 @@ def start_request_trace(method: str, path: str, lane: str) -> RequestTrace | Non
     """The trace of one request, or ``None`` when no span would be recorded."""
     if _otel is None:
         return None
+    if not _provider_given and _no_sdk():
+        return None  # asked each time: an SDK may be set up later
     global _tracer
     if _tracer is None:
         _tracer = _get_tracer()

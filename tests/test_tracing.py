@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -108,6 +109,52 @@ async def test_a_per_second_refusal_is_marked_and_retried_in_the_same_span(
 async def test_without_an_sdk_no_span_is_kept(make_client: ClientFactory) -> None:
     assert start_request_trace("GET", "/esploro/v1/researchers/test", "interactive") is None
     await make_client().request("GET", "researchers/test")
+
+
+def test_a_global_sdk_set_up_after_the_first_requests_traces_the_next() -> None:
+    code = (
+        "import asyncio\n"
+        "from opentelemetry import trace\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        "from opentelemetry.sdk.trace.export import SimpleSpanProcessor\n"
+        "from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter\n"
+        "from esploro_async import EsploroClient\n"
+        "from esploro_async.testing import SIM_API_KEY, SimulatedGateway\n"
+        "async def main():\n"
+        "    gateway = SimulatedGateway()\n"
+        "    async with EsploroClient(SIM_API_KEY, base_url='http://esploro.localhost',\n"
+        "                             transport=gateway.transport()) as client:\n"
+        "        await client.request('GET', 'researchers/test')\n"
+        "        exporter = InMemorySpanExporter()\n"
+        "        provider = TracerProvider()\n"
+        "        provider.add_span_processor(SimpleSpanProcessor(exporter))\n"
+        "        trace.set_tracer_provider(provider)\n"
+        "        await client.request('GET', 'researchers/test')\n"
+        "    print(sorted(s.name for s in exporter.get_finished_spans()))\n"
+        "asyncio.run(main())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    spans = out.stdout.strip()
+    assert spans == str(["esploro GET", "esploro.governance.wait", "esploro.http.attempt"])
+
+
+def test_a_provider_named_in_the_environment_is_followed() -> None:
+    code = (
+        "from esploro_async.tracing import start_request_trace\n"
+        "print(start_request_trace('GET', '/x', 'batch') is not None)\n"
+    )
+    env = {**os.environ, "OTEL_PYTHON_TRACER_PROVIDER": "sdk_tracer_provider"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        timeout=60,
+    )
+    assert out.stdout.split() == ["True"]
 
 
 def test_without_opentelemetry_requests_are_not_traced_and_work() -> None:

@@ -22,7 +22,8 @@ The round trips cannot tell variation before arrival from a slow backend (most o
 round trip is the API's own work, after the gateway counted the request). So the automatic
 margin also reads the order in which the gateway counted our requests (`ArrivalOrder`,
 from ``X-Exl-Api-Remaining``): requests that arrived out of order widen the margin at
-once to what their gaps prove (`ArrivalOrder.proven`); once enough close pairs arrived in
+once to what their gaps and their frequency prove (`ArrivalOrder.proven`; held back only
+until the counts show they are taken at arrival); once enough close pairs arrived in
 order, the target may go below the round-trip bound, down to 1.15 x the finest gap that order
 can resolve (about one interval) and never below ``min_margin``. While the order is still
 being read the margin does not widen on the round trips alone.

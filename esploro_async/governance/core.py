@@ -125,12 +125,14 @@ class LocalRateGate:
 
     async def acquire(self, priority: int = 0) -> None:
         """Wait for a permit (lower ``priority`` values first)."""
-        lane = lane_of(priority)
-        self._waiting[lane] += 1
-        try:
-            granted = await self._limiter.acquire(priority)
-        finally:
-            self._waiting[lane] -= 1
+        granted = self._limiter.grant_now()
+        if granted is None:
+            lane = lane_of(priority)
+            self._waiting[lane] += 1
+            try:
+                granted = await self._limiter.acquire(priority)
+            finally:
+                self._waiting[lane] -= 1
         if self._others is not None:
             self._others.granted(granted)
 
@@ -178,33 +180,11 @@ class LocalRateGate:
         return None if deadline == float("-inf") else deadline
 
 
-class _Attempt:
-    """One attempt inside `Governance.attempt`; `record` feeds governance."""
-
-    def __init__(self, governance: Governance) -> None:
-        self._governance = governance
-        self.info: ResponseInfo | None = None
-        self.granted = 0.0
-
-    async def record(self, info: ResponseInfo) -> None:
-        if self.info is not None:
-            raise RuntimeError("an attempt is recorded once")
-        self.info = info
-        if info.status_code is not None:
-            # A refused request was not counted: its header repeats another's count.
-            counted = info.remaining if info.status_code != 429 else None
-            self._governance.rate.observe(current_time() - self.granted, counted)
-        # The ledger learns at once, so that an error built from this response (its
-        # reset time, say) already reflects it.
-        await self._governance.quota.settle(info)
-        if info.error_code == PER_SECOND_THRESHOLD:
-            await self._governance._on_throttled(info.retry_after, self.granted)
-
-
 class _AttemptContext:
-    """``async with governance.attempt():`` enter waits for the right to send, exit settles."""
+    """``async with governance.attempt() as slot:`` enter waits for the right to send,
+    ``slot.record`` feeds governance, exit settles (the context is its own slot)."""
 
-    __slots__ = ("_attempt", "_governance", "_lane", "_retry")
+    __slots__ = ("_governance", "_lane", "_retry", "granted", "info")
 
     def __init__(self, governance: Governance, retry: bool, lane: Lane) -> None:
         if lane not in LANES:
@@ -212,9 +192,10 @@ class _AttemptContext:
         self._governance = governance
         self._retry = retry
         self._lane: Lane = lane
-        self._attempt = _Attempt(governance)
+        self.info: ResponseInfo | None = None
+        self.granted = 0.0
 
-    async def __aenter__(self) -> _Attempt:
+    async def __aenter__(self) -> _AttemptContext:
         governance = self._governance
         governance._waiting += 1
         try:
@@ -225,8 +206,24 @@ class _AttemptContext:
         governance._requests += 1
         if self._retry:
             governance._retries += 1
-        self._attempt.granted = current_time()
-        return self._attempt
+        self.granted = current_time()
+        return self
+
+    async def record(self, info: ResponseInfo) -> None:
+        """What came back (once): the rate gate and the quota ledger learn from it."""
+        if self.info is not None:
+            raise RuntimeError("an attempt is recorded once")
+        self.info = info
+        governance = self._governance
+        if info.status_code is not None:
+            # A refused request was not counted: its header repeats another's count.
+            counted = info.remaining if info.status_code != 429 else None
+            governance.rate.observe(current_time() - self.granted, counted)
+        # The ledger learns at once, so that an error built from this response (its
+        # reset time, say) already reflects it.
+        await governance.quota.settle(info)
+        if info.error_code == PER_SECOND_THRESHOLD:
+            await governance._on_throttled(info.retry_after, self.granted)
 
     async def __aexit__(
         self,
@@ -237,7 +234,7 @@ class _AttemptContext:
         governance = self._governance
         governance._in_flight -= 1
         governance._release_slots(self._lane)
-        if self._attempt.info is None:
+        if self.info is None:
             # Nothing was recorded: the request may still have reached the gateway.
             with anyio.CancelScope(shield=True):
                 await governance.quota.settle(ResponseInfo(status_code=None))
@@ -370,6 +367,20 @@ class Governance:
     def _margin(self) -> float:
         return self.rate.current_margin()
 
+    def _take_slots_now(self, lane: Lane) -> bool:
+        """Take the lane's slots if they are free, without a checkpoint."""
+        try:
+            self._slots.acquire_nowait()
+        except anyio.WouldBlock:
+            return False
+        if lane == "batch":
+            try:
+                self._batch_slots.acquire_nowait()
+            except anyio.WouldBlock:
+                self._slots.release()
+                return False
+        return True
+
     async def _take_slots(self, lane: Lane) -> None:
         if lane == "batch":
             await _take(self._batch_slots)
@@ -389,7 +400,8 @@ class Governance:
     async def _enter(self, lane: Lane, retry: bool) -> None:
         floor = self.batch_reserve if lane == "batch" else None
         while True:
-            await self._take_slots(lane)
+            if not self._take_slots_now(lane):
+                await self._take_slots(lane)
             try:
                 await self.quota.reserve(floor)
             except QuotaRefusal as refusal:

@@ -143,16 +143,24 @@ class SpacingLimiter:
             self._recent.append(now)
         return now
 
+    def grant_now(self) -> float | None:
+        """A grant without waiting, if one is due and nobody waits: its time, else ``None``."""
+        if self._queue:
+            return None
+        now = current_time()
+        earliest = self._earliest(now)
+        if now + _TOLERANCE >= earliest:
+            return self._grant(now, earliest, waited=False)
+        return None
+
     async def acquire(self, priority: int = 0) -> float:
         """Wait for a grant and return its time (``anyio.current_time()``).
 
         Lower ``priority`` values are served first; equal ones in arrival order.
         """
-        if not self._queue:
-            now = current_time()
-            earliest = self._earliest(now)
-            if now + _TOLERANCE >= earliest:
-                return self._grant(now, earliest, waited=False)
+        granted = self.grant_now()
+        if granted is not None:
+            return granted
         waiter = _Waiter(priority, next(self._seq))
         # A waiter that overtakes the head needs no nudge for it: only the head grants, and a
         # former head that wakes at its deadline finds it is no longer first and waits.

@@ -72,14 +72,18 @@ class ServerClock:
         self._anchor: tuple[datetime, float] | None = None
         self._from_server = False
 
-    def observe(self, server_date: datetime, at: float) -> None:
-        """A response dated ``server_date`` arrived at ``at`` (``anyio.current_time()``)."""
+    def observe(self, server_date: datetime, at: float) -> bool:
+        """A response dated ``server_date`` arrived at ``at`` (``anyio.current_time()``).
+
+        Returns whether the estimate moved.
+        """
         if self._anchor is not None and self._from_server:
             estimate = self.now(at)
             if estimate - self._tolerance <= server_date <= estimate:
-                return
+                return False
         self._anchor = (server_date, at)
         self._from_server = True
+        return True
 
     def now(self, at: float) -> datetime:
         """The gateway's time at ``at`` (``anyio.current_time()``)."""
@@ -220,10 +224,13 @@ class LocalQuotaLedger:
         on the server clock."""
         now = current_time()
         if info.server_date is None:
+            if self._day is not None and now < self._safe_until:
+                return self._day  # the server clock's day cannot have ended yet
             return self._days.of(self._clock.now(now))
         if info.server_date is self._last_date and self._last_date_day is not None:
             return self._last_date_day
-        self._clock.observe(info.server_date, now)
+        if self._clock.observe(info.server_date, now):
+            self._safe_until = -math.inf  # the clock moved: look at the day again
         day = self._last_date_day = self._days.of(info.server_date)
         self._last_date = info.server_date
         return day

@@ -14,11 +14,9 @@ request ─► options ─► attempt 1 ─► [slot ─► quota ─► permit 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import weakref
-from collections.abc import Callable, Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -50,6 +48,7 @@ from esploro_async.session.config import (
     resolve_base_url,
     tls_context,
 )
+from esploro_async.session.deadlines import AttemptDeadlines
 from esploro_async.session.headers import ACCEPT, BodyAndHeaders
 from esploro_async.session.options import (
     ClientOptions,
@@ -67,7 +66,7 @@ from esploro_async.session.outcomes import (
 )
 from esploro_async.session.paths import full_path, query_of, quote_segment
 from esploro_async.session.request_options import RequestOptions, attempt_deadline
-from esploro_async.session.response import EsploroResponse
+from esploro_async.session.response import EsploroResponse, GatewayHeaders
 from esploro_async.tracing import RequestTrace, on_the_wire, start_request_trace, throttle_kind
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "BaseClient", "quote_segment"]
@@ -93,10 +92,6 @@ _GOVERNANCE_SETTINGS = (
     "batch_reserve",
 )
 _log = logging.getLogger("esploro_async.http")
-# Python 3.11+: asyncio's own timeout, used when the loop is asyncio's.
-_asyncio_timeout: Callable[[float], AbstractAsyncContextManager[object]] | None = getattr(
-    asyncio, "timeout", None
-)
 
 
 class BaseClient:
@@ -146,6 +141,7 @@ class BaseClient:
             self._bodies.sent_by_default = fmt
         self._http: httpx.AsyncClient = http_client
         self._attempt_deadline = attempt_deadline(http_client.timeout)
+        self._deadlines = AttemptDeadlines()
         self._closed = False
         #: The total each listing (endpoint and query) reported last: a listing of the same
         #: query speculates no further (`esploro_async.pagination.speculation`).
@@ -329,7 +325,7 @@ class BaseClient:
             sent_at = current_time()
             try:
                 exchange = self._exchange_in_time(request, options.deadline)
-                response, content = await (
+                response, content, gateway = await (
                     exchange if trace is None else on_the_wire(trace, exchange)
                 )
             except TRANSPORT_ERRORS as exc:
@@ -337,26 +333,39 @@ class BaseClient:
                 await slot.record(ResponseInfo(status_code=None, sent=rule.sent))
                 return rule.failure(options, exc)
             return await self._check(
-                slot, options, Answer.read(response, content), attempt_no, sent_at
+                slot, options, Answer.read(response, content, gateway), attempt_no, sent_at
             )
 
     async def _exchange_in_time(
         self, request: httpx.Request, deadline: float | None
-    ) -> tuple[httpx.Response, bytes | str]:
+    ) -> tuple[httpx.Response, bytes | str, GatewayHeaders]:
         """`_exchange` within ``deadline`` seconds (`TimeoutError` past it; ``None``: none)."""
         if deadline is None:
             return await self._exchange(request)
-        if _asyncio_timeout is not None and _on_asyncio():
-            async with _asyncio_timeout(deadline):  # a fifth of the cost of an anyio scope
+        watched = self._deadlines.watch(deadline)
+        if watched is None:
+            with anyio.fail_after(deadline):
                 return await self._exchange(request)
-        with anyio.fail_after(deadline):
-            return await self._exchange(request)
+        try:
+            result = await self._exchange(request)
+        except BaseException as exc:
+            self._deadlines.release(watched, exc)
+            raise
+        self._deadlines.release(watched, None)
+        return result
 
-    async def _exchange(self, request: httpx.Request) -> tuple[httpx.Response, bytes | str]:
+    async def _exchange(
+        self, request: httpx.Request
+    ) -> tuple[httpx.Response, bytes | str, GatewayHeaders]:
         """Send ``request`` and read its body; a body that cannot be read gives the reason."""
         response = await self._http.send(request, stream=True)
         try:
-            content: bytes | str = await read_body(response, self.max_response_bytes)
+            gateway = GatewayHeaders.read(response.headers)
+            content: bytes | str = await read_body(
+                response,
+                self.max_response_bytes,
+                (gateway.content_encoding, gateway.content_length),
+            )
         except BodyUnreadable as exc:
             content = exc.problem
         except BaseException:
@@ -365,7 +374,7 @@ class BaseClient:
             raise
         if not response.is_closed:  # a body read whole has closed its response already
             await response.aclose()
-        return response, content
+        return response, content, gateway
 
     async def _check(
         self,
@@ -405,14 +414,6 @@ class BaseClient:
         )
         waits = self.governance.on_quota_exhausted == "wait"
         return Failure(error, "quota_wait" if waits else "final")
-
-
-def _on_asyncio() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _one_of(options: ClientOptions, first: str, second: str) -> tuple[Any, Any]:

@@ -242,21 +242,29 @@ class BodyUnreadable(Exception):
 _DECODERS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 
-async def read_body(response: httpx.Response, limit: int) -> bytes:
+async def read_body(
+    response: httpx.Response,
+    limit: int,
+    headers: tuple[str | None, str | None] | None = None,
+) -> bytes:
     """Read a streamed ``response`` whole, decoded, keeping at most ``limit`` bytes.
 
     The limit counts bytes after decompression, and decompression never produces more
     than one byte past it: a small gzip "bomb" costs ``limit`` bytes of memory, not what
     it inflates to. Raises `BodyUnreadable` when the body is larger or cannot be decoded.
+    ``headers``: its ``Content-Encoding`` and ``Content-Length`` when read already
+    (``None`` for one absent); by default they are read from the response.
     """
     if response.is_stream_consumed:  # read already, e.g. by an event hook of the http_client
         if len(response.content) > limit:
             raise BodyUnreadable(_too_large(limit))
         return response.content
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if headers is None:
+        headers = response.headers.get("content-encoding"), response.headers.get("content-length")
+    encoding = (headers[0] or "identity").strip().lower()
     if encoding not in ("", "identity", *_DECODERS):
         return await _read_decoded_by_httpx(response, limit)
-    declared = response.headers.get("content-length", "")
+    declared = headers[1] or ""
     if encoding in ("", "identity") and declared.isdigit() and int(declared) > limit:
         raise BodyUnreadable(_too_large(limit))
     inflater = _Inflater(encoding) if encoding in _DECODERS else None

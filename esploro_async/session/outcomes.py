@@ -150,9 +150,13 @@ class Answer:
     code: str | None
 
     @classmethod
-    def read(cls, response: httpx.Response, content: bytes | str) -> Answer:
-        """Parse ``content`` (a str: the reason the body could not be read)."""
-        gateway = GatewayHeaders.read(response.headers)
+    def read(
+        cls, response: httpx.Response, content: bytes | str, gateway: GatewayHeaders | None = None
+    ) -> Answer:
+        """Parse ``content`` (a str: the reason the body could not be read); ``gateway``:
+        the response's headers when read already."""
+        if gateway is None:
+            gateway = GatewayHeaders.read(response.headers)
         if isinstance(content, str):  # too large or undecodable: what it said is unknown
             body = ParsedBody("text", None, valid=False, problem=content)
             content = b""

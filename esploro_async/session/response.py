@@ -134,38 +134,49 @@ def _is_element(value: object) -> bool:
 
 @attrs.define(slots=True)
 class GatewayHeaders:
-    """The response headers governance reads, found in one pass over the headers."""
+    """The response headers the session and governance read, found in one pass.
+
+    ``content_encoding`` and ``content_length`` are as `httpx.Headers.get` gives them
+    (repeated headers joined by ``", "``); ``None`` when absent.
+    """
 
     content_type: str = ""
     remaining: int | None = None
     date: datetime | None = None
     retry_after: float | None = None
+    content_encoding: str | None = None
+    content_length: str | None = None
 
     @classmethod
     def read(cls, headers: httpx.Headers) -> GatewayHeaders:
-        """Pick ``Content-Type``, ``X-Exl-Api-Remaining``, ``Date`` and ``Retry-After``."""
-        found: dict[bytes, bytes] = {}
-        for name, value in headers.raw:
+        """Pick ``Content-Type``, ``X-Exl-Api-Remaining``, ``Date``, ``Retry-After``,
+        ``Content-Encoding`` and ``Content-Length``."""
+        found: dict[bytes, str] = {}
+        for name, raw in headers.raw:
             key = name.lower()
             if key in _WANTED:
+                value = raw.decode("latin-1")
+                if key in found and key in _JOINED:
+                    value = f"{found[key]}, {value}"
                 found[key] = value
-        ctype = found.get(b"content-type", b"").decode("latin-1")
-        remaining = found.get(b"x-exl-api-remaining")
-        date = found.get(b"date")
-        server_date = None if not date else _parse_http_date(date.decode("latin-1"))
-        retry_after = found.get(b"retry-after")
+        get = found.get
+        remaining = get(b"x-exl-api-remaining")
+        date = get(b"date")
+        server_date = _parse_http_date(date) if date else None
+        retry_after = get(b"retry-after")
         return cls(
-            content_type=ctype,
-            remaining=None if remaining is None else _remaining(remaining.decode("latin-1")),
+            content_type=get(b"content-type", ""),
+            remaining=None if remaining is None else _remaining(remaining),
             date=server_date,
             # an HTTP-date Retry-After is measured from the gateway's Date, not the host's clock
-            retry_after=None
-            if not retry_after
-            else _retry_after(retry_after.decode("latin-1"), server_date),
+            retry_after=_retry_after(retry_after, server_date) if retry_after else None,
+            content_encoding=get(b"content-encoding"),
+            content_length=get(b"content-length"),
         )
 
 
-_WANTED = frozenset({b"content-type", b"x-exl-api-remaining", b"date", b"retry-after"})
+_JOINED = frozenset({b"content-encoding", b"content-length"})
+_WANTED = frozenset({b"content-type", b"x-exl-api-remaining", b"date", b"retry-after", *_JOINED})
 
 
 # Beyond this an ``X-Exl-Api-Remaining`` is not a quota but a broken header.

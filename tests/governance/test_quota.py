@@ -196,6 +196,21 @@ async def test_the_gateway_clock_wins_whichever_way_the_host_is_off(host_offset:
     assert await waits(ledger)
 
 
+async def test_an_undated_response_after_the_clock_moved_counts_for_the_day_it_came_in() -> None:
+    ten_to_midnight = datetime(2026, 11, 28, 23, 50, tzinfo=timezone.utc)
+    ledger = LocalQuotaLedger(clock=fixed_clock(ten_to_midnight))
+    await ledger.reserve()
+    await ledger.settle(seen(500, when=ten_to_midnight))
+    await ledger.reserve()  # the day looked safe for the next nine minutes
+    # a header 9.5 minutes ahead moves the gateway's clock: 30 s to its midnight
+    await ledger.settle(seen(400, when=ten_to_midnight + timedelta(minutes=9, seconds=30)))
+    await anyio.sleep(40)  # now 10 s into the gateway's next day
+    await ledger.reserve()
+    await ledger.settle(ResponseInfo(status_code=200, remaining=9_000))  # no Date header
+    assert ledger.status().remaining == 9_000
+    assert ledger.status().resets_at == datetime(2026, 11, 30, tzinfo=timezone.utc)
+
+
 def test_server_clock_tolerates_the_date_header_resolution() -> None:
     noon = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
     clock = ServerClock(wall=lambda: noon + timedelta(hours=5))

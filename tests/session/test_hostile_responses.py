@@ -7,6 +7,7 @@ Time is virtual (looptime); memory bounds are asserted as bytes pulled from the 
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import math
@@ -275,6 +276,22 @@ async def test_a_body_within_the_limit_is_read_whole_gzip_or_not() -> None:
         deflated = await c.request("GET", "researchers")
         gzipped = await c.request("GET", "researchers")
     assert deflated.json() == gzipped.json() == json.loads(body)
+
+
+async def test_a_body_encoded_twice_in_two_headers_is_decoded_twice() -> None:
+    body = json.dumps({"records": ["x" * 100] * 10}).encode()
+    twice = gzip.compress(gzip.compress(body))
+    headers = [
+        ("Content-Type", "application/json"),
+        ("Content-Encoding", "gzip"),
+        ("Content-Encoding", "gzip"),
+    ]
+    server = Server()
+    server.script.append(
+        lambda request: httpx.Response(200, headers=headers, content=server.count(once(twice)))
+    )
+    async with client(server, retry=RetryPolicy.none()) as c:
+        assert (await c.request("GET", "researchers")).json() == json.loads(body)
 
 
 async def test_a_corrupt_gzip_body_is_a_format_error() -> None:
