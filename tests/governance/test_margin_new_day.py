@@ -34,6 +34,7 @@ def feed(rate: AdaptiveRate, delays: list[float], *, start: int, at: float) -> l
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="library: while ArrivalOrder distrusts the count after a new quota day, "
     "`inverted` reads 0 and the margin falls back below the jitter proven before it",
 )
@@ -43,8 +44,10 @@ def test_the_margin_never_falls_below_the_proven_jitter_across_midnight() -> Non
     delays[100] = 0.01 + 5.5 * SPACING  # overtaken by the next five requests
     feed(rate, delays, start=5_000, at=0.0)
     proven = rate.proven
-    assert proven == pytest.approx(0.306, abs=0.01)
-    assert rate.margin == pytest.approx(proven)
+    # The setting, checked apart from the bug (`pytest.fail`, not the xfail's AssertionError):
+    # overtaken by five requests, the jitter proven is at least five spacings, and in force.
+    if not (proven >= 5 * SPACING and rate.margin == pytest.approx(proven)):
+        pytest.fail(f"before midnight: proven {proven:.3f}, margin {rate.margin:.3f}")
     # Midnight GMT: the count starts again from the full quota; the path is the same.
     after = feed(rate, [0.01] * 100, start=1_000_000, at=300 * SPACING)
     assert min(after) >= proven, f"the margin fell to {min(after):.3f} (proven {proven:.3f})"
