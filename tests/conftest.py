@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -26,16 +26,29 @@ BASE_URL = "http://esploro.localhost"
 ClientFactory = Callable[..., EsploroClient]
 
 
-async def fan_out(client: EsploroClient, tasks: int, per_task: int, method: str = "GET") -> None:
-    """``tasks`` tasks, each sending ``per_task`` requests one after another."""
+async def fan_out(
+    clients: EsploroClient | Sequence[EsploroClient],
+    tasks: int,
+    per_task: int,
+    method: str = "GET",
+    *,
+    path: str = "researchers/test",
+    **options: Any,
+) -> None:
+    """``tasks`` tasks, each sending ``per_task`` requests to ``path`` one after another.
 
-    async def worker() -> None:
+    Task ``i`` sends through ``clients[i % len(clients)]`` when given several clients;
+    ``options`` go to every `EsploroClient.request` (``params``, ``lane``).
+    """
+    pool = [clients] if isinstance(clients, EsploroClient) else list(clients)
+
+    async def worker(client: EsploroClient) -> None:
         for _ in range(per_task):
-            await client.request(method, "researchers/test")
+            await client.request(method, path, **options)
 
     async with anyio.create_task_group() as tg:
-        for _ in range(tasks):
-            tg.start_soon(worker)
+        for i in range(tasks):
+            tg.start_soon(worker, pool[i % len(pool)])
 
 
 def make_gateway(**options: Any) -> SimulatedGateway:

@@ -20,7 +20,7 @@ endpoints and the simulated error codes.
 """
 
 from esploro_async.testing.analytics import Report
-from esploro_async.testing.faults import Fault, FaultKind, Latency
+from esploro_async.testing.faults import Fault, FaultKind, Latency, Stalls
 from esploro_async.testing.gateway import (
     SIM_API_KEY,
     SIM_READ_ONLY_KEY,
@@ -54,6 +54,7 @@ __all__ = [
     "SimServer",
     "SimTransport",
     "SimulatedGateway",
+    "Stalls",
     "SyntheticInstitution",
     "max_in_window",
 ]

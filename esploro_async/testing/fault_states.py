@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from esploro_async.testing.faults import Fault, Latency, endpoint_matches
+from esploro_async.testing.faults import Fault, Latency, Stalls, endpoint_matches
 
-__all__ = ["FaultState", "latency_for", "pick_fault"]
+__all__ = ["FaultState", "StallState", "latency_for", "pick_fault"]
 
 
 @attrs.define
@@ -37,6 +37,25 @@ class FaultState:
         if f.max_count is not None and self.fired >= f.max_count:
             return False
         return f.probability >= 1.0 or rng.random() < f.probability
+
+
+@attrs.define
+class StallState:
+    """A gateway's `Stalls`: how many requests the stall under way still holds, and its draws."""
+
+    stalls: Stalls
+    rng: random.Random
+    held: int = 0
+
+    def delay(self) -> float:
+        """The extra delay on the way to the gateway of the request being sent (mostly 0)."""
+        stalls = self.stalls
+        if not self.held and self.rng.random() < stalls.fraction:
+            self.held = stalls.burst
+        if not self.held:
+            return 0.0
+        self.held -= 1
+        return self.rng.uniform(stalls.low, stalls.high)
 
 
 def pick_fault(

@@ -22,6 +22,7 @@ __all__ = [
     "Fault",
     "FaultKind",
     "Latency",
+    "Stalls",
     "fault_body_size",
 ]
 
@@ -79,6 +80,34 @@ class Latency:
         if self.kind == "uniform":
             return rng.uniform(self.a, self.b)
         return self.a * math.exp(rng.gauss(0.0, self.b))
+
+
+@attrs.frozen
+class Stalls:
+    """Rare but large delays on the way to the gateway: a seeded few requests held back.
+
+    Each request sent starts a stall with probability ``fraction`` (a congested hop, a
+    lost packet sent again). A stall holds that request and the ``burst - 1`` sent next,
+    each for its own delay drawn uniformly from ``[low, high]`` seconds, on top of its
+    `Latency` share, before it arrives. Requests sent after a held one arrive before it
+    (an inversion of the arrival order), and the held ones arrive among them: one held
+    request moves one arrival, so at a sender's spacing it adds at most one to any
+    second, while a burst of them bunches several into the same second (26 at 25 req/s
+    once the burst outgrows the sender's margin). Pass to ``SimulatedGateway(stalls=...)``.
+    """
+
+    fraction: float
+    low: float
+    high: float
+    burst: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        if not 0.0 <= self.fraction <= 1.0:
+            raise ValueError("fraction must be in [0, 1]")
+        if not 0.0 <= self.low <= self.high:
+            raise ValueError("need 0 <= low <= high")
+        if self.burst < 1:
+            raise ValueError("burst must be >= 1")
 
 
 class FaultKind(str, enum.Enum):

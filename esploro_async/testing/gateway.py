@@ -7,7 +7,8 @@ Time
 
 Life of a request (:meth:`SimulatedGateway.exchange`)
     1. *sent* at ``s``: faults are matched (see :class:`~.faults.Fault`) and a latency
-       ``L`` is drawn; ``up = L * up_fraction``, ``down = L - up``;
+       ``L`` is drawn; ``up = L * up_fraction``, ``down = L - up``; a request held by
+       ``stalls`` (:class:`~.faults.Stalls`) takes its delay on top of ``up``;
     2. *arrives* at ``s + up``: the gateway decides, synchronously and atomically: API
        key, per-second threshold, daily quota, then the API handler (or the fault);
     3. the response is delivered at ``s + L``.  With a read timeout ``T`` (transport
@@ -32,8 +33,15 @@ import anyio
 from esploro_async.testing import _hostile, _xml
 from esploro_async.testing.api import JSON_CT, XML_CT, ApiRequest, ApiResponse, EsploroApi
 from esploro_async.testing.arrival import Arrival, lost_record
-from esploro_async.testing.fault_states import FaultState, latency_for, pick_fault
-from esploro_async.testing.faults import BODY_FAULTS, RESPONSE_FAULTS, Fault, FaultKind, Latency
+from esploro_async.testing.fault_states import FaultState, StallState, latency_for, pick_fault
+from esploro_async.testing.faults import (
+    BODY_FAULTS,
+    RESPONSE_FAULTS,
+    Fault,
+    FaultKind,
+    Latency,
+    Stalls,
+)
 from esploro_async.testing.foreign import ForeignArrivals
 from esploro_async.testing.institution import SyntheticInstitution
 from esploro_async.testing.keys import (
@@ -165,6 +173,7 @@ class SimulatedGateway(LogQueries):
         latency: Latency | None = None,
         latency_by_endpoint: Mapping[str, Latency] | None = None,
         up_fraction: float = 0.5,
+        stalls: Stalls | None = None,
         remaining_header: Literal["arrival", "departure", "none"] = "arrival",
         faults: Iterable[Fault] = (),
         foreign_rate: float = 0.0,
@@ -194,6 +203,7 @@ class SimulatedGateway(LogQueries):
         self.latency: Latency = latency or Latency.fixed(0.0)
         self.latency_by_endpoint: dict[str, Latency] = dict(latency_by_endpoint or {})
         self.up_fraction = up_fraction
+        self.stalls: Stalls | None = stalls
         self.remaining_header = remaining_header
         self.faults: list[Fault] = list(faults)
         self.seed = seed
@@ -205,6 +215,9 @@ class SimulatedGateway(LogQueries):
         self.throttle_body: Literal["xml", "json"] = "xml"
         self._fault_states = [FaultState(f) for f in self.faults]
         self._lat_rng = random.Random(f"{seed}:latency")
+        self._stalls = (
+            None if stalls is None else StallState(stalls, random.Random(f"{seed}:stall"))
+        )
         self._fault_rng = random.Random(f"{seed}:faults")
         self._foreign = ForeignArrivals(foreign_rate, foreign_arrivals, seed)
         self._id_rng = random.Random(f"{seed}:ids")
@@ -466,6 +479,8 @@ class SimulatedGateway(LogQueries):
         total = self._latency_for(path).sample(self._lat_rng)
         up = total * self.up_fraction
         down = total - up
+        if self._stalls is not None:  # its own draws: the latencies stay as they were
+            up += self._stalls.delay()
         await self._request_leg(req, fault, number, sent, up, read_timeout)
         response, rec = self._arrive(req, fault, self.now(), number, sent)
         self.log.append(rec)

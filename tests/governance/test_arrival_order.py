@@ -13,10 +13,10 @@ import itertools
 import random
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 
+from conftest import fan_out
 from esploro_async import EsploroClient
 from esploro_async.governance.arrivals import ArrivalOrder
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
@@ -209,16 +209,8 @@ async def harvest_margin(gw: SimulatedGateway, transport: httpx.AsyncBaseTranspo
         transport=transport,
         safety_margin="auto",
     )
-    left = iter(range(400))
-
-    async def worker() -> None:
-        for _ in left:
-            await client.request("GET", "researchers", params={"limit": 1}, lane="batch")
-
     async with client:
-        async with anyio.create_task_group() as tg:
-            for _ in range(40):
-                tg.start_soon(worker)
+        await fan_out(client, 40, 10, path="researchers", params={"limit": 1}, lane="batch")
         return client.governance.snapshot()
 
 

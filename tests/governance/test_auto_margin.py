@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 import pytest
 
+from conftest import fan_out
 from esploro_async import ConfigurationError, EsploroClient
 from esploro_async.governance import AdaptiveRate, Governance, RatePolicy
 from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
@@ -30,17 +30,8 @@ def client_for(gw: SimulatedGateway, **kwargs: Any) -> EsploroClient:
     )
 
 
-async def fan_out(client: EsploroClient, requests: int, tasks: int = 40) -> None:
-    """``requests`` small GETs from ``tasks`` concurrent workers (a saturated limiter)."""
-    left = iter(range(requests))
-
-    async def worker() -> None:
-        for _ in left:
-            await client.request("GET", "researchers", params={"limit": 1}, lane="batch")
-
-    async with anyio.create_task_group() as tg:
-        for _ in range(tasks):
-            tg.start_soon(worker)
+# Small pages of the batch lane, as a harvest asks for them (`fan_out` options).
+BATCH: dict[str, Any] = {"path": "researchers", "params": {"limit": 1}, "lane": "batch"}
 
 
 def accepted_times(gw: SimulatedGateway) -> list[float]:
@@ -51,7 +42,7 @@ async def test_steady_round_trips_narrow_the_margin_without_a_429() -> None:
     gw = sim(Latency.uniform(0.30, 0.32), up_fraction=0.5)  # 10 ms spread before arrival
     async with client_for(gw) as client:
         assert client.governance.snapshot().safety_margin == pytest.approx(0.10)  # start safe
-        await fan_out(client, 400)
+        await fan_out(client, 40, 10, **BATCH)
         snapshot = client.governance.snapshot()
     assert snapshot.throttled == 0
     assert gw.max_in_window() <= 25
@@ -66,12 +57,12 @@ async def test_a_wide_spread_widens_the_margin_before_any_429() -> None:
     async with client_for(
         fixed := sim(Latency.uniform(0.2, 0.8), up_fraction=0.5), safety_margin=0.02
     ) as client:
-        await fan_out(client, 300)
+        await fan_out(client, 30, 10, **BATCH)
     assert fixed.counts_by_status()[429] > 0
 
     gw = sim(Latency.uniform(0.2, 0.8), up_fraction=0.5)
     async with client_for(gw) as client:
-        await fan_out(client, 300)
+        await fan_out(client, 30, 10, **BATCH)
         snapshot = client.governance.snapshot()
     assert gw.counts_by_status()[429] == 0
     assert gw.max_in_window() <= 25
@@ -81,10 +72,10 @@ async def test_a_wide_spread_widens_the_margin_before_any_429() -> None:
 async def test_a_growing_spread_widens_the_margin_at_once() -> None:
     gw = sim(Latency.uniform(0.30, 0.31), up_fraction=0.5)
     async with client_for(gw) as client:
-        await fan_out(client, 200)
+        await fan_out(client, 40, 5, **BATCH)
         narrow = client.governance.snapshot().safety_margin
         gw.latency = Latency.uniform(0.2, 0.8)
-        await fan_out(client, 150)
+        await fan_out(client, 30, 5, **BATCH)
         snapshot = client.governance.snapshot()
     assert narrow < 0.05
     assert snapshot.safety_margin >= 0.2
@@ -96,13 +87,13 @@ async def test_a_growing_spread_widens_the_margin_at_once() -> None:
 async def test_a_429_widens_the_margin_at_once_and_holds_it() -> None:
     gw = sim(Latency.uniform(0.30, 0.31), up_fraction=0.5)
     async with client_for(gw) as client:
-        await fan_out(client, 200)
+        await fan_out(client, 40, 5, **BATCH)
         before = client.governance.snapshot().safety_margin
         gw.rate_limit = 5  # as if another integration took most of the budget
-        await fan_out(client, 2, tasks=1)
+        await fan_out(client, 1, 2, **BATCH)
         gw.rate_limit = 25
         after = client.governance.snapshot().safety_margin
-        await fan_out(client, 100)
+        await fan_out(client, 20, 5, **BATCH)
         held = client.governance.snapshot()
     assert held.throttled > 0
     assert after >= min(0.5, 2 * before) - 1e-9
@@ -112,7 +103,7 @@ async def test_a_429_widens_the_margin_at_once_and_holds_it() -> None:
 async def test_foreign_load_loses_nothing() -> None:
     gw = sim(Latency.uniform(0.2, 0.8), up_fraction=0.02, foreign_rate=5.0, seed=3)
     async with client_for(gw) as client:
-        await fan_out(client, 400)
+        await fan_out(client, 40, 10, **BATCH)
     statuses = gw.counts_by_status()
     assert statuses[200] == 400
     assert gw.max_in_window(lane="client") <= 25  # the foreign Poisson load may overrun alone

@@ -12,7 +12,7 @@ import logging
 import anyio
 import pytest
 
-from conftest import API_KEY, ClientFactory, make_gateway
+from conftest import API_KEY, ClientFactory, fan_out, make_gateway
 from esploro_async import EsploroClient
 from esploro_async.errors import ConfigurationError
 from esploro_async.governance.redis import RedisGovernance
@@ -30,16 +30,6 @@ THIRD = "l7xx-a-third-key-000000000000"
 def gateway() -> SimulatedGateway:
     """The simulated gateway, knowing the keys of these tests."""
     return make_gateway(api_keys={API_KEY: "rw", READ_ONLY: "ro", READ_WRITE: "rw", THIRD: "rw"})
-
-
-async def fan_out(clients: list[EsploroClient], tasks: int, per_task: int) -> None:
-    async def worker(client: EsploroClient) -> None:
-        for _ in range(per_task):
-            await client.request("GET", "researchers/test")
-
-    async with anyio.create_task_group() as tg:
-        for i in range(tasks):
-            tg.start_soon(worker, clients[i % len(clients)])
 
 
 async def test_two_keys_of_one_institution_share_the_threshold(

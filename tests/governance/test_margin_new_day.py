@@ -3,10 +3,10 @@
 At midnight GMT ``X-Exl-Api-Remaining`` starts again from the full quota. `ArrivalOrder`
 distrusts the count for the next pairs (it cannot tell a new day from a proxy rewriting the
 header) and keeps the inversions it had seen (the jitter belongs to the path, not to the
-day). While it distrusts the count, though, `ArrivalOrder.inverted` reads 0, so the margin
-falls back to the starting 0.10, or to the round trips' bound below it, for the dozen or so
-responses until the samples of the old day leave the window of kept samples: requests
-granted then are spaced for less jitter than was proven.
+day). While it distrusts the count (the dozen or so responses until the samples of the old
+day leave the window of kept samples), the margin falls back to the starting 0.10 or to the
+round trips' bound below it, but never below the jitter proven: it once read no inversion
+then, and requests granted in those responses were spaced for less jitter than was proven.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def test_the_margin_never_falls_below_the_proven_jitter_across_midnight() -> Non
     delays[100] = 0.01 + 5.5 * SPACING  # overtaken by the next five requests
     feed(rate, delays, start=5_000, at=0.0)
     proven = rate.proven
-    assert proven >= 5 * SPACING  # five requests sent after it arrived before it
+    # Overtaken by five requests, the jitter proven is at least five spacings, and in force.
+    assert proven >= 5 * SPACING
     assert rate.margin == pytest.approx(proven)
     # Midnight GMT: the count starts again from the full quota; the path is the same.
     after = feed(rate, [0.01] * 100, start=1_000_000, at=300 * SPACING)
