@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-
 from esploro_async.testing.process import die_with_parent
 from esploro_async.testing.redis_server import RedisServer as SharedRedisServer
+from esploro_async.testing.redis_server import command
 
 
 class RedisServer(SharedRedisServer):
@@ -29,24 +28,7 @@ class ExternalRedis:
 
 def redis_command(port: int, *args: str) -> str:
     """Run one command with a short-lived connection (RESP, minimal parser)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        payload = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
-        s.sendall(payload.encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            data += chunk
-            if data.startswith((b"+", b"-", b":")) and data.endswith(b"\r\n"):
-                return data[1:-2].decode()
-            if data.startswith(b"$"):
-                head, _, rest = data.partition(b"\r\n")
-                size = int(head[1:])
-                if size < 0:
-                    return ""
-                if len(rest) >= size + 2:
-                    return rest[:size].decode()
-            if not chunk:
-                return data.decode()
+    return command(port, *args)
 
 
 def commandstats(port: int) -> dict[str, int]:
