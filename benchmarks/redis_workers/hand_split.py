@@ -24,7 +24,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from aiolimiter import AsyncLimiter
 
 from esploro_async.testing import SIM_API_KEY
 
@@ -43,6 +42,9 @@ class HandSplitWorker:
     """One process of the baseline: its offsets behind its own spacing limiter."""
 
     def __init__(self, cfg: dict[str, Any], http: httpx.AsyncClient) -> None:
+        # Imported here: the library's workers (tests/redis) run without the bench extra.
+        from aiolimiter import AsyncLimiter
+
         self.cfg = cfg
         self.http = http
         self.limiter = AsyncLimiter(1, 1 / cfg["hand_split"]["rate"])
