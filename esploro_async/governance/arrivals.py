@@ -70,8 +70,10 @@ __all__ = ["ArrivalOrder"]
 _PAIR_WINDOW = 0.5
 # Pairs this close count towards the resolution (seconds).
 _CLOSE = 0.1
-# New close pairs after which the resolution is sorted out again.
+# New close pairs, and seconds of sending, after which the resolution is sorted out again
+# (at 25 req/s the pairs come first; far above, the time keeps the sorting rare).
 _RESORT = 64
+_RESORT_SECONDS = 0.25
 # The latest responses kept: at 25 req/s they hold every request sent within _PAIR_WINDOW.
 _KEPT = 16
 # Of those, the ones sent nearest give their in-order close pairs to the resolution: at up
@@ -124,6 +126,8 @@ class ArrivalOrder:
         self._distrust = 0  # pairs still to check before the signal counts again
         self._finest: float | None = None  # the resolution, sorted out once in a while
         self._finest_at = -1  # len(self._gaps) + appends when it was
+        self._finest_sent = -math.inf  # the latest send time then
+        self._latest_sent = -math.inf
         self._proof_step = 0.0  # the latest resolution, kept for the inversions' proof
         self._appended = 0
         self._news = False  # observe() saw an inversion
@@ -155,6 +159,7 @@ class ArrivalOrder:
                 # (they are in order among themselves), none by more than a pair can drop:
                 # every pair is in order, and only the closest ones are gaps to keep.
                 was_short = len(self._gaps) < self._min_pairs
+                self._latest_sent = sent
                 self._in_order(sent)
                 samples.append((sent, remaining))
                 released = self._counted_one(rose=False)
@@ -185,6 +190,7 @@ class ArrivalOrder:
         was_reading = self.reading
         was_short = len(self._gaps) < self._min_pairs
         self._news = False
+        self._latest_sent = max(self._latest_sent, sent)
         # A count above the one that came back just before it: not written as responses leave.
         rose = bool(samples) and 0 < remaining - samples[-1][1] <= 4 * self._rate_limit + 2
         near = _nearest(sent, samples)
@@ -313,10 +319,14 @@ class ArrivalOrder:
         if len(self._gaps) < self._min_pairs:
             return None
         # Sorting every pair kept costs more than the rest of governance: once per 64 new
-        # pairs is enough for a percentile of the last 512.
-        if self._finest is None or self._appended - self._finest_at >= _RESORT:
+        # pairs and a quarter second of sending is enough for a percentile of the last 512.
+        if self._finest is None or (
+            self._appended - self._finest_at >= _RESORT
+            and self._latest_sent - self._finest_sent >= _RESORT_SECONDS
+        ):
             gaps = sorted(self._gaps)
             self._finest = gaps[math.floor(0.25 * (len(gaps) - 1))]
             self._finest_at = self._appended
+            self._finest_sent = self._latest_sent
             self._proof_step = self._finest
         return self._finest

@@ -388,3 +388,22 @@ def test_a_response_adds_at_most_four_close_pairs_whatever_the_rate(spacing: flo
             if spacing <= 0.1 / 4 and i >= 4:
                 assert order._appended - before == 4
     assert list(fast._gaps) == list(each._gaps)
+
+
+@pytest.mark.parametrize(("spacing", "most"), [(1e-5, 2), (INTERVAL, 600 * 2 // 64 + 1)])
+def test_the_resolution_is_sorted_out_per_64_pairs_and_at_most_four_times_a_second(
+    spacing: float, most: int
+) -> None:
+    # Sorting the 512 latest gaps is the costliest step of a response: at 25 req/s it
+    # comes every 64 pairs (about a second), as before; at a rate far above, where 64 pairs
+    # come within microseconds, no more often than every quarter second of sending.
+    order = ArrivalOrder()
+    resolutions = []
+    for i in range(600):
+        order.observe(i * spacing, 100_000 - i)
+        order.bound()
+        resolutions.append(order._finest_sent)
+    sorts = len(set(resolutions) - {-float("inf")})
+    assert 1 <= sorts <= most
+    if spacing == INTERVAL:
+        assert sorts >= most - 3  # every 64 pairs: nothing skipped at the gateway's rate
