@@ -105,7 +105,10 @@ class RatePolicy:
         jitter_share: the part of the round-trip spread assumed to lie before arrival.
         arrival_order: also bound the jitter by the order the gateway counted requests in
             (module docstring); ``False``: the round trips alone decide.
-        narrow_rate: how fast (margin per second) an automatic margin may narrow.
+        narrow_rate: how fast (margin per second) an automatic margin may narrow, the time
+            counted from its first response or from the end of a hold (``margin_hold``):
+            evidence that comes later narrows it at once as far as that time allows (the
+            first bound of a harvest, after about 25 responses, usually all the way).
         margin_hold: seconds after a 429 during which an automatic margin never narrows.
         room_for_others: hold a request while the window at its arrival is expected to be
             full with the other integrations' requests, counted from the fall of

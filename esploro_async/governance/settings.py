@@ -160,7 +160,9 @@ class GovernanceSettings:
         jitter_share: the share of the observed round-trip spread taken as jitter.
         arrival_order: whether the automatic margin reads the gateway's arrival order
             (``X-Exl-Api-Remaining``).
-        narrow_rate: how fast (margin per second) the automatic margin may narrow.
+        narrow_rate: how fast (margin per second) the automatic margin may narrow, the time
+            counted from its first response or from the end of a hold (``margin_hold``):
+            evidence that comes later narrows it at once as far as that time allows.
         margin_hold: seconds after a 429 during which the automatic margin never narrows.
         room_for_others: hold a request while the gateway's window is expected to be full
             with other integrations' requests, read from the fall of

@@ -7,6 +7,7 @@ the gateway refuses anything, and a 429 widens it at once.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -142,3 +143,25 @@ def test_auto_is_the_only_word_accepted() -> None:
         EsploroClient(SIM_API_KEY, base_url="http://esploro.localhost", safety_margin="fast")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="min_margin"):
         RatePolicy(auto_margin=True, min_margin=0.3, max_margin=0.2)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_first_bound_of_a_harvest_narrows_the_margin_at_once(seed: int) -> None:
+    # narrow_rate counts from the first response: by the time the arrival order has
+    # checked its 48 close pairs (about 25 responses, 1.7 s into a harvest at 0.2-0.8 s
+    # round trips) the time allows the whole way, and the margin takes it in one step.
+    rng = random.Random(seed)
+    aimd = AdaptiveRate(RatePolicy.auto())
+    spacing = 1.1 / 25
+    trips = [(k * spacing, rng.uniform(0.2, 0.8)) for k in range(120)]
+    steps = []
+    for k, (sent, trip) in sorted(enumerate(trips), key=lambda e: sum(e[1])):
+        before = aimd.margin
+        aimd.observe(sent + trip, trip, remaining=100_000 - k)
+        aimd.interval(sent + trip)
+        if aimd.margin != before:
+            steps.append((sent + trip, aimd.margin))
+    assert len(steps) == 1, steps
+    when, margin = steps[0]
+    assert 1.0 < when < 2.5
+    assert margin == pytest.approx(1.15 * spacing, rel=0.02)  # 1.15 x the finest gap
