@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from esploro_async import EsploroClient
-from esploro_async.testing import SimulatedGateway
+from esploro_async.testing import Latency, SimulatedGateway, SyntheticInstitution
 from esploro_async.testing.redis_server import RedisServer, RedisServerMissing
 
 API_KEY = "l7xx-SECRET-test-key-0123456789"
@@ -58,6 +58,26 @@ def make_gateway(**options: Any) -> SimulatedGateway:
     """
     options.setdefault("api_keys", dict.fromkeys((API_KEY, *OTHER_KEYS), "rw"))
     return SimulatedGateway(**options)
+
+
+def jittered_gateway(
+    seed: int, *, researchers: int, low: float, spread: float, jitter: float, **options: Any
+) -> SimulatedGateway:
+    """A seeded gateway whose send-to-arrival delay varies by ``jitter`` seconds.
+
+    Round trips are uniform in ``[low, low + spread]``; the leg before arrival is the
+    ``jitter / spread`` share of each (so it varies by ``jitter``), the rest is the API's
+    work and the response. ``seed`` seeds both the synthetic institution (``researchers``
+    records) and the gateway's draws; ``options`` as for `SimulatedGateway` (it accepts
+    ``SIM_API_KEY``, not the tests' keys of `make_gateway`).
+    """
+    return SimulatedGateway(
+        SyntheticInstitution(seed=seed, researchers=researchers),
+        latency=Latency.uniform(low, low + spread),
+        up_fraction=jitter / spread,
+        seed=seed,
+        **options,
+    )
 
 
 @pytest.fixture

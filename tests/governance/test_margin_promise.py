@@ -16,16 +16,9 @@ from typing import Literal, NamedTuple
 
 import pytest
 
-from conftest import fan_out
+from conftest import fan_out, jittered_gateway
 from esploro_async import EsploroClient
-from esploro_async.testing import (
-    SIM_API_KEY,
-    Latency,
-    RequestRecord,
-    SimulatedGateway,
-    Stalls,
-    SyntheticInstitution,
-)
+from esploro_async.testing import SIM_API_KEY, RequestRecord, SimulatedGateway, Stalls
 
 pytestmark = pytest.mark.looptime
 
@@ -38,12 +31,13 @@ def draw(seed: int) -> tuple[SimulatedGateway, float]:
     jitter = rng.uniform(0.0, 0.095)
     spread = rng.uniform(max(jitter, 0.05), 1.5)
     low = rng.uniform(0.0, 0.5)
-    gateway = SimulatedGateway(
-        SyntheticInstitution(seed=seed, researchers=15_000),
-        latency=Latency.uniform(low, low + spread),
-        up_fraction=jitter / spread,
+    gateway = jittered_gateway(
+        seed,
+        researchers=15_000,
+        low=low,
+        spread=spread,
+        jitter=jitter,
         remaining_header=TIMINGS[seed % 3],
-        seed=seed,
     )
     return gateway, jitter
 
@@ -77,12 +71,13 @@ def draw_near_the_resolution(seed: int) -> tuple[SimulatedGateway, float, float]
     low = rng.uniform(0.02, 0.3)
     to_midnight = rng.uniform(15.0, 50.0)
     day_start = datetime(2026, 3, 1 + seed % 27, tzinfo=timezone.utc) + timedelta(days=1)
-    gateway = SimulatedGateway(
-        SyntheticInstitution(seed=seed, researchers=10),
-        latency=Latency.uniform(low, low + total_spread),
-        up_fraction=jitter / total_spread,
+    gateway = jittered_gateway(
+        seed,
+        researchers=10,
+        low=low,
+        spread=total_spread,
+        jitter=jitter,
         start=day_start - timedelta(seconds=to_midnight),
-        seed=seed,
     )
     return gateway, jitter, to_midnight
 
@@ -128,13 +123,14 @@ def draw_rare_stalls_across_midnight(seed: int) -> StalledDraw:
     stalls = Stalls(rng.uniform(0.002, 0.004), delay, delay, burst=rng.randint(2, 4))
     midnight = rng.uniform(45.0, 70.0)
     day_start = datetime(2026, 5, 1 + seed % 27, tzinfo=timezone.utc) + timedelta(days=1)
-    gateway = SimulatedGateway(
-        SyntheticInstitution(seed=seed, researchers=10),
-        latency=Latency.uniform(low, low + spread),
-        up_fraction=jitter / spread,
+    gateway = jittered_gateway(
+        seed,
+        researchers=10,
+        low=low,
+        spread=spread,
+        jitter=jitter,
         stalls=stalls,
         start=day_start - timedelta(seconds=midnight),
-        seed=seed,
     )
     context = (
         f"bursts of {stalls.burst} held {delay * 1000:.0f} ms, {jitter * 1000:.0f} ms of "
