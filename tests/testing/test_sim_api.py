@@ -37,7 +37,7 @@ def err(r: httpx.Response) -> str:
     return code
 
 
-async def test_researchers_list_and_get() -> None:
+async def test_researchers_list_pages_brief_records_and_omits_the_list_past_the_end() -> None:
     gw = gateway(researchers=205)
     async with client_for(gw) as c:
         page = (await c.get(RS, params={"limit": 100, "offset": 200})).json()
@@ -57,12 +57,20 @@ async def test_researchers_list_and_get() -> None:
         assert brief["link"] == f"{BASE}{RS}/R00000200"
         empty = (await c.get(RS, params={"limit": 100, "offset": 205})).json()
         assert empty == {"total_record_count": 205}  # the list key is omitted
+
+
+async def test_researcher_get_full_view() -> None:
+    async with client_for(gateway(researchers=205)) as c:
         full = (await c.get(f"{RS}/R00000003", params={"view": "full"})).json()
-        assert full["researcher"]["researcher_last_name"] == full["last_name"]
-        ids = {i["id_type"]["value"]: i["value"] for i in full["user_identifier"]}
-        assert len(ids["ORCID"]) == 19
-        assert full["status"]["value"] in ("ACTIVE", "INACTIVE")
-        assert full["job_description"] is None
+    assert full["researcher"]["researcher_last_name"] == full["last_name"]
+    ids = {i["id_type"]["value"]: i["value"] for i in full["user_identifier"]}
+    assert len(ids["ORCID"]) == 19
+    assert full["status"]["value"] in ("ACTIVE", "INACTIVE")
+    assert full["job_description"] is None
+
+
+async def test_researchers_unknown_id_and_limit_too_high_are_400s_with_real_codes() -> None:
+    async with client_for(gateway(researchers=205)) as c:
         # an unknown id: HTTP 400 with 401861, as the real gateway answers (not 404)
         r = await c.get(f"{RS}/nobody")
         assert r.status_code == 400
@@ -314,15 +322,19 @@ async def test_real_fixture_record_served_back_identical() -> None:
         assert listed["records"] == single["records"]
 
 
-async def test_organizations_activities_conf() -> None:
-    gw = gateway()
-    async with client_for(gw) as c:
+async def test_internal_organizations_list_and_get() -> None:
+    async with client_for(gateway()) as c:
         orgs = (await c.get("/esploro/v1/organizations/internal", params={"limit": 5})).json()
         assert len(orgs["research_organization"]) == 5
         code = orgs["research_organization"][1]["organization_code"]
         one = await c.get(f"/esploro/v1/organizations/internal/{code}")
         assert one.json()["organization_code"] == code
         assert (await c.get("/esploro/v1/organizations/internal/NOPE")).status_code == 400
+
+
+async def test_activities_refuse_camel_case_and_keep_what_was_posted() -> None:
+    gw = gateway()
+    async with client_for(gw) as c:
         camel = {"activityCategory": "activity.teaching", "activityName": "Course"}
         assert (await c.post("/esploro/v1/activities", json=camel)).status_code == 400
         act = {
@@ -331,7 +343,11 @@ async def test_organizations_activities_conf() -> None:
             "member_researcher": [{"user_primary_id": "R00000001"}],
         }
         assert (await c.post("/esploro/v1/activities", json=act)).json() == act
-        assert gw.institution.activities == [act]
+    assert gw.institution.activities == [act]
+
+
+async def test_research_sets_by_content_type_and_name_and_their_members() -> None:
+    async with client_for(gateway()) as c:
         sets = (await c.get("/esploro/v1/researchconf/sets", params={"content_type": "IER"})).json()
         assert sets["total_record_count"] == 2
         q = await c.get("/esploro/v1/researchconf/sets", params={"q": "name~FilesLoader"})
@@ -344,6 +360,10 @@ async def test_organizations_activities_conf() -> None:
         assert len(members.json()["member"]) == 10
         empty = (await c.get(f"/esploro/v1/researchconf/sets/{sid}/members")).json()
         assert empty == {"total_record_count": 0}
+
+
+async def test_conf_code_tables_jobs_and_instances() -> None:
+    async with client_for(gateway()) as c:
         ct = (await c.get("/esploro/v1/researchconf/code-tables/UserTitles")).json()
         assert ct["row"][0]["code"] == "DR"
         jobs = (await c.get("/esploro/v1/researchconf/jobs", params={"limit": 100})).json()
@@ -354,15 +374,21 @@ async def test_organizations_activities_conf() -> None:
             "/esploro/v1/researchconf/jobs/M50173/instances/9563643080000561", headers=XML_HEADERS
         )
         assert '<status desc="Completed Successfully">COMPLETED_SUCCESS</status>' in inst_xml.text
+
+
+async def test_conf_mapping_tables_and_import_profiles() -> None:
+    async with client_for(gateway()) as c:
         tables = (await c.get("/esploro/v1/conf/mapping-tables")).json()
         assert tables["mapping_table"]
         table = (await c.get("/esploro/v1/conf/mapping-tables/AssetFileAndLinkTypes")).json()
-        real = json.loads(
-            (FIXTURES / "mapping-table-AssetFileAndLinkTypes.json").read_text("utf-8")
-        )
-        assert table == real
         profiles = (await c.get("/esploro/v1/researchconf/md-import-profiles")).json()
-        assert profiles["total_record_count"] == 3
+    real = json.loads((FIXTURES / "mapping-table-AssetFileAndLinkTypes.json").read_text("utf-8"))
+    assert table == real
+    assert profiles["total_record_count"] == 3
+
+
+async def test_each_area_answers_its_test_path_and_an_unknown_path_is_404() -> None:
+    async with client_for(gateway()) as c:
         for area in ("researchconf", "researchanalytics", "organizations", "assets"):
             assert (await c.get(f"/esploro/v1/{area}/test")).status_code == 200
         r = await c.get("/esploro/v1/nothing/here")
@@ -374,58 +400,97 @@ def _rows(xml: bytes) -> tuple[Any, list[Any]]:
     return root, root.findall(".//{*}Row")
 
 
-async def test_analytics_token_paging() -> None:
-    gw = gateway()
-    path = "/shared/Sim University/Reports/Researchers"  # 137 rows
-    ns = "{urn:schemas-microsoft-com:xml-analysis:rowset}"
-    async with client_for(gw, accept="application/xml") as c:
-        r1 = await c.get(REPORTS, params={"path": path, "limit": 100})
-        root, rows = _rows(r1.content)
-        token = root.findtext("QueryResult/ResumptionToken")
-        assert token
-        assert root.findtext("QueryResult/IsFinished") == "false"
-        assert len(rows) == 100
-        assert rows[0].tag == f"{ns}Row"
-        schema = root.find(".//{http://www.w3.org/2001/XMLSchema}schema")
-        assert schema is not None
-        heads = {
-            el.get("name"): el.get("{urn:saw-sql}columnHeading")
-            for el in schema.iter("{http://www.w3.org/2001/XMLSchema}element")
-        }
-        assert heads["Column0"] == "0"  # spurious column
-        assert set(heads.values()) == {"0", "Primary Identifier", "Researcher Name", "ORCID"}
-        pid_col = next(k for k, v in heads.items() if v == "Primary Identifier")
-        assert rows[0].findtext(f"{ns}{pid_col}") == "R00000000"
-        r2 = await c.get(REPORTS, params={"token": token, "limit": 100, "path": path})
-        root2, rows2 = _rows(r2.content)
-        assert root2.find("QueryResult/ResumptionToken") is None  # only on page 1
-        assert root2.findtext("QueryResult/IsFinished") == "true"
-        assert b"xsd:schema" not in r2.content
-        assert b"xmlns=" not in r2.content
-        assert len(rows2) == 37
-        assert rows2[0].tag == "Row"
-        assert rows2[0].findtext(pid_col) == "R00000100"
-        r = await c.get(REPORTS, params={"path": path, "limit": 1001})
+RESEARCHERS_REPORT = "/shared/Sim University/Reports/Researchers"  # 137 rows
+ROWSET = "{urn:schemas-microsoft-com:xml-analysis:rowset}"
+XSD = "{http://www.w3.org/2001/XMLSchema}"
+
+
+async def first_report_page(c: httpx.AsyncClient) -> tuple[Any, list[Any], str]:
+    """The first page of 100 rows of the researchers report: its root, rows and token."""
+    r1 = await c.get(REPORTS, params={"path": RESEARCHERS_REPORT, "limit": 100})
+    root, rows = _rows(r1.content)
+    token = root.findtext("QueryResult/ResumptionToken")
+    assert token
+    return root, rows, token
+
+
+def column_headings(root: Any) -> dict[str, str]:
+    """Column name -> heading, from the schema of a first page."""
+    schema = root.find(f".//{XSD}schema")
+    assert schema is not None
+    return {
+        el.get("name"): el.get("{urn:saw-sql}columnHeading") for el in schema.iter(f"{XSD}element")
+    }
+
+
+def primary_id_column(root: Any) -> str:
+    return next(k for k, v in column_headings(root).items() if v == "Primary Identifier")
+
+
+async def test_analytics_first_page_is_namespaced_with_a_schema_and_a_token() -> None:
+    async with client_for(gateway(), accept="application/xml") as c:
+        root, rows, _ = await first_report_page(c)
+    assert root.findtext("QueryResult/IsFinished") == "false"
+    assert len(rows) == 100
+    assert rows[0].tag == f"{ROWSET}Row"
+    heads = column_headings(root)
+    assert heads["Column0"] == "0"  # spurious column
+    assert set(heads.values()) == {"0", "Primary Identifier", "Researcher Name", "ORCID"}
+    assert rows[0].findtext(f"{ROWSET}{primary_id_column(root)}") == "R00000000"
+
+
+async def test_analytics_token_page_is_plain_and_finishes_the_report() -> None:
+    async with client_for(gateway(), accept="application/xml") as c:
+        root, _, token = await first_report_page(c)
+        params = {"token": token, "limit": 100, "path": RESEARCHERS_REPORT}
+        r2 = await c.get(REPORTS, params=params)
+    root2, rows2 = _rows(r2.content)
+    assert root2.find("QueryResult/ResumptionToken") is None  # only on page 1
+    assert root2.findtext("QueryResult/IsFinished") == "true"
+    assert b"xsd:schema" not in r2.content
+    assert b"xmlns=" not in r2.content
+    assert len(rows2) == 37
+    assert rows2[0].tag == "Row"
+    assert rows2[0].findtext(primary_id_column(root)) == "R00000100"
+
+
+async def test_analytics_token_is_used_up_once_the_last_page_was_served() -> None:
+    async with client_for(gateway(), accept="application/xml") as c:
+        _, _, token = await first_report_page(c)
+        params = {"token": token, "limit": 100, "path": RESEARCHERS_REPORT}
+        assert (await c.get(REPORTS, params=params)).status_code == 200
+        used = await c.get(REPORTS, params={"token": token, "path": RESEARCHERS_REPORT})
+    assert used.status_code == 400
+    assert b"<errorCode>420033</errorCode>" in used.content
+
+
+async def test_analytics_refuses_a_limit_over_1000_an_unknown_token_and_path() -> None:
+    async with client_for(gateway(), accept="application/xml") as c:
+        r = await c.get(REPORTS, params={"path": RESEARCHERS_REPORT, "limit": 1001})
         assert r.status_code == 400
         assert (await c.get(REPORTS, params={"token": "nope"})).status_code == 400
         unknown = await c.get(REPORTS, params={"path": "/shared/none"})
-        assert unknown.status_code == 500  # as the real gateway: "Path not found (...)"
-        error = SafeET.fromstring(unknown.content).find(".//{*}error")
-        assert error is not None
-        assert error.findtext("{*}errorCode") == "INTERNAL_SERVER_ERROR"
-        assert error.findtext("{*}errorMessage") == "Path not found (/shared/none)"
-        # the token of a report whose last page was served is used up
-        used = await c.get(REPORTS, params={"token": token, "path": path})
-        assert used.status_code == 400
-        assert b"<errorCode>420033</errorCode>" in used.content
+    assert unknown.status_code == 500  # as the real gateway: "Path not found (...)"
+    error = SafeET.fromstring(unknown.content).find(".//{*}error")
+    assert error is not None
+    assert error.findtext("{*}errorCode") == "INTERNAL_SERVER_ERROR"
+    assert error.findtext("{*}errorMessage") == "Path not found (/shared/none)"
+
+
+async def test_analytics_a_single_row_report_is_one_finished_page() -> None:
+    async with client_for(gateway(), accept="application/xml") as c:
         single = await c.get(REPORTS, params={"path": "/shared/Sim University/Reports/Single row"})
-        assert len(_rows(single.content)[1]) == 1
-        assert b"<IsFinished>true</IsFinished>" in single.content
+    assert len(_rows(single.content)[1]) == 1
+    assert b"<IsFinished>true</IsFinished>" in single.content
+
+
+async def test_analytics_paths_list_the_institutions_reports() -> None:
+    gw = gateway()
     async with client_for(gw) as c:
         paths = (
             await c.get("/esploro/v1/researchanalytics/paths/shared/Sim University/Reports")
         ).json()
-        assert {p["value"] for p in paths["path"]} == set(gw.institution.reports)
+    assert {p["value"] for p in paths["path"]} == set(gw.institution.reports)
 
 
 async def test_report_not_ready_fault_serves_the_real_empty_shape() -> None:
