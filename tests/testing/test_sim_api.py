@@ -442,7 +442,7 @@ async def test_analytics_first_page_is_namespaced_with_a_schema_and_a_token() ->
 async def test_analytics_token_page_is_plain_and_finishes_the_report() -> None:
     async with client_for(gateway(), accept="application/xml") as c:
         root, _, token = await first_report_page(c)
-        params = {"token": token, "limit": 100, "path": RESEARCHERS_REPORT}
+        params: dict[str, str | int] = {"token": token, "limit": 100, "path": RESEARCHERS_REPORT}
         r2 = await c.get(REPORTS, params=params)
     root2, rows2 = _rows(r2.content)
     assert root2.find("QueryResult/ResumptionToken") is None  # only on page 1
@@ -457,7 +457,7 @@ async def test_analytics_token_page_is_plain_and_finishes_the_report() -> None:
 async def test_analytics_token_is_used_up_once_the_last_page_was_served() -> None:
     async with client_for(gateway(), accept="application/xml") as c:
         _, _, token = await first_report_page(c)
-        params = {"token": token, "limit": 100, "path": RESEARCHERS_REPORT}
+        params: dict[str, str | int] = {"token": token, "limit": 100, "path": RESEARCHERS_REPORT}
         assert (await c.get(REPORTS, params=params)).status_code == 200
         used = await c.get(REPORTS, params={"token": token, "path": RESEARCHERS_REPORT})
     assert used.status_code == 400

@@ -34,23 +34,34 @@ def code_of(r: httpx.Response) -> str:
     return r.text.split("<errorCode>")[1].split("</errorCode>")[0]
 
 
+async def fill_one_window(c: httpx.AsyncClient) -> float:
+    """25 accepted requests at t0, t0+0.04, ..., t0+0.96; returns t0."""
+    t0 = anyio.current_time()
+    for i in range(25):
+        r = await c.get("/esploro/v1/researchers/test")
+        assert r.status_code == 200, i
+        if i < 24:
+            await anyio.sleep(0.04)
+    return t0
+
+
+def assert_per_second_refusal(r: httpx.Response) -> None:
+    """The real gateway's 429 PER_SECOND_THRESHOLD: its status, content type and XML body."""
+    assert r.status_code == 429
+    assert r.headers["content-type"] == "application/xml;charset=UTF-8"
+    assert code_of(r) == "PER_SECOND_THRESHOLD"
+    assert "<errorMessage>HTTP requests are more than allowed per second<" in r.text
+    assert 'xmlns="http://com/exlibris/urm/general/xmlbeans"' in r.text
+
+
 @pytest.mark.looptime
 async def test_window_edges_exact() -> None:
     gw = SimulatedGateway(SMALL, rate_limit=25, window=1.0)
     async with client_for(gw) as c:
-        t0 = anyio.current_time()
-        for i in range(25):  # 25 accepted at t0, t0+0.04, ..., t0+0.96
-            r = await c.get("/esploro/v1/researchers/test")
-            assert r.status_code == 200, i
-            if i < 24:
-                await anyio.sleep(0.04)
+        t0 = await fill_one_window(c)
         await anyio.sleep(t0 + 0.999999 - anyio.current_time())
         r = await c.get("/esploro/v1/researchers/test")  # 26th inside [t0, t0+1): refused
-        assert r.status_code == 429
-        assert r.headers["content-type"] == "application/xml;charset=UTF-8"
-        assert code_of(r) == "PER_SECOND_THRESHOLD"
-        assert "<errorMessage>HTTP requests are more than allowed per second<" in r.text
-        assert 'xmlns="http://com/exlibris/urm/general/xmlbeans"' in r.text
+        assert_per_second_refusal(r)
         await anyio.sleep(t0 + 1.0 - anyio.current_time())
         r = await c.get("/esploro/v1/researchers/test")  # t0 left the window (t-1, t]
         assert r.status_code == 200
