@@ -44,7 +44,7 @@ def methods(gw: SimulatedGateway) -> list[str]:
     return [r.method for r in gw.client_log()]
 
 
-def test_plain_synchronous_harvest_get_edit_and_bulk() -> None:
+def test_plain_synchronous_harvest() -> None:
     gw = gateway()
     with open_client(gw) as client:
         stream = client.researchers.list()
@@ -54,34 +54,40 @@ def test_plain_synchronous_harvest_get_edit_and_bulk() -> None:
         assert ids == gw.institution.researchers.ids()
         assert stream.checkpoint.offset == 250
         assert stream.drifts == []
+        assert client.request("GET", "researchers/test").status_code == 200
+    assert client.closed
 
-        rid = ids[0]
-        assert rid is not None
+
+def test_plain_synchronous_get_and_edit() -> None:
+    gw = gateway()
+    rid = gw.institution.researchers.ids()[0]
+    with open_client(gw) as client:
         jane = client.researchers.get(rid)
         assert isinstance(jane, Researcher)
         assert jane.view == "full"
-
         with client.researchers.edit(rid) as record:
             record["job_description"] = "Professor of Things"
-        stored = gw.institution.researchers.get(rid)
-        assert stored is not None
-        assert stored["job_description"] == "Professor of Things"
+    stored = gw.institution.researchers.get(rid)
+    assert stored is not None
+    assert stored["job_description"] == "Professor of Things"
+
+
+def test_plain_synchronous_bulk_edit() -> None:
+    gw = gateway()
+    wanted = gw.institution.researchers.ids()[1:7]
+    with open_client(gw) as client:
 
         def retitle(primary_id: str) -> str:
             with client.researchers.edit(primary_id) as r:
                 r["job_description"] = "Bulk"
             return primary_id
 
-        wanted = [i for i in ids[1:7] if i is not None]
         results: list[BulkResult[str, str]] = list(client.bulk(wanted, retitle, concurrency=3))
-        assert sorted(r.index for r in results) == list(range(6))
-        assert all(r.ok and r.value == r.item for r in results)
-        assert all(
-            (gw.institution.researchers.get(i) or {}).get("job_description") == "Bulk"
-            for i in wanted
-        )
-        assert client.request("GET", "researchers/test").status_code == 200
-    assert client.closed
+    assert sorted(r.index for r in results) == list(range(6))
+    assert all(r.ok and r.value == r.item for r in results)
+    assert all(
+        (gw.institution.researchers.get(i) or {}).get("job_description") == "Bulk" for i in wanted
+    )
 
 
 def test_other_areas_and_streams() -> None:
