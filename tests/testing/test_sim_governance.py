@@ -124,8 +124,14 @@ async def test_quota_counts_rejected_option() -> None:
     assert gw.quota_remaining == 7
 
 
+def assert_no_key_in_the_log(gw: SimulatedGateway) -> None:
+    """The log keeps neither the ``apikey`` parameter nor the key (only a fingerprint)."""
+    assert all("apikey" not in rec.query for rec in gw.log)
+    assert all(SIM_API_KEY not in repr(rec) for rec in gw.log)
+
+
 @pytest.mark.looptime
-async def test_keys() -> None:
+async def test_no_key_is_refused_like_the_real_gateway_a_key_in_the_query_works() -> None:
     gw = SimulatedGateway(SMALL)
     async with client_for(gw, key=None) as c:
         r = await c.get("/esploro/v1/researchers")
@@ -136,8 +142,24 @@ async def test_keys() -> None:
         assert "x-exl-api-remaining" in r.headers
         r = await c.get("/esploro/v1/researchers", params={"apikey": SIM_API_KEY, "limit": 1})
         assert r.status_code == 200
+    assert_no_key_in_the_log(gw)
+    assert gw.log[1].query == "limit=1"
+    assert gw.log[1].key_fingerprint is not None
+    # unauthorised calls are not counted against the quota
+    assert gw.quota_remaining == 1_000_000 - 1
+
+
+@pytest.mark.looptime
+async def test_an_unknown_key_is_refused_and_not_counted() -> None:
+    gw = SimulatedGateway(SMALL)
     async with client_for(gw, key="l8xxnot-a-real-key") as c:
         assert (await c.get("/esploro/v1/researchers")).status_code == 400
+    assert gw.quota_remaining == 1_000_000
+
+
+@pytest.mark.looptime
+async def test_a_read_only_key_reads_but_may_not_write() -> None:
+    gw = SimulatedGateway(SMALL)
     async with client_for(gw, key=SIM_READ_ONLY_KEY) as c:
         assert (await c.get("/esploro/v1/researchers/test")).status_code == 200
         r = await c.post("/esploro/v1/researchers/test")
@@ -145,12 +167,8 @@ async def test_keys() -> None:
         assert code_of(r) == "UNAUTHORIZED"
         r = await c.put("/esploro/v1/researchers/R00000001", json={"primary_id": "R00000001"})
         assert r.status_code == 400
-    assert all("apikey" not in rec.query for rec in gw.log)
-    assert all(SIM_API_KEY not in repr(rec) for rec in gw.log)
-    assert gw.log[1].query == "limit=1"
-    assert gw.log[1].key_fingerprint is not None
-    # unauthorised calls are not counted against the quota
-    assert gw.quota_remaining == 1_000_000 - 2
+    assert_no_key_in_the_log(gw)
+    assert gw.quota_remaining == 1_000_000 - 1  # the refused writes are not counted
 
 
 @pytest.mark.looptime
