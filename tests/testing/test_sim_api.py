@@ -517,17 +517,24 @@ async def test_report_not_ready_fault_serves_the_real_empty_shape() -> None:
         assert b'xmlns="urn:schemas-microsoft-com:xml-analysis:rowset"' in second.content
 
 
+IMPORT_SET = "9500000020004321"  # the first 120 assets: all 50 of this institution
+IMPORT_RUN = {"parameter": [{"name": {"value": "set_id"}, "value": IMPORT_SET}]}
+
+
+async def start_the_import(c: httpx.AsyncClient, gw: SimulatedGateway) -> tuple[str, Any]:
+    """Run M50173 on the set of all assets: the path of its instance, and the simulator's run."""
+    r = await c.post("/almaws/v1/conf/jobs/M50173", params={"op": "run"}, json=IMPORT_RUN)
+    assert r.status_code == 200
+    link = r.json()["additional_info"]["link"]
+    (run,) = gw.institution.job_runs.values()
+    return link.removeprefix(BASE), run
+
+
 @pytest.mark.looptime
-async def test_job_run_takes_simulated_time_and_ends_with_counters() -> None:
+async def test_job_run_takes_simulated_time_queued_then_running_then_completed() -> None:
     gw = gateway()
-    set_id = "9500000020004321"  # the first 120 assets: all 50 of this institution
-    run_body = {"parameter": [{"name": {"value": "set_id"}, "value": set_id}]}
     async with client_for(gw) as c:
-        r = await c.post("/almaws/v1/conf/jobs/M50173", params={"op": "run"}, json=run_body)
-        assert r.status_code == 200
-        link = r.json()["additional_info"]["link"]
-        instance = link.removeprefix(BASE)
-        (run,) = gw.institution.job_runs.values()
+        instance, run = await start_the_import(c, gw)
         assert run.duration == pytest.approx(4.0 + 0.02 * 50)
         queued = (await c.get(instance)).json()
         assert queued["status"]["value"] == "QUEUED"
@@ -538,16 +545,29 @@ async def test_job_run_takes_simulated_time_and_ends_with_counters() -> None:
         assert 0 < running["progress"] < 100
         await anyio.sleep(run.duration)
         done = (await c.get(instance)).json()
-        assert done["status"] == {"value": "COMPLETED_SUCCESS", "desc": "Completed Successfully"}
-        assert done["progress"] == 100
-        counters = {x["type"]["value"]: x["value"] for x in done["counter"]}
-        # no asset has links to extract: each succeeds with its (absent) file skipped
-        assert counters["import_research_assets_files.asset_succeeded"] == "50"
-        assert counters["import_research_assets_files.file_skipped_upload"] == "50"
-        assert done["job_info"]["id"] == "M50173"
+    assert done["status"] == {"value": "COMPLETED_SUCCESS", "desc": "Completed Successfully"}
+    assert done["progress"] == 100
+
+
+@pytest.mark.looptime
+async def test_a_finished_job_run_ends_with_counters_and_is_listed() -> None:
+    gw = gateway()
+    async with client_for(gw) as c:
+        instance, run = await start_the_import(c, gw)
+        await anyio.sleep(run.duration * 1.5)
+        done = (await c.get(instance)).json()
         listed = (await c.get("/almaws/v1/conf/jobs/M50173/instances")).json()
-        assert [i["id"] for i in listed["job_instance"]][-1] == run.instance_id
+    counters = {x["type"]["value"]: x["value"] for x in done["counter"]}
+    # no asset has links to extract: each succeeds with its (absent) file skipped
+    assert counters["import_research_assets_files.asset_succeeded"] == "50"
+    assert counters["import_research_assets_files.file_skipped_upload"] == "50"
+    assert done["job_info"]["id"] == "M50173"
+    assert [i["id"] for i in listed["job_instance"]][-1] == run.instance_id
+
+
+async def test_job_run_refuses_a_body_without_parameters_and_a_missing_op() -> None:
+    async with client_for(gateway()) as c:
         bad = await c.post("/almaws/v1/conf/jobs/M50173", params={"op": "run"}, json={})
         assert (bad.status_code, err(bad)) == (400, "40166410")
-        wrong_op = await c.post("/almaws/v1/conf/jobs/M50173", json=run_body)
+        wrong_op = await c.post("/almaws/v1/conf/jobs/M50173", json=IMPORT_RUN)
         assert (wrong_op.status_code, err(wrong_op)) == (400, "40166411")
