@@ -169,27 +169,37 @@ VIRTUAL_TIME_NEEDS_311 = (
 )
 
 
+def _runs_in_virtual_time(item: pytest.Item) -> bool:
+    """Marked ``looptime``, or its module builds its own looptime loops (imports looptime,
+    or says so with ``VIRTUAL_TIME = True``)."""
+    module = getattr(item, "module", None)
+    builds_its_own = module is not None and (
+        "looptime" in vars(module) or vars(module).get("VIRTUAL_TIME") is True
+    )
+    return item.get_closest_marker("looptime") is not None or builds_its_own
+
+
+def _first_runnable_of_each_module(items: list[pytest.Item]) -> set[int]:
+    """The ``id`` of each module's first test not marked skip (its first test if all are)."""
+    chosen: dict[str, pytest.Item] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        runnable = item.get_closest_marker("skip") is None
+        if module not in chosen or (
+            runnable and chosen[module].get_closest_marker("skip") is not None
+        ):
+            chosen[module] = item
+    return set(map(id, chosen.values()))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if sys.version_info < (3, 11):
         skip = pytest.mark.skip(reason=VIRTUAL_TIME_NEEDS_311)
         for item in items:
-            module = getattr(item, "module", None)
-            # its own looptime loops: imports looptime, or says so (VIRTUAL_TIME = True)
-            builds_its_own = module is not None and (
-                "looptime" in vars(module) or vars(module).get("VIRTUAL_TIME") is True
-            )
-            if item.get_closest_marker("looptime") is not None or builds_its_own:
+            if _runs_in_virtual_time(item):
                 item.add_marker(skip)
     if config.getoption("--one-per-module"):
-        chosen: dict[str, pytest.Item] = {}
-        for item in items:
-            module = item.nodeid.split("::", 1)[0]
-            runnable = item.get_closest_marker("skip") is None
-            if module not in chosen or (
-                runnable and chosen[module].get_closest_marker("skip") is not None
-            ):
-                chosen[module] = item
-        keep = set(map(id, chosen.values()))
+        keep = _first_runnable_of_each_module(items)
         config.hook.pytest_deselected(items=[i for i in items if id(i) not in keep])
         items[:] = [i for i in items if id(i) in keep]
 
