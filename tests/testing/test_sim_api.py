@@ -110,7 +110,7 @@ async def test_put_is_swap_all() -> None:
         assert r.status_code == 400
 
 
-async def test_create_delete_token_researchers() -> None:
+async def test_create_refuse_a_duplicate_then_delete_a_researcher() -> None:
     gw = gateway()
     async with client_for(gw) as c:
         new = {"primary_id": "jdoe", "first_name": "王", "last_name": "芳", "is_researcher": True}
@@ -125,6 +125,10 @@ async def test_create_delete_token_researchers() -> None:
         assert r.content == b""
         assert (await c.get(f"{RS}/jdoe")).status_code == 400
         assert (await c.delete(f"{RS}/jdoe")).status_code == 400
+
+
+async def test_researchers_orcid_token_and_test_paths() -> None:
+    async with client_for(gateway()) as c:
         token = {
             "access.token": "abc",
             "token.type": "bearer",
@@ -229,28 +233,46 @@ async def test_create_asset() -> None:
         assert (await c.post(AS, json=dup)).status_code == 400
 
 
-async def test_patch_add_vs_replace_json() -> None:
+PATCH_LINK = {"link.url": "https://example.org/x", "link.type": "published"}
+PATCH_BODY = {"records": [{"title": "Other", "date.accepted": "20240101", "links": [PATCH_LINK]}]}
+
+
+async def test_patch_add_json_keeps_fills_and_appends() -> None:
     gw = gateway()
     aid = gen.asset_id(0)
     store = gw.institution.assets
     before = store.get(aid)
     assert before is not None
-    link = {"link.url": "https://example.org/x", "link.type": "published"}
+    async with client_for(gw) as c:
+        r = await c.post(f"{AS}/{aid}", params={"op": "patch", "action": "add"}, json=PATCH_BODY)
+    assert r.status_code == 200
+    after_add = store.get(aid)
+    assert after_add is not None
+    assert after_add["title"] == before["title"]  # simple field kept (not empty)
+    assert after_add["date.accepted"] == "20240101"  # empty simple field set
+    assert after_add["links"] == [*before.get("links", []), PATCH_LINK]  # list appended
+
+
+async def test_patch_replace_json_sets_fields_and_swaps_lists() -> None:
+    gw = gateway()
+    aid = gen.asset_id(0)
+    store = gw.institution.assets
     async with client_for(gw) as c:
         url = f"{AS}/{aid}"
-        body = {"records": [{"title": "Other", "date.accepted": "20240101", "links": [link]}]}
-        r = await c.post(url, params={"op": "patch", "action": "add"}, json=body)
-        assert r.status_code == 200
-        after_add = store.get(aid)
-        assert after_add is not None
-        assert after_add["title"] == before["title"]  # simple field kept (not empty)
-        assert after_add["date.accepted"] == "20240101"  # empty simple field set
-        assert after_add["links"] == [*before.get("links", []), link]  # list appended
-        r = await c.post(url, params={"op": "patch", "action": "replace"}, json=body)
-        after_rep = store.get(aid)
-        assert after_rep is not None
-        assert after_rep["title"] == "Other"
-        assert after_rep["links"] == [link]  # list swapped
+        await c.post(url, params={"op": "patch", "action": "add"}, json=PATCH_BODY)
+        await c.post(url, params={"op": "patch", "action": "replace"}, json=PATCH_BODY)
+    after_rep = store.get(aid)
+    assert after_rep is not None
+    assert after_rep["title"] == "Other"
+    assert after_rep["links"] == [PATCH_LINK]  # list swapped
+
+
+async def test_patch_json_refuses_identifiers_and_bad_actions_takes_links_to_extract() -> None:
+    gw = gateway()
+    aid = gen.asset_id(0)
+    store = gw.institution.assets
+    async with client_for(gw) as c:
+        url = f"{AS}/{aid}"
         r = await c.post(
             url, params={"action": "add"}, json={"records": [{"identifier.doi": "10.1/x"}]}
         )
@@ -260,7 +282,7 @@ async def test_patch_add_vs_replace_json() -> None:
         r = await c.post(url, params={"action": "add"}, json=files)
         assert r.status_code == 200
         assert store.get(aid)["temporary"]["linksToExtract"][0]["link.url"] == "https://f/1.pdf"  # type: ignore[index]
-        r = await c.post(url, params={"action": "bogus"}, json=body)
+        r = await c.post(url, params={"action": "bogus"}, json=PATCH_BODY)
         assert r.status_code == 400
 
 
