@@ -57,7 +57,13 @@ def test_asset_xml_typed_getters() -> None:
     assert asset.language == ["eng"]
     assert asset.deposit_status == CodeValue("draft")
     assert asset.resource_type == CodeValue("publication.journalArticle")
-    creators = asset.creators
+    assert asset.links == []
+    assert asset.portal_visibility is False
+    assert asset.local_fields["local.note1"].startswith('<?xml version="1.0"')
+
+
+def test_asset_xml_creators_in_their_order_with_identifiers_and_affiliations() -> None:
+    creators = Asset.from_xml(_read("asset-record.xml")).creators
     assert [c.order for c in creators] == [3, 0, 1, 2]
     assert creators[0].additional_identifiers == {
         "FACEBOOK": "42345345",
@@ -69,9 +75,6 @@ def test_asset_xml_typed_getters() -> None:
         "41___UNIVERSITÄT_INNSBRUCK_(INNSBRUCK)",
     ]
     assert creators[1].affiliations[1].desc == "Universität Innsbruck (Austria, Innsbruck)"
-    assert asset.links == []
-    assert asset.portal_visibility is False
-    assert asset.local_fields["local.note1"].startswith('<?xml version="1.0"')
 
 
 def test_asset_xml_edit_changes_one_element() -> None:
