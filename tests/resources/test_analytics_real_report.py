@@ -172,7 +172,16 @@ async def test_an_unknown_report_path_is_not_found_and_not_retried(status: int) 
     assert len(seen) == 1
 
 
-async def test_the_simulator_serves_the_real_shapes() -> None:
+class SimulatedRead(NamedTuple):
+    report: Report
+    gw: SimulatedGateway
+    stream: AnalyticsStream
+    rows: list[dict[str, str | None]]
+
+
+async def read_a_simulated_report_then_a_missing_one() -> SimulatedRead:
+    """400 rows served 150 at a time without headings, the first two answers still loading;
+    then a report path that is not there."""
     path = "/shared/Sim University/Reports/Loans"
     values = [[str(i), None if i % 3 else "kept", f"title {i}"] for i in range(400)]
     report = Report.from_rows(path, ["Id", "Sometimes", "Title"], values)
@@ -189,11 +198,20 @@ async def test_the_simulator_serves_the_real_shapes() -> None:
         rows = [row async for row in stream]
         with pytest.raises(NotFoundError, match="Path not found"):
             _ = [r async for r in client.analytics.report("/shared/Sim University/Reports/No")]
+    return SimulatedRead(report, gw, stream, rows)
+
+
+async def test_the_simulator_serves_the_real_shapes() -> None:
+    report, _, stream, rows = await read_a_simulated_report_then_a_missing_one()
     named = {h: f"Column{n}" for h, n in zip(report.headings, report.column_of, strict=True)}
     assert stream.columns == {c: c for c in sorted(named.values())}
     assert [row[named["Id"]] for row in rows] == [str(i) for i in range(400)]
     assert all(set(row) == set(named.values()) for row in rows)
     assert [row[named["Sometimes"]] for row in rows[:4]] == ["kept", None, None, "kept"]
+
+
+async def test_the_simulator_serves_still_loading_pages_then_pages_by_token() -> None:
+    _, gw, stream, _ = await read_a_simulated_report_then_a_missing_one()
     statuses = [(r.status, r.query.count("token=")) for r in gw.log]
     assert statuses[:5] == [(200, 0), (200, 0), (200, 1), (200, 1), (200, 1)]
     assert stream.pages_read == 5  # 2 still loading, 3 of rows
