@@ -90,13 +90,19 @@ def test_plain_synchronous_bulk_edit() -> None:
     )
 
 
-def test_other_areas_and_streams() -> None:
+def test_researcher_pages_and_assets_stream() -> None:
     gw = gateway(researchers=30)
     with open_client(gw) as client:
         pages = list(client.researchers.list(page_size=10).pages())
         assert [p.offset for p in pages] == [0, 9, 18, 27]  # each shares a record with the last
         assert sum(len(p.records) for p in pages) == 30
         assert len(list(client.assets.list(update_date_from="1900-01-01"))) == 20
+        records = list(client.paginate("researchers", list_key="user", page_size=25))
+        assert len(records) == 30
+
+
+def test_organizations_and_configuration() -> None:
+    with open_client(gateway(researchers=30)) as client:
         orgs = list(client.organizations.list())
         assert orgs
         code = orgs[0].organization_code
@@ -107,13 +113,15 @@ def test_other_areas_and_streams() -> None:
         assert sets[0].id is not None
         list(client.config.sets.members(sets[0].id).list())
         assert client.config.mapping_tables()
+
+
+def test_analytics_report_and_test() -> None:
+    with open_client(gateway(researchers=30)) as client:
         report = client.analytics.report("/shared/Sim University/Reports/Single row")
         rows = list(report)
         assert len(rows) == 1
         assert report.columns
         assert client.analytics.test().message is not None
-        records = list(client.paginate("researchers", list_key="user", page_size=25))
-        assert len(records) == 30
 
 
 def test_works_inside_a_running_event_loop() -> None:

@@ -179,13 +179,18 @@ async def test_assets_by_ids() -> None:
         r = await c.get(f"{AS}/missing1,missing2")
         assert r.status_code == 400
         assert err(r) == "402880"
-        rec = (await c.get(f"{AS}/{a[0]}")).json()["records"][0]
+
+
+async def test_an_asset_has_the_real_value_types_and_refuses_put_and_delete() -> None:
+    aid = gen.asset_id(3)
+    async with client_for(gateway()) as c:
+        rec = (await c.get(f"{AS}/{aid}")).json()["records"][0]
         assert rec["etd"] == {}
         assert rec["identifier.doi"] == gen.asset_doi(3)
         assert isinstance(rec["asset.views"], int)
         assert isinstance(rec["creators"][0]["order"], str)
         for method in ("PUT", "DELETE"):
-            r = await c.request(method, f"{AS}/{a[0]}")
+            r = await c.request(method, f"{AS}/{aid}")
             assert r.status_code == 405
 
 
