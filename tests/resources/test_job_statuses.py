@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Awaitable
 from pathlib import Path
 
 import anyio
@@ -79,20 +80,11 @@ def _polls(gw: SimulatedGateway, run: Job) -> int:
     return sum(1 for r in calls(gw) if r.path == path)
 
 
-@pytest.mark.parametrize("outcome", JOB_STATUSES)
-async def test_wait_for_ends_on_every_status(
-    client: EsploroClient, gw: SimulatedGateway, outcome: str
+async def assert_the_wait_ends_as_the_status_says(
+    wait: Awaitable[JobInstance], outcome: str, seen: list[str | None]
 ) -> None:
-    run = await _run(client, gw, outcome)
-    seen: list[str | None] = []
-    started = anyio.current_time()
-    wait = client.config.jobs.wait_for(
-        run,
-        poll_interval=1.0,
-        manual_handling_timeout=120.0,
-        deadline=3600.0,
-        on_progress=lambda i: seen.append(i.status_code),
-    )
+    """A returning or active status returns the instance; the others raise their own error
+    (manual handling after its 120 s timeout, once the callback saw it)."""
     if outcome in RETURNING or outcome in ACTIVE_JOB_STATUSES:
         done = await wait  # an active status as the end still carries an end_time
         assert done.status_code == outcome
@@ -111,6 +103,23 @@ async def test_wait_for_ends_on_every_status(
             await wait
         assert manual.value.waited >= 120.0
         assert seen[-1] == MANUAL_HANDLING_REQUIRED  # the callback saw it
+
+
+@pytest.mark.parametrize("outcome", JOB_STATUSES)
+async def test_wait_for_ends_on_every_status(
+    client: EsploroClient, gw: SimulatedGateway, outcome: str
+) -> None:
+    run = await _run(client, gw, outcome)
+    seen: list[str | None] = []
+    started = anyio.current_time()
+    wait = client.config.jobs.wait_for(
+        run,
+        poll_interval=1.0,
+        manual_handling_timeout=120.0,
+        deadline=3600.0,
+        on_progress=lambda i: seen.append(i.status_code),
+    )
+    await assert_the_wait_ends_as_the_status_says(wait, outcome, seen)
     elapsed = anyio.current_time() - started
     assert elapsed < 200  # 4 s of run, plus 120 s of manual handling at most
     assert _polls(gw, run) <= 20
