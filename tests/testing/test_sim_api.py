@@ -291,43 +291,65 @@ async def test_patch_json_refuses_identifiers_and_bad_actions_takes_links_to_ext
         assert r.status_code == 400
 
 
-async def test_patch_xml_identifiers() -> None:
+PATCH_XML = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<ns3:records total_record_count="1" xmlns:ns2="http://esploro_record" '
+    'xmlns:ns3="http://rest_esploro"><record><identifier.doi>10.20/30456</identifier.doi>'
+    "<identifier.isbn>978-3-16-148410-0</identifier.isbn><language>ger</language>"
+    "</record></ns3:records>"
+)
+XML_IN_AND_OUT = {"Content-Type": "application/xml", "Accept": "application/xml"}
+
+
+async def test_patch_xml_identifiers_add_keeps_a_value_and_fills_the_others() -> None:
+    gw = gateway()
+    aid = gen.asset_id(1)
+    async with client_for(gw) as c:
+        r = await c.post(
+            f"{AS}/{aid}",
+            params={"op": "patch", "action": "add"},
+            content=PATCH_XML,
+            headers=XML_IN_AND_OUT,
+        )
+    assert r.status_code == 200, r.text
+    assert r.text.startswith("<?xml")
+    rec = gw.institution.assets.get(aid)
+    assert rec is not None
+    assert rec["identifier.doi"] == gen.asset_doi(1)  # add keeps a non-empty value
+    assert rec["identifier.isbn"] == "978-3-16-148410-0"
+    assert rec["language"][-1] == "ger"
+
+
+async def test_patch_xml_identifiers_replace_sets_them_and_finds_the_asset_by_them() -> None:
     gw = gateway()
     aid = gen.asset_id(1)
     store = gw.institution.assets
-    xml = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<ns3:records total_record_count="1" xmlns:ns2="http://esploro_record" '
-        'xmlns:ns3="http://rest_esploro"><record><identifier.doi>10.20/30456</identifier.doi>'
-        "<identifier.isbn>978-3-16-148410-0</identifier.isbn><language>ger</language>"
-        "</record></ns3:records>"
-    )
-    headers = {"Content-Type": "application/xml", "Accept": "application/xml"}
     async with client_for(gw) as c:
         url = f"{AS}/{aid}"
-        r = await c.post(url, params={"op": "patch", "action": "add"}, content=xml, headers=headers)
-        assert r.status_code == 200, r.text
-        assert r.text.startswith("<?xml")
-        rec = store.get(aid)
-        assert rec is not None
-        assert rec["identifier.doi"] == gen.asset_doi(1)  # add keeps a non-empty value
-        assert rec["identifier.isbn"] == "978-3-16-148410-0"
-        assert rec["language"][-1] == "ger"
-        r = await c.post(url, params={"action": "replace"}, content=xml, headers=headers)
+        params = {"op": "patch", "action": "add"}
+        await c.post(url, params=params, content=PATCH_XML, headers=XML_IN_AND_OUT)
+        await c.post(url, params={"action": "replace"}, content=PATCH_XML, headers=XML_IN_AND_OUT)
         rec = store.get(aid)
         assert rec is not None
         assert rec["identifier.doi"] == "10.20/30456"
         assert rec["language"] == ["ger"]
         found = (await c.get(AS, params={"doi": "10.20/30456"})).json()
         assert found["records"][0]["originalRepository"]["assetId"] == aid
-        bad = xml.replace(
-            "<language>ger</language>",
-            "<temporary><linksToExtract><linkToExtract><link.url>u</link.url></linkToExtract>"
-            "</linksToExtract></temporary>",
+
+
+async def test_patch_xml_refuses_links_to_extract() -> None:
+    aid = gen.asset_id(1)
+    bad = PATCH_XML.replace(
+        "<language>ger</language>",
+        "<temporary><linksToExtract><linkToExtract><link.url>u</link.url></linkToExtract>"
+        "</linksToExtract></temporary>",
+    )
+    async with client_for(gateway()) as c:
+        r = await c.post(
+            f"{AS}/{aid}", params={"action": "add"}, content=bad, headers=XML_IN_AND_OUT
         )
-        r = await c.post(url, params={"action": "add"}, content=bad, headers=headers)
-        assert r.status_code == 400
-        assert "<errorCode>402883</errorCode>" in r.text
+    assert r.status_code == 400
+    assert "<errorCode>402883</errorCode>" in r.text
 
 
 async def test_real_fixture_record_served_back_identical() -> None:
