@@ -148,6 +148,15 @@ def request_leg(record: RequestRecord) -> float:
     return record.arrival - sent_at(record)
 
 
+def assert_the_draw_tests_both_sides_of_midnight(
+    log: list[RequestRecord], held: list[RequestRecord], midnight: float
+) -> None:
+    """The harvest runs well past ``midnight``, with stalled bursts before and after it."""
+    assert log[-1].arrival > midnight + 30, "the harvest must run on well past midnight"
+    assert any(r.arrival < midnight for r in held), "a burst must come before midnight"
+    assert any(r.arrival > midnight + 10 for r in held), "a burst must come after midnight"
+
+
 @pytest.mark.parametrize("seed", range(8))
 async def test_what_rare_stalls_proved_before_midnight_keeps_429s_away_after_it(
     seed: int,
@@ -163,9 +172,7 @@ async def test_what_rare_stalls_proved_before_midnight_keeps_429s_away_after_it(
     start = log[0].arrival
     midnight = start + draw.midnight
     held = [r for r in log if request_leg(r) > draw.slowest_leg + 1e-6]
-    assert log[-1].arrival > midnight + 30, "the harvest must run on well past midnight"
-    assert any(r.arrival < midnight for r in held), "a burst must come before midnight"
-    assert any(r.arrival > midnight + 10 for r in held), "a burst must come after midnight"
+    assert_the_draw_tests_both_sides_of_midnight(log, held, midnight)
     first_burst = [r for r in held if sent_at(r) <= sent_at(held[0]) + 0.5]
     first_window_ends = max(r.arrival for r in first_burst) + gateway.window
     late = [r.arrival - start for r in log if r.status == 429 and r.arrival > first_window_ends]
