@@ -10,7 +10,9 @@ jitter is below ``g``; our own requests are spaced by the limiter's interval, so
 the finest resolution this signal has.
 
 `ArrivalOrder.bound` turns the recent pairs into a bound on the jitter: 1.15 x the resolution
-(the 25th percentile of the gaps of the closest pairs checked, about one interval) or, after
+(the 25th percentile of the gaps of the closest pairs checked, about one interval; each
+response gives it the pairs with the four requests sent nearest to its own, which at up to
+40 requests per second are all those sent within 0.1 s of it) or, after
 inversions, what they prove (`ArrivalOrder.proven`), the larger of:
 
 - ``g + resolution``, ``g`` the largest inverted gap: pairs come only at multiples of the
@@ -57,6 +59,7 @@ from the header's documented meaning, not a documented fact.
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from collections import deque
@@ -71,6 +74,10 @@ _CLOSE = 0.1
 _RESORT = 64
 # The latest responses kept: at 25 req/s they hold every request sent within _PAIR_WINDOW.
 _KEPT = 16
+# Of those, the ones sent nearest give their in-order close pairs to the resolution: at up
+# to 40 req/s that is every request sent within _CLOSE; above, the nearer pairs say all
+# the farther ones would, and keeping these few keeps the bookkeeping per response small.
+_NEAREST = 4
 # Headroom over the resolution while no pair is inverted (module docstring).
 _UNSEEN = 1.15
 # The send time of a sample.
@@ -80,6 +87,17 @@ _FREQUENT = 8
 _MOST_FLIPPED = 0.3
 # Samples after which inversions count even though no count has risen (module docstring).
 _SETTLE = 16
+
+
+def _nearest(sent: float, samples: deque[tuple[float, int]]) -> frozenset[int]:
+    """The indexes of the `_NEAREST` samples sent closest to ``sent``, the latest on a tie.
+
+    When the samples are in sending order (the fast path's case) these are the last ones.
+    """
+    if len(samples) <= _NEAREST:
+        return frozenset(range(len(samples)))
+    closest = sorted(range(len(samples)), key=lambda i: (abs(sent - samples[i][0]), -i))
+    return frozenset(closest[:_NEAREST])
 
 
 class ArrivalOrder:
@@ -145,17 +163,13 @@ class ArrivalOrder:
         return self._observe_each(sent, remaining)
 
     def _in_order(self, sent: float) -> None:
-        """Keep the gaps to the samples sent within `_CLOSE` before ``sent`` (oldest first)."""
-        samples = self._samples
-        if sent - samples[0][0] <= _CLOSE:
-            close = list(map(sent.__sub__, map(_SENT, samples)))  # at C speed
-        else:
-            close = []
-            for other, _ in reversed(samples):  # in sending order: the close ones are last
-                if sent - other > _CLOSE:
-                    break
-                close.append(sent - other)
-            close.reverse()
+        """Keep the gaps to the `_NEAREST` latest samples sent within `_CLOSE` before ``sent``."""
+        close = []
+        for other, _ in itertools.islice(reversed(self._samples), _NEAREST):
+            if sent - other > _CLOSE:  # in sending order: the close ones are last
+                break
+            close.append(sent - other)
+        close.reverse()
         self._gaps.extend(close)
         self._close.extend(close)
         self._appended += len(close)
@@ -173,8 +187,9 @@ class ArrivalOrder:
         self._news = False
         # A count above the one that came back just before it: not written as responses leave.
         rose = bool(samples) and 0 < remaining - samples[-1][1] <= 4 * self._rate_limit + 2
-        for other_sent, other_remaining in samples:
-            self._pair(sent - other_sent, other_remaining - remaining)
+        near = _nearest(sent, samples)
+        for index, (other_sent, other_remaining) in enumerate(samples):
+            self._pair(sent - other_sent, other_remaining - remaining, index in near)
         if samples and not (sent >= samples[-1][0] and remaining < samples[-1][1]):
             # Out of sending or counting order with the latest sample: the fast path waits
             # until that sample has left the window of kept samples.
@@ -187,19 +202,23 @@ class ArrivalOrder:
         ready = was_short and len(self._gaps) >= self._min_pairs
         return self._news or released or ready or was_reading != self.reading
 
-    def _pair(self, gap: float, drop: int) -> None:
-        """Judge a pair sent ``gap`` apart whose counts differ by ``drop`` (same orientation)."""
+    def _pair(self, gap: float, drop: int, near: bool) -> None:
+        """Judge a pair sent ``gap`` apart whose counts differ by ``drop`` (same orientation).
+
+        ``near``: the other request is one of the `_NEAREST` sent closest to this one, whose
+        pairs in order count towards the resolution (every inversion counts).
+        """
         if gap < 0:
             gap, drop = -gap, -drop
         if gap > _PAIR_WINDOW:
             return
         if 0 < drop <= 4 * self._rate_limit + 2 and not self._distrust:  # in order: common
-            if gap <= _CLOSE:
+            if near and gap <= _CLOSE:
                 self._gaps.append(gap)
                 self._close.append(gap)
                 self._appended += 1
             return
-        self._compare(gap, drop)
+        self._compare(gap, drop, near)
 
     def _counted_one(self, rose: bool) -> bool:
         """One more sample kept; True when the inversions held back are let in by it."""
@@ -214,7 +233,7 @@ class ArrivalOrder:
         self._held.clear()
         return held and self.reading
 
-    def _compare(self, gap: float, drop: int) -> None:
+    def _compare(self, gap: float, drop: int, near: bool) -> None:
         """``drop``: how much lower the count of the request sent ``gap`` (>= 0) s later is."""
         # Generous: arrivals may spread wider than the sends, and refusals may count too.
         possible = 2 * self._rate_limit * (gap + 2.0) + 2
@@ -238,7 +257,7 @@ class ArrivalOrder:
                 self._news = True
             else:
                 self._held.append(gap)  # until the order shows it is that of arrivals
-        elif gap <= _CLOSE:
+        elif near and gap <= _CLOSE:
             self._gaps.append(gap)
             self._close.append(gap)
             self._appended += 1

@@ -372,3 +372,19 @@ def test_wide_jitter_is_told_within_the_first_30_responses() -> None:
     # gap alone: 5 of 40, down to 0.52).
     assert sum(share >= 1.0 for share in shares) >= 28
     assert min(shares) >= 0.75
+
+
+@pytest.mark.parametrize("spacing", [0.0, 1e-5, 0.01, INTERVAL])
+def test_a_response_adds_at_most_four_close_pairs_whatever_the_rate(spacing: float) -> None:
+    # At 25 per second two or three requests were sent within 0.1 s of any other; far above
+    # (a limiter set out of the way), a response compares its four nearest in sending
+    # order, not every one of the latest sixteen: the work per response stays that of 25/s.
+    fast, each = ArrivalOrder(), PairByPair()
+    for order in (fast, each):
+        for i in range(200):
+            before = order._appended  # close pairs in order, kept or since dropped
+            order.observe(i * spacing, 100_000 - i)
+            assert order._appended - before <= 4
+            if spacing <= 0.1 / 4 and i >= 4:
+                assert order._appended - before == 4
+    assert list(fast._gaps) == list(each._gaps)
