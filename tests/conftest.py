@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from esploro_async import EsploroClient
-from esploro_async.testing import SimulatedGateway
+from esploro_async.testing import Latency, SimulatedGateway, SyntheticInstitution
 from esploro_async.testing.redis_server import RedisServer, RedisServerMissing
 
 API_KEY = "l7xx-SECRET-test-key-0123456789"
@@ -58,6 +58,26 @@ def make_gateway(**options: Any) -> SimulatedGateway:
     """
     options.setdefault("api_keys", dict.fromkeys((API_KEY, *OTHER_KEYS), "rw"))
     return SimulatedGateway(**options)
+
+
+def jittered_gateway(
+    seed: int, *, researchers: int, low: float, spread: float, jitter: float, **options: Any
+) -> SimulatedGateway:
+    """A seeded gateway whose send-to-arrival delay varies by ``jitter`` seconds.
+
+    Round trips are uniform in ``[low, low + spread]``; the leg before arrival is the
+    ``jitter / spread`` share of each (so it varies by ``jitter``), the rest is the API's
+    work and the response. ``seed`` seeds both the synthetic institution (``researchers``
+    records) and the gateway's draws; ``options`` as for `SimulatedGateway` (it accepts
+    ``SIM_API_KEY``, not the tests' keys of `make_gateway`).
+    """
+    return SimulatedGateway(
+        SyntheticInstitution(seed=seed, researchers=researchers),
+        latency=Latency.uniform(low, low + spread),
+        up_fraction=jitter / spread,
+        seed=seed,
+        **options,
+    )
 
 
 @pytest.fixture
@@ -149,27 +169,37 @@ VIRTUAL_TIME_NEEDS_311 = (
 )
 
 
+def _runs_in_virtual_time(item: pytest.Item) -> bool:
+    """Marked ``looptime``, or its module builds its own looptime loops (imports looptime,
+    or says so with ``VIRTUAL_TIME = True``)."""
+    module = getattr(item, "module", None)
+    builds_its_own = module is not None and (
+        "looptime" in vars(module) or vars(module).get("VIRTUAL_TIME") is True
+    )
+    return item.get_closest_marker("looptime") is not None or builds_its_own
+
+
+def _first_runnable_of_each_module(items: list[pytest.Item]) -> set[int]:
+    """The ``id`` of each module's first test not marked skip (its first test if all are)."""
+    chosen: dict[str, pytest.Item] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        runnable = item.get_closest_marker("skip") is None
+        if module not in chosen or (
+            runnable and chosen[module].get_closest_marker("skip") is not None
+        ):
+            chosen[module] = item
+    return set(map(id, chosen.values()))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if sys.version_info < (3, 11):
         skip = pytest.mark.skip(reason=VIRTUAL_TIME_NEEDS_311)
         for item in items:
-            module = getattr(item, "module", None)
-            # its own looptime loops: imports looptime, or says so (VIRTUAL_TIME = True)
-            builds_its_own = module is not None and (
-                "looptime" in vars(module) or vars(module).get("VIRTUAL_TIME") is True
-            )
-            if item.get_closest_marker("looptime") is not None or builds_its_own:
+            if _runs_in_virtual_time(item):
                 item.add_marker(skip)
     if config.getoption("--one-per-module"):
-        chosen: dict[str, pytest.Item] = {}
-        for item in items:
-            module = item.nodeid.split("::", 1)[0]
-            runnable = item.get_closest_marker("skip") is None
-            if module not in chosen or (
-                runnable and chosen[module].get_closest_marker("skip") is not None
-            ):
-                chosen[module] = item
-        keep = set(map(id, chosen.values()))
+        keep = _first_runnable_of_each_module(items)
         config.hook.pytest_deselected(items=[i for i in items if id(i) not in keep])
         items[:] = [i for i in items if id(i) in keep]
 

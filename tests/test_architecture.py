@@ -8,6 +8,7 @@ and for the type checker); imports inside functions are not counted.
 from __future__ import annotations
 
 import ast
+from collections.abc import Collection
 from pathlib import Path
 
 import esploro_async
@@ -48,6 +49,27 @@ def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
+def _imported_names(
+    stmt: ast.AST, name: str, is_package: bool, paths: Collection[str]
+) -> list[str]:
+    """The dotted names an import statement of module ``name`` loads (none for others)."""
+    if isinstance(stmt, ast.Import):
+        return [alias.name for alias in stmt.names]
+    if isinstance(stmt, ast.ImportFrom):
+        base = _resolve(name, is_package, stmt)
+        # ``from pkg import mod`` imports the submodule when there is one.
+        targets = [f"{base}.{a.name}" for a in stmt.names if f"{base}.{a.name}" in paths]
+        return targets or [base]
+    return []
+
+
+def _package_module(target: str, paths: Collection[str]) -> str:
+    """The package's module ``target`` names (or lies in); ``""`` when none."""
+    while target and target not in paths:
+        target = target.rpartition(".")[0]
+    return target
+
+
 def import_graph(*, deferred: bool = False) -> dict[str, set[str]]:
     """Module name -> the package's modules it imports when loaded (``deferred``: or later,
     inside a function)."""
@@ -58,17 +80,8 @@ def import_graph(*, deferred: bool = False) -> dict[str, set[str]]:
         is_package = path.name == "__init__.py"
         statements = ast.walk(tree) if deferred else _module_level_statements(tree.body)
         for stmt in statements:
-            targets: list[str] = []
-            if isinstance(stmt, ast.Import):
-                targets = [alias.name for alias in stmt.names]
-            elif isinstance(stmt, ast.ImportFrom):
-                base = _resolve(name, is_package, stmt)
-                # ``from pkg import mod`` imports the submodule when there is one.
-                targets = [f"{base}.{a.name}" for a in stmt.names if f"{base}.{a.name}" in paths]
-                targets = targets or [base]
-            for target in targets:
-                while target and target not in paths:
-                    target = target.rpartition(".")[0]
+            for imported in _imported_names(stmt, name, is_package, paths):
+                target = _package_module(imported, paths)
                 if target.startswith(PACKAGE) and target != name:
                     graph[name].add(target)
     return graph

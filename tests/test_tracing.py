@@ -41,6 +41,26 @@ def attributes(span: ReadableSpan) -> dict[str, Any]:
     return dict(span.attributes or {})
 
 
+def assert_one_accepted_get_on_the_wire(span: ReadableSpan, wire_s: float) -> None:
+    """A GET of researchers/test, accepted at the first attempt after ``wire_s`` on the wire."""
+    found = attributes(span)
+    assert found["http.request.method"] == "GET"
+    assert found["url.path"] == "/esploro/v1/researchers/test"
+    assert found["esploro.lane"] == "interactive"
+    assert found["http.response.status_code"] == 200
+    assert found["esploro.attempts"] == 1
+    assert found["esploro.wire_s"] == pytest.approx(wire_s, abs=1e-6)  # virtual time
+    assert isinstance(found["esploro.quota.remaining"], int)
+
+
+def child_names(exporter: InMemorySpanExporter, span: ReadableSpan) -> list[str]:
+    return [
+        c.name
+        for c in exporter.get_finished_spans()
+        if c.parent is not None and c.parent.span_id == span.context.span_id
+    ]
+
+
 async def test_each_request_is_a_span_with_the_permit_wait_apart_from_the_wire(
     spans: InMemorySpanExporter,
 ) -> None:
@@ -52,20 +72,8 @@ async def test_each_request_is_a_span_with_the_permit_wait_apart_from_the_wire(
     done = requests(spans)
     assert len(done) == 30
     for span in done:
-        found = attributes(span)
-        assert found["http.request.method"] == "GET"
-        assert found["url.path"] == "/esploro/v1/researchers/test"
-        assert found["esploro.lane"] == "interactive"
-        assert found["http.response.status_code"] == 200
-        assert found["esploro.attempts"] == 1
-        assert found["esploro.wire_s"] == pytest.approx(0.2, abs=1e-6)  # virtual time
-        assert isinstance(found["esploro.quota.remaining"], int)
-        children = [
-            c.name
-            for c in spans.get_finished_spans()
-            if c.parent is not None and c.parent.span_id == span.context.span_id
-        ]
-        assert children == ["esploro.governance.wait", "esploro.http.attempt"]
+        assert_one_accepted_get_on_the_wire(span, 0.2)
+        assert child_names(spans, span) == ["esploro.governance.wait", "esploro.http.attempt"]
     waits = sorted(attributes(s)["esploro.permit_wait_s"] for s in done)
     # Starts are spaced 44 ms apart (22.7 per second), so the last of 30 waits at least 28
     # intervals for its permit (more if the others wait for a quota probe first): the wire

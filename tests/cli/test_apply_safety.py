@@ -68,6 +68,11 @@ async def test_a_pointer_to_a_field_the_record_lacks_is_refused_per_line(tmp_pat
     assert "/researcher/first_nmae: the record has no such field" in results[1]["error"]
     assert "--allow-new-fields" in results[1]["error"]
     assert results[4]["status"] == "ok"
+    assert_only_the_valid_line_was_written(gw, rid, before)
+
+
+def assert_only_the_valid_line_was_written(gw: SimulatedGateway, rid: str, before: str) -> None:
+    """The record has the first name of the valid line, none of the refused fields; one PUT."""
     after = gw.institution.researchers.get(rid)
     assert after is not None
     assert "first_nmae" not in after["researcher"]

@@ -31,6 +31,30 @@ def results_of(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def retitles_and_replacements(researchers: list[str], assets: list[str]) -> list[Any]:
+    """A retitle per researcher, a replaced field per asset, then a bad line and an unknown id."""
+    lines: list[Any] = [
+        {"type": "researcher", "id": rid, "set": {"/researcher/display_title": f"Title {i}"}}
+        for i, rid in enumerate(researchers)
+    ]
+    lines += [
+        {"type": "asset", "id": aid, "action": "replace", "fields": {"date.published": "2024"}}
+        for aid in assets
+    ]
+    return [*lines, "{not json", {"type": "researcher", "id": "NOPE", "set": {"/x": 1}}]
+
+
+def assert_each_ok_retitle_was_stored(
+    gw: SimulatedGateway, researchers: list[str], by_line: dict[int, dict[str, Any]]
+) -> None:
+    """Line ``i`` retitled ``researchers[i - 1]``: where its result is ok, the title is stored."""
+    for i, rid in enumerate(researchers, start=1):
+        stored = gw.institution.researchers.get(rid)
+        assert stored is not None
+        if by_line[i]["status"] == "ok":
+            assert stored["researcher"]["display_title"] == f"Title {i - 1}"
+
+
 async def test_every_line_ends_in_exactly_one_result_despite_faults(tmp_path: Path) -> None:
     gw = SimulatedGateway(
         SyntheticInstitution(seed=3, researchers=60, assets=40),
@@ -43,16 +67,7 @@ async def test_every_line_ends_in_exactly_one_result_despite_faults(tmp_path: Pa
         seed=5,
     )
     researchers = gw.institution.researchers.ids()[:30]
-    assets = gw.institution.assets.ids()[:20]
-    lines: list[Any] = [
-        {"type": "researcher", "id": rid, "set": {"/researcher/display_title": f"Title {i}"}}
-        for i, rid in enumerate(researchers)
-    ]
-    lines += [
-        {"type": "asset", "id": aid, "action": "replace", "fields": {"date.published": "2024"}}
-        for aid in assets
-    ]
-    lines += ["{not json", {"type": "researcher", "id": "NOPE", "set": {"/x": 1}}]
+    lines = retitles_and_replacements(researchers, gw.institution.assets.ids()[:20])
     changes = tmp_path / "changes.jsonl"
     write_changes(changes, lines)
     out = tmp_path / "results.jsonl"
@@ -68,11 +83,7 @@ async def test_every_line_ends_in_exactly_one_result_despite_faults(tmp_path: Pa
     assert by_line[len(lines)]["status"] == "error"
     # an unknown id is answered HTTP 400 (401861), as by the real gateway
     assert by_line[len(lines)]["error"]["status_code"] == 400
-    for i, rid in enumerate(researchers, start=1):
-        stored = gw.institution.researchers.get(rid)
-        assert stored is not None
-        if by_line[i]["status"] == "ok":
-            assert stored["researcher"]["display_title"] == f"Title {i - 1}"
+    assert_each_ok_retitle_was_stored(gw, researchers, by_line)
     statuses = {r["status"] for r in results}
     assert "ok" in statuses
     assert "error" in statuses, "some POSTs failed ambiguously and were not replayed"

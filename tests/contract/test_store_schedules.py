@@ -72,6 +72,52 @@ async def _governances(draw: Draw, url: str | None) -> list[Governance]:
     ]
 
 
+@attrs.define
+class Workload:
+    """What the drawn work met: untyped exceptions, and how many tasks the quota stopped."""
+
+    untyped: list[BaseException] = attrs.Factory(list)
+    exhausted: int = 0
+
+    async def work(self, client: EsploroClient, lane: Lane, rng: random.Random) -> None:
+        """Requests one after another until the quota, a typed error or a cancel stops them."""
+        try:
+            while True:
+                offset = rng.randrange(0, 40)
+                await client.request(
+                    "GET", "researchers", params={"limit": 1, "offset": offset}, lane=lane
+                )
+                if lane == "interactive":
+                    await anyio.sleep(rng.uniform(0.0, 0.3))
+        except DailyQuotaExhaustedError:
+            self.exhausted += 1
+        except EsploroError:
+            pass
+        except Exception as exc:
+            self.untyped.append(exc)
+
+    async def run(self, draw: Draw, clients: list[EsploroClient], rng: random.Random) -> bool:
+        """Run the drawn tasks on every client; whether the drawn cancel cut them short."""
+        with anyio.move_on_after(draw.cancel_after or 60.0) as scope:
+            async with anyio.create_task_group() as tg:
+                for client in clients:
+                    for _ in range(draw.concurrency):
+                        tg.start_soon(self.work, client, "batch", random.Random(rng.random()))
+                    for _ in range(draw.interactive):
+                        tg.start_soon(self.work, client, "interactive", random.Random(rng.random()))
+        return scope.cancelled_caught
+
+
+async def close_all(clients: list[EsploroClient], governances: list[Governance]) -> list[int]:
+    """Close the clients, then the governances; what each governance had in flight between."""
+    for client in clients:
+        await client.aclose()
+    in_flight = [g.snapshot().in_flight for g in governances]
+    for governance in governances:
+        await governance.aclose()
+    return in_flight
+
+
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("seed", SEEDS)
 async def test_every_guarantee_holds_on_the_drawn_store(
@@ -85,49 +131,19 @@ async def test_every_guarantee_holds_on_the_drawn_store(
         latency=Latency.uniform(*draw.latency),
     )
     governances = await _governances(draw, url)
-    untyped: list[BaseException] = []
-    exhausted = 0
-
-    async def work(client: EsploroClient, lane: Lane, rng: random.Random) -> None:
-        nonlocal exhausted
-        try:
-            while True:
-                offset = rng.randrange(0, 40)
-                await client.request(
-                    "GET", "researchers", params={"limit": 1, "offset": offset}, lane=lane
-                )
-                if lane == "interactive":
-                    await anyio.sleep(rng.uniform(0.0, 0.3))
-        except DailyQuotaExhaustedError:
-            exhausted += 1
-        except EsploroError:
-            pass
-        except Exception as exc:
-            untyped.append(exc)
-
     clients = [
         EsploroClient(SIM_API_KEY, base_url=LOOPBACK, transport=gw.transport(), governance=g)
         for g in governances
     ]
-    rng = random.Random(seed)
-    with anyio.move_on_after(draw.cancel_after or 60.0) as scope:
-        async with anyio.create_task_group() as tg:
-            for client in clients:
-                for _ in range(draw.concurrency):
-                    tg.start_soon(work, client, "batch", random.Random(rng.random()))
-                for _ in range(draw.interactive):
-                    tg.start_soon(work, client, "interactive", random.Random(rng.random()))
-    for client in clients:
-        await client.aclose()
-    in_flight = [g.snapshot().in_flight for g in governances]
-    for governance in governances:
-        await governance.aclose()
+    workload = Workload()
+    cancelled = await workload.run(draw, clients, random.Random(seed))
+    in_flight = await close_all(clients, governances)
 
-    assert not untyped, f"{draw}: {untyped}"
+    assert not workload.untyped, f"{draw}: {workload.untyped}"
     assert gw.max_in_window(accepted_only=False) <= 25, draw
     assert gw.counts_by_status()[429] == 0, draw
     assert in_flight == [0] * len(governances), draw
     assert gw.quota_remaining >= draw.reserve, draw
-    if not scope.cancelled_caught:  # ran until the quota was spent down to the reserve
-        assert exhausted > 0, draw
+    if not cancelled:  # ran until the quota was spent down to the reserve
+        assert workload.exhausted > 0, draw
         assert gw.quota_remaining == draw.reserve, draw

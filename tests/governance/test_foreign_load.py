@@ -16,6 +16,30 @@ import pytest
 from esploro_async.governance.foreign import ForeignLoad
 
 
+def others_arrivals(
+    rng: random.Random, others_rate: float, burst: int, seconds: float
+) -> list[float]:
+    """The others' arrivals up to ``seconds + 2``: Poisson at ``others_rate``, ``burst`` at a
+    time within 50 ms when ``burst > 1``."""
+    others: list[float] = []
+    t = rng.expovariate(others_rate / burst) if others_rate else math.inf
+    while t < seconds + 2:
+        others += sorted(t + rng.uniform(0.0, 0.05) for _ in range(burst)) if burst > 1 else [t]
+        t += rng.expovariate(others_rate / burst)
+    others.sort()
+    return others
+
+
+def feed(load: ForeignLoad, grants: list[float], counted: dict[float, int]) -> None:
+    """Each grant, then its answer (the counter ``counted`` at it) 0.3 s later, in time order."""
+    timeline = sorted([(g, 0, g) for g in grants] + [(g + 0.3, 1, g) for g in grants])
+    for _, answered, grant in timeline:
+        if answered:
+            load.observe(grant, counted[grant])
+        else:
+            load.granted(grant)
+
+
 def schedule(
     seed: int,
     *,
@@ -30,25 +54,14 @@ def schedule(
     ``burst > 1``: theirs come ``burst`` at a time within 50 ms, at ``others_rate`` on average.
     """
     rng = random.Random(seed)
-    others: list[float] = []
-    t = rng.expovariate(others_rate / burst) if others_rate else math.inf
-    while t < seconds + 2:
-        others += sorted(t + rng.uniform(0.0, 0.05) for _ in range(burst)) if burst > 1 else [t]
-        t += rng.expovariate(others_rate / burst)
-    others.sort()
+    others = others_arrivals(rng, others_rate, burst, seconds)
     grants = [i / pace for i in range(int(seconds * pace))]
     arrivals = sorted((g + rng.uniform(0.0, jitter), g) for g in grants)
     # The counter at each of our arrivals: 100,000 less every arrival up to it.
     ours_arrived = [a for a, _ in arrivals]
     counted = {g: 100_000 - (i + 1) - bisect.bisect(others, a) for i, (a, g) in enumerate(arrivals)}
     load = ForeignLoad()
-    # Each grant, then its answer 0.3 s later, in time order.
-    timeline = sorted([(g, 0, g) for g in grants] + [(g + 0.3, 1, g) for g in grants])
-    for _, answered, grant in timeline:
-        if answered:
-            load.observe(grant, counted[grant])
-        else:
-            load.granted(grant)
+    feed(load, grants, counted)
     assert ours_arrived
     return load, others
 

@@ -95,6 +95,15 @@ async def test_no_429_when_jitter_stays_under_the_margin(
     assert gateway.max_in_window() <= 25
 
 
+def assert_a_pause_after_each_429(
+    gateway: SimulatedGateway, refused: list[float], pause: float
+) -> None:
+    """Nothing of ours arrives within ``pause`` seconds after any refused arrival."""
+    for t in refused:
+        later = [a.arrival for a in gateway.client_log() if t < a.arrival < t + pause - 1e-6]
+        assert later == [], "nothing may be sent in the pause after a 429"
+
+
 async def test_a_429_pauses_every_sender_and_cuts_the_rate(make_client: ClientFactory) -> None:
     # Another integration of the institution sends 5 req/s: 22.7 + 5 > 25, so 429s come
     # (room is not made for it here: this is the reaction to the 429s it causes).
@@ -110,9 +119,7 @@ async def test_a_429_pauses_every_sender_and_cuts_the_rate(make_client: ClientFa
     await fan_out(client, tasks=10, per_task=20)
     refused = [a.arrival for a in gateway.client_log() if a.status == 429]
     assert refused, "the foreign load must cause at least one 429"
-    for t in refused:
-        later = [a.arrival for a in gateway.client_log() if t < a.arrival < t + 0.1 - 1e-6]
-        assert later == [], "nothing may be sent in the pause after a 429"
+    assert_a_pause_after_each_429(gateway, refused, pause=0.1)
     assert all(a.status == 200 for a in gateway.client_log() if a.arrival > refused[-1])
     assert len([a for a in gateway.client_log() if a.status == 200]) == 200
     assert throttled

@@ -15,9 +15,9 @@ import random
 import anyio
 import pytest
 
-from conftest import fan_out
+from conftest import fan_out, jittered_gateway
 from esploro_async import EsploroClient
-from esploro_async.testing import SIM_API_KEY, Latency, SimulatedGateway, SyntheticInstitution
+from esploro_async.testing import SIM_API_KEY, SimulatedGateway
 
 pytestmark = pytest.mark.looptime
 
@@ -27,12 +27,7 @@ def draw(seed: int) -> tuple[SimulatedGateway, float]:
     jitter = rng.uniform(0.0, 0.5)
     spread = rng.uniform(max(jitter, 0.3), 0.9)
     low = rng.uniform(0.05, 0.3)
-    gateway = SimulatedGateway(
-        SyntheticInstitution(seed=seed, researchers=50),
-        latency=Latency.uniform(low, low + spread),
-        up_fraction=jitter / spread,
-        seed=seed,
-    )
+    gateway = jittered_gateway(seed, researchers=50, low=low, spread=spread, jitter=jitter)
     return gateway, jitter
 
 

@@ -16,16 +16,9 @@ from typing import Literal, NamedTuple
 
 import pytest
 
-from conftest import fan_out
+from conftest import fan_out, jittered_gateway
 from esploro_async import EsploroClient
-from esploro_async.testing import (
-    SIM_API_KEY,
-    Latency,
-    RequestRecord,
-    SimulatedGateway,
-    Stalls,
-    SyntheticInstitution,
-)
+from esploro_async.testing import SIM_API_KEY, RequestRecord, SimulatedGateway, Stalls
 
 pytestmark = pytest.mark.looptime
 
@@ -38,12 +31,13 @@ def draw(seed: int) -> tuple[SimulatedGateway, float]:
     jitter = rng.uniform(0.0, 0.095)
     spread = rng.uniform(max(jitter, 0.05), 1.5)
     low = rng.uniform(0.0, 0.5)
-    gateway = SimulatedGateway(
-        SyntheticInstitution(seed=seed, researchers=15_000),
-        latency=Latency.uniform(low, low + spread),
-        up_fraction=jitter / spread,
+    gateway = jittered_gateway(
+        seed,
+        researchers=15_000,
+        low=low,
+        spread=spread,
+        jitter=jitter,
         remaining_header=TIMINGS[seed % 3],
-        seed=seed,
     )
     return gateway, jitter
 
@@ -77,12 +71,13 @@ def draw_near_the_resolution(seed: int) -> tuple[SimulatedGateway, float, float]
     low = rng.uniform(0.02, 0.3)
     to_midnight = rng.uniform(15.0, 50.0)
     day_start = datetime(2026, 3, 1 + seed % 27, tzinfo=timezone.utc) + timedelta(days=1)
-    gateway = SimulatedGateway(
-        SyntheticInstitution(seed=seed, researchers=10),
-        latency=Latency.uniform(low, low + total_spread),
-        up_fraction=jitter / total_spread,
+    gateway = jittered_gateway(
+        seed,
+        researchers=10,
+        low=low,
+        spread=total_spread,
+        jitter=jitter,
         start=day_start - timedelta(seconds=to_midnight),
-        seed=seed,
     )
     return gateway, jitter, to_midnight
 
@@ -128,13 +123,14 @@ def draw_rare_stalls_across_midnight(seed: int) -> StalledDraw:
     stalls = Stalls(rng.uniform(0.002, 0.004), delay, delay, burst=rng.randint(2, 4))
     midnight = rng.uniform(45.0, 70.0)
     day_start = datetime(2026, 5, 1 + seed % 27, tzinfo=timezone.utc) + timedelta(days=1)
-    gateway = SimulatedGateway(
-        SyntheticInstitution(seed=seed, researchers=10),
-        latency=Latency.uniform(low, low + spread),
-        up_fraction=jitter / spread,
+    gateway = jittered_gateway(
+        seed,
+        researchers=10,
+        low=low,
+        spread=spread,
+        jitter=jitter,
         stalls=stalls,
         start=day_start - timedelta(seconds=midnight),
-        seed=seed,
     )
     context = (
         f"bursts of {stalls.burst} held {delay * 1000:.0f} ms, {jitter * 1000:.0f} ms of "
@@ -152,6 +148,15 @@ def request_leg(record: RequestRecord) -> float:
     return record.arrival - sent_at(record)
 
 
+def assert_the_draw_tests_both_sides_of_midnight(
+    log: list[RequestRecord], held: list[RequestRecord], midnight: float
+) -> None:
+    """The harvest runs well past ``midnight``, with stalled bursts before and after it."""
+    assert log[-1].arrival > midnight + 30, "the harvest must run on well past midnight"
+    assert any(r.arrival < midnight for r in held), "a burst must come before midnight"
+    assert any(r.arrival > midnight + 10 for r in held), "a burst must come after midnight"
+
+
 @pytest.mark.parametrize("seed", range(8))
 async def test_what_rare_stalls_proved_before_midnight_keeps_429s_away_after_it(
     seed: int,
@@ -167,9 +172,7 @@ async def test_what_rare_stalls_proved_before_midnight_keeps_429s_away_after_it(
     start = log[0].arrival
     midnight = start + draw.midnight
     held = [r for r in log if request_leg(r) > draw.slowest_leg + 1e-6]
-    assert log[-1].arrival > midnight + 30, "the harvest must run on well past midnight"
-    assert any(r.arrival < midnight for r in held), "a burst must come before midnight"
-    assert any(r.arrival > midnight + 10 for r in held), "a burst must come after midnight"
+    assert_the_draw_tests_both_sides_of_midnight(log, held, midnight)
     first_burst = [r for r in held if sent_at(r) <= sent_at(held[0]) + 0.5]
     first_window_ends = max(r.arrival for r in first_burst) + gateway.window
     late = [r.arrival - start for r in log if r.status == 429 and r.arrival > first_window_ends]

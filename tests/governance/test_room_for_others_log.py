@@ -7,6 +7,7 @@ Seeded harvests share the simulated gateway with another integration's Poisson a
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import ClassVar
 
 import pytest
@@ -61,6 +62,11 @@ def counts(gw: SimulatedGateway) -> tuple[int, int, int, int, float]:
 SEEDS = range(8)
 
 
+def share(runs: Sequence[Sequence[float]], *, of: int, refused: int) -> float:
+    """Over all ``runs`` of `counts`: the sum of field ``refused`` over the sum of field ``of``."""
+    return sum(c[refused] for c in runs) / sum(c[of] for c in runs)
+
+
 @pytest.mark.parametrize("foreign_rate", [5.0, 10.0])
 async def test_the_neighbour_keeps_its_share_where_ignoring_it_would_not(
     foreign_rate: float,
@@ -69,9 +75,9 @@ async def test_the_neighbour_keeps_its_share_where_ignoring_it_would_not(
     # arrivals of theirs meet our requests with and without the room made for them.
     made = [counts(await harvest(seed, foreign_rate)) for seed in SEEDS]
     ignored = [counts(await harvest(seed, foreign_rate, room=False)) for seed in SEEDS]
-    refused_made = sum(c[3] for c in made) / sum(c[2] for c in made)
-    refused_ignored = sum(c[3] for c in ignored) / sum(c[2] for c in ignored)
-    own_made = sum(c[1] for c in made) / sum(c[0] for c in made)
+    refused_made = share(made, of=2, refused=3)
+    refused_ignored = share(ignored, of=2, refused=3)
+    own_made = share(made, of=0, refused=1)
     assert refused_made <= 0.5 * refused_ignored
     assert refused_made <= 0.05
     assert own_made <= 0.03

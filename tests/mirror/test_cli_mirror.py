@@ -7,6 +7,7 @@ from pathlib import Path
 
 import anyio.to_thread
 import pyarrow.parquet as pq
+import pytest
 from click.testing import CliRunner
 
 from esploro_async.cli.app import cli
@@ -64,32 +65,54 @@ async def test_a_second_sync_of_one_store_exits_with_a_clear_message(tmp_path: P
     assert "another sync is running on" in out
 
 
-def test_export_jsonl_csv_and_parquet_with_the_models_columns(tmp_path: Path) -> None:
+@pytest.fixture
+def synced_db(tmp_path: Path) -> str:
+    """A mirror of the 700 simulated assets, synced by the CLI."""
     db = str(tmp_path / "mirror.sqlite")
     assert run("sync", "assets", "--simulate", "--db", db)[0] == 0
-    jsonl, csv, parquet = (tmp_path / f"a.{ext}" for ext in ("jsonl", "csv", "parquet"))
-    for fmt, out in (("jsonl", jsonl), ("csv", csv), ("parquet", parquet)):
-        code, text = run(
-            "export", "--db", db, "--type", "assets", "--format", fmt, "--out", str(out)
-        )
-        assert code == 0, text
-        assert out.stat().st_mode & 0o777 == 0o600
+    return db
+
+
+def export(db: str, kind: str, fmt: str, out: Path) -> Path:
+    """``esploro-async export`` of ``kind`` as ``fmt`` to ``out``, which must succeed."""
+    code, text = run("export", "--db", db, "--type", kind, "--format", fmt, "--out", str(out))
+    assert code == 0, text
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_export_writes_a_private_file(synced_db: str, tmp_path: Path, fmt: str) -> None:
+    out = export(synced_db, "assets", fmt, tmp_path / f"a.{fmt}")
+    assert out.stat().st_mode & 0o777 == 0o600
+
+
+def test_export_jsonl_and_csv_with_the_models_columns(synced_db: str, tmp_path: Path) -> None:
+    jsonl = export(synced_db, "assets", "jsonl", tmp_path / "a.jsonl")
+    csv = export(synced_db, "assets", "csv", tmp_path / "a.csv")
     records = [json.loads(line) for line in jsonl.read_text("utf-8").splitlines()]
     assert len(records) == 700
     assert csv.read_text("utf-8").splitlines()[0] == ",".join(c.name for c in COLUMNS["assets"])
-    table = pq.read_table(parquet)
+
+
+def test_export_parquet_rows_hold_the_records_and_lists_stay_lists(
+    synced_db: str, tmp_path: Path
+) -> None:
+    jsonl = export(synced_db, "assets", "jsonl", tmp_path / "a.jsonl")
+    table = pq.read_table(export(synced_db, "assets", "parquet", tmp_path / "a.parquet"))
     assert table.num_rows == 700
     assert str(table.schema.field("keywords").type) == "list<element: string>"
+    records = [json.loads(line) for line in jsonl.read_text("utf-8").splitlines()]
     by_id = {r["originalRepository"]["assetId"]: r for r in records}
     for row in table.to_pylist()[:50]:
         assert json.loads(row["record"]) == by_id[row["originalRepository.assetId"]]
         assert row["identifier.doi"] == by_id[row["originalRepository.assetId"]]["identifier.doi"]
+
+
+def test_export_of_an_empty_kind_has_every_column_of_its_model(
+    synced_db: str, tmp_path: Path
+) -> None:
     # the columns come from the models, not from the first row: an empty kind has them all
-    empty = tmp_path / "o.parquet"
-    code, text = run(
-        "export", "--db", db, "--type", "organizations", "--format", "parquet", "--out", str(empty)
-    )
-    assert code == 0, text
+    empty = export(synced_db, "organizations", "parquet", tmp_path / "o.parquet")
     assert pq.read_table(empty).schema.names == [c.name for c in COLUMNS["organizations"]]
 
 

@@ -29,23 +29,42 @@ def _load(name: str) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_asset_single_fixture_typed_values() -> None:
-    asset = Asset.from_dict(_load("asset-get-single.json")["records"][0])
+@pytest.fixture
+def single_asset() -> Asset:
+    """The record of the real single-asset answer."""
+    return Asset.from_dict(_load("asset-get-single.json")["records"][0])
+
+
+def test_asset_identifiers_from_the_real_record(single_asset: Asset) -> None:
+    asset = single_asset
     assert asset.asset_id == "991291935000561"
     assert asset.doi == "10.1016/j.hybadv.2024.100277"
     assert asset.identifiers["pmcid"] == "PMC9963672 "
     assert set(asset.identifiers) >= {"doi", "pmid", "uri", "handle", "additional02"}
+
+
+def test_asset_descriptive_values_from_the_real_record(single_asset: Asset) -> None:
+    asset = single_asset
     assert asset.resource_type == CodeValue("publication.journalArticle", "Journal article")
     assert asset.date_published == "202412"
     assert asset.date_published_parsed == PartialDate(2024, 12)
     assert asset.publisher == "Penerbit"
     assert asset.language == ["eng", "jpn", "may"]
     assert asset.keywords == ["additioanl keywaord", "additioanl subjects", "katakunci"]
+    assert asset.local_fields["local.note1"] == "field 1 "
+    assert len(asset.abstracts) == 2
+
+
+def test_asset_status_flags_from_the_real_record(single_asset: Asset) -> None:
+    asset = single_asset
     assert asset.deposit_status == CodeValue("approved", "Approved")
     assert asset.open_access is True
     assert asset.peer_reviewed is False
     assert asset.portal_visibility is True
-    creators = asset.creators
+
+
+def test_asset_creators_and_contributors_from_the_real_record(single_asset: Asset) -> None:
+    creators = single_asset.creators
     assert [c.order for c in creators] == [1, 2, 3]
     assert creators[0].orcid == "0000-0002-0681-7383"
     assert creators[1].user_primary_id == "amirshomzy"
@@ -53,46 +72,43 @@ def test_asset_single_fixture_typed_values() -> None:
         "TR_INTEGRATION_INST___Phil1", "Greek philosophy"
     )
     assert creators[1].additional_identifiers == {"GoogleScholarID": "0", "UNIV_ID": "14119901"}
-    assert [c.name for c in asset.contributors] == ["Max Test Researcher", "national group publ"]
-    files = asset.files
+    names = [c.name for c in single_asset.contributors]
+    assert names == ["Max Test Researcher", "national group publ"]
+
+
+def test_asset_files_and_links_from_the_real_record(single_asset: Asset) -> None:
+    files = single_asset.files
     assert files[0].size == 24214
     assert files[0].supplemental is False
     assert files[1].supplemental is True
     assert files[0].type == CodeValue("submitted", "Submitted test")
-    links = asset.links
+    links = single_asset.links
     assert links[0].order == 1
     assert links[0].license is None
     assert links[1].display_in_viewer is True
-    assert asset.local_fields["local.note1"] == "field 1 "
-    assert len(asset.abstracts) == 2
 
 
-def test_asset_getters_on_odd_data() -> None:
-    asset = Asset.from_dict(
-        {
-            "title": 42,
-            "creators": {"order": "x", "creatorname": "Solo", "affiliationWithDesc": None},
-            "files": {"file.size": "12", "file.supplemental": "yes", "fileTypeWithDesc": None},
-            "links": None,
-            "language": "eng",
-            "keywords": ["a", {"values": "b"}, {"value": "c"}, None, 5],
-            "date.published": "2024-13",
-            "identifier.isbn": ["1", 2, None],
-            "identifier.x": {"no": 1},
-            "originalRepository": "not an object",
-            "depositStatusWithDesc": None,
-            "asset.deposit.status": "draft",
-            "openaccess": "unknown",
-        }
-    )
+ODD_ASSET: dict[str, Any] = {
+    "title": 42,
+    "creators": {"order": "x", "creatorname": "Solo", "affiliationWithDesc": None},
+    "files": {"file.size": "12", "file.supplemental": "yes", "fileTypeWithDesc": None},
+    "links": None,
+    "language": "eng",
+    "keywords": ["a", {"values": "b"}, {"value": "c"}, None, 5],
+    "date.published": "2024-13",
+    "identifier.isbn": ["1", 2, None],
+    "identifier.x": {"no": 1},
+    "originalRepository": "not an object",
+    "depositStatusWithDesc": None,
+    "asset.deposit.status": "draft",
+    "openaccess": "unknown",
+}
+
+
+def test_asset_getters_coerce_odd_scalars_and_lists() -> None:
+    asset = Asset.from_dict(ODD_ASSET)
     assert asset.title == "42"
     assert asset.asset_id is None
-    assert [c.name for c in asset.creators] == ["Solo"]
-    assert asset.creators[0].order is None
-    assert asset.creators[0].affiliations == ()
-    assert asset.files[0].size == 12
-    assert asset.files[0].supplemental is True
-    assert asset.files[0].type is None
     assert asset.links == []
     assert asset.language == ["eng"]
     assert asset.keywords == ["a", "b", "c", "5"]
@@ -100,6 +116,19 @@ def test_asset_getters_on_odd_data() -> None:
     assert asset.identifiers == {"isbn": ["1", "2"]}
     assert asset.deposit_status == CodeValue("draft")
     assert asset.open_access is None
+
+
+def test_asset_getters_read_a_lone_creator_and_file_as_lists() -> None:
+    asset = Asset.from_dict(ODD_ASSET)
+    assert [c.name for c in asset.creators] == ["Solo"]
+    assert asset.creators[0].order is None
+    assert asset.creators[0].affiliations == ()
+    assert asset.files[0].size == 12
+    assert asset.files[0].supplemental is True
+    assert asset.files[0].type is None
+
+
+def test_asset_getters_on_an_empty_record() -> None:
     empty = Asset.from_dict({})
     assert (empty.title, empty.creators, empty.files, empty.keywords) == (None, [], [], [])
     assert empty.resource_type is None
@@ -160,7 +189,7 @@ FULL: dict[str, Any] = {
 }
 
 
-def test_researcher_brief_and_full() -> None:
+def test_researcher_brief_view() -> None:
     brief = Researcher.from_dict(BRIEF, view="brief")
     assert (brief.primary_id, brief.first_name, brief.last_name) == ("jdoe", "Jane", "Doe")
     assert brief.status == CodeValue("ACTIVE", "Active")
@@ -170,6 +199,8 @@ def test_researcher_brief_and_full() -> None:
     assert brief.emails == []
     assert brief.affiliations == []
 
+
+def test_researcher_full_view_names_and_identifiers() -> None:
     full = Researcher.from_dict(FULL, view="full")
     assert full.first_name == "Jane"  # researcher_first_name preferred
     assert full.last_name == "D"  # empty researcher_last_name falls back to top level
@@ -179,6 +210,10 @@ def test_researcher_brief_and_full() -> None:
     assert full.emails == ["a@x.org", "b@x.org"]
     assert full.preferred_email == "b@x.org"
     assert full.researcher_title == CodeValue("DR", "Dr.")
+
+
+def test_researcher_full_view_affiliations_and_keywords() -> None:
+    full = Researcher.from_dict(FULL, view="full")
     affiliations = full.affiliations
     assert affiliations[0].organization_code == "01XXX_INST___1234"
     assert affiliations[0].position == CodeValue("PROF", "Professor")

@@ -61,6 +61,10 @@ def test_the_real_record_reads_as_users_expect() -> None:
     assert researcher.orcid is None
     assert ("UNIV_ID", "14119901") in researcher.identifiers
     assert ("GOOGLE", "991278154700561") in researcher.identifiers
+
+
+def test_the_real_record_affiliations_keywords_email_and_title() -> None:
+    researcher = Researcher.from_dict(_record())
     assert len(researcher.affiliations) == 6
     assert researcher.affiliations[0].organization_code == "TR_INTEGRATION_INST___Phil1"
     assert researcher.keywords[0] == "Molecular Biotech"

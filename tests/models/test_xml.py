@@ -57,7 +57,13 @@ def test_asset_xml_typed_getters() -> None:
     assert asset.language == ["eng"]
     assert asset.deposit_status == CodeValue("draft")
     assert asset.resource_type == CodeValue("publication.journalArticle")
-    creators = asset.creators
+    assert asset.links == []
+    assert asset.portal_visibility is False
+    assert asset.local_fields["local.note1"].startswith('<?xml version="1.0"')
+
+
+def test_asset_xml_creators_in_their_order_with_identifiers_and_affiliations() -> None:
+    creators = Asset.from_xml(_read("asset-record.xml")).creators
     assert [c.order for c in creators] == [3, 0, 1, 2]
     assert creators[0].additional_identifiers == {
         "FACEBOOK": "42345345",
@@ -69,9 +75,6 @@ def test_asset_xml_typed_getters() -> None:
         "41___UNIVERSITÄT_INNSBRUCK_(INNSBRUCK)",
     ]
     assert creators[1].affiliations[1].desc == "Universität Innsbruck (Austria, Innsbruck)"
-    assert asset.links == []
-    assert asset.portal_visibility is False
-    assert asset.local_fields["local.note1"].startswith('<?xml version="1.0"')
 
 
 def test_asset_xml_edit_changes_one_element() -> None:
@@ -128,8 +131,14 @@ def test_xml_parsing_refuses_entities() -> None:
         Asset.from_xml(bomb)
 
 
-def test_job_instance_from_xml() -> None:
-    job = JobInstance.from_xml(_read("job-instance.xml"))
+@pytest.fixture
+def real_instance() -> JobInstance:
+    """The real finished job instance (``job-instance.xml``)."""
+    return JobInstance.from_xml(_read("job-instance.xml"))
+
+
+def test_job_instance_from_xml_status_and_progress(real_instance: JobInstance) -> None:
+    job = real_instance
     assert job.id == "9563643080000561"
     assert job.status == CodeValue("COMPLETED_SUCCESS", "Completed Successfully")
     assert job.is_finished
@@ -137,11 +146,21 @@ def test_job_instance_from_xml() -> None:
     assert job.submitted_by == CodeValue("exl_api", "Ex Libris, API")
     assert job["status"] == {"value": "COMPLETED_SUCCESS", "desc": "Completed Successfully"}
     assert job["progress"] == "100"
+
+
+def test_job_instance_from_xml_alerts_and_counters(real_instance: JobInstance) -> None:
+    job = real_instance
     assert len(job.alerts) == 1
     assert job.alerts[0].value == "alert_general_success"
     counters = job.counter_values
     assert counters["import_research_assets_files.asset_failed"] == 1
     assert len(job.counters) == 6
+    assert "alerts" not in job
+    assert "counters" not in job
+
+
+def test_job_instance_from_xml_links_to_itself_and_its_job(real_instance: JobInstance) -> None:
+    job = real_instance
     assert job.link is not None
     assert job.link.endswith("/instances/9563643080000561")
     info = job.job_info
@@ -149,8 +168,10 @@ def test_job_instance_from_xml() -> None:
     assert info.id == "M50173"
     assert info.link == "https://api-na.hosted.exlibrisgroup.com/almaws/v1/conf/jobs/M50173"
     assert info.category == CodeValue("RESEARCH_ASSETS", "Research Assets")
-    assert "alerts" not in job
-    assert "counters" not in job
+
+
+def test_job_instance_from_xml_round_trips_through_a_dict(real_instance: JobInstance) -> None:
+    job = real_instance
     assert JobInstance.from_dict(job.to_dict()).to_dict() == job.to_dict()
 
 

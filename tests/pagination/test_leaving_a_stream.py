@@ -108,34 +108,43 @@ async def leave(client: EsploroClient, draw: Draw) -> float:
     return await _leave(stream, draw)
 
 
-async def _leave(stream: Any, draw: Draw) -> float:
+async def _leave_by_break(stream: Any, draw: Draw) -> float:
     taken = 0
-    if draw.way == "break":
+    async for _ in stream:
+        if taken == draw.read:
+            left = anyio.current_time()
+            break
+        taken += 1
+    return left
+
+
+async def _leave_by_exception(stream: Any, draw: Draw) -> float:
+    taken = 0
+    try:
         async for _ in stream:
             if taken == draw.read:
                 left = anyio.current_time()
-                break
+                raise LeftTheLoop
             taken += 1
+    except LeftTheLoop:
         return left
-    if draw.way == "exception":
-        try:
-            async for _ in stream:
-                if taken == draw.read:
-                    left = anyio.current_time()
-                    raise LeftTheLoop
-                taken += 1
-        except LeftTheLoop:
-            return left
-        raise AssertionError("the stream ended before the exception")
-    if draw.way == "cancel":
-        with anyio.CancelScope() as scope:
-            async for _ in stream:
-                if taken == draw.read:
-                    scope.deadline = anyio.current_time() + draw.body_wait
-                    await anyio.sleep_forever()
-                taken += 1
-        assert scope.cancelled_caught
-        return scope.deadline
+    raise AssertionError("the stream ended before the exception")
+
+
+async def _leave_by_cancel(stream: Any, draw: Draw) -> float:
+    taken = 0
+    with anyio.CancelScope() as scope:
+        async for _ in stream:
+            if taken == draw.read:
+                scope.deadline = anyio.current_time() + draw.body_wait
+                await anyio.sleep_forever()
+            taken += 1
+    assert scope.cancelled_caught
+    return scope.deadline
+
+
+async def _leave_by_aclose(stream: Any, draw: Draw) -> float:
+    taken = 0
     iterator = aiter(stream)
     async for _ in iterator:
         if taken == draw.read:
@@ -146,6 +155,19 @@ async def _leave(stream: Any, draw: Draw) -> float:
     await stream.aclose()
     assert iterator is not None
     return left
+
+
+_LEAVE_BY: dict[Way, Callable[[Any, Draw], Awaitable[float]]] = {
+    "break": _leave_by_break,
+    "exception": _leave_by_exception,
+    "cancel": _leave_by_cancel,
+    "aclose": _leave_by_aclose,
+}
+
+
+async def _leave(stream: Any, draw: Draw) -> float:
+    """Read ``draw.read`` records of ``stream``, then leave it ``draw.way``; when we left."""
+    return await _LEAVE_BY[draw.way](stream, draw)
 
 
 def late_arrivals(gw: SimulatedGateway, left: float) -> list[float]:

@@ -26,6 +26,7 @@ from esploro_async.testing import (
     SimulatedGateway,
     SyntheticInstitution,
 )
+from esploro_async.testing.institution import RecordStore
 
 pytestmark = pytest.mark.looptime
 
@@ -106,6 +107,15 @@ async def test_assets_need_a_filter_and_page_with_total_record_count_camel_case(
     assert stream.checkpoint.params == (("update_date_from", "1900-01-01"),)
 
 
+def delete_50_and_insert_20(store: RecordStore) -> tuple[list[str], list[str]]:
+    """Delete the records at positions 10-59 and insert 20 at position 5; their ids."""
+    deleted: list[str] = []
+    for rid in store.ids()[10:60]:
+        store.delete(rid)
+        deleted.append(rid)
+    return deleted, [store.insert(5) for _ in range(20)]
+
+
 async def test_deletions_and_insertions_mid_harvest_lose_and_repeat_nothing(
     closing: list[EsploroClient],
 ) -> None:
@@ -122,10 +132,7 @@ async def test_deletions_and_insertions_mid_harvest_lose_and_repeat_nothing(
     async for researcher in stream:
         got.append(researcher.primary_id or "")
         if len(got) == 1200:  # the harvest is past the first pages: change them under it
-            for rid in store.ids()[10:60]:
-                store.delete(rid)
-                deleted.append(rid)
-            inserted += [store.insert(5) for _ in range(20)]
+            deleted, inserted = delete_50_and_insert_20(store)
     assert len(got) == len(set(got)), "no record handed out twice"
     survivors = before - set(deleted)
     assert survivors <= set(got), "no record that existed throughout was lost"

@@ -13,7 +13,7 @@ import pytest
 import redis
 from redis_support import INST, finish, gateway, max_in_window, start_worker
 
-from esploro_async.governance.redis.status import read_status
+from esploro_async.governance.redis.status import InstitutionStatus, read_status
 from esploro_async.testing.redis_server import RedisClusterServers
 
 
@@ -21,6 +21,26 @@ from esploro_async.testing.redis_server import RedisClusterServers
 def cluster() -> Iterator[RedisClusterServers]:
     with RedisClusterServers(3) as servers:
         yield servers
+
+
+async def status_once_running(url: str, processes: int, within: float) -> InstitutionStatus:
+    """The shared status once ``processes`` processes show in it (or ``within`` s passed)."""
+    deadline = time.monotonic() + within
+    state = await read_status(url, INST)
+    while state.processes < processes and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        state = await read_status(url, INST)
+    return state
+
+
+def ports_holding_keys(cluster: RedisClusterServers) -> list[int]:
+    """The ports of the cluster's nodes that hold any key."""
+    held: list[int] = []
+    for port in (node.port for node in cluster.servers):
+        with redis.Redis(host="127.0.0.1", port=port) as plain:
+            if plain.keys("*"):
+                held.append(port)
+    return held
 
 
 async def test_three_processes_on_a_cluster(cluster: RedisClusterServers) -> None:
@@ -41,11 +61,7 @@ async def test_three_processes_on_a_cluster(cluster: RedisClusterServers) -> Non
             )
             for p in range(3)
         ]
-        deadline = time.monotonic() + 20
-        state = await read_status(cluster.url, INST)
-        while state.processes < 3 and time.monotonic() < deadline:  # imports are slow
-            await asyncio.sleep(0.2)
-            state = await read_status(cluster.url, INST)
+        state = await status_once_running(cluster.url, 3, within=20)  # imports are slow
         results = await asyncio.to_thread(finish, procs)
     log = [r for r in gw.client_log() if r.error_code != "UNAUTHORIZED"]
     assert sum(r["requests"] for r in results) == 160
@@ -55,10 +71,6 @@ async def test_three_processes_on_a_cluster(cluster: RedisClusterServers) -> Non
     assert state.processes == 3
     assert state.quota_remaining is not None
     # Every key of the institution lives in one slot, on one node.
-    keys = {}
-    for port in (node.port for node in cluster.servers):
-        with redis.Redis(host="127.0.0.1", port=port) as plain:
-            keys[port] = plain.keys("*")
-    assert sum(1 for found in keys.values() if found) == 1
-    node = next(port for port, found in keys.items() if found)
-    assert node == cluster.node_of(f"esploro:{{{INST}}}:rate")
+    held = ports_holding_keys(cluster)
+    assert len(held) == 1
+    assert held[0] == cluster.node_of(f"esploro:{{{INST}}}:rate")

@@ -32,9 +32,41 @@ def spawn(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
+async def wait_until_serving(http: httpx.AsyncClient, within: float) -> None:
+    """Wait until the portal answers ``/status`` (its workers start), at most ``within`` s."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if (await http.get("/status")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the portal did not start"
+        await asyncio.sleep(0.2)
+
+
+async def view_pages(http: httpx.AsyncClient, ids: list[str]) -> list[httpx.Response]:
+    """One page view per researcher, 20 page views per second."""
+
+    async def visit(n: int, primary_id: str) -> httpx.Response:
+        await asyncio.sleep(0.05 * n)
+        return await http.get(f"/researchers/{primary_id}", timeout=30)
+
+    return await asyncio.gather(*(visit(n, i) for n, i in enumerate(ids)))
+
+
+async def stop_all(*procs: subprocess.Popen[str]) -> None:
+    """Terminate those of ``procs`` still running, and wait for them."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+            await asyncio.to_thread(proc.wait, 20)
+
+
 async def test_portal_workers_beside_a_harvest(redis_url: str) -> None:
     gw = gateway(latency=Latency.uniform(0.1, 0.3))
     port = free_loopback_port()
+    ids = gw.institution.researchers.ids()[:40]
     async with gw.serve() as server:
         env = {
             **os.environ,
@@ -53,28 +85,11 @@ async def test_portal_workers_beside_a_harvest(redis_url: str) -> None:
         harvest = spawn("examples/portal_workers.py", "harvest", "--limit", "1500", env=env)
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-                deadline = time.monotonic() + 30
-                while True:  # the workers start
-                    try:
-                        if (await http.get("/status")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    assert time.monotonic() < deadline, "the portal did not start"
-                    await asyncio.sleep(0.2)
-                ids = gw.institution.researchers.ids()[:40]
-
-                async def visit(n: int, primary_id: str | None) -> httpx.Response:
-                    await asyncio.sleep(0.05 * n)  # 20 page views per second
-                    return await http.get(f"/researchers/{primary_id}", timeout=30)
-
-                pages = await asyncio.gather(*(visit(n, i) for n, i in enumerate(ids)))
+                await wait_until_serving(http, within=30)
+                pages = await view_pages(http, ids)
             out, _ = await asyncio.to_thread(harvest.communicate, timeout=120)
         finally:
-            for proc in (harvest, portal):
-                if proc.poll() is None:
-                    proc.terminate()
-                    await asyncio.to_thread(proc.wait, 20)
+            await stop_all(harvest, portal)
     assert [p.status_code for p in pages] == [200] * 40
     assert [p.json()["id"] for p in pages] == ids
     assert len({p.json()["pid"] for p in pages}) > 1  # served by several workers

@@ -27,6 +27,7 @@ from esploro_async._clock import current_time
 from esploro_async.errors import DailyQuotaExhaustedError
 from esploro_async.governance.lanes import priority
 from esploro_async.governance.protocol import ResponseInfo
+from esploro_async.governance.redis import RedisGovernance
 from esploro_async.metrics import instrument
 from esploro_async.testing import Latency
 
@@ -36,44 +37,59 @@ BATCH = priority("batch", retry=False)
 INTERACTIVE = priority("interactive", retry=False)
 
 
-async def test_an_interactive_request_does_not_queue_behind_batch_work(
-    redis_url: str, admin: Any
-) -> None:
-    # A batch reach of a whole second: the interactive request must not wait behind it.
-    harvest, portal = governance(redis_url, batch_horizon=1.0), governance(redis_url)
+async def reserve_batch_slots_to_the_horizon(harvest: RedisGovernance) -> None:
+    """Reserve batch slots as far ahead as the harvesting process may (its batch horizon)."""
     await harvest.rate.acquire(BATCH)
-    while True:  # the harvesting process reserves batch slots as far ahead as it may
+    while True:
         reservation = await harvest.gate._reserve(BATCH)
         assert reservation is not None
         if reservation[0] - current_time() > harvest.gate.batch_horizon - 0.05:
-            break
-    reservation = await portal.gate._reserve(INTERACTIVE)
-    assert reservation is not None
-    assert reservation[0] - current_time() < 0.05  # not behind the batch work reserved
-    # While interactive requests come, batch work leaves them a share of the rate.
-    # The spacing as Redis scheduled it (its own clock, in µs): local times of the slots
-    # would carry the latency of each reply.
+            return
+
+
+async def batch_spacing(harvest: RedisGovernance, admin: Any) -> float:
+    """Seconds between two batch slots as Redis scheduled them (its own clock, in µs).
+
+    Local times of the slots would carry the latency of each reply.
+    """
     schedule = f"{harvest.key_prefix}rate"
     assert await harvest.gate._reserve(BATCH) is not None
     after_first = int(await admin.hget(schedule, "tat"))
     assert await harvest.gate._reserve(BATCH) is not None
-    spacing = (int(await admin.hget(schedule, "tat")) - after_first) / 1e6
-    gate = harvest.gate
-    batch_rate = 25 / 1.1 * (1 - gate.interactive_share) - (gate.interactive_burst - 1)
-    assert spacing == pytest.approx(1 / batch_rate, rel=0.01)
-    # The metrics report the waiting requests by lane, tagged with the institution.
+    return (int(await admin.hget(schedule, "tat")) - after_first) / 1e6
+
+
+def waiting_by_lane(governance: RedisGovernance) -> dict[Any, Any]:
+    """Lane -> institution, of the ``esploro.governance.waiting`` points its metrics report."""
     reader = InMemoryMetricReader()
-    assert instrument(harvest, meter_provider=MeterProvider(metric_readers=[reader]))
+    assert instrument(governance, meter_provider=MeterProvider(metric_readers=[reader]))
     data = reader.get_metrics_data()
     assert data is not None
-    waiting = {
+    return {
         point.attributes["lane"]: point.attributes["esploro.institution"]
         for metric in data.resource_metrics[0].scope_metrics[0].metrics
         if metric.name == "esploro.governance.waiting"
         for point in metric.data.data_points
         if point.attributes
     }
-    assert waiting == {"interactive": INST, "batch": INST}
+
+
+async def test_an_interactive_request_does_not_queue_behind_batch_work(
+    redis_url: str, admin: Any
+) -> None:
+    # A batch reach of a whole second: the interactive request must not wait behind it.
+    harvest, portal = governance(redis_url, batch_horizon=1.0), governance(redis_url)
+    await reserve_batch_slots_to_the_horizon(harvest)
+    reservation = await portal.gate._reserve(INTERACTIVE)
+    assert reservation is not None
+    assert reservation[0] - current_time() < 0.05  # not behind the batch work reserved
+    # While interactive requests come, batch work leaves them a share of the rate.
+    spacing = await batch_spacing(harvest, admin)
+    gate = harvest.gate
+    batch_rate = 25 / 1.1 * (1 - gate.interactive_share) - (gate.interactive_burst - 1)
+    assert spacing == pytest.approx(1 / batch_rate, rel=0.01)
+    # The metrics report the waiting requests by lane, tagged with the institution.
+    assert waiting_by_lane(harvest) == {"interactive": INST, "batch": INST}
     for gov in (harvest, portal):
         await gov.aclose()
 

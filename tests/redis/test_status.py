@@ -25,6 +25,29 @@ def _at_full_rate(shown: subprocess.CompletedProcess[str]) -> bool:
     return bool(shown.returncode) or json.loads(shown.stdout)["granted_per_second"] >= 15
 
 
+async def status_at_full_rate(
+    args: tuple[str, ...], procs: list[Any]
+) -> subprocess.CompletedProcess[str]:
+    """``status --json``, read until it shows the workers at full rate (imports are slow)."""
+    shown = None
+    while shown is None or not _at_full_rate(shown):  # no fixed wait
+        assert all(p.poll() is None for p in procs), "a worker ended before full rate"
+        shown = await asyncio.to_thread(status, *args, "--json")
+    return shown
+
+
+def assert_two_harvests_at_full_rate(state: dict[str, Any]) -> None:
+    """The status of two processes of 8 batch tasks each, sharing the full rate and quota."""
+    assert state["processes"] == 2
+    assert 15 <= state["granted_last_second"] <= 25, state
+    assert state["rate"] == 25.0
+    assert state["waiting_batch"] > 0  # 2 x 8 harvesting tasks, one permit every 44 ms
+    assert state["waiting_interactive"] == 0
+    assert 50_000 - 400 < state["quota_remaining"] < 50_000
+    assert 0 <= state["in_flight"] <= 16
+    assert state["quota_resets_at"].endswith("T00:00:00+00:00")
+
+
 async def test_status_while_two_processes_harvest(redis_url: str) -> None:
     gw = gateway(quota_remaining=50_000)
     args = ("--redis-url", redis_url, "--institution", INST)
@@ -35,22 +58,11 @@ async def test_status_while_two_processes_harvest(redis_url: str) -> None:
             start_worker(server.url, redis_url, range(p * 2000, p * 2000 + 2000, 10))
             for p in range(2)
         ]
-        shown = None
-        while shown is None or not _at_full_rate(shown):  # imports are slow: no fixed wait
-            assert all(p.poll() is None for p in procs), "a worker ended before full rate"
-            shown = await asyncio.to_thread(status, *args, "--json")
+        shown = await status_at_full_rate(args, procs)
         text = await asyncio.to_thread(status, *args)
         await asyncio.to_thread(finish, procs)
     assert shown.returncode == 0, shown.stderr
-    state: dict[str, Any] = json.loads(shown.stdout)
-    assert state["processes"] == 2
-    assert 15 <= state["granted_last_second"] <= 25, state
-    assert state["rate"] == 25.0
-    assert state["waiting_batch"] > 0  # 2 x 8 harvesting tasks, one permit every 44 ms
-    assert state["waiting_interactive"] == 0
-    assert 50_000 - 400 < state["quota_remaining"] < 50_000
-    assert 0 <= state["in_flight"] <= 16
-    assert state["quota_resets_at"].endswith("T00:00:00+00:00")
+    assert_two_harvests_at_full_rate(json.loads(shown.stdout))
     assert text.returncode == 0
     assert "processes seen in the last minute: 2" in text.stdout
 

@@ -12,6 +12,7 @@ token), ``analytics_still_loading_response.xml`` (not finished, no token, no row
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import parse_qs
 
 import anyio
@@ -26,6 +27,7 @@ from esploro_async import (
     ReportTokenExpiredError,
     RetryPolicy,
 )
+from esploro_async.pagination import AnalyticsStream
 from esploro_async.testing import (
     SIM_API_KEY,
     Fault,
@@ -60,20 +62,38 @@ PAGES = ["analytics_response_part1.xml", "analytics_response_part2.xml"]
 PAGES.append("analytics_response_part3.xml")
 
 
-async def test_the_real_four_page_report_reads_whole() -> None:
+class ReadWhole(NamedTuple):
+    stream: AnalyticsStream
+    rows: list[dict[str, str | None]]
+    seen: list[dict[str, list[str]]]  # the query of each request
+
+
+async def read_the_real_report() -> ReadWhole:
+    """The three pages of rows of the real report, read with ``limit=1000``."""
     seen: list[dict[str, list[str]]] = []
     async with _client([_page(p) for p in PAGES], seen) as client:
         stream = client.analytics.report("/shared/UiO/Reports/Loans", limit=1000)
         rows = [row async for row in stream]
+    return ReadWhole(stream, rows, seen)
+
+
+async def test_the_real_four_page_report_reads_whole() -> None:
+    stream, rows, seen = await read_the_real_report()
     assert len(rows) == 150 + 150 + 88  # pages far shorter than the limit are not the end
     assert stream.pages_read == 3
     assert "token" not in seen[0]
     assert [q["token"] for q in seen[1:]] == [[TOKEN], [TOKEN]]
-    # no headings in the schema: the columns keep their names, Column0 is dropped
+
+
+async def test_without_headings_the_columns_keep_their_names_and_column0_is_dropped() -> None:
+    stream, rows, _ = await read_the_real_report()
     assert stream.columns is not None
     assert list(stream.columns) == [f"Column{i}" for i in range(1, 36)]
     assert all(list(row) == list(stream.columns.values()) for row in rows)
-    # rows omit empty columns; every row still has every column, None when absent
+
+
+async def test_every_row_has_every_column_none_where_the_row_omits_it() -> None:
+    _, rows, _ = await read_the_real_report()
     assert rows[0]["Column1"] is None  # the first real row has no Column1 element
     assert rows[0]["Column2"] == "m"
     assert rows[0]["Column8"] == "999919860411502204"
@@ -152,7 +172,16 @@ async def test_an_unknown_report_path_is_not_found_and_not_retried(status: int) 
     assert len(seen) == 1
 
 
-async def test_the_simulator_serves_the_real_shapes() -> None:
+class SimulatedRead(NamedTuple):
+    report: Report
+    gw: SimulatedGateway
+    stream: AnalyticsStream
+    rows: list[dict[str, str | None]]
+
+
+async def read_a_simulated_report_then_a_missing_one() -> SimulatedRead:
+    """400 rows served 150 at a time without headings, the first two answers still loading;
+    then a report path that is not there."""
     path = "/shared/Sim University/Reports/Loans"
     values = [[str(i), None if i % 3 else "kept", f"title {i}"] for i in range(400)]
     report = Report.from_rows(path, ["Id", "Sometimes", "Title"], values)
@@ -169,11 +198,20 @@ async def test_the_simulator_serves_the_real_shapes() -> None:
         rows = [row async for row in stream]
         with pytest.raises(NotFoundError, match="Path not found"):
             _ = [r async for r in client.analytics.report("/shared/Sim University/Reports/No")]
+    return SimulatedRead(report, gw, stream, rows)
+
+
+async def test_the_simulator_serves_the_real_shapes() -> None:
+    report, _, stream, rows = await read_a_simulated_report_then_a_missing_one()
     named = {h: f"Column{n}" for h, n in zip(report.headings, report.column_of, strict=True)}
     assert stream.columns == {c: c for c in sorted(named.values())}
     assert [row[named["Id"]] for row in rows] == [str(i) for i in range(400)]
     assert all(set(row) == set(named.values()) for row in rows)
     assert [row[named["Sometimes"]] for row in rows[:4]] == ["kept", None, None, "kept"]
+
+
+async def test_the_simulator_serves_still_loading_pages_then_pages_by_token() -> None:
+    _, gw, stream, _ = await read_a_simulated_report_then_a_missing_one()
     statuses = [(r.status, r.query.count("token=")) for r in gw.log]
     assert statuses[:5] == [(200, 0), (200, 0), (200, 1), (200, 1), (200, 1)]
     assert stream.pages_read == 5  # 2 still loading, 3 of rows

@@ -147,37 +147,52 @@ async def test_create_and_patch_need_write_permission(
     assert all(r.method == "POST" and r.status == 400 for r in calls(gw))
 
 
-async def test_patch_add_vs_replace_json(
-    client: EsploroClient, gw: SimulatedGateway, recorder: Recorder
+NEW_KEYWORD = {"language": "eng", "values": ["added"]}
+NEW_LINK = {"link.url": "https://example.org/x", "link.type": "published"}
+
+
+async def test_patch_add_keeps_values_appends_to_lists_and_fills_empty_fields(
+    client: EsploroClient, gw: SimulatedGateway
 ) -> None:
     aid = ids(gw)[0]
     before = stored_asset(gw, aid)
     assert before["date.published"]
     assert before["keywords"]
-    new_kw = {"language": "eng", "values": ["added"]}
-    link = {"link.url": "https://example.org/x", "link.type": "published"}
-
     answered = await client.assets.patch(
-        aid, {"date.published": "20241110", "keywords": [new_kw], "links": [link]}
+        aid, {"date.published": "20241110", "keywords": [NEW_KEYWORD], "links": [NEW_LINK]}
     )
     after_add = stored_asset(gw, aid)
     assert after_add["date.published"] == before["date.published"]  # add: kept
-    assert after_add["keywords"] == [*before["keywords"], new_kw]  # add: appended
-    assert after_add["links"] == [link]  # add: empty field filled
+    assert after_add["keywords"] == [*before["keywords"], NEW_KEYWORD]  # add: appended
+    assert after_add["links"] == [NEW_LINK]  # add: empty field filled
     assert answered.to_dict() == after_add
+
+
+async def test_patch_add_sends_the_records_as_json(
+    client: EsploroClient, gw: SimulatedGateway, recorder: Recorder
+) -> None:
+    await client.assets.patch(
+        ids(gw)[0], {"date.published": "20241110", "keywords": [NEW_KEYWORD], "links": [NEW_LINK]}
+    )
     req = recorder.last()
     assert req.headers["content-type"] == "application/json"
     assert recorder.last_json() == {
-        "records": [{"date.published": "20241110", "keywords": [new_kw], "links": [link]}]
+        "records": [{"date.published": "20241110", "keywords": [NEW_KEYWORD], "links": [NEW_LINK]}]
     }
     assert query(calls(gw)[-1]) == {"op": "patch", "action": "add"}
 
+
+async def test_patch_replace_overwrites_the_given_fields_and_nothing_else(
+    client: EsploroClient, gw: SimulatedGateway
+) -> None:
+    aid = ids(gw)[0]
+    before = stored_asset(gw, aid)
     await client.assets.patch(
-        aid, {"date.published": "20241110", "keywords": [new_kw]}, action="replace"
+        aid, {"date.published": "20241110", "keywords": [NEW_KEYWORD]}, action="replace"
     )
     after_replace = stored_asset(gw, aid)
     assert after_replace["date.published"] == "20241110"
-    assert after_replace["keywords"] == [new_kw]
+    assert after_replace["keywords"] == [NEW_KEYWORD]
     assert query(calls(gw)[-1]) == {"op": "patch", "action": "replace"}
     # nothing else changed
     untouched = {k: v for k, v in before.items() if k not in ("date.published", "keywords")}

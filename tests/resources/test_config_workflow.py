@@ -22,7 +22,7 @@ from esploro_async import (
     JobFailedError,
     NotFoundError,
 )
-from esploro_async.models import Job, JobInstance
+from esploro_async.models import Job, JobInstance, Set
 from esploro_async.resources import job_instance_ids
 from esploro_async.testing import SimulatedGateway
 
@@ -67,14 +67,8 @@ def test_a_real_run_answer_names_its_instance() -> None:
         job_instance_ids(Job.from_dict({"id": "M50173"}))
 
 
-async def test_load_files_through_a_set_and_a_job(
-    client: EsploroClient, gw: SimulatedGateway, recorder: Recorder
-) -> None:
-    ids = gw.institution.assets.ids()[:3]
-    for aid in ids[:2]:
-        await client.assets.patch(
-            aid, {"temporary": {"linksToExtract": [{"link.url": f"https://x.example/{aid}.pdf"}]}}
-        )
+async def create_the_set_checked(client: EsploroClient, recorder: Recorder) -> Set:
+    """Create the itemized IER set; check the request body is the real one and the answer."""
     s = await client.config.sets.create("Files to load", description="via the API")
     assert recorder.last().url.path == "/almaws/v1/conf/sets"
     assert recorder.last_json() == {
@@ -89,31 +83,77 @@ async def test_load_files_through_a_set_and_a_job(
     assert s.type is not None
     assert s.type.value == "ITEMIZED"
     assert s.number_of_members == 0
+    return s
 
-    members = client.config.sets.members(s.id)
+
+async def manage_members_checked(
+    client: EsploroClient, gw: SimulatedGateway, recorder: Recorder, set_id: str, ids: list[str]
+) -> None:
+    """An unknown id refuses the whole add unless told not to fail; list and remove members."""
+    members = client.config.sets.members(set_id)
     with pytest.raises(BadRequestError) as refused:
         await members.add([*ids, "nope"])
     assert refused.value.error_code == "402886"
     updated = await members.add([*ids, "nope"], fail_on_invalid_id=False)
     assert updated.number_of_members == 3
     call = calls(gw)[-1]
-    assert call.path == f"/almaws/v1/conf/sets/{s.id}"
+    assert call.path == f"/almaws/v1/conf/sets/{set_id}"
     assert query(call) == {"op": "add_members", "fail_on_invalid_id": "false"}
     assert recorder.last_json() == {"members": {"member": [{"id": i} for i in [*ids, "nope"]]}}
     assert [m.id async for m in members.list()] == ids
     assert (await members.remove([ids[2]])).number_of_members == 2
 
-    run = await client.config.jobs.run("M50173", {"set_id": s.id, "job_name": "load"})
+
+async def run_the_job_checked(
+    client: EsploroClient, gw: SimulatedGateway, recorder: Recorder, set_id: str
+) -> Job:
+    """Run M50173 on the set: the real request shape, and an answer naming its instance."""
+    run = await client.config.jobs.run("M50173", {"set_id": set_id, "job_name": "load"})
     assert calls(gw)[-1].path == "/almaws/v1/conf/jobs/M50173"
     assert query(calls(gw)[-1]) == {"op": "run"}
     assert recorder.last_json() == {
         "parameter": [
-            {"name": {"value": "set_id"}, "value": s.id},
+            {"name": {"value": "set_id"}, "value": set_id},
             {"name": {"value": "job_name"}, "value": "load"},
         ]
     }
     assert run.instance_id is not None
     assert (run.additional_info or "").startswith(f"Job no. {run.instance_id} triggered on")
+    return run
+
+
+def assert_progress_shown_in_order(seen: list[tuple[str | None, float | None]]) -> None:
+    """The statuses go from queued or running to completed; the progress only grows to 100."""
+    statuses = [status for status, _ in seen]
+    assert statuses[0] in ("QUEUED", "RUNNING")
+    assert statuses[-1] == "COMPLETED_SUCCESS"
+    assert "RUNNING" in statuses
+    progress = [p or 0 for _, p in seen]
+    assert progress == sorted(progress)
+    assert progress[-1] == 100
+
+
+def assert_polls_of_one_instance_slow_down(gw: SimulatedGateway, instance_id: str) -> None:
+    polls = calls(gw)
+    assert {r.path for r in polls} == {f"/almaws/v1/conf/jobs/M50173/instances/{instance_id}"}
+    gaps = [b.arrival - a.arrival for a, b in itertools.pairwise(polls)]
+    assert gaps == sorted(gaps)  # the wait between polls only grows
+    assert gaps[-1] > gaps[0]
+
+
+async def test_load_files_through_a_set_and_a_job(
+    client: EsploroClient, gw: SimulatedGateway, recorder: Recorder
+) -> None:
+    ids = gw.institution.assets.ids()[:3]
+    for aid in ids[:2]:
+        await client.assets.patch(
+            aid, {"temporary": {"linksToExtract": [{"link.url": f"https://x.example/{aid}.pdf"}]}}
+        )
+    s = await create_the_set_checked(client, recorder)
+    assert s.id
+    await manage_members_checked(client, gw, recorder, s.id, ids)
+    run = await run_the_job_checked(client, gw, recorder, s.id)
+    assert run.instance_id is not None
 
     seen: list[tuple[str | None, float | None]] = []
 
@@ -132,18 +172,8 @@ async def test_load_files_through_a_set_and_a_job(
         "import_research_assets_files.file_failed_to_upload": 0,
         "import_research_assets_files.file_skipped_upload": 0,
     }
-    statuses = [status for status, _ in seen]
-    assert statuses[0] in ("QUEUED", "RUNNING")
-    assert statuses[-1] == "COMPLETED_SUCCESS"
-    assert "RUNNING" in statuses
-    progress = [p or 0 for _, p in seen]
-    assert progress == sorted(progress)
-    assert progress[-1] == 100
-    polls = calls(gw)
-    assert {r.path for r in polls} == {f"/almaws/v1/conf/jobs/M50173/instances/{run.instance_id}"}
-    gaps = [b.arrival - a.arrival for a, b in itertools.pairwise(polls)]
-    assert gaps == sorted(gaps)  # the wait between polls only grows
-    assert gaps[-1] > gaps[0]
+    assert_progress_shown_in_order(seen)
+    assert_polls_of_one_instance_slow_down(gw, run.instance_id)
 
     await client.config.sets.delete(s.id)
     assert calls(gw)[-1].status == 204

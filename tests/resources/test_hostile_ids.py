@@ -10,6 +10,7 @@ and ``analytics.paths("../../../../almaws/v1/users")`` into a call on the Alma u
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
@@ -209,10 +210,28 @@ async def test_dot_segments_are_refused_with_a_value_error(value: str) -> None:
             await client.analytics.paths(f"/shared/{value}/x" if value else "..")
 
 
+DEPRECATED = {"get_set", "set_members", "job", "job_instances", "job_instance"}
+ID_LIKE = ("id", "ids", "code", "name", "path", "orcid", "run")
+
+
+def methods_taking_an_id(area: Any) -> list[str]:
+    """Public, not deprecated methods of ``area`` with a positional id, code, name or path."""
+    found: list[str] = []
+    for attr, member in inspect.getmembers(area, callable):
+        if attr.startswith("_") or attr in DEPRECATED:
+            continue
+        positional = [
+            p.name
+            for p in inspect.signature(member).parameters.values()
+            if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        ]
+        if any(p == k or p.endswith("_" + k) for p in positional for k in ID_LIKE):
+            found.append(attr)
+    return found
+
+
 def test_every_method_that_takes_an_id_is_walked() -> None:
     """A new resource method with an id, code, name or path parameter must join CASES."""
-    import inspect
-
     client = EsploroClient("k", base_url="http://esploro.localhost")
     areas: dict[str, Any] = {
         "researchers": client.researchers,
@@ -226,21 +245,12 @@ def test_every_method_that_takes_an_id_is_walked() -> None:
         "config.jobs": client.config.jobs,
         "config.jobs.instances": client.config.jobs.instances("M1"),
     }
-    deprecated = {"get_set", "set_members", "job", "job_instances", "job_instance"}
-    id_like = ("id", "ids", "code", "name", "path", "orcid", "run")
     walked = {case[0].split("(")[0] for case in CASES}
-    needed = set()
-    for area_name, area in areas.items():
-        for attr, member in inspect.getmembers(area, callable):
-            if attr.startswith("_") or attr in deprecated:
-                continue
-            positional = [
-                p.name
-                for p in inspect.signature(member).parameters.values()
-                if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
-            ]
-            if any(p == k or p.endswith("_" + k) for p in positional for k in id_like):
-                needed.add(f"{area_name}.{attr}")
+    needed = {
+        f"{area_name}.{attr}"
+        for area_name, area in areas.items()
+        for attr in methods_taking_an_id(area)
+    }
     needed -= {"config.sets.members", "config.jobs.instances"}  # walked through their methods
     needed -= {"config.sets.create"}  # the set's name travels in the body, not the URL
     assert needed <= walked, f"not walked: {sorted(needed - walked)}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Awaitable
 from pathlib import Path
 
 import anyio
@@ -79,20 +80,11 @@ def _polls(gw: SimulatedGateway, run: Job) -> int:
     return sum(1 for r in calls(gw) if r.path == path)
 
 
-@pytest.mark.parametrize("outcome", JOB_STATUSES)
-async def test_wait_for_ends_on_every_status(
-    client: EsploroClient, gw: SimulatedGateway, outcome: str
+async def assert_the_wait_ends_as_the_status_says(
+    wait: Awaitable[JobInstance], outcome: str, seen: list[str | None]
 ) -> None:
-    run = await _run(client, gw, outcome)
-    seen: list[str | None] = []
-    started = anyio.current_time()
-    wait = client.config.jobs.wait_for(
-        run,
-        poll_interval=1.0,
-        manual_handling_timeout=120.0,
-        deadline=3600.0,
-        on_progress=lambda i: seen.append(i.status_code),
-    )
+    """A returning or active status returns the instance; the others raise their own error
+    (manual handling after its 120 s timeout, once the callback saw it)."""
     if outcome in RETURNING or outcome in ACTIVE_JOB_STATUSES:
         done = await wait  # an active status as the end still carries an end_time
         assert done.status_code == outcome
@@ -111,6 +103,23 @@ async def test_wait_for_ends_on_every_status(
             await wait
         assert manual.value.waited >= 120.0
         assert seen[-1] == MANUAL_HANDLING_REQUIRED  # the callback saw it
+
+
+@pytest.mark.parametrize("outcome", JOB_STATUSES)
+async def test_wait_for_ends_on_every_status(
+    client: EsploroClient, gw: SimulatedGateway, outcome: str
+) -> None:
+    run = await _run(client, gw, outcome)
+    seen: list[str | None] = []
+    started = anyio.current_time()
+    wait = client.config.jobs.wait_for(
+        run,
+        poll_interval=1.0,
+        manual_handling_timeout=120.0,
+        deadline=3600.0,
+        on_progress=lambda i: seen.append(i.status_code),
+    )
+    await assert_the_wait_ends_as_the_status_says(wait, outcome, seen)
     elapsed = anyio.current_time() - started
     assert elapsed < 200  # 4 s of run, plus 120 s of manual handling at most
     assert _polls(gw, run) <= 20
@@ -223,9 +232,8 @@ def test_the_signature_is_base64_hmac_sha256_of_the_raw_body() -> None:
     assert "itsasecret" not in repr(receiver)
 
 
-async def test_the_receiver_answers_the_challenge_and_refuses_what_is_not_alma() -> None:
-    seen: list[dict[str, object]] = []
-    receiver = WebhookReceiver("s3cret", max_body_bytes=1000, on_event=seen.append)
+async def test_the_receiver_answers_the_challenge() -> None:
+    receiver = WebhookReceiver("s3cret", max_body_bytes=1000)
     transport = httpx.ASGITransport(app=receiver)
     async with httpx.AsyncClient(transport=transport, base_url="http://hooks.localhost") as http:
         challenge = await http.get("/", params={"challenge": "abc 123"})
@@ -233,6 +241,12 @@ async def test_the_receiver_answers_the_challenge_and_refuses_what_is_not_alma()
         assert challenge.json() == {"challenge": "abc 123"}
         assert (await http.get("/")).status_code == 400
         assert (await http.put("/", content=b"{}")).status_code == 405
+    assert receiver.rejected == 0  # it counts refused events, not these
+
+
+async def test_the_receiver_refuses_what_is_not_alma_and_takes_a_signed_job_end() -> None:
+    seen: list[dict[str, object]] = []
+    receiver = WebhookReceiver("s3cret", max_body_bytes=1000, on_event=seen.append)
     job_end = json.dumps({"action": "JOB_END", "job_instance": {"id": "42"}}).encode()
     assert (await _post(receiver, job_end, None)).status_code == 401
     assert (await _post(receiver, job_end, sign(job_end, "other"))).status_code == 401
@@ -245,6 +259,32 @@ async def test_the_receiver_answers_the_challenge_and_refuses_what_is_not_alma()
     assert (await _post(receiver, job_end, sign(job_end, "s3cret"))).status_code == 204
     assert receiver.job_end("42") == {"id": "42"}
     assert seen == [{"action": "JOB_END", "job_instance": {"id": "42"}}]
+
+
+def most_polls(poll: float, largest: float, deadline: float) -> int:
+    """Polls of the back-off series from ``poll`` to ``largest``, cut at the deadline."""
+    bound, delay, t = 1, poll, 0.0
+    while t < deadline:
+        t += delay
+        delay = min(largest, delay * 1.5)
+        bound += 1
+    return bound
+
+
+def assert_ended_as_the_status_says(
+    outcome: str, ended: type[Exception] | None, elapsed: float, deadline: float
+) -> None:
+    """The wait timed out at its deadline, or ended in the error (or none) of the status."""
+    if ended is JobWaitTimeoutError:
+        assert elapsed >= deadline - 1e-6
+    elif outcome in ABORTING:
+        assert ended is JobAbortedError
+    elif outcome in FAILING:
+        assert ended is JobFailedError
+    elif outcome == MANUAL_HANDLING_REQUIRED:
+        assert ended is JobManualHandlingError
+    else:  # a finished success, or an active status that came with an end_time
+        assert ended is None
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -274,23 +314,8 @@ async def test_every_wait_is_bounded_over_random_schedules(
         ended = type(exc)
     elapsed = anyio.current_time() - started
     assert elapsed <= deadline + 5.0
-    # polls: the back-off series from `poll` to `largest`, cut at the deadline
-    bound, delay, t = 1, poll, 0.0
-    while t < deadline:
-        t += delay
-        delay = min(largest, delay * 1.5)
-        bound += 1
-    assert _polls(gw, run) <= bound + 1
-    if ended is JobWaitTimeoutError:
-        assert elapsed >= deadline - 1e-6
-    elif outcome in ABORTING:
-        assert ended is JobAbortedError
-    elif outcome in FAILING:
-        assert ended is JobFailedError
-    elif outcome == MANUAL_HANDLING_REQUIRED:
-        assert ended is JobManualHandlingError
-    else:  # a finished success, or an active status that came with an end_time
-        assert ended is None
+    assert _polls(gw, run) <= most_polls(poll, largest, deadline) + 1
+    assert_ended_as_the_status_says(outcome, ended, elapsed, deadline)
 
 
 async def test_an_hour_long_job_costs_two_requests_with_the_webhook_not_68(

@@ -264,6 +264,24 @@ UNUSUAL: dict[str, Any] = {
 }
 
 
+def assert_top_level_kept_but_the_researcher(stored: dict[str, Any]) -> None:
+    """Every top-level key of `UNUSUAL` but ``researcher`` stored as it was, types and order."""
+    for key, value in UNUSUAL.items():
+        if key == "researcher":
+            continue
+        assert stored[key] == value, key
+        assert json.dumps(stored[key]) == json.dumps(value), key  # types and order kept
+
+
+def assert_researcher_part_kept_but_the_orcid(stored: dict[str, Any], orcid: str) -> None:
+    """The ``researcher`` part of `UNUSUAL` stored as it was, but its identifiers: ``orcid``."""
+    for key, value in UNUSUAL["researcher"].items():
+        if key == "user_identifier":
+            assert stored["researcher"][key] == [{"value": orcid, "id_type": {"value": "ORCID"}}]
+        else:
+            assert json.dumps(stored["researcher"][key]) == json.dumps(value), key
+
+
 async def test_edit_unusual_record_round_trips_key_by_key(
     client: EsploroClient, gw: SimulatedGateway, recorder: Recorder
 ) -> None:
@@ -274,18 +292,8 @@ async def test_edit_unusual_record_round_trips_key_by_key(
     stored = gw.institution.researchers.get("zoë.ñandú")
     assert stored is not None
     assert list(stored) == list(UNUSUAL)
-    for key, value in UNUSUAL.items():
-        if key == "researcher":
-            continue
-        assert stored[key] == value, key
-        assert json.dumps(stored[key]) == json.dumps(value), key  # types and order kept
-    for key, value in UNUSUAL["researcher"].items():
-        if key == "user_identifier":
-            assert stored["researcher"][key] == [
-                {"value": "0000-0001-5109-3700", "id_type": {"value": "ORCID"}}
-            ]
-        else:
-            assert json.dumps(stored["researcher"][key]) == json.dumps(value), key
+    assert_top_level_kept_but_the_researcher(stored)
+    assert_researcher_part_kept_but_the_orcid(stored, "0000-0001-5109-3700")
     # non-ASCII is sent as UTF-8 text, and the id is percent-encoded in the path
     assert recorder.last().url.raw_path == b"/esploro/v1/researchers/zo%C3%AB.%C3%B1and%C3%BA"
     assert "Ñandú" in recorder.last().content.decode("utf-8")

@@ -44,7 +44,7 @@ def methods(gw: SimulatedGateway) -> list[str]:
     return [r.method for r in gw.client_log()]
 
 
-def test_plain_synchronous_harvest_get_edit_and_bulk() -> None:
+def test_plain_synchronous_harvest() -> None:
     gw = gateway()
     with open_client(gw) as client:
         stream = client.researchers.list()
@@ -54,43 +54,55 @@ def test_plain_synchronous_harvest_get_edit_and_bulk() -> None:
         assert ids == gw.institution.researchers.ids()
         assert stream.checkpoint.offset == 250
         assert stream.drifts == []
+        assert client.request("GET", "researchers/test").status_code == 200
+    assert client.closed
 
-        rid = ids[0]
-        assert rid is not None
+
+def test_plain_synchronous_get_and_edit() -> None:
+    gw = gateway()
+    rid = gw.institution.researchers.ids()[0]
+    with open_client(gw) as client:
         jane = client.researchers.get(rid)
         assert isinstance(jane, Researcher)
         assert jane.view == "full"
-
         with client.researchers.edit(rid) as record:
             record["job_description"] = "Professor of Things"
-        stored = gw.institution.researchers.get(rid)
-        assert stored is not None
-        assert stored["job_description"] == "Professor of Things"
+    stored = gw.institution.researchers.get(rid)
+    assert stored is not None
+    assert stored["job_description"] == "Professor of Things"
+
+
+def test_plain_synchronous_bulk_edit() -> None:
+    gw = gateway()
+    wanted = gw.institution.researchers.ids()[1:7]
+    with open_client(gw) as client:
 
         def retitle(primary_id: str) -> str:
             with client.researchers.edit(primary_id) as r:
                 r["job_description"] = "Bulk"
             return primary_id
 
-        wanted = [i for i in ids[1:7] if i is not None]
         results: list[BulkResult[str, str]] = list(client.bulk(wanted, retitle, concurrency=3))
-        assert sorted(r.index for r in results) == list(range(6))
-        assert all(r.ok and r.value == r.item for r in results)
-        assert all(
-            (gw.institution.researchers.get(i) or {}).get("job_description") == "Bulk"
-            for i in wanted
-        )
-        assert client.request("GET", "researchers/test").status_code == 200
-    assert client.closed
+    assert sorted(r.index for r in results) == list(range(6))
+    assert all(r.ok and r.value == r.item for r in results)
+    assert all(
+        (gw.institution.researchers.get(i) or {}).get("job_description") == "Bulk" for i in wanted
+    )
 
 
-def test_other_areas_and_streams() -> None:
+def test_researcher_pages_and_assets_stream() -> None:
     gw = gateway(researchers=30)
     with open_client(gw) as client:
         pages = list(client.researchers.list(page_size=10).pages())
         assert [p.offset for p in pages] == [0, 9, 18, 27]  # each shares a record with the last
         assert sum(len(p.records) for p in pages) == 30
         assert len(list(client.assets.list(update_date_from="1900-01-01"))) == 20
+        records = list(client.paginate("researchers", list_key="user", page_size=25))
+        assert len(records) == 30
+
+
+def test_organizations_and_configuration() -> None:
+    with open_client(gateway(researchers=30)) as client:
         orgs = list(client.organizations.list())
         assert orgs
         code = orgs[0].organization_code
@@ -101,13 +113,15 @@ def test_other_areas_and_streams() -> None:
         assert sets[0].id is not None
         list(client.config.sets.members(sets[0].id).list())
         assert client.config.mapping_tables()
+
+
+def test_analytics_report_and_test() -> None:
+    with open_client(gateway(researchers=30)) as client:
         report = client.analytics.report("/shared/Sim University/Reports/Single row")
         rows = list(report)
         assert len(rows) == 1
         assert report.columns
         assert client.analytics.test().message is not None
-        records = list(client.paginate("researchers", list_key="user", page_size=25))
-        assert len(records) == 30
 
 
 def test_works_inside_a_running_event_loop() -> None:

@@ -34,23 +34,34 @@ def code_of(r: httpx.Response) -> str:
     return r.text.split("<errorCode>")[1].split("</errorCode>")[0]
 
 
+async def fill_one_window(c: httpx.AsyncClient) -> float:
+    """25 accepted requests at t0, t0+0.04, ..., t0+0.96; returns t0."""
+    t0 = anyio.current_time()
+    for i in range(25):
+        r = await c.get("/esploro/v1/researchers/test")
+        assert r.status_code == 200, i
+        if i < 24:
+            await anyio.sleep(0.04)
+    return t0
+
+
+def assert_per_second_refusal(r: httpx.Response) -> None:
+    """The real gateway's 429 PER_SECOND_THRESHOLD: its status, content type and XML body."""
+    assert r.status_code == 429
+    assert r.headers["content-type"] == "application/xml;charset=UTF-8"
+    assert code_of(r) == "PER_SECOND_THRESHOLD"
+    assert "<errorMessage>HTTP requests are more than allowed per second<" in r.text
+    assert 'xmlns="http://com/exlibris/urm/general/xmlbeans"' in r.text
+
+
 @pytest.mark.looptime
 async def test_window_edges_exact() -> None:
     gw = SimulatedGateway(SMALL, rate_limit=25, window=1.0)
     async with client_for(gw) as c:
-        t0 = anyio.current_time()
-        for i in range(25):  # 25 accepted at t0, t0+0.04, ..., t0+0.96
-            r = await c.get("/esploro/v1/researchers/test")
-            assert r.status_code == 200, i
-            if i < 24:
-                await anyio.sleep(0.04)
+        t0 = await fill_one_window(c)
         await anyio.sleep(t0 + 0.999999 - anyio.current_time())
         r = await c.get("/esploro/v1/researchers/test")  # 26th inside [t0, t0+1): refused
-        assert r.status_code == 429
-        assert r.headers["content-type"] == "application/xml;charset=UTF-8"
-        assert code_of(r) == "PER_SECOND_THRESHOLD"
-        assert "<errorMessage>HTTP requests are more than allowed per second<" in r.text
-        assert 'xmlns="http://com/exlibris/urm/general/xmlbeans"' in r.text
+        assert_per_second_refusal(r)
         await anyio.sleep(t0 + 1.0 - anyio.current_time())
         r = await c.get("/esploro/v1/researchers/test")  # t0 left the window (t-1, t]
         assert r.status_code == 200
@@ -113,8 +124,14 @@ async def test_quota_counts_rejected_option() -> None:
     assert gw.quota_remaining == 7
 
 
+def assert_no_key_in_the_log(gw: SimulatedGateway) -> None:
+    """The log keeps neither the ``apikey`` parameter nor the key (only a fingerprint)."""
+    assert all("apikey" not in rec.query for rec in gw.log)
+    assert all(SIM_API_KEY not in repr(rec) for rec in gw.log)
+
+
 @pytest.mark.looptime
-async def test_keys() -> None:
+async def test_no_key_is_refused_like_the_real_gateway_a_key_in_the_query_works() -> None:
     gw = SimulatedGateway(SMALL)
     async with client_for(gw, key=None) as c:
         r = await c.get("/esploro/v1/researchers")
@@ -125,8 +142,24 @@ async def test_keys() -> None:
         assert "x-exl-api-remaining" in r.headers
         r = await c.get("/esploro/v1/researchers", params={"apikey": SIM_API_KEY, "limit": 1})
         assert r.status_code == 200
+    assert_no_key_in_the_log(gw)
+    assert gw.log[1].query == "limit=1"
+    assert gw.log[1].key_fingerprint is not None
+    # unauthorised calls are not counted against the quota
+    assert gw.quota_remaining == 1_000_000 - 1
+
+
+@pytest.mark.looptime
+async def test_an_unknown_key_is_refused_and_not_counted() -> None:
+    gw = SimulatedGateway(SMALL)
     async with client_for(gw, key="l8xxnot-a-real-key") as c:
         assert (await c.get("/esploro/v1/researchers")).status_code == 400
+    assert gw.quota_remaining == 1_000_000
+
+
+@pytest.mark.looptime
+async def test_a_read_only_key_reads_but_may_not_write() -> None:
+    gw = SimulatedGateway(SMALL)
     async with client_for(gw, key=SIM_READ_ONLY_KEY) as c:
         assert (await c.get("/esploro/v1/researchers/test")).status_code == 200
         r = await c.post("/esploro/v1/researchers/test")
@@ -134,12 +167,8 @@ async def test_keys() -> None:
         assert code_of(r) == "UNAUTHORIZED"
         r = await c.put("/esploro/v1/researchers/R00000001", json={"primary_id": "R00000001"})
         assert r.status_code == 400
-    assert all("apikey" not in rec.query for rec in gw.log)
-    assert all(SIM_API_KEY not in repr(rec) for rec in gw.log)
-    assert gw.log[1].query == "limit=1"
-    assert gw.log[1].key_fingerprint is not None
-    # unauthorised calls are not counted against the quota
-    assert gw.quota_remaining == 1_000_000 - 2
+    assert_no_key_in_the_log(gw)
+    assert gw.quota_remaining == 1_000_000 - 1  # the refused writes are not counted
 
 
 @pytest.mark.looptime

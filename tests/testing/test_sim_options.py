@@ -13,6 +13,7 @@ from esploro_async.testing import (
     SIM_API_KEY,
     Fault,
     FaultKind,
+    GatewayLog,
     GatewayProcess,
     SimulatedGateway,
     SyntheticInstitution,
@@ -83,17 +84,21 @@ def test_max_in_window_is_half_open() -> None:
     assert max_in_window([]) == 0
 
 
+def assert_the_log_holds(log: GatewayLog, statuses: list[int]) -> None:
+    """The child's log: one arrival per status, accepted and counted as they were."""
+    assert [r.status for r in log.arrivals] == statuses
+    assert log.count_status(200) == statuses.count(200) >= 1
+    assert len(log.accepted_times) == statuses.count(200)
+    assert len(log.counted_times) == len(statuses)  # the refused ones arrived too
+    assert log.cpu_seconds > 0
+
+
 def test_a_gateway_served_by_a_child_process() -> None:
     with SimulatedGateway.in_child_process(researchers=3, assets=1, rate_limit=2) as gw:
         assert isinstance(gw, GatewayProcess)
         with httpx.Client(base_url=gw.url, headers=HEADERS) as client:
             statuses = [client.get("/esploro/v1/researchers").status_code for _ in range(3)]
-            log = gw.fetch_log()
-            assert [r.status for r in log.arrivals] == statuses
-            assert log.count_status(200) == statuses.count(200) >= 1
-            assert len(log.accepted_times) == statuses.count(200)
-            assert len(log.counted_times) == len(statuses)  # the refused ones arrived too
-            assert log.cpu_seconds > 0
+            assert_the_log_holds(gw.fetch_log(), statuses)
             gw.reset_log()
             assert gw.fetch_log().arrivals == []
             client.get("/esploro/v1/researchers/test")

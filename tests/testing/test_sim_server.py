@@ -17,6 +17,16 @@ from esploro_async.testing import (
 )
 
 
+async def assert_two_reads_on_one_connection(c: httpx.AsyncClient) -> None:
+    """A page of researchers with the quota header, then one researcher (keep-alive)."""
+    r = await c.get("/esploro/v1/researchers", params={"limit": 3})
+    assert r.status_code == 200
+    assert r.json()["total_record_count"] == 10
+    assert r.headers["x-exl-api-remaining"] == "999999"
+    r = await c.get("/esploro/v1/researchers/R00000001")  # same keep-alive connection
+    assert r.json()["primary_id"] == "R00000001"
+
+
 async def test_loopback_round_trip() -> None:
     gw = SimulatedGateway(
         SyntheticInstitution(seed=4, researchers=10, assets=10),
@@ -27,12 +37,7 @@ async def test_loopback_round_trip() -> None:
         assert server.url.startswith("http://127.0.0.1:")
         assert server.port != 0
         async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=5) as c:
-            r = await c.get("/esploro/v1/researchers", params={"limit": 3})
-            assert r.status_code == 200
-            assert r.json()["total_record_count"] == 10
-            assert r.headers["x-exl-api-remaining"] == "999999"
-            r = await c.get("/esploro/v1/researchers/R00000001")  # same keep-alive connection
-            assert r.json()["primary_id"] == "R00000001"
+            await assert_two_reads_on_one_connection(c)
             first = await c.post("/esploro/v1/assets", json={"records": [{"title": "A"}]})
             assert first.status_code == 200
             with pytest.raises(httpx.TransportError):
