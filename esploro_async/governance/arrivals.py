@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import operator
 from collections import deque
 
 __all__ = ["ArrivalOrder"]
@@ -82,8 +81,6 @@ _KEPT = 16
 _NEAREST = 4
 # Headroom over the resolution while no pair is inverted (module docstring).
 _UNSEEN = 1.15
-# The send time of a sample.
-_SENT = operator.itemgetter(0)
 # Close pairs needed before their share out of order speaks, and the share read at most.
 _FREQUENT = 8
 _MOST_FLIPPED = 0.3
