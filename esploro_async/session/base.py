@@ -64,7 +64,7 @@ from esploro_async.session.outcomes import (
     retry_delay,
     transport_rule,
 )
-from esploro_async.session.paths import full_path, query_of, quote_segment
+from esploro_async.session.paths import full_path, query_of, quote_segment, url_of
 from esploro_async.session.request_options import RequestOptions, attempt_deadline
 from esploro_async.session.response import EsploroResponse, GatewayHeaders
 from esploro_async.tracing import RequestTrace, on_the_wire, start_request_trace, throttle_kind
@@ -220,8 +220,9 @@ class BaseClient:
         Args:
             method: HTTP method.
             path: ``/esploro/v1/...`` (or any gateway path), or a path relative to
-                ``/esploro/v1/`` such as ``"researchers"``.
-            params: query parameters; ``None`` values are dropped.
+                ``/esploro/v1/`` such as ``"researchers"``; a query in it is kept.
+            params: query parameters; ``None`` values are dropped. Merged into a query in
+                ``path`` (where both name a key, this value is sent).
             json: a JSON body (sent as ``application/json``).
             content: a raw body, e.g. XML (``Content-Type`` follows ``format``).
             format: ``"json"`` or ``"xml"`` for this request (default: the client's).
@@ -316,8 +317,7 @@ class BaseClient:
                 trace.sending(attempt_no)
             request = self._http.build_request(
                 options.method,
-                self.base_url + options.path,
-                params=options.params,
+                url_of(self.base_url, options.path, options.params),
                 content=options.content,
                 headers=options.headers,
                 timeout=httpx.USE_CLIENT_DEFAULT if options.timeout is None else options.timeout,
