@@ -8,9 +8,9 @@ than that. This puts fixed margins that would meet the rate targets beside the d
 under zero jitter and under jitters of 40-50 ms (about one spacing), several seeds each, in
 virtual time (deterministic; the same simulated gateway as ``benchmarks.margin``):
 
-  0.035  what 88 % over 20,000 records needs from the first request
-  0.042  what 94 % over 200,000 needs in steady state (24.0 requests/s)
-  auto   the defaults
+  i  a fixed 0.035: what 88 % over 20,000 records needs from the first request
+  j  a fixed 0.042: what 94 % over 200,000 needs in steady state (24.0 requests/s)
+  g  the defaults (``safety_margin="auto"``)
 
 A margin that meets the rates draws 429s under a jitter the order shows too rarely, or
 not at all, before they come; the defaults draw none.
@@ -27,14 +27,14 @@ import sys
 from benchmarks import harvest
 from benchmarks.margin import Condition, share
 
-MARGINS: tuple[float | None, ...] = (0.035, 0.042, None)  # None: the defaults ("auto")
+KEYS = "ijg"  # strategies of `benchmarks.harvest`
 
 
 @dataclasses.dataclass(frozen=True)
 class Row:
-    """One margin under one jitter, over every seed."""
+    """One strategy under one jitter, over every seed."""
 
-    margin: float | None
+    key: str
     jitter: float
     share: float  # mean share of the physical 2,500 records/s
     throttled: int
@@ -43,21 +43,15 @@ class Row:
     seeds: int
 
 
-def measure(margin: float | None, jitter: float, seeds: int) -> Row:
-    """Harvest 20,000 records ``seeds`` times at ``margin`` (``None``: the defaults)."""
-    key = "g" if margin is None else "x"
-    if margin is not None:
-        harvest.STRATEGIES["x"] = (
-            f"esploro-async margin {margin}",
-            lambda url, t: harvest.library(url, margin, t),
-        )
+def measure(key: str, jitter: float, seeds: int) -> Row:
+    """Harvest 20,000 records ``seeds`` times with strategy ``key``."""
     condition = Condition("need", "", 20_000, jitter)
     results = [
         harvest.virtual_run(key, dataclasses.replace(condition.spec(False), seed=seed))
         for seed in range(seeds)
     ]
     return Row(
-        margin=margin,
+        key=key,
         jitter=jitter,
         share=sum(share(r) for r in results) / seeds,
         throttled=sum(r.throttled for r in results),
@@ -70,29 +64,29 @@ def measure(margin: float | None, jitter: float, seeds: int) -> Row:
 def table(rows: list[Row]) -> list[str]:
     """The rows as a Markdown table."""
     lines = [
-        "| margin | jitter | of 2,500 records/s | 429s | runs with a 429 |",
+        "| strategy | jitter | of 2,500 records/s | 429s | runs with a 429 |",
         "|---|--:|--:|--:|--:|",
     ]
     for r in rows:
-        name = "defaults (auto)" if r.margin is None else f"fixed {r.margin}"
+        name = harvest.STRATEGIES[r.key][0]
         lines.append(
-            f"| {name} | {1000 * r.jitter:.0f} ms | {r.share:.1%} | "
+            f"| ({r.key}) {name} | {1000 * r.jitter:.0f} ms | {r.share:.1%} | "
             f"{r.throttled} in {r.requests:,} | {r.runs_with_429} of {r.seeds} |"
         )
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Measure every margin under every jitter and print the table."""
+    """Measure every strategy under every jitter and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--seeds", type=int, default=6, help="runs per margin and jitter")
+    parser.add_argument("--seeds", type=int, default=6, help="runs per strategy and jitter")
     parser.add_argument("--jitters", default="0,0.04,0.045,0.05", help="comma-separated seconds")
     args = parser.parse_args(argv)
     jitters = [float(j) for j in args.jitters.split(",")]
     rows = []
-    for margin in MARGINS:
+    for key in KEYS:
         for jitter in jitters:
-            rows.append(measure(margin, jitter, args.seeds))
+            rows.append(measure(key, jitter, args.seeds))
             print(table(rows)[-1], flush=True)
     print("\n".join(table(rows)))
     return 0
